@@ -1,0 +1,135 @@
+//! Rule-based bots: the settings and rule tree of a `bot` chatflow. The server executes the tree; the SDK renders
+//! its messages and quick replies.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotSettings {
+    /// Minutes of visitor inactivity after which the bot starts again from the top (unless the flow was completed).
+    pub session_timeout_minutes: u32,
+    /// Delay between two consecutive bot messages, in milliseconds.
+    #[serde(default)]
+    pub message_delay_ms: u32,
+    /// Sent when an action fails (e.g. an answer does not validate).
+    #[serde(default)]
+    pub error_reply: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// The rule tree.
+    pub flow: BotFlow,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotFlow {
+    /// Id of the first node.
+    pub start: String,
+    pub nodes: Vec<BotNode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotNode {
+    /// Unique within the flow.
+    pub id: String,
+    #[serde(flatten)]
+    pub action: BotAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum BotAction {
+    /// Send a message, then continue at `next` (or end when `None`).
+    SendMessage {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    },
+    /// Ask a question and wait for the visitor's answer.
+    Ask {
+        text: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        quick_replies: Vec<QuickReply>,
+        /// Accept typed answers (always true when there are no quick replies).
+        #[serde(default)]
+        allow_free_text: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        validation: Option<AnswerValidation>,
+        /// Store the answer as this visitor property.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        save_as: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    },
+    /// Go to the first rule whose condition holds, else `otherwise`.
+    Branch {
+        rules: Vec<BranchRule>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        otherwise: Option<String>,
+    },
+    /// Set a visitor property, then continue.
+    SetProperty {
+        name: String,
+        value: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    },
+    /// Hand the conversation to the team (routing applies; the away message shows if nobody is available).
+    Handoff {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+    /// End the flow.
+    End {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+}
+
+/// A button under a bot message. Tapping it sends a normal message that carries `quick_reply_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuickReply {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerValidation {
+    Email,
+    Number,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchRule {
+    pub condition: Condition,
+    pub next: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    pub subject: ConditionSubject,
+    pub op: ConditionOp,
+    #[serde(default)]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConditionSubject {
+    /// The visitor's last answer (its quick-reply id when a button was tapped, else the text).
+    LastAnswer,
+    /// A visitor property.
+    Property { name: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionOp {
+    /// Equal, ignoring case and surrounding spaces.
+    Equals,
+    /// Contains, ignoring case.
+    Contains,
+    IsSet,
+    IsNotSet,
+}

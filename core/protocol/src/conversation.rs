@@ -1,0 +1,142 @@
+//! Conversations and messages.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bot::QuickReply;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: String,
+    pub chatflow_id: i64,
+    pub visitor_id: String,
+    pub status: ConversationStatus,
+    pub channel: Channel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<AgentRef>,
+    pub created_at: i64,
+    /// Highest `seq` in the conversation (0 when empty).
+    pub last_seq: u64,
+    /// Highest `seq` the team has read (for the visitor's "seen" marks).
+    #[serde(default)]
+    pub agent_read_seq: u64,
+    /// Highest `seq` the visitor has read.
+    #[serde(default)]
+    pub visitor_read_seq: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Open,
+    Closed,
+}
+
+/// Where a conversation came from. Mobile chat is what the SDK opens; the inbox models the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    MobileChat,
+    Email,
+    Form,
+    Messenger,
+    Whatsapp,
+    Call,
+}
+
+/// An agent as a visitor sees them (alias applied when the chatflow's branding is used as agent alias).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRef {
+    pub id: String,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+}
+
+/// `POST /v1/conversations` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenConversationRequest {
+    pub chatflow_id: i64,
+}
+
+/// `GET /v1/conversations` answer: the visitor's conversations, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationList {
+    pub conversations: Vec<Conversation>,
+}
+
+/// One message. `(conversation_id, seq)` is unique and `seq` runs 1, 2, 3, … without gaps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub conversation_id: String,
+    pub seq: u64,
+    /// The sender's idempotency key (visitor messages always have one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<String>,
+    pub author: Author,
+    pub body: String,
+    /// Buttons the visitor may tap (bot questions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quick_replies: Vec<QuickReply>,
+    /// Set on a visitor message sent by tapping a quick reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick_reply_id: Option<String>,
+    /// Server clock (Unix ms).
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub kind: AuthorKind,
+    /// Agent id for agents; visitor id for visitors; absent for bot/system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorKind {
+    Visitor,
+    Agent,
+    Bot,
+    System,
+}
+
+/// `PUT /v1/conversations/{id}/messages/{client_message_id}` body. Idempotent: the same id returns the stored
+/// message (200) instead of creating a second one (201). The same id with another body is `idempotency_conflict`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMessageRequest {
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick_reply_id: Option<String>,
+}
+
+/// `GET /v1/conversations/{id}/messages?after_seq=N&limit=L` (catch-up, ascending) or `?before_seq=N&limit=L`
+/// (history, the `L` messages just before `N`, returned ascending). Without either: the latest page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePage {
+    /// Always in ascending `seq`.
+    pub messages: Vec<Message>,
+    /// More messages exist in the paging direction.
+    pub has_more: bool,
+    /// The conversation's highest `seq` at the time of the answer.
+    pub last_seq: u64,
+}
+
+/// `POST /v1/conversations/{id}/read`: everything up to `seq` was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadReceipt {
+    pub seq: u64,
+}
+
+/// `POST /v1/agent/conversations/{id}/messages` body (agent token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentReplyRequest {
+    pub body: String,
+    /// Optional idempotency key for agent tools that retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<String>,
+}

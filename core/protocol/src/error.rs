@@ -1,0 +1,168 @@
+//! The error body every refusal carries, with a closed set of machine-readable codes.
+
+use serde::{Deserialize, Serialize};
+
+/// Body of every 4xx/5xx answer: `{ "code": "...", "message": "..." }`.
+///
+/// `code` is for programs (closed set, stable); `message` is for the developer reading logs (English, may change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+/// Every reason the server may refuse a request. Adding a code is a protocol change (documented in docs/protocol.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not valid JSON or does not match the expected shape.
+    InvalidBody,
+    /// A field has a value outside what is accepted (the message names the field).
+    InvalidField,
+    /// The request body is larger than the server accepts.
+    PayloadTooLarge,
+    /// A message body exceeds `limits::MAX_MESSAGE_CHARS`.
+    MessageTooLong,
+    /// More chat properties than `limits::MAX_PROPERTIES`, or a key/value too long.
+    TooManyProperties,
+    /// A page size above `limits::MAX_PAGE_SIZE`, or conflicting paging parameters.
+    InvalidPaging,
+    /// No credentials were given where they are required.
+    Unauthenticated,
+    /// A visitor/agent/admin token is unknown or revoked.
+    InvalidToken,
+    /// An identity token's `exp` is in the past: ask the app's backend for a fresh one.
+    IdentityTokenExpired,
+    /// An identity token's signature does not match the app's identity secret.
+    IdentityTokenForged,
+    /// An identity token was issued for another app (`aud`).
+    IdentityTokenWrongApp,
+    /// An identity token is not a well-formed HS256 JWT with the required claims.
+    IdentityTokenMalformed,
+    /// The credentials are valid but do not allow this action (e.g. another visitor's conversation).
+    Forbidden,
+    /// The app, chatflow, conversation or article does not exist (or is not visible to the caller).
+    NotFound,
+    /// A client id was reused with a different payload.
+    IdempotencyConflict,
+    /// The chatflow requires explicit consent to process data and this visitor has no accepted record.
+    ConsentRequired,
+    /// The chatflow is disabled.
+    ChatflowDisabled,
+    /// The route does not exist.
+    UnknownRoute,
+    /// The HTTP method is not allowed on this route.
+    MethodNotAllowed,
+    /// The server failed; the request may be retried.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status the server answers with for this code.
+    pub fn http_status(self) -> u16 {
+        use ErrorCode::*;
+        match self {
+            InvalidBody | InvalidField | MessageTooLong | TooManyProperties | InvalidPaging => 400,
+            IdentityTokenMalformed => 400,
+            Unauthenticated | InvalidToken | IdentityTokenExpired | IdentityTokenForged => 401,
+            IdentityTokenWrongApp => 401,
+            Forbidden | ConsentRequired | ChatflowDisabled => 403,
+            NotFound | UnknownRoute => 404,
+            MethodNotAllowed => 405,
+            IdempotencyConflict => 409,
+            PayloadTooLarge => 413,
+            Internal => 500,
+        }
+    }
+
+    /// True when retrying the same request later may succeed without any change (server-side failure).
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorCode::Internal)
+    }
+
+    pub const ALL: [ErrorCode; 20] = {
+        use ErrorCode::*;
+        [
+            InvalidBody,
+            InvalidField,
+            PayloadTooLarge,
+            MessageTooLong,
+            TooManyProperties,
+            InvalidPaging,
+            Unauthenticated,
+            InvalidToken,
+            IdentityTokenExpired,
+            IdentityTokenForged,
+            IdentityTokenWrongApp,
+            IdentityTokenMalformed,
+            Forbidden,
+            NotFound,
+            IdempotencyConflict,
+            ConsentRequired,
+            ChatflowDisabled,
+            UnknownRoute,
+            MethodNotAllowed,
+            Internal,
+        ]
+    };
+
+    /// The wire string of this code (`"consent_required"`).
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            InvalidBody => "invalid_body",
+            InvalidField => "invalid_field",
+            PayloadTooLarge => "payload_too_large",
+            MessageTooLong => "message_too_long",
+            TooManyProperties => "too_many_properties",
+            InvalidPaging => "invalid_paging",
+            Unauthenticated => "unauthenticated",
+            InvalidToken => "invalid_token",
+            IdentityTokenExpired => "identity_token_expired",
+            IdentityTokenForged => "identity_token_forged",
+            IdentityTokenWrongApp => "identity_token_wrong_app",
+            IdentityTokenMalformed => "identity_token_malformed",
+            Forbidden => "forbidden",
+            NotFound => "not_found",
+            IdempotencyConflict => "idempotency_conflict",
+            ConsentRequired => "consent_required",
+            ChatflowDisabled => "chatflow_disabled",
+            UnknownRoute => "unknown_route",
+            MethodNotAllowed => "method_not_allowed",
+            Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_serializes_to_its_wire_string_and_back() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+            let status = code.http_status();
+            assert!((400..600).contains(&status), "{code}: {status}");
+        }
+    }
+
+    #[test]
+    fn unknown_code_is_rejected() {
+        assert!(serde_json::from_str::<ErrorCode>("\"teapot\"").is_err());
+    }
+}
