@@ -30,6 +30,9 @@ SWIFT_CHROOT=$CACHE/swift-$DEBIAN_SUITE             # only ever created by a fin
 SWIFT_STAGING=$CACHE/swift-$DEBIAN_SUITE.partial    # work in progress, may be resumed or wiped
 DEBOOTSTRAP_OK=.chatflow-debootstrap-ok             # marker: debootstrap finished
 SWIFT_READY=.chatflow-swift-ready                   # marker: swiftlang installed + cleaned
+# Written into the ready marker; bump it when the chroot recipe changes so existing
+# caches are upgraded in place (the chroot goes back to staging and apt-get install reruns).
+SWIFT_STAMP="suite=$DEBIAN_SUITE packages=swiftlang,libc6-dev recipe=2"
 CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # ----------------------------------------------------------------------------- helpers
@@ -161,7 +164,10 @@ cmd_kotlin() {
 }
 
 # ----------------------------------------------------------------------------- swift
-swift_ready() { [ -f "$SWIFT_CHROOT/$SWIFT_READY" ] && [ -x "$SWIFT_CHROOT/usr/bin/swiftc" ]; }
+swift_ready() {
+  [ -x "$SWIFT_CHROOT/usr/bin/swiftc" ] && [ -f "$SWIFT_CHROOT/$SWIFT_READY" ] &&
+    [ "$(cat "$SWIFT_CHROOT/$SWIFT_READY")" = "$SWIFT_STAMP" ]
+}
 
 # Mount the pseudo file systems a chroot needs (idempotent). Each new mount is made
 # private so nothing propagates back to the host's /dev or /sys.
@@ -196,16 +202,20 @@ EOF
   chmod +x "$SWIFT_STAGING/usr/sbin/policy-rc.d"
   mount_pseudo "$SWIFT_STAGING"
   # `dpkg --configure -a` finishes whatever an interrupted earlier install left behind.
+  # libc6-dev is named on purpose: swiftlang pulls gcc-14, which only *recommends* it, and
+  # without it swiftc warns "libc not found" and cannot import Glibc. Recommends stay on
+  # (as in the verified recipe), but apt skips them for packages that are already installed.
   quiet swiftlang in_chroot "$SWIFT_STAGING" '
     dpkg --configure -a
     apt-get update
-    apt-get install -y --no-install-recommends swiftlang
+    apt-get install -y swiftlang libc6-dev
     apt-get clean
     rm -rf /var/lib/apt/lists/*
     swiftc --version'
   unmount_under "$SWIFT_STAGING"
   [ -x "$SWIFT_STAGING/usr/bin/swiftc" ] || die "swiftlang installed but no /usr/bin/swiftc"
-  touch "$SWIFT_STAGING/$SWIFT_READY"
+  [ -f "$SWIFT_STAGING/usr/include/stdio.h" ] || die "libc6-dev missing in the chroot"
+  printf '%s\n' "$SWIFT_STAMP" >"$SWIFT_STAGING/$SWIFT_READY"
 }
 
 cmd_swift() {
@@ -218,10 +228,18 @@ cmd_swift() {
   else
     trap 'unmount_under "$SWIFT_STAGING" || true' EXIT
     step "swift: host debootstrap" apt_ensure debootstrap
-    # An unfinished final dir cannot exist (it is only created by rename), but be strict.
     if [ -e "$SWIFT_CHROOT" ]; then
-      say "swift: $SWIFT_CHROOT is incomplete, removing it"
-      wipe "$SWIFT_CHROOT"
+      unmount_under "$SWIFT_CHROOT"
+      if [ -f "$SWIFT_CHROOT/$DEBOOTSTRAP_OK" ]; then
+        # Built by an older recipe: upgrade it in place rather than starting over.
+        say "swift: $SWIFT_CHROOT is from an older recipe, updating it"
+        wipe "$SWIFT_STAGING"
+        rm -f "$SWIFT_CHROOT/$SWIFT_READY"
+        mv "$SWIFT_CHROOT" "$SWIFT_STAGING"
+      else
+        say "swift: $SWIFT_CHROOT is not a chroot made by this script, removing it"
+        wipe "$SWIFT_CHROOT"
+      fi
     fi
     if [ -f "$SWIFT_STAGING/$DEBOOTSTRAP_OK" ]; then
       say "swift: resuming from a finished debootstrap in $SWIFT_STAGING"

@@ -1,0 +1,189 @@
+//! The SDK's local SQLite store: schema with numbered migrations, one writer connection and one reader.
+//!
+//! Durability: WAL with `synchronous = FULL` on the writer. A message the app was told is "queued" is committed
+//! before `send` returns; WAL alone already survives a process kill, FULL also survives power loss. Outbox commits
+//! happen once per user action, so the fsync is affordable; bulk work (catch-up) batches rows per transaction.
+//!
+//! Readers never block the writer (WAL). Every multi-row change goes through [`Store::write`], one transaction.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction};
+
+use crate::error::{Error, Result};
+
+/// Migrations in order; index + 1 is the schema version they produce.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+/// Schema version a fresh database has after `open`.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// File name of the database inside the storage directory.
+pub const DB_FILE_NAME: &str = "chatflow.sqlite3";
+
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, migrating it to [`SCHEMA_VERSION`]. No network, a few ms.
+    pub fn open(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Storage {
+            message: format!("cannot create storage directory {}: {e}", dir.display()),
+        })?;
+        let path = dir.join(DB_FILE_NAME);
+        let mut writer = Connection::open(&path)?;
+        writer.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )?;
+        migrate(&mut writer)?;
+        let reader = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        reader.execute_batch("PRAGMA busy_timeout = 5000;")?;
+        Ok(Store { path, writer: Mutex::new(writer), reader: Mutex::new(reader) })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one write transaction, committed when `f` returns `Ok`.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().map_err(|_| Error::poisoned())?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on the reader connection (sees every committed write).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.reader.lock().map_err(|_| Error::poisoned())?;
+        f(&conn)
+    }
+
+    pub fn meta_get(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?))
+    }
+
+    pub fn meta_set(&self, key: &str, value: &str) -> Result<()> {
+        self.write(|tx| meta_set(tx, key, value))
+    }
+}
+
+/// Sets a meta value inside an existing transaction.
+pub fn meta_set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+/// Brings the schema from its `user_version` to [`SCHEMA_VERSION`], one transaction per step.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(Error::Storage {
+            message: format!(
+                "the local database has schema version {current}, newer than this SDK understands \
+                 ({SCHEMA_VERSION}); it was written by a newer SDK version — update the SDK or clear the app's data"
+            ),
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as u32)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The schema as SQLite describes it, for comparing databases.
+    pub fn schema_of(conn: &Connection) -> Vec<(String, String)> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(|r| r.unwrap()).collect()
+    }
+
+    #[test]
+    fn fresh_open_reaches_the_latest_version_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let v: u32 = store.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        store.meta_set("k", "v1").unwrap();
+        store.meta_set("k", "v2").unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.meta_get("k").unwrap().as_deref(), Some("v2"));
+        let mode: String = store.read(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn upgrading_from_every_older_version_matches_a_fresh_schema() {
+        let fresh_dir = tempfile::tempdir().unwrap();
+        let fresh = Store::open(fresh_dir.path()).unwrap();
+        let expected = fresh.read(|c| Ok(schema_of(c))).unwrap();
+        for start in 0..SCHEMA_VERSION {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+                for (i, sql) in MIGRATIONS.iter().take(start as usize).enumerate() {
+                    conn.execute_batch(sql).unwrap();
+                    conn.pragma_update(None, "user_version", (i + 1) as u32).unwrap();
+                }
+            }
+            let upgraded = Store::open(dir.path()).unwrap();
+            assert_eq!(upgraded.read(|c| Ok(schema_of(c))).unwrap(), expected, "upgrade from v{start}");
+        }
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_with_an_actionable_error() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        }
+        let err = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("newer than this SDK"), "{err}");
+    }
+
+    #[test]
+    fn a_failed_write_commits_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let res: Result<()> = store.write(|tx| {
+            meta_set(tx, "a", "1")?;
+            Err(Error::Storage { message: "boom".into() })
+        });
+        assert!(res.is_err());
+        assert_eq!(store.meta_get("a").unwrap(), None);
+    }
+}
