@@ -104,9 +104,32 @@ unmount_under() {
   [ -z "$(mounts_under "$dir")" ] || die "still mounted under $dir: $(mounts_under "$dir" | tr '\n' ' ')"
 }
 
+# PIDs of processes whose root directory is DIR (i.e. running inside that chroot).
+chroot_pids() {
+  local p r
+  for p in /proc/[0-9]*; do
+    r=$(readlink "$p/root" 2>/dev/null) || continue
+    [ "$r" = "$1" ] && printf '%s ' "${p#/proc/}"
+  done
+  return 0
+}
+
+# An interrupted run can leave processes behind in the chroot (apt starts dpkg in its own
+# session, so killing apt's process group does not stop it). Wait for them to finish;
+# never unmount or delete under them.
+wait_chroot_idle() {
+  local dir=$1 waited=0 pids
+  while pids=$(chroot_pids "$dir"); [ -n "$pids" ]; do
+    [ "$waited" -eq 0 ] && say "waiting for processes still running in $dir: $pids"
+    [ "$waited" -ge "${CHATFLOW_IDLE_TIMEOUT:-600}" ] && die "still running in $dir after ${waited}s: $pids"
+    sleep 2; waited=$((waited + 2))
+  done
+}
+
 # Safe recursive delete: unmount first, never cross into another file system.
 wipe() {
   [ -e "$1" ] || return 0
+  wait_chroot_idle "$1"
   unmount_under "$1"
   rm -rf --one-file-system "$1"
 }
@@ -228,6 +251,8 @@ cmd_swift() {
   else
     trap 'unmount_under "$SWIFT_STAGING" || true' EXIT
     step "swift: host debootstrap" apt_ensure debootstrap
+    wait_chroot_idle "$SWIFT_STAGING"
+    wait_chroot_idle "$SWIFT_CHROOT"
     if [ -e "$SWIFT_CHROOT" ]; then
       unmount_under "$SWIFT_CHROOT"
       if [ -f "$SWIFT_CHROOT/$DEBOOTSTRAP_OK" ]; then
@@ -277,6 +302,7 @@ cmd_swift_run() {
   # One run at a time owns the mounts; this also clears what a killed run left mounted
   # (e.g. a stale /src/proj pointing at another directory).
   take_lock swift-run
+  wait_chroot_idle "$SWIFT_CHROOT"
   trap 'unmount_under "$SWIFT_CHROOT"' EXIT
   unmount_under "$SWIFT_CHROOT"
   mount_pseudo "$SWIFT_CHROOT"
@@ -303,6 +329,8 @@ cmd_env() {
 cmd_reset() {
   need_root
   take_lock install
+  wait_chroot_idle "$SWIFT_STAGING"
+  wait_chroot_idle "$SWIFT_CHROOT"
   unmount_under "$CACHE"
   # Keep the lock file we hold; delete everything else.
   find "$CACHE" -mindepth 1 -maxdepth 1 ! -name .install.lock -exec rm -rf --one-file-system {} +

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The project's one test command (README "Test"): lint, build, and every test suite.
+# Installs what it needs on a fresh machine and caches toolchains outside the repo (see scripts/README.md).
+#
+#   bash scripts/test.sh              # everything
+#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+STAGES=${STAGES:-"lint rust"}
+want() { [[ " $STAGES " == *" $1 "* ]]; }
+step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%T)"; }
+SECONDS=0
+
+# cargo-nextest runs each test in its own process (the end-to-end tests start servers); install it if missing.
+ensure_nextest() {
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    step "installing cargo-nextest from crates.io"
+    cargo install --locked cargo-nextest
+  fi
+}
+
+if want lint; then
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+  step "cargo clippy (all targets, warnings are errors)"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+fi
+
+if want rust; then
+  ensure_nextest
+  step "build the reference server (end-to-end tests start the real binary)"
+  cargo build --locked -p chatflow-server
+  export CHATFLOW_SERVER_BIN="$ROOT/target/debug/chatflow-server"
+  step "Rust tests: unit, integration, end-to-end"
+  cargo nextest run --workspace --locked --no-fail-fast
+  step "Rust doc tests"
+  cargo test --workspace --locked --doc
+fi
+
+step "all requested stages passed ($STAGES) in ${SECONDS}s"
