@@ -1,1 +1,113 @@
-fn main() {}
+//! `chatflow-server` command line. Prints `listening on http://ADDR` as its first stdout line, logs to stderr.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chatflow_server::{serve, Config, Settings};
+use clap::Parser;
+
+/// The Chatflow reference server: REST + WebSocket API for the mobile SDK, with a SQLite store.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// SQLite database file; created (with its schema) if missing.
+    #[arg(long, env = "CHATFLOW_DB", value_name = "PATH")]
+    db: PathBuf,
+    /// Address to listen on. Port 0 picks a free port (read it from the first stdout line).
+    #[arg(long, env = "CHATFLOW_BIND", value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Seed file (JSON: apps, tokens, agents, teams, chatflows) applied at start; see server/README.md.
+    #[arg(long, env = "CHATFLOW_SEED", value_name = "FILE")]
+    seed: Option<PathBuf>,
+    /// WebSocket heartbeat period in milliseconds (server pings; a socket silent for two periods is closed).
+    #[arg(long, env = "CHATFLOW_HEARTBEAT_MS", value_name = "MS", default_value_t = chatflow_protocol::HEARTBEAT_INTERVAL_MS)]
+    heartbeat_ms: u64,
+    /// Frames queued per WebSocket before a client that reads too slowly is disconnected.
+    #[arg(long, env = "CHATFLOW_WS_QUEUE", value_name = "FRAMES", default_value_t = 1024)]
+    ws_queue: usize,
+    /// Log filter (tracing env-filter syntax), e.g. `info` or `chatflow_server=debug`. Logs go to stderr.
+    #[arg(long, env = "CHATFLOW_LOG", value_name = "FILTER", default_value = "info")]
+    log: String,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|e| {
+        eprintln!("invalid --log filter `{}` ({e}); using `info`", cli.log);
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let config = Config {
+            db_path: cli.db,
+            bind: cli.bind,
+            seed: cli.seed,
+            settings: Settings {
+                heartbeat_interval: Duration::from_millis(cli.heartbeat_ms.max(100)),
+                ws_queue_frames: cli.ws_queue.max(1),
+            },
+        };
+        let server = match serve(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("chatflow-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        // The first stdout line is a contract with scripts and tests: they read the port from it.
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "listening on http://{}", server.local_addr()).and_then(|()| out.flush()).is_err() {
+            eprintln!("chatflow-server: cannot write to stdout");
+        }
+        drop(out);
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        match server.shutdown().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("chatflow-server: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Availability {
     pub mode: AvailabilityMode,
     /// IANA time zone of `business_hours` (`Europe/Paris`). Required in `business_hours` mode.
@@ -26,6 +27,7 @@ pub struct Availability {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AvailabilityMode {
     /// Always available.
@@ -37,6 +39,7 @@ pub enum AvailabilityMode {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AwayBehavior {
     /// Keep the chat open and show `away_message`.
@@ -48,6 +51,7 @@ pub enum AwayBehavior {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TypicalResponseTime {
     FewMinutes,
@@ -57,6 +61,7 @@ pub enum TypicalResponseTime {
 
 /// One opening range on one day of the week, local time, `start` < `end`; `end` may be `24:00`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpeningRange {
     pub day: Day,
     /// `HH:MM`, 24-hour clock.
@@ -66,6 +71,7 @@ pub struct OpeningRange {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Day {
     Monday,
@@ -93,6 +99,7 @@ impl Day {
 
 /// Availability at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AvailabilityNow {
     pub available: bool,
     /// When `available` flips next, if the schedule says (Unix ms). `None` for `always`/`team_status`, or a schedule

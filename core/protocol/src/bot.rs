@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BotSettings {
     /// Minutes of visitor inactivity after which the bot starts again from the top (unless the flow was completed).
     pub session_timeout_minutes: u32,
@@ -22,6 +23,7 @@ pub struct BotSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BotFlow {
     /// Id of the first node.
     pub start: String,
@@ -29,6 +31,7 @@ pub struct BotFlow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BotNode {
     /// Unique within the flow.
     pub id: String,
@@ -37,6 +40,7 @@ pub struct BotNode {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum BotAction {
     /// Send a message, then continue at `next` (or end when `None`).
@@ -88,12 +92,14 @@ pub enum BotAction {
 
 /// A button under a bot message. Tapping it sends a normal message that carries `quick_reply_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuickReply {
     pub id: String,
     pub label: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerValidation {
     Email,
@@ -101,12 +107,14 @@ pub enum AnswerValidation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BranchRule {
     pub condition: Condition,
     pub next: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Condition {
     pub subject: ConditionSubject,
     pub op: ConditionOp,
@@ -115,6 +123,7 @@ pub struct Condition {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ConditionSubject {
     /// The visitor's last answer (its quick-reply id when a button was tapped, else the text).
@@ -124,6 +133,7 @@ pub enum ConditionSubject {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionOp {
     /// Equal, ignoring case and surrounding spaces.

@@ -7,6 +7,7 @@ use crate::bot::BotSettings;
 
 /// One chatflow as the app (SDK) and the admin API see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chatflow {
     /// Assigned by the server; the tie-breaker of equal priorities (lowest id wins).
     pub id: i64,
@@ -41,6 +42,7 @@ pub struct Chatflow {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChatflowKind {
     /// Visitors talk to the team straight away.
@@ -53,6 +55,7 @@ pub enum ChatflowKind {
 
 /// Name and avatar shown at the top of the chat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatHeader {
     pub display_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,6 +66,7 @@ pub struct ChatHeader {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailCapture {
     pub mode: EmailCaptureMode,
     /// Text shown when the visitor is asked for an email address.
@@ -71,6 +75,7 @@ pub struct EmailCapture {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EmailCaptureMode {
     Never,
@@ -81,6 +86,7 @@ pub enum EmailCaptureMode {
 
 /// Who receives a new conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Routing {
     #[serde(flatten)]
     pub target: RoutingTarget,
@@ -90,6 +96,7 @@ pub struct Routing {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum RoutingTarget {
     /// Conversations stay unassigned.
@@ -110,6 +117,7 @@ pub enum RoutingTarget {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnowledgeBaseSettings {
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,6 +126,7 @@ pub struct KnowledgeBaseSettings {
 
 /// What the visitor must be told or asked before chatting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentSettings {
     pub process_data: ProcessDataConsent,
     /// Optional opt-in to a subscription type; `None` when off.
@@ -126,6 +135,7 @@ pub struct ConsentSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProcessDataConsent {
     pub mode: ProcessDataMode,
     /// The notice shown to the visitor. Changing it is a new version: visitors are asked again.
@@ -134,6 +144,7 @@ pub struct ProcessDataConsent {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProcessDataMode {
     Off,
@@ -144,6 +155,7 @@ pub enum ProcessDataMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommunicateConsent {
     /// The subscription the visitor opts into (e.g. `product_updates`).
     pub subscription_type: String,
@@ -152,6 +164,7 @@ pub struct CommunicateConsent {
 
 /// `GET /v1/apps/{app_id}/chatflows` — every chatflow of the app (enabled or not: the SDK's `explain` shows both).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatflowList {
     pub chatflows: Vec<Chatflow>,
     /// Same value as the `ETag` header, for clients that persist the body.
@@ -160,6 +173,7 @@ pub struct ChatflowList {
 
 /// `GET /v1/apps/{app_id}/chatflows/status` — what changes without an admin edit: team presence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatflowStatusList {
     pub statuses: Vec<ChatflowStatus>,
     /// Server clock when computed (Unix ms).
@@ -167,6 +181,7 @@ pub struct ChatflowStatusList {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatflowStatus {
     pub chatflow_id: i64,
     /// Is the team available now (per the chatflow's availability mode)?
@@ -178,6 +193,7 @@ pub struct ChatflowStatus {
 
 /// Body of admin create/update: a chatflow without its server-assigned fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatflowInput {
     pub name: String,
     pub kind: ChatflowKind,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// `PUT /v1/consents/{client_record_id}` body — idempotent like messages: re-sending the same record id returns the
 /// stored record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentRecordInput {
     pub chatflow_id: i64,
     pub kind: ConsentKind,
@@ -20,6 +21,7 @@ pub struct ConsentRecordInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentRecord {
     pub record_id: String,
     pub visitor_id: String,
@@ -30,6 +32,7 @@ pub struct ConsentRecord {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentKind {
     /// Consent to process personal data (explicit, or legitimate interest recorded with the first message).
@@ -39,6 +42,7 @@ pub enum ConsentKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentDecision {
     Accepted,

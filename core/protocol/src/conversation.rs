@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::bot::QuickReply;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: String,
     pub chatflow_id: i64,
@@ -25,6 +26,7 @@ pub struct Conversation {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     Open,
@@ -33,6 +35,7 @@ pub enum ConversationStatus {
 
 /// Where a conversation came from. Mobile chat is what the SDK opens; the inbox models the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     MobileChat,
@@ -45,6 +48,7 @@ pub enum Channel {
 
 /// An agent as a visitor sees them (alias applied when the chatflow's branding is used as agent alias).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentRef {
     pub id: String,
     pub display_name: String,
@@ -54,18 +58,21 @@ pub struct AgentRef {
 
 /// `POST /v1/conversations` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenConversationRequest {
     pub chatflow_id: i64,
 }
 
 /// `GET /v1/conversations` answer: the visitor's conversations, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationList {
     pub conversations: Vec<Conversation>,
 }
 
 /// One message. `(conversation_id, seq)` is unique and `seq` runs 1, 2, 3, … without gaps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub conversation_id: String,
     pub seq: u64,
@@ -85,6 +92,7 @@ pub struct Message {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
     pub kind: AuthorKind,
     /// Agent id for agents; visitor id for visitors; absent for bot/system.
@@ -97,6 +105,7 @@ pub struct Author {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthorKind {
     Visitor,
@@ -108,6 +117,7 @@ pub enum AuthorKind {
 /// `PUT /v1/conversations/{id}/messages/{client_message_id}` body. Idempotent: the same id returns the stored
 /// message (200) instead of creating a second one (201). The same id with another body is `idempotency_conflict`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessageRequest {
     pub body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,6 +127,7 @@ pub struct SendMessageRequest {
 /// `GET /v1/conversations/{id}/messages?after_seq=N&limit=L` (catch-up, ascending) or `?before_seq=N&limit=L`
 /// (history, the `L` messages just before `N`, returned ascending). Without either: the latest page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     /// Always in ascending `seq`.
     pub messages: Vec<Message>,
@@ -128,15 +139,24 @@ pub struct MessagePage {
 
 /// `POST /v1/conversations/{id}/read`: everything up to `seq` was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadReceipt {
     pub seq: u64,
 }
 
 /// `POST /v1/agent/conversations/{id}/messages` body (agent token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentReplyRequest {
     pub body: String,
     /// Optional idempotency key for agent tools that retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_message_id: Option<String>,
+}
+
+/// `POST /v1/conversations/{id}/typing` body (REST twin of the realtime `typing` frame). Clients throttle this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TypingRequest {
+    pub typing: bool,
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// `code` is for programs (closed set, stable); `message` is for the developer reading logs (English, may change).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
@@ -19,6 +20,7 @@ impl ErrorBody {
 
 /// Every reason the server may refuse a request. Adding a code is a protocol change (documented in docs/protocol.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The body is not valid JSON or does not match the expected shape.

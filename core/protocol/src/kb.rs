@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Article {
     pub id: i64,
     pub kb_id: i64,
@@ -22,6 +23,7 @@ pub struct Article {
 /// were deleted or unpublished. Apply pages until `has_more` is false, storing `next_cursor` after each page
 /// (so an interrupted sync resumes where it stopped).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArticleChanges {
     pub upserted: Vec<Article>,
     /// Deleted or unpublished since the cursor: remove from the local index.
@@ -34,11 +36,13 @@ pub struct ArticleChanges {
 
 /// `GET /v1/kb/{kb_id}/search?q=...&language=..&limit=..&offset=..` answer, and the SDK's offline result shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchResults {
     pub hits: Vec<SearchHit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     pub article_id: i64,
     pub title: String,

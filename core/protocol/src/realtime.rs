@@ -12,6 +12,7 @@ use crate::error::ErrorBody;
 
 /// Frames the client sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// Send the missed messages of these conversations, then `resumed`.
@@ -33,6 +34,7 @@ pub enum ClientFrame {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationCursor {
     pub conversation_id: String,
     /// Highest `seq` the client holds (0 = nothing).
@@ -41,6 +43,7 @@ pub struct ConversationCursor {
 
 /// Frames the server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// First frame after the upgrade.
@@ -105,6 +108,7 @@ pub enum ServerFrame {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TypingAuthor {
     pub kind: crate::conversation::AuthorKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,6 +116,7 @@ pub struct TypingAuthor {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Reader {
     Visitor,

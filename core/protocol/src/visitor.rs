@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /v1/apps/{app_id}/visitors` answer: a new anonymous visitor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitorSession {
     pub visitor_id: String,
     /// Bearer token for every visitor route and the realtime socket. A secret: never log it.
@@ -20,6 +21,7 @@ pub struct VisitorSession {
 /// `POST /v1/visitor/identify` body. The identity token is an HS256 JWT signed by the app's backend with the app's
 /// identity secret, claims: `sub` (user id), `aud` (app id), `email` (optional), `iat`, `exp` (Unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentifyRequest {
     pub identity_token: String,
 }
@@ -27,6 +29,7 @@ pub struct IdentifyRequest {
 /// `POST /v1/visitor/identify` answer: the session now belongs to the user. `visitor_token` replaces the old one;
 /// the anonymous visitor's conversations were moved to the user (`merged_conversation_ids`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentifyResponse {
     pub session: VisitorSession,
     pub merged_conversation_ids: Vec<String>,
@@ -34,6 +37,7 @@ pub struct IdentifyResponse {
 
 /// Claims of an identity token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityClaims {
     pub sub: String,
     pub aud: String,
@@ -45,12 +49,14 @@ pub struct IdentityClaims {
 
 /// `PUT /v1/visitor/properties`: replaces the chat properties (string map, capped by `limits`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatProperties {
     pub properties: BTreeMap<String, String>,
 }
 
 /// `PUT /v1/visitor/device`: what the platform facade reports about the device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceInfo {
     /// `android`, `ios`, `jvm`, `linux`, …
     pub platform: String,
@@ -69,12 +75,14 @@ pub struct DeviceInfo {
 
 /// `PUT /v1/visitor/push-token`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushTokenRequest {
     pub token: String,
     pub platform: PushPlatform,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PushPlatform {
     /// Firebase Cloud Messaging (Android).

@@ -1,0 +1,145 @@
+//! Admin API: chatflow CRUD for the app the admin token belongs to.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chatflow_protocol::{Chatflow, ChatflowInput, ChatflowList, ErrorBody};
+
+use crate::auth::AdminAuth;
+use crate::chatflows::etag_of;
+use crate::chatflows::validate::validate_chatflow;
+use crate::error::ApiError;
+use crate::http::{ApiJson, ApiPath};
+use crate::state::{now_ms, AppState};
+use crate::store::Store;
+
+fn validated(s: &dyn Store, app_id: &str, input: &ChatflowInput) -> Result<(), ApiError> {
+    let agents = s.agents(app_id)?;
+    let members = s.team_members(app_id)?;
+    validate_chatflow(input, &agents, &members).map_err(ApiError::invalid_field)
+}
+
+fn missing(id: i64) -> ApiError {
+    ApiError::not_found(format!("chatflow {id} does not exist in this app"))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/admin/chatflows",
+    tag = "admin",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Every chatflow of the admin's app", body = ChatflowList),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+    )
+)]
+pub async fn list(State(state): State<AppState>, auth: AdminAuth) -> Result<Json<ChatflowList>, ApiError> {
+    let chatflows = state.db(move |s| s.chatflows(&auth.app.id)).await?;
+    let etag = etag_of(&chatflows);
+    Ok(Json(ChatflowList { chatflows, etag }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/admin/chatflows",
+    tag = "admin",
+    security(("admin_token" = [])),
+    request_body = ChatflowInput,
+    responses(
+        (status = 201, description = "Created", body = Chatflow),
+        (status = 400, description = "invalid_body, invalid_field (the message names the field)", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    ApiJson(input): ApiJson<ChatflowInput>,
+) -> Result<(StatusCode, Json<Chatflow>), ApiError> {
+    let app_id = auth.app.id;
+    let created = state
+        .db_try(move |s| {
+            validated(s, &app_id, &input)?;
+            Ok(s.create_chatflow(&app_id, &input, now_ms())?)
+        })
+        .await?;
+    tracing::info!(chatflow = created.id, "chatflow created");
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/admin/chatflows/{id}",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = i64, Path, description = "Chatflow id")),
+    responses(
+        (status = 200, description = "The chatflow", body = Chatflow),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Chatflow>, ApiError> {
+    let flow = state.db(move |s| s.chatflow(&auth.app.id, id)).await?.ok_or_else(|| missing(id))?;
+    Ok(Json(flow))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/admin/chatflows/{id}",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = i64, Path, description = "Chatflow id")),
+    request_body = ChatflowInput,
+    responses(
+        (status = 200, description = "Replaced", body = Chatflow),
+        (status = 400, description = "invalid_body, invalid_field", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<ChatflowInput>,
+) -> Result<Json<Chatflow>, ApiError> {
+    let app_id = auth.app.id;
+    let flow = state
+        .db_try(move |s| {
+            validated(s, &app_id, &input)?;
+            s.update_chatflow(&app_id, id, &input, now_ms())?.ok_or_else(|| missing(id))
+        })
+        .await?;
+    tracing::info!(chatflow = id, "chatflow updated");
+    Ok(Json(flow))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/chatflows/{id}",
+    tag = "admin",
+    security(("admin_token" = [])),
+    description = "Deletes the chatflow. Its conversations stay; new ones cannot be opened on it.",
+    params(("id" = i64, Path, description = "Chatflow id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    if !state.db(move |s| s.delete_chatflow(&auth.app.id, id)).await? {
+        return Err(missing(id));
+    }
+    tracing::info!(chatflow = id, "chatflow deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,169 @@
+//! HTTP plumbing shared by every route: extractors whose rejections are our `ErrorBody` (axum's own are plain
+//! text), the body guard, and the 404/405 fallbacks.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chatflow_protocol::limits::MAX_BODY_BYTES;
+use chatflow_protocol::ErrorCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+fn too_large() -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("request bodies are limited to {MAX_BODY_BYTES} bytes"))
+}
+
+/// `Json<T>` whose rejection is an `ErrorBody` (`invalid_body`, or `payload_too_large`).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large();
+    }
+    match r {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::invalid_body("expected a JSON body with `Content-Type: application/json`")
+        }
+        other => ApiError::invalid_body(other.body_text()),
+    }
+}
+
+/// `Path<T>` whose rejection is an `ErrorBody`: a path segment of the wrong type cannot name anything that exists.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(r @ PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(ApiError::not_found(format!("no such resource: {}", r.body_text())))
+            }
+            Err(r) => Err(ApiError::internal(r.body_text())),
+        }
+    }
+}
+
+/// `Query<T>` whose rejection is an `ErrorBody` with `invalid_field`.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(r @ QueryRejection::FailedToDeserializeQueryString(_)) => Err(ApiError::invalid_field(r.body_text())),
+            Err(r) => Err(ApiError::invalid_field(r.body_text())),
+        }
+    }
+}
+
+/// For POST routes that take no body: accepts an empty body or `{}`, refuses anything else so that a client sending
+/// a body to the wrong route learns it instead of having it silently ignored.
+pub struct NoBody;
+
+impl<S: Send + Sync> FromRequest<S> for NoBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                ApiError::invalid_body(r.body_text())
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(NoBody);
+        }
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(serde_json::Value::Object(map)) if map.is_empty() => Ok(NoBody),
+            _ => Err(ApiError::invalid_body("this route takes no body (send nothing, or `{}`)")),
+        }
+    }
+}
+
+/// Bodies up to this size are read and discarded before a refusal, so that the client (still writing) gets to read
+/// the answer instead of a connection reset. Larger declared bodies are refused at once and the connection closed.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// Reads and discards up to `DRAIN_LIMIT` bytes of the request body; answers `refusal` with `Connection: close` when
+/// the body could not be fully read (the connection cannot be reused then).
+async fn refuse_after_drain(req: Request, declared: Option<u64>, refusal: ApiError) -> Response {
+    let drained = declared.is_none_or(|n| n <= DRAIN_LIMIT as u64)
+        && axum::body::to_bytes(req.into_body(), DRAIN_LIMIT).await.is_ok();
+    let mut response = refusal.into_response();
+    if !drained {
+        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Runs before routing: refuses a declared body above the limit at once, and any body on GET/HEAD/DELETE, which take
+/// none. Chunked bodies are bounded by `DefaultBodyLimit` when read.
+pub async fn body_guard(req: Request, next: Next) -> Response {
+    let declared =
+        req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return refuse_after_drain(req, declared, too_large()).await;
+    }
+    let bodyless = matches!(*req.method(), Method::GET | Method::HEAD | Method::DELETE);
+    let has_body = declared.is_some_and(|n| n > 0) || req.headers().contains_key(TRANSFER_ENCODING);
+    if bodyless && has_body {
+        let refusal = ApiError::invalid_body(format!("`{}` requests take no body", req.method()));
+        return refuse_after_drain(req, declared, refusal).await;
+    }
+    next.run(req).await
+}
+
+/// Logs every request at debug level: method, path, status, duration. Never headers or bodies (tokens, messages).
+pub async fn log_requests(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    tracing::debug!(%method, %path, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    response
+}
+
+/// Fallback for paths that match no route.
+pub async fn unknown_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(ErrorCode::UnknownRoute, format!("no route for `{method} {}`; see /openapi.json", uri.path()))
+}
+
+/// Fallback for a known path with a method it does not serve.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, format!("`{}` does not accept `{method}`", uri.path()))
+}

@@ -1,0 +1,207 @@
+//! chatflow-server: the Chatflow reference server (REST + WebSocket over axum, SQLite store).
+//!
+//! `serve(config)` opens the store, applies the seed, binds and starts serving in the background; the returned
+//! [`Server`] gives the bound address and a graceful `shutdown`. The binary (`main.rs`) is a thin CLI around it, and
+//! tests can start a server in-process the same way.
+
+pub mod admin;
+pub mod agent;
+pub mod auth;
+pub mod chatflows;
+pub mod consent;
+pub mod conversations;
+pub mod error;
+pub mod http;
+pub mod messages;
+pub mod openapi;
+pub mod realtime;
+pub mod seed;
+pub mod state;
+pub mod store;
+pub mod visitors;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+use chatflow_protocol::limits::MAX_BODY_BYTES;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use auth::sign_identity_token;
+pub use state::{AppState, Settings};
+
+use store::{SqliteStore, StoreError};
+
+/// How the server starts.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SQLite database file (created if missing).
+    pub db_path: PathBuf,
+    /// Address to listen on; port 0 picks a free one.
+    pub bind: String,
+    /// Seed file applied at start.
+    pub seed: Option<PathBuf>,
+    pub settings: Settings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("database {path}: {source}")]
+    Store { path: PathBuf, source: StoreError },
+    #[error(transparent)]
+    Seed(#[from] seed::SeedError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Every route as `(method, path)`, in the router's syntax. Tests iterate it (robustness, OpenAPI completeness).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/v1/apps/{app_id}/chatflows"),
+    ("GET", "/v1/apps/{app_id}/chatflows/status"),
+    ("POST", "/v1/apps/{app_id}/visitors"),
+    ("POST", "/v1/visitor/identify"),
+    ("PUT", "/v1/visitor/properties"),
+    ("PUT", "/v1/visitor/device"),
+    ("PUT", "/v1/visitor/push-token"),
+    ("DELETE", "/v1/visitor/push-token"),
+    ("DELETE", "/v1/visitor"),
+    ("POST", "/v1/conversations"),
+    ("GET", "/v1/conversations"),
+    ("GET", "/v1/conversations/{id}"),
+    ("PUT", "/v1/conversations/{id}/messages/{client_message_id}"),
+    ("GET", "/v1/conversations/{id}/messages"),
+    ("POST", "/v1/conversations/{id}/read"),
+    ("POST", "/v1/conversations/{id}/typing"),
+    ("PUT", "/v1/consents/{client_record_id}"),
+    ("GET", "/v1/realtime"),
+    ("GET", "/v1/agent/conversations"),
+    ("POST", "/v1/agent/conversations/{id}/messages"),
+    ("POST", "/v1/agent/conversations/{id}/close"),
+    ("POST", "/v1/agent/conversations/{id}/read"),
+    ("POST", "/v1/agent/conversations/{id}/typing"),
+    ("PUT", "/v1/agent/presence"),
+    ("GET", "/v1/admin/chatflows"),
+    ("POST", "/v1/admin/chatflows"),
+    ("GET", "/v1/admin/chatflows/{id}"),
+    ("PUT", "/v1/admin/chatflows/{id}"),
+    ("DELETE", "/v1/admin/chatflows/{id}"),
+];
+
+/// The HTTP application: every route of `ROUTES`, JSON 404/405 fallbacks, body limits.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(openapi::health))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/v1/apps/{app_id}/chatflows", get(chatflows::list_chatflows))
+        .route("/v1/apps/{app_id}/chatflows/status", get(chatflows::chatflow_status))
+        .route("/v1/apps/{app_id}/visitors", post(visitors::create_visitor))
+        .route("/v1/visitor/identify", post(visitors::identify))
+        .route("/v1/visitor/properties", put(visitors::put_properties))
+        .route("/v1/visitor/device", put(visitors::put_device))
+        .route("/v1/visitor/push-token", put(visitors::put_push_token).delete(visitors::delete_push_token))
+        .route("/v1/visitor", axum::routing::delete(visitors::delete_visitor))
+        .route("/v1/conversations", post(conversations::open_conversation).get(conversations::list_conversations))
+        .route("/v1/conversations/{id}", get(conversations::get_conversation))
+        .route("/v1/conversations/{id}/messages/{client_message_id}", put(messages::put_message))
+        .route("/v1/conversations/{id}/messages", get(messages::list_messages))
+        .route("/v1/conversations/{id}/read", post(messages::post_read))
+        .route("/v1/conversations/{id}/typing", post(messages::post_typing))
+        .route("/v1/consents/{client_record_id}", put(consent::put_consent))
+        .route("/v1/realtime", get(realtime::realtime))
+        .route("/v1/agent/conversations", get(agent::list))
+        .route("/v1/agent/conversations/{id}/messages", post(agent::reply))
+        .route("/v1/agent/conversations/{id}/close", post(agent::close))
+        .route("/v1/agent/conversations/{id}/read", post(agent::read))
+        .route("/v1/agent/conversations/{id}/typing", post(agent::typing))
+        .route("/v1/agent/presence", put(agent::presence))
+        .route("/v1/admin/chatflows", get(admin::list).post(admin::create))
+        .route("/v1/admin/chatflows/{id}", get(admin::get).put(admin::update).delete(admin::delete))
+        .fallback(http::unknown_route)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(http::body_guard))
+        .layer(axum::middleware::from_fn(http::log_requests))
+        .with_state(state)
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting, closes every WebSocket with 1001, and waits (up to 5 s) for in-flight requests.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        self.state.hub.shutdown();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Upgraded sockets live outside axum's graceful shutdown: give them time to send their close frame.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while self.state.hub.live_sockets() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        match tokio::time::timeout(Duration::from_secs(5), &mut self.task).await {
+            Ok(Ok(r)) => r.map_err(ServerError::Serve),
+            Ok(Err(join)) => Err(ServerError::Serve(std::io::Error::other(join))),
+            Err(_) => {
+                tracing::warn!("connections still open after 5 s; dropping them");
+                self.task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Opens the store, applies the seed, binds and starts serving in the background.
+pub async fn serve(config: Config) -> Result<Server, ServerError> {
+    let path = config.db_path.clone();
+    let seed = config.seed.clone();
+    let opened = tokio::task::spawn_blocking(move || -> Result<Arc<SqliteStore>, ServerError> {
+        let store =
+            Arc::new(SqliteStore::open(&path).map_err(|source| ServerError::Store { path: path.clone(), source })?);
+        if let Some(seed) = seed {
+            seed::apply(store.as_ref(), &seed, state::now_ms())?;
+        }
+        Ok(store)
+    })
+    .await
+    .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
+    let state = AppState::new(opened, config.settings);
+    let listener = TcpListener::bind(&config.bind)
+        .await
+        .map_err(|source| ServerError::Bind { addr: config.bind.clone(), source })?;
+    let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    let app = router(state.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "serving");
+    Ok(Server { addr, state, stop: Some(stop), task })
+}

@@ -1,0 +1,100 @@
+//! The OpenAPI document, generated from the handlers' annotations and the protocol types (`/openapi.json`).
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{admin, agent, chatflows, consent, conversations, messages, realtime, visitors};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Chatflow reference server",
+        description = "REST and WebSocket API of the Chatflow reference server, protocol v1. Every refusal is a 4xx/5xx \
+            with an `ErrorBody` (`code` from a closed set, `message` for humans). Visitors only ever see their own \
+            conversations: another visitor's is `not_found`, exactly like one that does not exist."
+    ),
+    paths(
+        health,
+        openapi_json,
+        chatflows::list_chatflows,
+        chatflows::chatflow_status,
+        visitors::create_visitor,
+        visitors::identify,
+        visitors::put_properties,
+        visitors::put_device,
+        visitors::put_push_token,
+        visitors::delete_push_token,
+        visitors::delete_visitor,
+        conversations::open_conversation,
+        conversations::list_conversations,
+        conversations::get_conversation,
+        messages::put_message,
+        messages::list_messages,
+        messages::post_read,
+        messages::post_typing,
+        consent::put_consent,
+        realtime::realtime,
+        agent::list,
+        agent::reply,
+        agent::close,
+        agent::read,
+        agent::typing,
+        agent::presence,
+        admin::list,
+        admin::create,
+        admin::get,
+        admin::update,
+        admin::delete,
+    ),
+    components(schemas(chatflow_protocol::ClientFrame, chatflow_protocol::ServerFrame, Health)),
+    modifiers(&Security),
+    tags(
+        (name = "chatflows", description = "Chatflow configuration and availability, read by the SDK"),
+        (name = "visitors", description = "Visitor sessions and identity"),
+        (name = "conversations", description = "A visitor's conversations"),
+        (name = "messages", description = "Messages: idempotent send, paging, read marks, typing"),
+        (name = "consent", description = "Consent records"),
+        (name = "realtime", description = "The visitor WebSocket"),
+        (name = "agent", description = "Minimal agent API (agent token)"),
+        (name = "admin", description = "Chatflow administration (admin token)"),
+        (name = "meta", description = "Health and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |what: &str| {
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(what)).build())
+        };
+        components.add_security_scheme("visitor_token", bearer("Visitor token from POST /v1/apps/{app_id}/visitors"));
+        components.add_security_scheme("agent_token", bearer("Agent token (from the seed)"));
+        components.add_security_scheme("admin_token", bearer("The app's admin token (from the seed)"));
+    }
+}
+
+/// `/healthz` answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "Alive", body = Health)))]
+pub async fn health() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok" })
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document")))]
+pub async fn openapi_json() -> impl IntoResponse {
+    // Generated once: the document is a constant of the binary.
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc =
+        DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")));
+    ([(CONTENT_TYPE, "application/json")], doc.as_str())
+}

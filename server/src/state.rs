@@ -1,0 +1,94 @@
+//! Shared state of the handlers and the bridge from async handlers to the blocking store.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::error::ApiError;
+use crate::realtime::Hub;
+use crate::store::{Store, StoreError};
+
+/// Tunables that tests and the load tool change.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Server WebSocket ping period; a socket silent for two periods is closed.
+    pub heartbeat_interval: Duration,
+    /// Frames buffered per socket before a slow client is disconnected.
+    pub ws_queue_frames: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::from_millis(chatflow_protocol::HEARTBEAT_INTERVAL_MS),
+            ws_queue_frames: 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub hub: Hub,
+    pub settings: Arc<Settings>,
+    /// Serializes writes that emit realtime events with their publication (see `db_publish`).
+    events: Arc<Mutex<()>>,
+}
+
+/// Server clock in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        let hub = Hub::new(settings.ws_queue_frames);
+        Self { store, hub, settings: Arc::new(settings), events: Arc::new(Mutex::new(())) }
+    }
+
+    /// Runs a store call on the blocking pool.
+    pub async fn db<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<R, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+            Ok(r) => r.map_err(ApiError::from),
+            Err(e) => Err(ApiError::internal(format!("store task failed: {e}"))),
+        }
+    }
+
+    /// Like `db`, for closures that mix store calls with API-level checks.
+    pub async fn db_try<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<R, ApiError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+            Ok(r) => r,
+            Err(e) => Err(ApiError::internal(format!("store task failed: {e}"))),
+        }
+    }
+
+    /// Runs a write and publishes its events under one lock, so that sockets receive events in commit order
+    /// (message `seq` 5 is never delivered after 6). Publishing only enqueues on bounded channels: it never waits.
+    pub async fn db_publish<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&dyn Store, &Hub) -> Result<R, ApiError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        let hub = self.hub.clone();
+        let events = Arc::clone(&self.events);
+        let task = tokio::task::spawn_blocking(move || {
+            // The guarded value is `()`: a poisoned lock carries no broken state.
+            let _order = events.lock().unwrap_or_else(PoisonError::into_inner);
+            f(store.as_ref(), &hub)
+        });
+        match task.await {
+            Ok(r) => r,
+            Err(e) => Err(ApiError::internal(format!("store task failed: {e}"))),
+        }
+    }
+}

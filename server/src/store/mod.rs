@@ -1,0 +1,267 @@
+//! Persistence behind narrow traits, one per capability, so a Postgres store can follow the SQLite one.
+//!
+//! The traits are synchronous on purpose: the SQLite implementation blocks, and the async layer
+//! (`AppState::db`) runs every call on the blocking pool. Domain rules that must be atomic with a write (idempotency,
+//! `seq` allocation, the consent gate, reopen-on-reply) live inside the store call so that they hold under concurrency.
+
+pub mod sqlite;
+
+use chatflow_protocol::{
+    Author, Channel, Chatflow, ChatflowInput, ConsentRecord, ConsentRecordInput, ConversationStatus, DeviceInfo,
+    MessagePage, PushTokenRequest, QuickReply,
+};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    ConsentRequired(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database schema version {found} is newer than this server knows ({known}); upgrade the server")]
+    SchemaTooNew { found: i64, known: i64 },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRecord {
+    pub id: String,
+    pub name: String,
+    /// HS256 key of identity tokens. Kept in clear: verification needs it.
+    pub identity_secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRecord {
+    pub id: String,
+    pub app_id: String,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+    /// Presence: "available" for routing and `team_status` availability.
+    pub available: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamMember {
+    pub team_id: String,
+    pub agent_id: String,
+}
+
+/// Everything the seed says about one app, tokens already hashed.
+#[derive(Debug, Clone)]
+pub struct AppSeed {
+    pub app: AppRecord,
+    pub admin_token_hash: String,
+    /// Agents with the hash of their token.
+    pub agents: Vec<(AgentRecord, String)>,
+    pub team_members: Vec<TeamMember>,
+    /// Chatflows with an optional fixed id; inserted only when the app is created.
+    pub chatflows: Vec<(Option<i64>, ChatflowInput)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitorRecord {
+    pub id: String,
+    pub app_id: String,
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRecord {
+    pub id: String,
+    pub app_id: String,
+    pub chatflow_id: i64,
+    pub visitor_id: String,
+    pub status: ConversationStatus,
+    pub channel: Channel,
+    pub assignee_agent_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_seq: u64,
+    pub agent_read_seq: u64,
+    pub visitor_read_seq: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub id: String,
+    pub app_id: String,
+    pub chatflow_id: i64,
+    pub visitor_id: String,
+    pub assignee_agent_id: Option<String>,
+    pub now: i64,
+}
+
+/// A message to append. The checks it carries run inside the write transaction.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub conversation_id: String,
+    pub client_message_id: Option<String>,
+    pub author: Author,
+    pub body: String,
+    pub quick_reply_id: Option<String>,
+    pub quick_replies: Vec<QuickReply>,
+    pub now: i64,
+    /// Refuse with `NotFound` unless the conversation belongs to this visitor (checked in the write transaction, so
+    /// an identify merge racing with the send cannot slip a message into someone else's conversation).
+    pub owner_visitor_id: Option<String>,
+    /// Reopen a closed conversation (visitor and agent messages do).
+    pub reopen: bool,
+    /// Refuse with `ConsentRequired` unless the visitor has an accepted process-data record with this text hash
+    /// for the conversation's chatflow (explicit consent chatflows).
+    pub require_consent_hash: Option<String>,
+    /// Assign the conversation to this agent if it has no assignee (an agent replying takes it).
+    pub assign_if_unassigned: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub message: chatflow_protocol::Message,
+    /// False when the client id was already stored with the same content (idempotent replay).
+    pub created: bool,
+    pub reopened: bool,
+    pub assigned: bool,
+    /// The conversation after the append.
+    pub conversation: ConversationRecord,
+}
+
+/// Which slice of a conversation's messages to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// Ascending, strictly after this seq (catch-up).
+    After(u64),
+    /// The messages just before this seq (history), returned ascending.
+    Before(u64),
+    /// The latest page.
+    Latest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReaderKind {
+    Visitor,
+    Agent,
+}
+
+/// Result of an idempotent put.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Put<T> {
+    Created(T),
+    Existing(T),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentifyOutcome {
+    /// The visitor the session now belongs to.
+    pub visitor: VisitorRecord,
+    /// Conversations of the anonymous visitor that now belong to the user.
+    pub merged_conversation_ids: Vec<String>,
+    /// The anonymous visitor that was folded into an existing user visitor (its sockets must close).
+    pub removed_visitor_id: Option<String>,
+}
+
+/// Identification request after the identity token was verified.
+#[derive(Debug, Clone)]
+pub struct Identify {
+    pub current_visitor_id: String,
+    pub current_token_hash: String,
+    pub app_id: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    /// Used when the user has no visitor yet and the current one cannot become it (already another user's).
+    pub fresh_visitor_id: String,
+    pub new_token_hash: String,
+    pub now: i64,
+}
+
+pub trait AppStore {
+    /// Creates or updates the app, its agents, teams and tokens; inserts its chatflows when the app is new.
+    /// Returns true when the app was created.
+    fn apply_app_seed(&self, seed: &AppSeed, now: i64) -> StoreResult<bool>;
+    fn app(&self, app_id: &str) -> StoreResult<Option<AppRecord>>;
+    fn app_by_admin_token(&self, token_hash: &str) -> StoreResult<Option<AppRecord>>;
+    fn agent_by_token(&self, token_hash: &str) -> StoreResult<Option<AgentRecord>>;
+    fn agents(&self, app_id: &str) -> StoreResult<Vec<AgentRecord>>;
+    fn team_members(&self, app_id: &str) -> StoreResult<Vec<TeamMember>>;
+    fn set_agent_presence(&self, agent_id: &str, available: bool) -> StoreResult<()>;
+}
+
+pub trait ChatflowStore {
+    /// The app's chatflows, ascending id.
+    fn chatflows(&self, app_id: &str) -> StoreResult<Vec<Chatflow>>;
+    fn chatflow(&self, app_id: &str, id: i64) -> StoreResult<Option<Chatflow>>;
+    fn create_chatflow(&self, app_id: &str, input: &ChatflowInput, now: i64) -> StoreResult<Chatflow>;
+    fn update_chatflow(&self, app_id: &str, id: i64, input: &ChatflowInput, now: i64) -> StoreResult<Option<Chatflow>>;
+    fn delete_chatflow(&self, app_id: &str, id: i64) -> StoreResult<bool>;
+    /// Atomically returns and increments the chatflow's round-robin cursor.
+    fn next_routing_cursor(&self, chatflow_id: i64) -> StoreResult<u64>;
+}
+
+pub trait VisitorStore {
+    fn create_visitor(&self, app_id: &str, visitor_id: &str, token_hash: &str, now: i64) -> StoreResult<VisitorRecord>;
+    fn visitor_by_token(&self, token_hash: &str) -> StoreResult<Option<VisitorRecord>>;
+    fn visitor(&self, id: &str) -> StoreResult<Option<VisitorRecord>>;
+    fn identify(&self, req: &Identify) -> StoreResult<IdentifyOutcome>;
+    fn set_properties(&self, visitor_id: &str, properties_json: &str) -> StoreResult<()>;
+    fn set_device(&self, visitor_id: &str, device: &DeviceInfo) -> StoreResult<()>;
+    fn set_push_token(&self, visitor_id: &str, push: Option<&PushTokenRequest>) -> StoreResult<()>;
+    /// Deletes the visitor and everything it owns (tokens, conversations, messages, consent records).
+    fn delete_visitor(&self, visitor_id: &str) -> StoreResult<()>;
+}
+
+pub trait ConversationStore {
+    fn create_conversation(&self, new: &NewConversation) -> StoreResult<ConversationRecord>;
+    fn conversation(&self, id: &str) -> StoreResult<Option<ConversationRecord>>;
+    /// The visitor's conversations, newest first.
+    fn visitor_conversations(&self, visitor_id: &str) -> StoreResult<Vec<ConversationRecord>>;
+    /// The app's conversations, most recently active first.
+    fn app_conversations(
+        &self,
+        app_id: &str,
+        status: Option<ConversationStatus>,
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationRecord>>;
+    /// Closes the conversation; the bool says whether it was open.
+    fn close_conversation(&self, id: &str, now: i64) -> StoreResult<(ConversationRecord, bool)>;
+    /// Raises the reader's read mark to `seq` (never lowers it); refuses a seq beyond the last message.
+    fn mark_read(&self, id: &str, reader: ReaderKind, seq: u64) -> StoreResult<ConversationRecord>;
+}
+
+pub trait MessageStore {
+    /// Appends a message with the next seq, or returns the stored one for a replayed client id.
+    fn append_message(&self, new: &NewMessage) -> StoreResult<Appended>;
+    fn messages(&self, conversation_id: &str, paging: Paging, limit: u32) -> StoreResult<MessagePage>;
+}
+
+pub trait ConsentStore {
+    fn put_consent(
+        &self,
+        visitor_id: &str,
+        record_id: &str,
+        input: &ConsentRecordInput,
+        now: i64,
+    ) -> StoreResult<Put<ConsentRecord>>;
+}
+
+/// Everything the server needs from persistence.
+pub trait Store:
+    AppStore + ChatflowStore + VisitorStore + ConversationStore + MessageStore + ConsentStore + Send + Sync
+{
+}
+
+impl<T: AppStore + ChatflowStore + VisitorStore + ConversationStore + MessageStore + ConsentStore + Send + Sync> Store
+    for T
+{
+}

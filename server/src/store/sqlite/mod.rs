@@ -1,0 +1,259 @@
+//! The SQLite store: WAL mode, one writer connection (every write is an IMMEDIATE transaction under a mutex, so
+//! writes are serialized and never hit SQLITE_BUSY among themselves) and a few reader connections that see the last
+//! committed state. Callers run these methods on the blocking pool.
+
+mod apps;
+mod conversations;
+pub mod migrations;
+mod visitors;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chatflow_protocol::{AuthorKind, Channel, ConsentDecision, ConsentKind, ConversationStatus};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use super::{StoreError, StoreResult};
+
+/// How many reader connections to keep.
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    /// Dropping it stops the checkpoint thread.
+    _checkpointer: mpsc::Sender<()>,
+}
+
+/// How often the background thread checkpoints the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Checkpoints the WAL off the write path: commits never pay for a checkpoint (and its fsync) while they hold the
+/// writer. PASSIVE never blocks the writer or readers. SQLite's own auto-checkpoint stays on, at a high mark, as a
+/// safety net should this thread fall behind.
+fn spawn_checkpointer(path: &Path) -> StoreResult<mpsc::Sender<()>> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    let (tx, rx) = mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
+        while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(CHECKPOINT_EVERY) {
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the checkpoint thread; SQLite auto-checkpoints instead");
+    }
+    Ok(tx)
+}
+
+/// Locks a mutex even if a previous holder panicked: a panic inside a closure drops its `Transaction`, which rolls
+/// back, so the connection behind a poisoned lock is still consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn configure(conn: &Connection) -> StoreResult<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // NORMAL is durable across application crashes in WAL mode; only an OS crash may lose the last commits.
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` and runs the migrations.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let mut writer = Connection::open(path)?;
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(%mode, "SQLite refused WAL mode; readers will wait for the writer");
+        }
+        configure(&writer)?;
+        migrations::migrate(&mut writer)?;
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 10000;")?;
+        let checkpointer = spawn_checkpointer(path)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            configure(&conn)?;
+            readers.push(Mutex::new(conn));
+        }
+        Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0), _checkpointer: checkpointer })
+    }
+
+    /// Runs `f` in a read transaction on a free reader connection (a consistent snapshot for multi-query reads).
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+        let guard = self.readers.iter().find_map(|m| m.try_lock().ok()).unwrap_or_else(|| {
+            let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+            lock(&self.readers[i])
+        });
+        let tx = guard.unchecked_transaction()?;
+        let out = f(&tx)?;
+        tx.finish()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in an IMMEDIATE write transaction on the single writer; commits when `f` returns `Ok`.
+    fn write<R>(&self, f: impl FnOnce(&Transaction<'_>) -> StoreResult<R>) -> StoreResult<R> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+// Enum <-> TEXT column mappings. The strings are the wire strings so that the database reads like the API.
+
+fn status_str(s: ConversationStatus) -> &'static str {
+    match s {
+        ConversationStatus::Open => "open",
+        ConversationStatus::Closed => "closed",
+    }
+}
+
+fn parse_status(s: &str) -> StoreResult<ConversationStatus> {
+    match s {
+        "open" => Ok(ConversationStatus::Open),
+        "closed" => Ok(ConversationStatus::Closed),
+        other => Err(StoreError::Corrupt(format!("conversation status `{other}`"))),
+    }
+}
+
+fn channel_str(c: Channel) -> &'static str {
+    match c {
+        Channel::MobileChat => "mobile_chat",
+        Channel::Email => "email",
+        Channel::Form => "form",
+        Channel::Messenger => "messenger",
+        Channel::Whatsapp => "whatsapp",
+        Channel::Call => "call",
+    }
+}
+
+fn parse_channel(s: &str) -> StoreResult<Channel> {
+    Ok(match s {
+        "mobile_chat" => Channel::MobileChat,
+        "email" => Channel::Email,
+        "form" => Channel::Form,
+        "messenger" => Channel::Messenger,
+        "whatsapp" => Channel::Whatsapp,
+        "call" => Channel::Call,
+        other => return Err(StoreError::Corrupt(format!("conversation channel `{other}`"))),
+    })
+}
+
+fn author_kind_str(k: AuthorKind) -> &'static str {
+    match k {
+        AuthorKind::Visitor => "visitor",
+        AuthorKind::Agent => "agent",
+        AuthorKind::Bot => "bot",
+        AuthorKind::System => "system",
+    }
+}
+
+fn parse_author_kind(s: &str) -> StoreResult<AuthorKind> {
+    Ok(match s {
+        "visitor" => AuthorKind::Visitor,
+        "agent" => AuthorKind::Agent,
+        "bot" => AuthorKind::Bot,
+        "system" => AuthorKind::System,
+        other => return Err(StoreError::Corrupt(format!("message author kind `{other}`"))),
+    })
+}
+
+fn consent_kind_str(k: ConsentKind) -> &'static str {
+    match k {
+        ConsentKind::ProcessData => "process_data",
+        ConsentKind::Communicate => "communicate",
+    }
+}
+
+fn parse_consent_kind(s: &str) -> StoreResult<ConsentKind> {
+    match s {
+        "process_data" => Ok(ConsentKind::ProcessData),
+        "communicate" => Ok(ConsentKind::Communicate),
+        other => Err(StoreError::Corrupt(format!("consent kind `{other}`"))),
+    }
+}
+
+fn decision_str(d: ConsentDecision) -> &'static str {
+    match d {
+        ConsentDecision::Accepted => "accepted",
+        ConsentDecision::Declined => "declined",
+        ConsentDecision::Implied => "implied",
+    }
+}
+
+fn parse_decision(s: &str) -> StoreResult<ConsentDecision> {
+    match s {
+        "accepted" => Ok(ConsentDecision::Accepted),
+        "declined" => Ok(ConsentDecision::Declined),
+        "implied" => Ok(ConsentDecision::Implied),
+        other => Err(StoreError::Corrupt(format!("consent decision `{other}`"))),
+    }
+}
+
+/// Sequence numbers and read marks are `u64` on the wire and `INTEGER` (i64) in SQLite; values come from our own
+/// counters starting at 0, so they always fit. A hostile query value above i64::MAX is clamped by callers.
+fn seq_to_sql(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn seq_from_sql(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use crate::store::{AgentRecord, AppRecord, AppSeed};
+    use chatflow_protocol::ChatflowInput;
+
+    pub fn chatflow_input(name: &str) -> ChatflowInput {
+        serde_json::from_value(serde_json::json!({
+            "name": name,
+            "kind": "live_chat",
+            "mobile_tags": ["support"],
+            "header": {"display_name": "Team"},
+            "email_capture": {"mode": "never"},
+            "routing": {"mode": "unassigned"},
+            "availability": {"mode": "always", "when_away": "away_message"},
+            "knowledge_base": {"enabled": false},
+            "consent": {"process_data": {"mode": "off"}}
+        }))
+        .unwrap()
+    }
+
+    /// A store in a temp dir with one app `app1`, one agent `ag1` and one chatflow (id 1).
+    pub fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let seed = AppSeed {
+            app: AppRecord { id: "app1".into(), name: "App".into(), identity_secret: "s".into() },
+            admin_token_hash: "adminhash".into(),
+            agents: vec![(
+                AgentRecord {
+                    id: "ag1".into(),
+                    app_id: "app1".into(),
+                    display_name: "Ann".into(),
+                    avatar_url: None,
+                    available: true,
+                },
+                "agenthash".into(),
+            )],
+            team_members: vec![],
+            chatflows: vec![(Some(1), chatflow_input("Support"))],
+        };
+        use crate::store::AppStore;
+        assert!(store.apply_app_seed(&seed, 1).unwrap());
+        (dir, store)
+    }
+}

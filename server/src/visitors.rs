@@ -1,0 +1,281 @@
+//! Visitor sessions: anonymous creation, identification with an identity token, properties, device, push token,
+//! deletion of everything the visitor owns.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chatflow_protocol::limits::{
+    MAX_PROPERTIES, MAX_PROPERTY_KEY_CHARS, MAX_PROPERTY_VALUE_CHARS, MAX_PUSH_TOKEN_CHARS,
+};
+use chatflow_protocol::{
+    ChatProperties, DeviceInfo, ErrorBody, ErrorCode, IdentifyRequest, IdentifyResponse, PushTokenRequest,
+    VisitorSession,
+};
+use uuid::Uuid;
+
+use crate::auth::{hash_token, new_visitor_token, verify_identity_token, VisitorAuth};
+use crate::error::ApiError;
+use crate::http::{ApiJson, ApiPath, NoBody};
+use crate::state::{now_ms, AppState};
+use crate::store::{Identify, StoreError, VisitorRecord};
+
+const MAX_DEVICE_FIELD_CHARS: usize = 128;
+
+fn session(visitor: &VisitorRecord, token: String) -> VisitorSession {
+    VisitorSession {
+        visitor_id: visitor.id.clone(),
+        visitor_token: token,
+        user_id: visitor.user_id.clone(),
+        email: visitor.email.clone(),
+    }
+}
+
+pub fn validate_properties(p: &ChatProperties) -> Result<(), ApiError> {
+    let too_many = |m: String| ApiError::new(ErrorCode::TooManyProperties, m);
+    if p.properties.len() > MAX_PROPERTIES {
+        return Err(too_many(format!("{} properties; at most {MAX_PROPERTIES}", p.properties.len())));
+    }
+    for (k, v) in &p.properties {
+        let key_chars = k.chars().count();
+        if key_chars == 0 || key_chars > MAX_PROPERTY_KEY_CHARS {
+            let shown: String = k.chars().take(MAX_PROPERTY_KEY_CHARS).collect();
+            return Err(too_many(format!("property key `{shown}` must be 1..={MAX_PROPERTY_KEY_CHARS} characters")));
+        }
+        if v.chars().count() > MAX_PROPERTY_VALUE_CHARS {
+            return Err(too_many(format!("property `{k}` is longer than {MAX_PROPERTY_VALUE_CHARS} characters")));
+        }
+    }
+    Ok(())
+}
+
+fn validate_device(d: &DeviceInfo) -> Result<(), ApiError> {
+    if d.platform.trim().is_empty() {
+        return Err(ApiError::invalid_field("platform must not be empty (`android`, `ios`, …)"));
+    }
+    let fields = [
+        ("platform", &d.platform),
+        ("os_version", &d.os_version),
+        ("app_version", &d.app_version),
+        ("device_model", &d.device_model),
+        ("locale", &d.locale),
+        ("sdk_version", &d.sdk_version),
+    ];
+    for (name, value) in fields {
+        if value.chars().count() > MAX_DEVICE_FIELD_CHARS {
+            return Err(ApiError::invalid_field(format!("{name} is longer than {MAX_DEVICE_FIELD_CHARS} characters")));
+        }
+    }
+    Ok(())
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/apps/{app_id}/visitors",
+    tag = "visitors",
+    description = "Creates an anonymous visitor. The body is empty (or `{}`). Keep the token secret: it is the \
+        visitor's only credential, and the server stores only its hash.",
+    params(("app_id" = String, Path, description = "App id")),
+    responses(
+        (status = 201, description = "A new anonymous session", body = VisitorSession),
+        (status = 400, description = "invalid_body (a body was sent)", body = ErrorBody),
+        (status = 404, description = "not_found (unknown app)", body = ErrorBody),
+    )
+)]
+pub async fn create_visitor(
+    State(state): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    _: NoBody,
+) -> Result<(StatusCode, Json<VisitorSession>), ApiError> {
+    let token = new_visitor_token();
+    let hash = hash_token(&token);
+    let visitor = state
+        .db(move |s| {
+            if s.app(&app_id)?.is_none() {
+                return Err(StoreError::NotFound(format!("app `{app_id}` does not exist")));
+            }
+            s.create_visitor(&app_id, &Uuid::now_v7().to_string(), &hash, now_ms())
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(session(&visitor, token))))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/visitor/identify",
+    tag = "visitors",
+    security(("visitor_token" = [])),
+    description = "Binds the session to a user of the app with an HS256 identity token signed by the app's backend \
+        (claims `sub`, `aud` = app id, `email`, `iat`, `exp`). If the user already has a visitor (another device), \
+        the session switches to it and this anonymous visitor's conversations move there. The presented visitor \
+        token is revoked; use the returned one.",
+    request_body = IdentifyRequest,
+    responses(
+        (status = 200, description = "Identified", body = IdentifyResponse),
+        (status = 400, description = "invalid_body, identity_token_malformed", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token, identity_token_expired, identity_token_forged, \
+            identity_token_wrong_app", body = ErrorBody),
+    )
+)]
+pub async fn identify(
+    State(state): State<AppState>,
+    auth: VisitorAuth,
+    ApiJson(req): ApiJson<IdentifyRequest>,
+) -> Result<Json<IdentifyResponse>, ApiError> {
+    let app_id = auth.visitor.app_id.clone();
+    let app =
+        state.db(move |s| s.app(&app_id)).await?.ok_or_else(|| ApiError::internal("a visitor's app is missing"))?;
+    let claims = verify_identity_token(&req.identity_token, app.identity_secret.as_bytes(), &app.id, now_ms() / 1000)?;
+    let token = new_visitor_token();
+    let plan = Identify {
+        current_visitor_id: auth.visitor.id,
+        current_token_hash: auth.token_hash,
+        app_id: app.id,
+        user_id: claims.sub,
+        email: claims.email,
+        fresh_visitor_id: Uuid::now_v7().to_string(),
+        new_token_hash: hash_token(&token),
+        now: now_ms(),
+    };
+    let outcome = state.db(move |s| s.identify(&plan)).await?;
+    if let Some(old) = &outcome.removed_visitor_id {
+        state.hub.kick(old);
+    }
+    tracing::info!(
+        visitor = %outcome.visitor.id,
+        merged = outcome.merged_conversation_ids.len(),
+        "visitor identified"
+    );
+    Ok(Json(IdentifyResponse {
+        session: session(&outcome.visitor, token),
+        merged_conversation_ids: outcome.merged_conversation_ids,
+    }))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/visitor/properties",
+    tag = "visitors",
+    security(("visitor_token" = [])),
+    description = "Replaces the visitor's chat properties (at most 50; keys 1..=64 characters, values up to 1000).",
+    request_body = ChatProperties,
+    responses(
+        (status = 200, description = "Stored", body = ChatProperties),
+        (status = 400, description = "invalid_body, too_many_properties", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+    )
+)]
+pub async fn put_properties(
+    State(state): State<AppState>,
+    auth: VisitorAuth,
+    ApiJson(props): ApiJson<ChatProperties>,
+) -> Result<Json<ChatProperties>, ApiError> {
+    validate_properties(&props)?;
+    let json = serde_json::to_string(&props.properties).map_err(ApiError::internal)?;
+    state.db(move |s| s.set_properties(&auth.visitor.id, &json)).await?;
+    Ok(Json(props))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/visitor/device",
+    tag = "visitors",
+    security(("visitor_token" = [])),
+    request_body = DeviceInfo,
+    responses(
+        (status = 200, description = "Stored", body = DeviceInfo),
+        (status = 400, description = "invalid_body, invalid_field", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+    )
+)]
+pub async fn put_device(
+    State(state): State<AppState>,
+    auth: VisitorAuth,
+    ApiJson(device): ApiJson<DeviceInfo>,
+) -> Result<Json<DeviceInfo>, ApiError> {
+    validate_device(&device)?;
+    let stored = device.clone();
+    state.db(move |s| s.set_device(&auth.visitor.id, &stored)).await?;
+    Ok(Json(device))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/visitor/push-token",
+    tag = "visitors",
+    security(("visitor_token" = [])),
+    request_body = PushTokenRequest,
+    responses(
+        (status = 204, description = "Stored (replaces the previous one)"),
+        (status = 400, description = "invalid_body, invalid_field", body = ErrorBody),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+    )
+)]
+pub async fn put_push_token(
+    State(state): State<AppState>,
+    auth: VisitorAuth,
+    ApiJson(push): ApiJson<PushTokenRequest>,
+) -> Result<StatusCode, ApiError> {
+    let n = push.token.chars().count();
+    if push.token.trim().is_empty() || n > MAX_PUSH_TOKEN_CHARS {
+        return Err(ApiError::invalid_field(format!("token must be 1..={MAX_PUSH_TOKEN_CHARS} characters, got {n}")));
+    }
+    state.db(move |s| s.set_push_token(&auth.visitor.id, Some(&push))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/visitor/push-token",
+    tag = "visitors",
+    security(("visitor_token" = [])),
+    responses(
+        (status = 204, description = "Removed (also when there was none)"),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+    )
+)]
+pub async fn delete_push_token(State(state): State<AppState>, auth: VisitorAuth) -> Result<StatusCode, ApiError> {
+    state.db(move |s| s.set_push_token(&auth.visitor.id, None)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/visitor",
+    tag = "visitors",
+    security(("visitor_token" = [])),
+    description = "Deletes the visitor and everything it owns: tokens, conversations, messages, consent records, \
+        properties, device and push token. Its sockets close with 4001.",
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+    )
+)]
+pub async fn delete_visitor(State(state): State<AppState>, auth: VisitorAuth) -> Result<StatusCode, ApiError> {
+    let id = auth.visitor.id.clone();
+    state.db(move |s| s.delete_visitor(&id)).await?;
+    state.hub.kick(&auth.visitor.id);
+    tracing::info!(visitor = %auth.visitor.id, "visitor deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn property_limits() {
+        let mut p = ChatProperties::default();
+        for i in 0..MAX_PROPERTIES {
+            p.properties.insert(format!("k{i}"), "v".into());
+        }
+        assert!(validate_properties(&p).is_ok());
+        p.properties.insert("one_more".into(), "v".into());
+        assert_eq!(validate_properties(&p).unwrap_err().code, ErrorCode::TooManyProperties);
+        let long_key = ChatProperties { properties: [("k".repeat(65), String::new())].into() };
+        assert_eq!(validate_properties(&long_key).unwrap_err().code, ErrorCode::TooManyProperties);
+        let long_value = ChatProperties { properties: [("k".into(), "v".repeat(1001))].into() };
+        assert_eq!(validate_properties(&long_value).unwrap_err().code, ErrorCode::TooManyProperties);
+        let empty_key = ChatProperties { properties: [(String::new(), "v".into())].into() };
+        assert!(validate_properties(&empty_key).is_err());
+    }
+}

@@ -1,0 +1,7 @@
+mod auth;
+mod chatflows;
+mod consent;
+mod messages;
+mod realtime;
+mod restart;
+mod robustness;

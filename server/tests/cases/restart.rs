@@ -1,0 +1,48 @@
+//! A restart on the same database keeps everything: visitors and tokens, conversations, messages and their seqs,
+//! consent, admin edits (the seed does not overwrite them).
+
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn restart_on_the_same_database_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chatflow.db");
+    let server = TestServer::start_on(&db, &[]);
+    let api = server.api();
+    let (visitor_id, token) = api.visitor(ACME).await;
+    let conv = api.open(&token, FLOW_SUPPORT).await;
+    for i in 1..=3 {
+        assert_eq!(api.send(&token, &conv, &format!("m{i}"), &format!("before restart {i}")).await.status, 201);
+    }
+    assert_eq!(api.agent_reply(ALICE, &conv, "agent before").await.status, 201);
+    let edited = json!({
+        "name": "Support (edited)", "kind": "live_chat", "priority": 42, "mobile_tags": ["support"],
+        "header": {"display_name": "Acme"}, "email_capture": {"mode": "never"}, "routing": {"mode": "unassigned"},
+        "availability": {"mode": "always", "when_away": "away_message"}, "knowledge_base": {"enabled": false},
+        "consent": {"process_data": {"mode": "off"}}
+    });
+    let r = api.call("PUT", &format!("/v1/admin/chatflows/{FLOW_SUPPORT}"), Some(ACME_ADMIN), Some(edited)).await;
+    assert_eq!(r.status, 200);
+    let list_before = api.get(&format!("/v1/apps/{ACME}/chatflows"), None).await;
+    let page_before = api.messages(&token, &conv, "").await;
+    let counts_before = server.table_counts();
+    server.stop();
+
+    let server = TestServer::start_on(&db, &[]);
+    let api = server.api();
+    assert_eq!(server.table_counts(), counts_before);
+    let page = api.messages(&token, &conv, "").await;
+    assert_eq!(page.status, 200, "the visitor token survives the restart");
+    assert_eq!(page.body, page_before.body);
+    let list = api.get(&format!("/v1/apps/{ACME}/chatflows"), None).await;
+    assert_eq!(list.headers["etag"], list_before.headers["etag"], "admin edits survive the re-applied seed");
+    assert_eq!(list.body["chatflows"][0]["priority"], 42);
+    // Sequence numbers continue where they stopped; idempotency survives too.
+    assert_eq!(api.send(&token, &conv, "m1", "before restart 1").await.status, 200);
+    let next = api.send(&token, &conv, "m5", "after restart").await;
+    assert_eq!(next.body["seq"], 5);
+    let c = api.get(&format!("/v1/conversations/{conv}"), Some(&token)).await;
+    assert_eq!(c.body["visitor_id"], visitor_id.as_str());
+}
