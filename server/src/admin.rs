@@ -6,11 +6,12 @@ use axum::Json;
 use chatflow_protocol::{Chatflow, ChatflowInput, ChatflowList, ErrorBody};
 
 use crate::auth::AdminAuth;
+use crate::bots::{self, ChatflowRejection, SaveError};
 use crate::chatflows::etag_of;
 use crate::chatflows::validate::validate_chatflow;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::store::Store;
 
 fn validated(s: &dyn Store, app_id: &str, input: &ChatflowInput) -> Result<(), ApiError> {
@@ -47,7 +48,9 @@ pub async fn list(State(state): State<AppState>, auth: AdminAuth) -> Result<Json
     request_body = ChatflowInput,
     responses(
         (status = 201, description = "Created", body = Chatflow),
-        (status = 400, description = "invalid_body, invalid_field (the message names the field)", body = ErrorBody),
+        (status = 400, description = "invalid_body, invalid_field (the message names the field). A bot with \
+            problems (unreachable or disconnected nodes, branches to missing nodes, loops without a question, bad \
+            values) is `invalid_field` with every problem in `message` and in `problems`", body = ChatflowRejection),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
     )
 )]
@@ -55,12 +58,14 @@ pub async fn create(
     State(state): State<AppState>,
     auth: AdminAuth,
     ApiJson(input): ApiJson<ChatflowInput>,
-) -> Result<(StatusCode, Json<Chatflow>), ApiError> {
+) -> Result<(StatusCode, Json<Chatflow>), SaveError> {
+    bots::check_chatflow(&input)?;
     let app_id = auth.app.id;
+    let now = state.now_ms();
     let created = state
         .db_try(move |s| {
             validated(s, &app_id, &input)?;
-            Ok(s.create_chatflow(&app_id, &input, now_ms())?)
+            Ok(s.create_chatflow(&app_id, &input, now)?)
         })
         .await?;
     tracing::info!(chatflow = created.id, "chatflow created");
@@ -97,7 +102,8 @@ pub async fn get(
     request_body = ChatflowInput,
     responses(
         (status = 200, description = "Replaced", body = Chatflow),
-        (status = 400, description = "invalid_body, invalid_field", body = ErrorBody),
+        (status = 400, description = "invalid_body, invalid_field; a bot with problems lists them in `problems` \
+            (see POST)", body = ChatflowRejection),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
     )
@@ -107,12 +113,14 @@ pub async fn update(
     auth: AdminAuth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<ChatflowInput>,
-) -> Result<Json<Chatflow>, ApiError> {
+) -> Result<Json<Chatflow>, SaveError> {
+    bots::check_chatflow(&input)?;
     let app_id = auth.app.id;
+    let now = state.now_ms();
     let flow = state
         .db_try(move |s| {
             validated(s, &app_id, &input)?;
-            s.update_chatflow(&app_id, id, &input, now_ms())?.ok_or_else(|| missing(id))
+            s.update_chatflow(&app_id, id, &input, now)?.ok_or_else(|| missing(id))
         })
         .await?;
     tracing::info!(chatflow = id, "chatflow updated");

@@ -1,53 +1,30 @@
-//! The minimal agent side: list conversations, reply, close, read, typing, presence.
+//! The agent side of a conversation: reply, read, typing, presence. The inbox (list views, filters, assign, close,
+//! block, take over, transcripts) lives in `crate::inbox`.
 //!
-//! Scoped to the agent token's app: a conversation of another app is `not_found`. The full inbox (views, filters,
-//! assign, block) will extend this module; `AgentConversationSummary` is the row it will grow.
+//! Scoped to the agent token's app: a conversation of another app is `not_found`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chatflow_protocol::limits::MAX_PAGE_SIZE;
 use chatflow_protocol::{
-    AgentReplyRequest, Author, AuthorKind, Conversation, ConversationStatus, ErrorBody, Message, ReadReceipt, Reader,
-    ServerFrame, TypingAuthor, TypingRequest, TYPING_EXPIRES_MS,
+    AgentReplyRequest, Author, AuthorKind, ErrorBody, Message, ReadReceipt, Reader, ServerFrame, TypingAuthor,
+    TypingRequest, TYPING_EXPIRES_MS,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AgentAuth;
-use crate::conversations::{agent_ref, to_wire};
+use crate::conversations::agent_ref;
 use crate::error::ApiError;
-use crate::http::{ApiJson, ApiPath, ApiQuery, NoBody};
+use crate::http::{ApiJson, ApiPath};
 use crate::messages::{publish_appended, validate_body, validate_client_id};
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::store::{AgentRecord, ConversationRecord, NewMessage, ReaderKind, Store, StoreError};
 
-/// One row of the agent's conversation list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AgentConversationSummary {
-    pub conversation: Conversation,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visitor_user_id: Option<String>,
-    /// The visitor is typing now (expires 6 s after the last typing signal).
-    pub visitor_typing: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AgentConversationList {
-    pub conversations: Vec<AgentConversationSummary>,
-}
+pub use crate::inbox::views::{AgentConversationList, AgentConversationSummary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentPresence {
     pub available: bool,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AgentListQuery {
-    /// Only conversations with this status.
-    pub status: Option<ConversationStatus>,
-    /// At most this many, most recently active first (1..=500, default 100).
-    pub limit: Option<u32>,
 }
 
 /// The conversation if it belongs to the agent's app.
@@ -55,52 +32,6 @@ fn app_conversation(s: &dyn Store, agent: &AgentRecord, id: &str) -> Result<Conv
     s.conversation(id)?
         .filter(|c| c.app_id == agent.app_id)
         .ok_or_else(|| StoreError::NotFound(format!("conversation `{id}` does not exist")))
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1/agent/conversations",
-    tag = "agent",
-    security(("agent_token" = [])),
-    params(AgentListQuery),
-    responses(
-        (status = 200, description = "Conversations of the agent's app", body = AgentConversationList),
-        (status = 400, description = "invalid_field", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
-    )
-)]
-pub async fn list(
-    State(state): State<AppState>,
-    auth: AgentAuth,
-    ApiQuery(q): ApiQuery<AgentListQuery>,
-) -> Result<Json<AgentConversationList>, ApiError> {
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > MAX_PAGE_SIZE {
-        return Err(ApiError::invalid_field(format!("limit must be between 1 and {MAX_PAGE_SIZE}")));
-    }
-    let app_id = auth.agent.app_id;
-    let rows = state
-        .db(move |s| {
-            let recs = s.app_conversations(&app_id, q.status, limit)?;
-            let agents = s.agents(&app_id)?;
-            let flows = s.chatflows(&app_id)?;
-            let mut rows = Vec::with_capacity(recs.len());
-            for rec in recs {
-                let user = s.visitor(&rec.visitor_id)?.and_then(|v| v.user_id);
-                rows.push((to_wire(rec, &agents, &flows), user));
-            }
-            Ok(rows)
-        })
-        .await?;
-    let conversations = rows
-        .into_iter()
-        .map(|(conversation, visitor_user_id)| AgentConversationSummary {
-            visitor_typing: state.hub.visitor_typing(&conversation.id),
-            conversation,
-            visitor_user_id,
-        })
-        .collect();
-    Ok(Json(AgentConversationList { conversations }))
 }
 
 #[utoipa::path(
@@ -133,6 +64,7 @@ pub async fn reply(
         validate_client_id("client_message_id", c)?;
     }
     let agent = auth.agent;
+    let now = state.now_ms();
     let (message, created) = state
         .db_publish(move |s, hub| {
             let conv = app_conversation(s, &agent, &id)?;
@@ -150,7 +82,7 @@ pub async fn reply(
                 body: req.body,
                 quick_reply_id: None,
                 quick_replies: Vec::new(),
-                now: now_ms(),
+                now,
                 owner_visitor_id: None,
                 reopen: true,
                 require_consent_hash: None,
@@ -162,42 +94,6 @@ pub async fn reply(
         })
         .await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(message)))
-}
-
-#[utoipa::path(
-    post,
-    path = "/v1/agent/conversations/{id}/close",
-    tag = "agent",
-    security(("agent_token" = [])),
-    description = "Closes the conversation (no-op if closed). The visitor gets `conversation_closed`.",
-    params(("id" = String, Path, description = "Conversation id")),
-    responses(
-        (status = 200, description = "The closed conversation", body = Conversation),
-        (status = 400, description = "invalid_body (a body was sent)", body = ErrorBody),
-        (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
-        (status = 404, description = "not_found", body = ErrorBody),
-    )
-)]
-pub async fn close(
-    State(state): State<AppState>,
-    auth: AgentAuth,
-    ApiPath(id): ApiPath<String>,
-    _: NoBody,
-) -> Result<Json<Conversation>, ApiError> {
-    let agent = auth.agent;
-    let conv = state
-        .db_publish(move |s, hub| {
-            app_conversation(s, &agent, &id)?;
-            let (rec, changed) = s.close_conversation(&id, now_ms())?;
-            if changed {
-                hub.publish(&rec.visitor_id, &ServerFrame::ConversationClosed { conversation_id: rec.id.clone() });
-            }
-            let agents = s.agents(&agent.app_id)?;
-            let flows: Vec<_> = s.chatflow(&agent.app_id, rec.chatflow_id)?.into_iter().collect();
-            Ok(to_wire(rec, &agents, &flows))
-        })
-        .await?;
-    Ok(Json(conv))
 }
 
 #[utoipa::path(

@@ -14,7 +14,7 @@ use crate::auth::{sha256_hex, VisitorAuth};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
 use crate::messages::validate_client_id;
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::store::Put;
 
 const MAX_SUBSCRIPTION_TYPE_CHARS: usize = 100;
@@ -76,7 +76,8 @@ pub async fn put_consent(
     validate_client_id("client_record_id", &record_id)?;
     validate(&input)?;
     let visitor_id = auth.visitor.id;
-    let put = state.db(move |s| s.put_consent(&visitor_id, &record_id, &input, now_ms())).await?;
+    let now = state.now_ms();
+    let put = state.db(move |s| s.put_consent(&visitor_id, &record_id, &input, now)).await?;
     Ok(match put {
         Put::Created(r) => (StatusCode::CREATED, Json(r)),
         Put::Existing(r) => (StatusCode::OK, Json(r)),

@@ -7,17 +7,23 @@
 pub mod admin;
 pub mod agent;
 pub mod auth;
+pub mod bots;
 pub mod chatflows;
+pub mod clock;
 pub mod consent;
 pub mod conversations;
 pub mod error;
 pub mod http;
+pub mod inbox;
+pub mod kb;
 pub mod messages;
 pub mod openapi;
 pub mod realtime;
+pub mod routing;
 pub mod seed;
 pub mod state;
 pub mod store;
+pub mod tickets;
 pub mod visitors;
 
 use std::net::SocketAddr;
@@ -90,11 +96,40 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/agent/conversations/{id}/read"),
     ("POST", "/v1/agent/conversations/{id}/typing"),
     ("PUT", "/v1/agent/presence"),
+    ("GET", "/v1/agent/agents"),
+    ("GET", "/v1/agent/conversations/{id}"),
+    ("DELETE", "/v1/agent/conversations/{id}"),
+    ("GET", "/v1/agent/conversations/{id}/messages"),
+    ("POST", "/v1/agent/conversations/{id}/assign"),
+    ("POST", "/v1/agent/conversations/{id}/take-over"),
+    ("POST", "/v1/agent/conversations/{id}/block"),
+    ("DELETE", "/v1/agent/conversations/{id}/block"),
+    ("POST", "/v1/agent/conversations/{id}/spam"),
+    ("DELETE", "/v1/agent/conversations/{id}/spam"),
+    ("POST", "/v1/agent/conversations/{id}/unlink-contact"),
+    ("GET", "/v1/agent/conversations/{id}/transcript"),
+    ("GET", "/v1/agent/conversations/{id}/transcript.txt"),
+    ("POST", "/v1/agent/conversations/{id}/ticket"),
+    ("GET", "/v1/agent/tickets"),
+    ("GET", "/v1/agent/tickets/{id}"),
+    ("PATCH", "/v1/agent/tickets/{id}"),
     ("GET", "/v1/admin/chatflows"),
     ("POST", "/v1/admin/chatflows"),
     ("GET", "/v1/admin/chatflows/{id}"),
     ("PUT", "/v1/admin/chatflows/{id}"),
     ("DELETE", "/v1/admin/chatflows/{id}"),
+    ("PUT", "/v1/admin/clock"),
+    ("GET", "/v1/admin/chatflows/{id}/help-desk"),
+    ("PUT", "/v1/admin/chatflows/{id}/help-desk"),
+    ("GET", "/v1/admin/channels/{channel}/help-desk"),
+    ("PUT", "/v1/admin/channels/{channel}/help-desk"),
+    ("GET", "/v1/kb/{kb_id}/changes"),
+    ("GET", "/v1/kb/{kb_id}/search"),
+    ("GET", "/v1/admin/kb/{kb_id}/articles"),
+    ("POST", "/v1/admin/kb/{kb_id}/articles"),
+    ("GET", "/v1/admin/kb/{kb_id}/articles/{id}"),
+    ("PUT", "/v1/admin/kb/{kb_id}/articles/{id}"),
+    ("DELETE", "/v1/admin/kb/{kb_id}/articles/{id}"),
 ];
 
 /// The HTTP application: every route of `ROUTES`, JSON 404/405 fallbacks, body limits.
@@ -118,14 +153,39 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/conversations/{id}/typing", post(messages::post_typing))
         .route("/v1/consents/{client_record_id}", put(consent::put_consent))
         .route("/v1/realtime", get(realtime::realtime))
-        .route("/v1/agent/conversations", get(agent::list))
-        .route("/v1/agent/conversations/{id}/messages", post(agent::reply))
-        .route("/v1/agent/conversations/{id}/close", post(agent::close))
+        .route("/v1/agent/conversations", get(inbox::views::list))
+        .route("/v1/agent/conversations/{id}/messages", post(agent::reply).get(inbox::views::messages))
+        .route("/v1/agent/conversations/{id}/close", post(inbox::actions::close))
         .route("/v1/agent/conversations/{id}/read", post(agent::read))
         .route("/v1/agent/conversations/{id}/typing", post(agent::typing))
         .route("/v1/agent/presence", put(agent::presence))
+        .route("/v1/agent/agents", get(inbox::views::agents))
+        .route("/v1/agent/conversations/{id}", get(inbox::views::get_one).delete(inbox::actions::delete))
+        .route("/v1/agent/conversations/{id}/assign", post(inbox::actions::assign))
+        .route("/v1/agent/conversations/{id}/take-over", post(inbox::actions::take_over))
+        .route("/v1/agent/conversations/{id}/block", post(inbox::actions::block).delete(inbox::actions::unblock))
+        .route("/v1/agent/conversations/{id}/spam", post(inbox::actions::spam).delete(inbox::actions::unspam))
+        .route("/v1/agent/conversations/{id}/unlink-contact", post(inbox::actions::unlink_contact))
+        .route("/v1/agent/conversations/{id}/transcript", get(inbox::transcript::json))
+        .route("/v1/agent/conversations/{id}/transcript.txt", get(inbox::transcript::text))
+        .route("/v1/agent/conversations/{id}/ticket", post(tickets::create_for_conversation))
+        .route("/v1/agent/tickets", get(tickets::list))
+        .route("/v1/agent/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/v1/admin/chatflows", get(admin::list).post(admin::create))
         .route("/v1/admin/chatflows/{id}", get(admin::get).put(admin::update).delete(admin::delete))
+        .route("/v1/admin/clock", put(clock::put_clock))
+        .route(
+            "/v1/admin/chatflows/{id}/help-desk",
+            get(tickets::get_chatflow_help_desk).put(tickets::put_chatflow_help_desk),
+        )
+        .route(
+            "/v1/admin/channels/{channel}/help-desk",
+            get(tickets::get_channel_help_desk).put(tickets::put_channel_help_desk),
+        )
+        .route("/v1/kb/{kb_id}/changes", get(kb::changes))
+        .route("/v1/kb/{kb_id}/search", get(kb::search))
+        .route("/v1/admin/kb/{kb_id}/articles", get(kb::admin_list).post(kb::admin_create))
+        .route("/v1/admin/kb/{kb_id}/articles/{id}", get(kb::admin_get).put(kb::admin_update).delete(kb::admin_delete))
         .fallback(http::unknown_route)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -203,5 +263,7 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
             .await
     });
     tracing::info!(%addr, "serving");
+    // Bot work a previous stop interrupted (messages decided but not stored, handoffs not marked).
+    bots::resume(&state);
     Ok(Server { addr, state, stop: Some(stop), task })
 }

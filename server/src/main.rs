@@ -30,6 +30,9 @@ struct Cli {
     /// Log filter (tracing env-filter syntax), e.g. `info` or `chatflow_server=debug`. Logs go to stderr.
     #[arg(long, env = "CHATFLOW_LOG", value_name = "FILTER", default_value = "info")]
     log: String,
+    /// Test servers only: a settable clock (`PUT /v1/admin/clock {"now_ms": …}` pins "now" server-wide).
+    #[arg(long, env = "CHATFLOW_FAKE_CLOCK", value_parser = clap::builder::BoolishValueParser::new())]
+    fake_clock: bool,
 }
 
 async fn shutdown_signal() {
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
             settings: Settings {
                 heartbeat_interval: Duration::from_millis(cli.heartbeat_ms.max(100)),
                 ws_queue_frames: cli.ws_queue.max(1),
+                fake_clock: cli.fake_clock,
             },
         };
         let server = match serve(config).await {

@@ -21,7 +21,7 @@ use crate::consent;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
 use crate::realtime::Hub;
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::store::{Appended, ConversationRecord, NewMessage, Paging, ReaderKind, Store, StoreError, VisitorRecord};
 
 /// The conversation if it belongs to the visitor. Another visitor's conversation is `not_found`, like one that does
@@ -89,14 +89,17 @@ pub async fn send_visitor_message(
     }
     // Reads outside the ordered section: only the append and its publication need to be serialized.
     let (visitor_id, id) = (visitor.id.clone(), conversation_id.clone());
-    let consent_hash = state
+    let (consent_hash, bot) = state
         .db(move |s| {
             let conv = own_conversation(s, &visitor_id, &id)?;
-            Ok(s.chatflow(&conv.app_id, conv.chatflow_id)?.as_ref().and_then(consent::required_text_hash))
+            let flow = s.chatflow(&conv.app_id, conv.chatflow_id)?;
+            let bot = flow.as_ref().is_some_and(|f| f.kind == chatflow_protocol::ChatflowKind::Bot);
+            Ok((flow.as_ref().and_then(consent::required_text_hash), bot))
         })
         .await?;
     let visitor_id = visitor.id.clone();
-    state
+    let now = state.now_ms();
+    let (message, created) = state
         .db_publish(move |s, hub| {
             let new = NewMessage {
                 conversation_id,
@@ -110,7 +113,7 @@ pub async fn send_visitor_message(
                 body: req.body,
                 quick_reply_id: req.quick_reply_id,
                 quick_replies: Vec::new(),
-                now: now_ms(),
+                now,
                 owner_visitor_id: Some(visitor_id),
                 reopen: true,
                 require_consent_hash: consent_hash,
@@ -120,7 +123,12 @@ pub async fn send_visitor_message(
             publish_appended(hub, &appended, None);
             Ok((appended.message, appended.created))
         })
-        .await
+        .await?;
+    if created && bot {
+        // The bot answers on its own task (`bots::runner`), after this message.
+        crate::bots::visitor_message(state, &message);
+    }
+    Ok((message, created))
 }
 
 /// Raises the visitor's read mark and tells the visitor's other sockets.

@@ -35,6 +35,15 @@ pub struct SeedApp {
     pub teams: Vec<SeedTeam>,
     #[serde(default)]
     pub chatflows: Vec<SeedChatflow>,
+    /// Knowledge-base articles in a JSON file (a list of articles), relative to the seed file.
+    #[serde(default)]
+    pub kb_articles_file: Option<String>,
+    /// Knowledge-base articles inline (same shape as the file's entries).
+    #[serde(default)]
+    pub kb_articles: Vec<crate::kb::seed::SeedArticleEntry>,
+    /// Help-desk rules: create a ticket for each new conversation of a chatflow or channel (see `tickets`).
+    #[serde(default)]
+    pub help_desk: Vec<crate::tickets::SeedHelpDesk>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,12 +167,37 @@ pub fn prepare(file: SeedFile) -> Result<Vec<AppSeed>, String> {
 pub fn apply(store: &dyn Store, path: &Path, now: i64) -> Result<(), SeedError> {
     let text = std::fs::read_to_string(path).map_err(|source| SeedError::Io { path: path.into(), source })?;
     let invalid = |message: String| SeedError::Invalid { path: path.into(), message };
-    let file: SeedFile = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let mut file: SeedFile = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    // Knowledge-base articles are checked with the rest, and inserted once the apps exist.
+    let mut article_ids = HashSet::new();
+    let mut articles = Vec::new();
+    let mut help_desk = Vec::new();
+    for app in &mut file.apps {
+        let rules = crate::tickets::prepare_seed_rules(std::mem::take(&mut app.help_desk), &app.chatflows)
+            .map_err(|e| invalid(format!("app `{}`: {e}", app.id)))?;
+        help_desk.push((app.id.clone(), rules));
+        let (name, inline) = (app.kb_articles_file.take(), std::mem::take(&mut app.kb_articles));
+        let list = crate::kb::seed::load(path, name.as_deref(), inline, &mut article_ids)
+            .map_err(|e| invalid(format!("app `{}`: {e}", app.id)))?;
+        articles.push((app.id.clone(), list));
+    }
     let apps = prepare(file).map_err(invalid)?;
     for app in &apps {
         let created =
             store.apply_app_seed(app, now).map_err(|source| SeedError::Store { path: path.into(), source })?;
         tracing::info!(app = %app.app.id, created, chatflows = app.chatflows.len(), "seed applied");
+    }
+    for (app_id, rules) in &help_desk {
+        crate::tickets::apply_seed_rules(store, app_id, rules)
+            .map_err(|source| SeedError::Store { path: path.into(), source })?;
+    }
+    for (app_id, list) in &articles {
+        let inserted = store
+            .seed_kb_articles(app_id, list, now)
+            .map_err(|source| SeedError::Store { path: path.into(), source })?;
+        if inserted > 0 {
+            tracing::info!(app = %app_id, articles = inserted, "seed knowledge-base articles inserted");
+        }
     }
     Ok(())
 }

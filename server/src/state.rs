@@ -1,8 +1,9 @@
 //! Shared state of the handlers and the bridge from async handlers to the blocking store.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::realtime::Hub;
 use crate::store::{Store, StoreError};
@@ -14,6 +15,8 @@ pub struct Settings {
     pub heartbeat_interval: Duration,
     /// Frames buffered per socket before a slow client is disconnected.
     pub ws_queue_frames: usize,
+    /// Settable clock (`--fake-clock`): enables `PUT /v1/admin/clock` (tests only).
+    pub fake_clock: bool,
 }
 
 impl Default for Settings {
@@ -21,6 +24,7 @@ impl Default for Settings {
         Self {
             heartbeat_interval: Duration::from_millis(chatflow_protocol::HEARTBEAT_INTERVAL_MS),
             ws_queue_frames: 1024,
+            fake_clock: false,
         }
     }
 }
@@ -30,19 +34,27 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hub: Hub,
     pub settings: Arc<Settings>,
+    /// "Now" for every handler (see `clock`): the wall clock, or a settable one with `--fake-clock`.
+    pub clock: Clock,
     /// Serializes writes that emit realtime events with their publication (see `db_publish`).
     events: Arc<Mutex<()>>,
 }
 
-/// Server clock in Unix milliseconds.
+/// The wall clock in Unix milliseconds. Handlers read `AppState::clock` instead, so that tests can pin "now".
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    crate::clock::system_now_ms()
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
         let hub = Hub::new(settings.ws_queue_frames);
-        Self { store, hub, settings: Arc::new(settings), events: Arc::new(Mutex::new(())) }
+        let clock = if settings.fake_clock { Clock::fake() } else { Clock::system() };
+        Self { store, hub, settings: Arc::new(settings), clock, events: Arc::new(Mutex::new(())) }
+    }
+
+    /// Now, in Unix milliseconds, from the server's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// Runs a store call on the blocking pool.

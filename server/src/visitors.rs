@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::auth::{hash_token, new_visitor_token, verify_identity_token, VisitorAuth};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath, NoBody};
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::store::{Identify, StoreError, VisitorRecord};
 
 const MAX_DEVICE_FIELD_CHARS: usize = 128;
@@ -88,12 +88,13 @@ pub async fn create_visitor(
 ) -> Result<(StatusCode, Json<VisitorSession>), ApiError> {
     let token = new_visitor_token();
     let hash = hash_token(&token);
+    let now = state.now_ms();
     let visitor = state
         .db(move |s| {
             if s.app(&app_id)?.is_none() {
                 return Err(StoreError::NotFound(format!("app `{app_id}` does not exist")));
             }
-            s.create_visitor(&app_id, &Uuid::now_v7().to_string(), &hash, now_ms())
+            s.create_visitor(&app_id, &Uuid::now_v7().to_string(), &hash, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(session(&visitor, token))))
@@ -124,7 +125,8 @@ pub async fn identify(
     let app_id = auth.visitor.app_id.clone();
     let app =
         state.db(move |s| s.app(&app_id)).await?.ok_or_else(|| ApiError::internal("a visitor's app is missing"))?;
-    let claims = verify_identity_token(&req.identity_token, app.identity_secret.as_bytes(), &app.id, now_ms() / 1000)?;
+    let claims =
+        verify_identity_token(&req.identity_token, app.identity_secret.as_bytes(), &app.id, state.now_ms() / 1000)?;
     let token = new_visitor_token();
     let plan = Identify {
         current_visitor_id: auth.visitor.id,
@@ -134,7 +136,7 @@ pub async fn identify(
         email: claims.email,
         fresh_visitor_id: Uuid::now_v7().to_string(),
         new_token_hash: hash_token(&token),
-        now: now_ms(),
+        now: state.now_ms(),
     };
     let outcome = state.db(move |s| s.identify(&plan)).await?;
     if let Some(old) = &outcome.removed_visitor_id {

@@ -13,7 +13,7 @@ use crate::auth::sha256_hex;
 use crate::conversations::team_available;
 use crate::error::ApiError;
 use crate::http::ApiPath;
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::store::{AgentRecord, TeamMember};
 
 /// Strong ETag over the serialized list: any change to any field of any chatflow changes it.
@@ -115,7 +115,7 @@ pub async fn chatflow_status(
     let app_id = require_app(&state, app_id).await?;
     let (flows, agents, members) =
         state.db(move |s| Ok((s.chatflows(&app_id)?, s.agents(&app_id)?, s.team_members(&app_id)?))).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     Ok(Json(ChatflowStatusList { statuses: statuses(&flows, &agents, &members, now), computed_at: now }))
 }
 

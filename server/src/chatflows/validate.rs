@@ -3,9 +3,7 @@
 use std::collections::HashSet;
 
 use chatflow_protocol::limits::MAX_MESSAGE_CHARS;
-use chatflow_protocol::{
-    normalize_tag, BotAction, BotSettings, ChatflowInput, ChatflowKind, ProcessDataMode, RoutingTarget,
-};
+use chatflow_protocol::{normalize_tag, BotSettings, ChatflowInput, ChatflowKind, ProcessDataMode, RoutingTarget};
 
 use crate::store::{AgentRecord, TeamMember};
 
@@ -64,38 +62,14 @@ fn validate_url(field: &str, url: &Option<String>) -> Result<(), String> {
     }
 }
 
+/// The bot's settings and rule tree (`bots::validate`); every problem is listed.
 fn validate_bot(bot: &BotSettings) -> Result<(), String> {
-    let mut ids = HashSet::new();
-    for (i, node) in bot.flow.nodes.iter().enumerate() {
-        if node.id.trim().is_empty() || !ids.insert(node.id.as_str()) {
-            return Err(format!("bot.flow.nodes[{i}].id must be non-empty and unique"));
-        }
+    let problems = crate::bots::validate_bot(bot);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::bots::describe(&problems))
     }
-    let check = |field: String, target: &Option<String>| match target {
-        Some(t) if !ids.contains(t.as_str()) => Err(format!("{field} points to unknown node `{t}`")),
-        _ => Ok(()),
-    };
-    check("bot.flow.start".into(), &Some(bot.flow.start.clone()))?;
-    for (i, node) in bot.flow.nodes.iter().enumerate() {
-        let at = |what: &str| format!("bot.flow.nodes[{i}].{what}");
-        match &node.action {
-            BotAction::SendMessage { next, .. } | BotAction::SetProperty { next, .. } => check(at("next"), next)?,
-            BotAction::Ask { next, quick_replies, .. } => {
-                check(at("next"), next)?;
-                if quick_replies.iter().any(|q| q.id.trim().is_empty()) {
-                    return Err(at("quick_replies: every quick reply needs an id"));
-                }
-            }
-            BotAction::Branch { rules, otherwise } => {
-                check(at("otherwise"), otherwise)?;
-                for (j, r) in rules.iter().enumerate() {
-                    check(at(&format!("rules[{j}].next")), &Some(r.next.clone()))?;
-                }
-            }
-            BotAction::Handoff { .. } | BotAction::End { .. } => {}
-        }
-    }
-    Ok(())
 }
 
 /// Validates `input` against the app's agents and teams. The error names the field.

@@ -16,7 +16,7 @@ use tokio::time::{timeout, Instant};
 use super::hub::{EndReason, Event};
 use crate::error::ApiError;
 use crate::messages;
-use crate::state::{now_ms, AppState};
+use crate::state::AppState;
 use crate::store::{Paging, VisitorRecord};
 
 /// A write that takes longer than this means the client stopped reading: give up on it.
@@ -57,7 +57,7 @@ impl Connection {
         tracing::debug!(visitor = %self.visitor.id, "realtime connected");
         let hello = ServerFrame::Hello {
             visitor_id: self.visitor.id.clone(),
-            server_time: now_ms(),
+            server_time: self.state.now_ms(),
             heartbeat_interval_ms: hb.as_millis() as u64,
         };
         if *shutdown.borrow() || self.send_frame(&hello).await.is_err() {

@@ -4,6 +4,9 @@
 //! (`AppState::db`) runs every call on the blocking pool. Domain rules that must be atomic with a write (idempotency,
 //! `seq` allocation, the consent gate, reopen-on-reply) live inside the store call so that they hold under concurrency.
 
+pub mod bots;
+pub mod inbox;
+pub mod kb;
 pub mod sqlite;
 
 use chatflow_protocol::{
@@ -11,6 +14,9 @@ use chatflow_protocol::{
     MessagePage, PushTokenRequest, QuickReply,
 };
 
+pub use bots::BotStore;
+pub use inbox::{InboxStore, TicketStore};
+pub use kb::KbStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -257,11 +263,33 @@ pub trait ConsentStore {
 
 /// Everything the server needs from persistence.
 pub trait Store:
-    AppStore + ChatflowStore + VisitorStore + ConversationStore + MessageStore + ConsentStore + Send + Sync
+    AppStore
+    + ChatflowStore
+    + VisitorStore
+    + ConversationStore
+    + MessageStore
+    + ConsentStore
+    + InboxStore
+    + TicketStore
+    + BotStore
+    + KbStore
+    + Send
+    + Sync
 {
 }
 
-impl<T: AppStore + ChatflowStore + VisitorStore + ConversationStore + MessageStore + ConsentStore + Send + Sync> Store
-    for T
+impl<T> Store for T where
+    T: AppStore
+        + ChatflowStore
+        + VisitorStore
+        + ConversationStore
+        + MessageStore
+        + ConsentStore
+        + InboxStore
+        + TicketStore
+        + BotStore
+        + KbStore
+        + Send
+        + Sync
 {
 }

@@ -1,7 +1,17 @@
 mod auth;
+pub mod availability;
+mod bots;
 mod chatflows;
 mod consent;
+mod demo_seed;
+mod inbox_actions;
+mod inbox_bots;
+mod inbox_util;
+mod inbox_views;
+mod kb;
 mod messages;
 mod realtime;
 mod restart;
 mod robustness;
+mod routing;
+mod tickets;

@@ -59,8 +59,21 @@ impl TestServer {
 
     /// A server on an existing (or new) database file, with extra CLI flags.
     pub fn start_on(db: &Path, extra: &[&str]) -> Self {
+        Self::start_seeded(db, &seed_path(), extra)
+    }
+
+    /// A fresh server on a new temp database with extra CLI flags (e.g. `--fake-clock`).
+    pub fn start_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut s = Self::start_on(&dir.path().join("chatflow.db"), extra);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// A server on `db` with another seed file (e.g. `seeds/demo.json`).
+    pub fn start_seeded(db: &Path, seed: &Path, extra: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatflow-server"));
-        cmd.arg("--db").arg(db).arg("--bind").arg("127.0.0.1:0").arg("--seed").arg(seed_path()).args(extra);
+        cmd.arg("--db").arg(db).arg("--bind").arg("127.0.0.1:0").arg("--seed").arg(seed).args(extra);
         cmd.env("CHATFLOW_LOG", std::env::var("CHATFLOW_TEST_LOG").unwrap_or_else(|_| "warn".into()));
         cmd.stdout(Stdio::piped()).stdin(Stdio::null());
         cmd.stderr(if std::env::var_os("CHATFLOW_TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() });

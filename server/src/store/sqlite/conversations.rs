@@ -12,17 +12,18 @@ use crate::store::{
     StoreError, StoreResult,
 };
 
-const CONV_COLS: &str = "id, app_id, chatflow_id, visitor_id, status, channel, assignee_agent_id, created_at, \
+pub(super) const CONV_COLS: &str =
+    "id, app_id, chatflow_id, visitor_id, status, channel, assignee_agent_id, created_at, \
                          updated_at, last_seq, agent_read_seq, visitor_read_seq";
 
 /// Raw row; enum columns are parsed afterwards because row mapping cannot return our error type.
-struct ConvRow {
+pub(super) struct ConvRow {
     rec: ConversationRecord,
     status: String,
     channel: String,
 }
 
-fn conv_from_row(r: &Row<'_>) -> rusqlite::Result<ConvRow> {
+pub(super) fn conv_from_row(r: &Row<'_>) -> rusqlite::Result<ConvRow> {
     Ok(ConvRow {
         rec: ConversationRecord {
             id: r.get(0)?,
@@ -43,14 +44,14 @@ fn conv_from_row(r: &Row<'_>) -> rusqlite::Result<ConvRow> {
     })
 }
 
-fn finish_conv(row: ConvRow) -> StoreResult<ConversationRecord> {
+pub(super) fn finish_conv(row: ConvRow) -> StoreResult<ConversationRecord> {
     let mut rec = row.rec;
     rec.status = parse_status(&row.status)?;
     rec.channel = parse_channel(&row.channel)?;
     Ok(rec)
 }
 
-fn conversation_in(conn: &Connection, id: &str) -> StoreResult<Option<ConversationRecord>> {
+pub(super) fn conversation_in(conn: &Connection, id: &str) -> StoreResult<Option<ConversationRecord>> {
     conn.prepare_cached(&format!("SELECT {CONV_COLS} FROM conversations WHERE id = ?1"))?
         .query_row([id], conv_from_row)
         .optional()?
@@ -158,6 +159,9 @@ impl ConversationStore for SqliteStore {
                     new.now
                 ],
             )?;
+            let created =
+                conversation_in(tx, &new.id)?.ok_or_else(|| StoreError::Corrupt("conversation vanished".into()))?;
+            super::inbox::on_conversation_created(tx, &created)?;
             conversation_in(tx, &new.id)?.ok_or_else(|| StoreError::Corrupt("conversation vanished".into()))
         })
     }
@@ -196,6 +200,9 @@ impl ConversationStore for SqliteStore {
                 "UPDATE conversations SET status = 'closed', updated_at = ?2 WHERE id = ?1 AND status = 'open'",
                 params![id, now],
             )?;
+            if n > 0 {
+                super::inbox::on_conversation_closed(tx, id, now)?;
+            }
             let conv = conversation_in(tx, id)?
                 .ok_or_else(|| StoreError::NotFound(format!("conversation `{id}` does not exist")))?;
             Ok((conv, n > 0))
@@ -299,6 +306,7 @@ impl MessageStore for SqliteStore {
                  WHERE id = ?1"
             ))?
             .execute(params![conv.id, seq_to_sql(seq), new.now, reopened, new.assign_if_unassigned])?;
+            super::inbox::on_message_appended(tx, &conv, &new.author, &new.body, new.now, reopened)?;
             let conversation =
                 conversation_in(tx, &conv.id)?.ok_or_else(|| StoreError::Corrupt("conversation vanished".into()))?;
             let message = Message {

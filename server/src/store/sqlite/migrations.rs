@@ -106,6 +106,10 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX consent_records_gate ON consent_records(visitor_id, chatflow_id, kind, text_hash);
     "#,
+    // 2: agent inbox (who handles a conversation, blocked senders, spam) and help desk (tickets).
+    include_str!("migrations/0002_inbox.sql"),
+    // 3: bot sessions; knowledge-base articles, tombstones, change counter and full-text index.
+    include_str!("migrations/0003_bots_kb.sql"),
 ];
 
 /// Brings `conn` to the latest schema. Refuses a database written by a newer server.

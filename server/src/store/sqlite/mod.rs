@@ -3,8 +3,12 @@
 //! committed state. Callers run these methods on the blocking pool.
 
 mod apps;
+mod bots;
 mod conversations;
+mod inbox;
+mod kb;
 pub mod migrations;
+mod tickets;
 mod visitors;
 
 use std::path::Path;

@@ -1,0 +1,96 @@
+//! Persistence of knowledge-base articles (`kb/`): admin CRUD, the delta-sync change feed and the full-text index.
+
+use chatflow_protocol::Article;
+use serde::{Deserialize, Serialize};
+
+use super::StoreResult;
+
+/// Admin create/replace body of an article (`POST`/`PUT /v1/admin/kb/{kb_id}/articles[/{id}]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleInput {
+    pub title: String,
+    /// Plain text or simple Markdown.
+    pub body: String,
+    /// BCP 47 (`en`, `fr`, `fr-CA`).
+    pub language: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Only published articles are synced to the SDK and searched.
+    #[serde(default = "published_by_default")]
+    pub published: bool,
+    /// Where the article is read on the web (http or https).
+    pub url: String,
+}
+
+fn published_by_default() -> bool {
+    true
+}
+
+/// The primary language subtag, lowercased: what the language filter compares (`fr` for `fr-CA`).
+pub fn primary_language(tag: &str) -> String {
+    tag.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase()
+}
+
+/// An article of a seed file: an input with its base and an optional fixed id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedArticle {
+    pub id: Option<i64>,
+    pub kb_id: i64,
+    pub input: ArticleInput,
+}
+
+/// One page of the change feed of a base, in change order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangesPage {
+    /// Published articles changed after the cursor.
+    pub upserted: Vec<Article>,
+    /// Articles deleted or unpublished after the cursor.
+    pub removed: Vec<i64>,
+    /// The counter value the page ends at (the next cursor).
+    pub last_change: i64,
+    pub has_more: bool,
+    pub total_published: u64,
+}
+
+/// A full-text match: the article's fields the search answer needs, and its bm25 rank (lower is better).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KbMatch {
+    pub id: i64,
+    pub title: String,
+    pub url: String,
+    pub body: String,
+    pub rank: f64,
+}
+
+pub trait KbStore {
+    /// Every article of the base (published or not), ascending id.
+    fn kb_articles(&self, app_id: &str, kb_id: i64) -> StoreResult<Vec<Article>>;
+    fn kb_article(&self, app_id: &str, kb_id: i64, id: i64) -> StoreResult<Option<Article>>;
+    fn create_kb_article(&self, app_id: &str, kb_id: i64, input: &ArticleInput, now: i64) -> StoreResult<Article>;
+    fn update_kb_article(
+        &self,
+        app_id: &str,
+        kb_id: i64,
+        id: i64,
+        input: &ArticleInput,
+        now: i64,
+    ) -> StoreResult<Option<Article>>;
+    /// Deletes the article and leaves a tombstone for the change feed; false when it does not exist.
+    fn delete_kb_article(&self, app_id: &str, kb_id: i64, id: i64) -> StoreResult<bool>;
+    /// Changes after counter value `since` (`None`: a first sync, published articles only), at most `limit` items.
+    fn kb_changes(&self, app_id: &str, kb_id: i64, since: Option<i64>, limit: u32) -> StoreResult<ChangesPage>;
+    /// Published articles matching an FTS5 expression, best first. `lang` filters on the primary language subtag.
+    fn kb_search(
+        &self,
+        app_id: &str,
+        kb_id: i64,
+        expression: &str,
+        lang: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<Vec<KbMatch>>;
+    fn kb_match_exists(&self, app_id: &str, kb_id: i64, expression: &str, lang: Option<&str>) -> StoreResult<bool>;
+    /// Inserts the seed's articles if the app never had any (no article, no tombstone); returns how many.
+    fn seed_kb_articles(&self, app_id: &str, articles: &[SeedArticle], now: i64) -> StoreResult<usize>;
+}
