@@ -255,6 +255,13 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let app = router(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
+    // Small frames (an `ack` then the `message`) must leave at once: without TCP_NODELAY, Nagle's algorithm holds
+    // the second write until the client's delayed ACK, adding ~40 ms to every other send.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY not set");
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

@@ -128,6 +128,7 @@ pub async fn identify(
     let claims =
         verify_identity_token(&req.identity_token, app.identity_secret.as_bytes(), &app.id, state.now_ms() / 1000)?;
     let token = new_visitor_token();
+    let presenting_visitor_id = auth.visitor.id.clone();
     let plan = Identify {
         current_visitor_id: auth.visitor.id,
         current_token_hash: auth.token_hash,
@@ -139,8 +140,11 @@ pub async fn identify(
         now: state.now_ms(),
     };
     let outcome = state.db(move |s| s.identify(&plan)).await?;
-    if let Some(old) = &outcome.removed_visitor_id {
-        state.hub.kick(old);
+    // The presented token is revoked: sockets opened with it must not stay authenticated. Kicking the presenting
+    // visitor's sockets makes them reconnect with the new token (and a merged-away visitor's sockets end for good).
+    match &outcome.removed_visitor_id {
+        Some(old) => state.hub.kick(old),
+        None => state.hub.kick(&presenting_visitor_id),
     }
     tracing::info!(
         visitor = %outcome.visitor.id,

@@ -2,8 +2,17 @@
 //!
 //! Pure Rust API; `bindings/ffi` exposes it through UniFFI. Capabilities live one per module.
 
+pub mod chatflow;
+pub mod client;
+pub mod config;
+pub mod consent;
 pub mod error;
+pub mod events;
+pub mod kb;
+pub mod session;
 pub mod store;
+pub mod sync;
+pub mod transport;
 
 pub use chatflow_protocol as protocol;
 pub use error::{Error, Result};

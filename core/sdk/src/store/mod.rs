@@ -3,6 +3,8 @@
 //! Durability: WAL with `synchronous = FULL` on the writer. A message the app was told is "queued" is committed
 //! before `send` returns; WAL alone already survives a process kill, FULL also survives power loss. Outbox commits
 //! happen once per user action, so the fsync is affordable; bulk work (catch-up) batches rows per transaction.
+//! What the server can give again (send confirmations, catch-up pages, live frames) commits through
+//! [`Store::write_relaxed`] (`NORMAL` for that transaction: survives a process kill, not necessarily a power cut).
 //!
 //! Readers never block the writer (WAL). Every multi-row change goes through [`Store::write`], one transaction.
 
@@ -13,8 +15,16 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction};
 
 use crate::error::{Error, Result};
 
+pub mod conversations;
+pub mod messages;
+pub mod outbox;
+
 /// Migrations in order; index + 1 is the schema version they produce.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_consent_cache.sql"),
+    include_str!("migrations/0003_knowledge_base.sql"),
+];
 
 /// Schema version a fresh database has after `open`.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -69,6 +79,26 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// [`Store::write`] whose commit does not wait for the disk (`synchronous = NORMAL` for this one transaction).
+    /// Still atomic and still survives a process kill (the WAL is written before the commit returns); only a power
+    /// loss may roll it back — which must leave nothing the app was promised. For data the server gives again: a
+    /// send's confirmation (the entry would be re-sent and the server answers with the stored message), catch-up
+    /// pages, live frames. Never for what the app was told is queued (`send`, edits): those use [`Store::write`].
+    /// The next FULL commit syncs the WAL, making every earlier relaxed commit durable too.
+    pub fn write_relaxed<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().map_err(|_| Error::poisoned())?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let out = (|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        // Restored whatever happened: every other writer relies on FULL.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        out
     }
 
     /// Runs `f` on the reader connection (sees every committed write).

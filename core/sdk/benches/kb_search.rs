@@ -1,0 +1,307 @@
+//! Knowledge-base benchmark: offline search latency against the raw FTS5 floor, index size, full-sync time.
+//!
+//! `cargo bench -p chatflow-core --bench kb_search` (env `KB_BENCH_ARTICLES`, default 10000; `KB_BENCH_ROUNDS`,
+//! default 5; `KB_BENCH_KEEP_DB=path` keeps a copy of the synced database for inspection).
+//!
+//! - Corpus: generated, deterministic, mixed French/English help-center articles (see `src/kb/corpus.rs`).
+//! - Sync: through `KnowledgeBase::sync` from an in-process source that JSON-encodes and decodes every page (what a
+//!   network sync pays, minus the network), default page size, fresh store, `synchronous = FULL` commits.
+//! - Search: `KnowledgeBase::search_local` (query parsing, language filter and fallbacks, bm25 with title weight,
+//!   snippet + highlight ranges, limit 10) against the floor: a raw `MATCH` of the same terms (the same FTS5
+//!   expression) on the same table, `ORDER BY rank LIMIT 10`, same reader connection, same run, interleaved.
+//! - Size: database file growth after a checkpoint, split by table with `dbstat`.
+
+#[path = "../src/kb/corpus.rs"]
+mod corpus;
+
+use std::time::{Duration, Instant};
+
+use chatflow_core::kb::query::FtsQuery;
+use chatflow_core::kb::search::FLOOR_SQL;
+use chatflow_core::kb::{KbSource, KnowledgeBase, MemoryKbSource};
+use chatflow_core::protocol::kb::{ArticleChanges, SearchResults};
+use chatflow_core::store::Store;
+use chatflow_core::Result;
+
+const BREAKDOWN_FILTERS_SQL: &str =
+    "SELECT a.id, a.title, a.url, f.rank FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
+     WHERE kb_fts MATCH ?1 AND +a.kb_id = ?2 AND +a.lang = ?3 ORDER BY f.rank LIMIT 10";
+const BREAKDOWN_SNIPPET_SQL: &str = "SELECT a.id, snippet(kb_fts, 1, char(2), char(3), '…', 24), a.url, f.rank
+     FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
+     WHERE kb_fts MATCH ?1 AND +a.kb_id = ?2 AND +a.lang = ?3 ORDER BY f.rank LIMIT 10";
+
+/// An in-process source that pays the JSON encode/decode of every page, as a network sync would.
+struct JsonSource(MemoryKbSource);
+
+impl KbSource for JsonSource {
+    async fn changes(&self, kb_id: i64, since: Option<&str>, limit: u32) -> Result<ArticleChanges> {
+        let page = self.0.changes(kb_id, since, limit).await?;
+        let bytes = serde_json::to_vec(&page)?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    async fn search(
+        &self,
+        kb_id: i64,
+        query: &str,
+        language: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<SearchResults> {
+        self.0.search(kb_id, query, language, limit, offset).await
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+struct Stats {
+    p50: Duration,
+    p95: Duration,
+    mean: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let mean = samples.iter().sum::<Duration>() / samples.len().max(1) as u32;
+    Stats { p50: percentile(&samples, 0.5), p95: percentile(&samples, 0.95), mean }
+}
+
+fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn main() {
+    let n = env_usize("KB_BENCH_ARTICLES", 10_000);
+    let rounds = env_usize("KB_BENCH_ROUNDS", 5);
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("tokio runtime");
+    let articles = corpus::articles(n, 1, 2024);
+    let text_bytes: usize = articles.iter().map(|a| a.title.len() + a.body.len()).sum();
+    let words: usize = articles.iter().map(|a| a.body.split_whitespace().count()).sum();
+    println!(
+        "corpus: {n} articles ({} fr), {:.1} MB of text, {} words per body on average",
+        articles.iter().filter(|a| a.language == "fr").count(),
+        text_bytes as f64 / 1e6,
+        words / n.max(1)
+    );
+
+    // --- Full sync, three fresh stores; the last one is kept for the search benchmark.
+    let source = JsonSource(MemoryKbSource::with_articles(articles));
+    let mut sync_times = Vec::new();
+    let mut kept = None;
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = std::sync::Arc::new(Store::open(dir.path()).expect("store"));
+        let empty_size = file_len(store.path());
+        let kb = KnowledgeBase::new(store.clone());
+        let started = Instant::now();
+        let report = runtime.block_on(kb.sync(&source, 1, None)).expect("sync");
+        sync_times.push(started.elapsed());
+        assert_eq!(report.articles, n as u64);
+        kept = Some((dir, store, kb, empty_size, report.pages));
+    }
+    let (dir, store, kb, empty_size, pages) = kept.expect("three syncs ran");
+    sync_times.sort();
+    println!(
+        "full sync of {n} articles ({pages} pages, JSON decoded, one commit per page): median {:.0} ms (runs: {:?} ms)",
+        sync_times[1].as_secs_f64() * 1e3,
+        sync_times.iter().map(|d| d.as_millis()).collect::<Vec<_>>()
+    );
+
+    // --- Size on disk.
+    {
+        let conn = rusqlite::Connection::open(store.path()).expect("open for checkpoint");
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").expect("checkpoint");
+        if let Ok(copy) = std::env::var("KB_BENCH_KEEP_DB") {
+            std::fs::copy(store.path(), &copy).expect("copy of the database");
+            println!("database copied to {copy}");
+        }
+        let per_k = |bytes: u64| bytes as f64 / (n as f64 / 1000.0) / 1e6;
+        let total = file_len(store.path()) - empty_size;
+        let mut by_table = conn
+            .prepare(
+                "SELECT CASE WHEN name LIKE 'kb_fts%' THEN 'fts index' WHEN name LIKE 'kb_articles%'
+                   THEN 'articles (text)' ELSE 'other' END AS part, SUM(pgsize) FROM dbstat GROUP BY part",
+            )
+            .expect("dbstat");
+        let parts: Vec<(String, i64)> = by_table
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("dbstat rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("dbstat rows");
+        println!(
+            "size on disk: {:.2} MB per 1,000 articles ({:.1} MB total; raw text {:.2} MB per 1,000)",
+            per_k(total),
+            total as f64 / 1e6,
+            per_k(text_bytes as u64)
+        );
+        for (part, bytes) in parts {
+            println!("  {part:>16}: {:.2} MB per 1,000 articles", per_k(bytes as u64));
+        }
+    }
+
+    if let Ok(pragmas) = std::env::var("KB_BENCH_READER_PRAGMAS") {
+        store.read(|c| Ok(c.execute_batch(&pragmas)?)).expect("reader pragmas");
+        println!("reader connection: {pragmas}");
+    }
+    // --- Search vs floor.
+    let queries = corpus::queries(400, 77);
+    let mut ours = Vec::new();
+    let mut floor = Vec::new();
+    let mut ours_fallback = Vec::new();
+    let mut floor_fallback = Vec::new();
+    let mut hits_total = 0usize;
+    // Per query kind (see corpus::queries): (search_kb, floor) samples.
+    let mut by_kind: Vec<(Vec<Duration>, Vec<Duration>)> = vec![(Vec::new(), Vec::new()); 10];
+    let floor_query = |expr: &str| -> usize {
+        store
+            .read(|c| {
+                let mut stmt = c.prepare_cached(FLOOR_SQL)?;
+                let mut rows = stmt.query(rusqlite::params![expr, 10])?;
+                let mut count = 0;
+                while let Some(row) = rows.next()? {
+                    let (_id, _rank): (i64, f64) = (row.get(0)?, row.get(1)?);
+                    count += 1;
+                }
+                Ok(count)
+            })
+            .expect("floor query")
+    };
+    // Warm-up: page cache and prepared statements.
+    for (text, language) in &queries {
+        kb.search_local(1, text, Some(language), 10, 0).expect("search");
+        floor_query(&FtsQuery::parse(text).expect("corpus queries have words").all_terms());
+    }
+    for round in 0..rounds {
+        for (i, (text, language)) in queries.iter().enumerate() {
+            let expr = FtsQuery::parse(text).expect("corpus queries have words").all_terms();
+            let time_ours = || {
+                let t = Instant::now();
+                let r = kb.search_local(1, text, Some(language), 10, 0).expect("search");
+                (t.elapsed(), r.hits.len())
+            };
+            let time_floor = || {
+                let t = Instant::now();
+                let count = floor_query(&expr);
+                (t.elapsed(), count)
+            };
+            // Alternate which runs first so neither always gets the warmer cache.
+            let ((d_ours, hits), (d_floor, floor_hits)) = if (i + round) % 2 == 0 {
+                let a = time_ours();
+                (a, time_floor())
+            } else {
+                let b = time_floor();
+                (time_ours(), b)
+            };
+            hits_total += hits;
+            by_kind[i % 10].0.push(d_ours);
+            by_kind[i % 10].1.push(d_floor);
+            // "Fallback" queries: no article has every word, so search also tried OR (or other languages).
+            if floor_hits == 0 {
+                ours_fallback.push(d_ours);
+                floor_fallback.push(d_floor);
+            } else {
+                ours.push(d_ours);
+                floor.push(d_floor);
+            }
+        }
+    }
+    // Where the time goes: the floor plus the base/language filter (a rowid seek per scanned match) and the title
+    // and url of the returned rows; and, for comparison, the same with FTS5's own snippet() (which search_kb replaced
+    // by a Rust pass over the body).
+    let mut breakdown: Vec<(&str, Vec<Duration>)> = Vec::new();
+    for (label, sql) in
+        [("floor + filters + title/url", BREAKDOWN_FILTERS_SQL), ("filters + FTS5 snippet()", BREAKDOWN_SNIPPET_SQL)]
+    {
+        let mut samples = Vec::new();
+        for _ in 0..rounds {
+            for (text, language) in &queries {
+                let expr = FtsQuery::parse(text).expect("corpus queries have words").all_terms();
+                let t = Instant::now();
+                store
+                    .read(|c| {
+                        let mut stmt = c.prepare_cached(sql)?;
+                        let mut rows = stmt.query(rusqlite::params![expr, 1, language])?;
+                        while let Some(row) = rows.next()? {
+                            let _: (i64, String) = (row.get(0)?, row.get(1)?);
+                        }
+                        Ok(())
+                    })
+                    .expect("breakdown query");
+                samples.push(t.elapsed());
+            }
+        }
+        breakdown.push((label, samples));
+    }
+    let direct = ours.len();
+    let all_ours: Vec<Duration> = ours.iter().chain(&ours_fallback).copied().collect();
+    let all_floor: Vec<Duration> = floor.iter().chain(&floor_fallback).copied().collect();
+    let report = |label: &str, a: Vec<Duration>, b: Vec<Duration>| {
+        if a.is_empty() {
+            return;
+        }
+        let count = a.len();
+        let (a, b) = (stats(a), stats(b));
+        println!(
+            "{label:<34} n={count:<5} search_kb p50 {:>7.1} µs  p95 {:>7.1} µs  mean {:>7.1} µs | floor p50 {:>7.1} µs  \
+             p95 {:>7.1} µs  mean {:>7.1} µs | ratio p50 {:.2}×  p95 {:.2}×",
+            us(a.p50),
+            us(a.p95),
+            us(a.mean),
+            us(b.p50),
+            us(b.p95),
+            us(b.mean),
+            us(a.p50) / us(b.p50),
+            us(a.p95) / us(b.p95)
+        );
+    };
+    println!(
+        "search: {} queries × {rounds} rounds, limit 10, {:.1} hits per query on average",
+        queries.len(),
+        hits_total as f64 / (queries.len() * rounds) as f64
+    );
+    report("all queries", all_ours, all_floor);
+    report("queries with an AND hit", ours, floor);
+    report("no AND hit (fallbacks ran)", ours_fallback, floor_fallback);
+    println!("({direct} of {} timed queries had every word in some article)", queries.len() * rounds);
+    const KINDS: [&str; 10] = [
+        "subject word",
+        "two subject words",
+        "subject word, no accents",
+        "SUBJECT WORD",
+        "general + subject word",
+        "general + half-typed word",
+        "general word",
+        "two general words",
+        "question",
+        "subject + general, no accents",
+    ];
+    for (kind, (a, b)) in by_kind.into_iter().enumerate() {
+        let (a, b) = (stats(a), stats(b));
+        println!(
+            "  {:<30} search_kb p50 {:>7.1} µs  p95 {:>7.1} µs | floor p50 {:>7.1} µs  p95 {:>7.1} µs",
+            KINDS[kind],
+            us(a.p50),
+            us(a.p95),
+            us(b.p50),
+            us(b.p95)
+        );
+    }
+    for (label, samples) in breakdown {
+        let s = stats(samples);
+        println!("  breakdown, {label:<26} p50 {:>7.1} µs  p95 {:>7.1} µs", us(s.p50), us(s.p95));
+    }
+    drop(kb);
+    drop(store);
+    drop(dir);
+}

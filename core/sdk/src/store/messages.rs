@@ -1,0 +1,342 @@
+//! Typed queries on the `messages` table: server-confirmed messages (keyed by `(conversation_id, seq)`) and local
+//! echoes of queued sends (`seq` NULL, keyed by `client_message_id`).
+//!
+//! Applying a server message is an upsert: by client message id first (it confirms a local echo), then by
+//! `(conversation, seq)`. Applying the same message twice changes nothing, so catch-up, backlog, live frames and acks
+//! may overlap freely.
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+use chatflow_protocol::{Author, AuthorKind, ErrorCode, Message, QuickReply};
+
+use crate::error::Result;
+use crate::store::{conversations, outbox};
+
+/// Where a message stands, as the app shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageState {
+    /// A local echo waiting for its turn (or for the network).
+    Queued,
+    /// A local echo on the wire right now.
+    Sending,
+    /// Stored by the server: it has a `seq`.
+    Sent,
+    /// Refused by the server with `code`; the app may retry, edit or delete it.
+    Wedged { code: ErrorCode, message: String },
+}
+
+/// One message of a conversation, confirmed or local.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Stable local id (survives the echo → confirmed transition).
+    pub local_id: i64,
+    pub conversation_id: String,
+    /// Server sequence number; `None` until the server stored the message.
+    pub seq: Option<u64>,
+    pub client_message_id: Option<String>,
+    pub author: Author,
+    pub body: String,
+    pub quick_replies: Vec<QuickReply>,
+    pub quick_reply_id: Option<String>,
+    /// Server clock once confirmed, device clock for a local echo (Unix ms).
+    pub created_at: i64,
+    pub state: MessageState,
+}
+
+pub(crate) fn author_kind_str(kind: AuthorKind) -> &'static str {
+    match kind {
+        AuthorKind::Visitor => "visitor",
+        AuthorKind::Agent => "agent",
+        AuthorKind::Bot => "bot",
+        AuthorKind::System => "system",
+    }
+}
+
+fn parse_author_kind(s: &str) -> AuthorKind {
+    match s {
+        "visitor" => AuthorKind::Visitor,
+        "agent" => AuthorKind::Agent,
+        "bot" => AuthorKind::Bot,
+        _ => AuthorKind::System,
+    }
+}
+
+const COLUMNS: &str = "m.local_id, m.conversation_id, m.seq, m.client_message_id, m.author_kind, m.author_id, \
+     m.author_name, m.author_avatar, m.body, m.quick_replies, m.quick_reply_id, m.created_at, m.state, \
+     o.error_code, o.error_message";
+
+fn message_of(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
+    let kind: String = row.get(4)?;
+    let replies: Option<String> = row.get(9)?;
+    let state: String = row.get(12)?;
+    let code: Option<String> = row.get(13)?;
+    let state = match state.as_str() {
+        "sent" => MessageState::Sent,
+        "wedged" => MessageState::Wedged {
+            code: code.as_deref().and_then(outbox::parse_code).unwrap_or(ErrorCode::Internal),
+            message: row.get::<_, Option<String>>(14)?.unwrap_or_default(),
+        },
+        _ => MessageState::Queued,
+    };
+    Ok(ChatMessage {
+        local_id: row.get(0)?,
+        conversation_id: row.get(1)?,
+        seq: row.get(2)?,
+        client_message_id: row.get(3)?,
+        author: Author {
+            kind: parse_author_kind(&kind),
+            id: row.get(5)?,
+            display_name: row.get(6)?,
+            avatar_url: row.get(7)?,
+        },
+        body: row.get(8)?,
+        // Written by this module from `Vec<QuickReply>`; an unreadable value only loses the buttons.
+        quick_replies: replies.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
+        quick_reply_id: row.get(10)?,
+        created_at: row.get(11)?,
+        state,
+    })
+}
+
+/// Inserts the local echo of a message the visitor is sending.
+pub fn insert_local_echo(
+    tx: &Transaction<'_>,
+    conversation_id: &str,
+    client_message_id: &str,
+    body: &str,
+    quick_reply_id: Option<&str>,
+    visitor_id: Option<&str>,
+    now_ms: i64,
+) -> Result<ChatMessage> {
+    tx.execute(
+        "INSERT INTO messages (conversation_id, seq, client_message_id, author_kind, author_id, body,
+                               quick_reply_id, created_at, state)
+         VALUES (?1, NULL, ?2, 'visitor', ?3, ?4, ?5, ?6, 'queued')",
+        params![conversation_id, client_message_id, visitor_id, body, quick_reply_id, now_ms],
+    )?;
+    Ok(ChatMessage {
+        local_id: tx.last_insert_rowid(),
+        conversation_id: conversation_id.to_owned(),
+        seq: None,
+        client_message_id: Some(client_message_id.to_owned()),
+        author: Author {
+            kind: AuthorKind::Visitor,
+            id: visitor_id.map(str::to_owned),
+            display_name: None,
+            avatar_url: None,
+        },
+        body: body.to_owned(),
+        quick_replies: Vec::new(),
+        quick_reply_id: quick_reply_id.map(str::to_owned),
+        created_at: now_ms,
+        state: MessageState::Queued,
+    })
+}
+
+/// Upserts server messages (any order, any overlap) and advances the conversations' cursors. A message carrying the
+/// client id of a local echo confirms it and removes its outbox entry. Returns the rows that changed, as stored.
+pub fn apply_server_messages(tx: &Transaction<'_>, messages: &[Message]) -> Result<Vec<ChatMessage>> {
+    let mut changed = Vec::new();
+    let mut touched: Vec<&str> = Vec::new();
+    for m in messages {
+        if !touched.contains(&m.conversation_id.as_str()) {
+            conversations::ensure(tx, &m.conversation_id, m.created_at)?;
+            touched.push(&m.conversation_id);
+        }
+        if let Some(local_id) = upsert_one(tx, m)? {
+            changed.push(confirmed(local_id, m));
+        }
+    }
+    for conversation_id in touched {
+        advance_cursor(tx, conversation_id)?;
+    }
+    Ok(changed)
+}
+
+/// Upserts one message; `Some(local_id)` when the store changed.
+fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<i64>> {
+    let replies = if m.quick_replies.is_empty() { None } else { Some(serde_json::to_string(&m.quick_replies)?) };
+    let kind = author_kind_str(m.author.kind);
+    if let Some(cid) = &m.client_message_id {
+        let existing: Option<(i64, Option<u64>, String)> = tx
+            .prepare_cached("SELECT local_id, seq, state FROM messages WHERE client_message_id = ?1")?
+            .query_row([cid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        if let Some((local_id, seq, state)) = existing {
+            outbox::remove_by_client_id(tx, cid)?;
+            if seq == Some(m.seq) && state == "sent" {
+                return Ok(None);
+            }
+            // The server is the truth: a stale local row holding this seq (cannot happen with a correct server)
+            // must not block the confirmation.
+            tx.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1 AND seq = ?2 AND local_id <> ?3")?
+                .execute(params![m.conversation_id, m.seq, local_id])?;
+            tx.prepare_cached(
+                "UPDATE messages SET seq = ?2, author_kind = ?3, author_id = ?4, author_name = ?5,
+                        author_avatar = ?6, body = ?7, quick_replies = ?8, quick_reply_id = ?9, created_at = ?10,
+                        state = 'sent', conversation_id = ?11
+                 WHERE local_id = ?1",
+            )?
+            .execute(params![
+                local_id,
+                m.seq,
+                kind,
+                m.author.id,
+                m.author.display_name,
+                m.author.avatar_url,
+                m.body,
+                replies,
+                m.quick_reply_id,
+                m.created_at,
+                m.conversation_id
+            ])?;
+            return Ok(Some(local_id));
+        }
+    }
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, seq, client_message_id, author_kind, author_id, author_name,
+                                   author_avatar, body, quick_replies, quick_reply_id, created_at, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'sent')
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            m.conversation_id,
+            m.seq,
+            m.client_message_id,
+            kind,
+            m.author.id,
+            m.author.display_name,
+            m.author.avatar_url,
+            m.body,
+            replies,
+            m.quick_reply_id,
+            m.created_at
+        ])?;
+    Ok((n > 0).then(|| tx.last_insert_rowid()))
+}
+
+fn confirmed(local_id: i64, m: &Message) -> ChatMessage {
+    ChatMessage {
+        local_id,
+        conversation_id: m.conversation_id.clone(),
+        seq: Some(m.seq),
+        client_message_id: m.client_message_id.clone(),
+        author: m.author.clone(),
+        body: m.body.clone(),
+        quick_replies: m.quick_replies.clone(),
+        quick_reply_id: m.quick_reply_id.clone(),
+        created_at: m.created_at,
+        state: MessageState::Sent,
+    }
+}
+
+/// Moves `synced_seq` over every contiguous stored seq after it and raises `last_seq` to the highest stored seq.
+/// Returns the new `synced_seq`.
+pub fn advance_cursor(tx: &Transaction<'_>, conversation_id: &str) -> Result<u64> {
+    let synced: u64 = tx
+        .prepare_cached("SELECT synced_seq FROM conversations WHERE id = ?1")?
+        .query_row([conversation_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let mut cursor = synced;
+    {
+        let mut stmt =
+            tx.prepare_cached("SELECT seq FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let mut rows = stmt.query(params![conversation_id, synced])?;
+        while let Some(row) = rows.next()? {
+            let seq: u64 = row.get(0)?;
+            if seq != cursor + 1 {
+                break;
+            }
+            cursor = seq;
+        }
+    }
+    tx.prepare_cached(
+        "UPDATE conversations SET synced_seq = ?2,
+             last_seq = MAX(last_seq, ?2, IFNULL((SELECT MAX(seq) FROM messages WHERE conversation_id = ?1), 0))
+         WHERE id = ?1",
+    )?
+    .execute(params![conversation_id, cursor])?;
+    Ok(cursor)
+}
+
+/// Sets the state column of a local echo (`queued` / `wedged`).
+pub fn set_echo_state(tx: &Transaction<'_>, client_message_id: &str, state: &str) -> Result<()> {
+    tx.prepare_cached("UPDATE messages SET state = ?2 WHERE client_message_id = ?1 AND seq IS NULL")?
+        .execute(params![client_message_id, state])?;
+    Ok(())
+}
+
+/// Replaces the body of a local echo (edit of a queued message).
+pub fn set_echo_body(tx: &Transaction<'_>, client_message_id: &str, body: &str) -> Result<bool> {
+    Ok(tx.execute(
+        "UPDATE messages SET body = ?2 WHERE client_message_id = ?1 AND seq IS NULL",
+        params![client_message_id, body],
+    )? > 0)
+}
+
+/// Deletes a local echo (never a confirmed message).
+pub fn delete_echo(tx: &Transaction<'_>, client_message_id: &str) -> Result<bool> {
+    Ok(tx.execute("DELETE FROM messages WHERE client_message_id = ?1 AND seq IS NULL", [client_message_id])? > 0)
+}
+
+/// A message by client id.
+pub fn by_client_id(conn: &Connection, client_message_id: &str) -> Result<Option<ChatMessage>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM messages m LEFT JOIN outbox o ON o.client_id = m.client_message_id
+                 WHERE m.client_message_id = ?1"
+            ),
+            [client_message_id],
+            message_of,
+        )
+        .optional()?)
+}
+
+/// Up to `limit` confirmed messages with `seq < before` (all when `before` is `None`), ascending; when `before` is
+/// `None`, the local echoes follow (they come after everything the server holds).
+pub fn page(conn: &Connection, conversation_id: &str, before: Option<u64>, limit: u32) -> Result<Vec<ChatMessage>> {
+    let before = before.unwrap_or(u64::MAX).min(i64::MAX as u64);
+    let mut out: Vec<ChatMessage> = {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages m LEFT JOIN outbox o ON 0
+             WHERE m.conversation_id = ?1 AND m.seq IS NOT NULL AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(params![conversation_id, before as i64, limit], message_of)?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    out.reverse();
+    if before == i64::MAX as u64 {
+        out.extend(pending(conn, Some(conversation_id))?);
+    }
+    Ok(out)
+}
+
+/// Local echoes (queued or wedged), in queue order; of one conversation or all.
+pub fn pending(conn: &Connection, conversation_id: Option<&str>) -> Result<Vec<ChatMessage>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages m LEFT JOIN outbox o ON o.client_id = m.client_message_id
+         WHERE m.seq IS NULL AND (?1 IS NULL OR m.conversation_id = ?1) ORDER BY IFNULL(o.id, 0), m.local_id"
+    ))?;
+    let rows = stmt.query_map([conversation_id], message_of)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many confirmed messages with `lo <= seq <= hi` the store holds.
+pub fn count_in_range(conn: &Connection, conversation_id: &str, lo: u64, hi: u64) -> Result<u64> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3")?
+        .query_row(params![conversation_id, lo, hi], |r| r.get(0))?)
+}
+
+/// Confirmed messages of a conversation with `seq > after`, ascending (tests and diagnostics).
+pub fn confirmed_after(conn: &Connection, conversation_id: &str, after: u64) -> Result<Vec<ChatMessage>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages m LEFT JOIN outbox o ON 0
+         WHERE m.conversation_id = ?1 AND m.seq > ?2 ORDER BY m.seq"
+    ))?;
+    let rows = stmt.query_map(params![conversation_id, after], message_of)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

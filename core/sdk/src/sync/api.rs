@@ -1,0 +1,353 @@
+//! The messaging API of [`ChatClient`]: send (with local echo), retry / edit / delete queued messages, history,
+//! conversations, read markers, unread counts, typing, event subscription, pause/resume.
+//!
+//! Local calls (`send`, `conversations`, `mark_read`, …) are synchronous: they touch the store only and return at
+//! once. Calls that may need the server (`open_conversation`, `messages` when a page is missing,
+//! `refresh_conversations`) are `async` and run on the SDK runtime.
+
+use std::sync::Arc;
+
+use chatflow_protocol::limits::MAX_PAGE_SIZE;
+use chatflow_protocol::{ClientFrame, Conversation, OpenConversationRequest, QuickReply, ReadReceipt};
+
+use crate::client::{now_ms, ChatClient, ClientInner};
+use crate::error::{Error, Result};
+use crate::events::{ChatEvent, ConnectionState, EventListener, TaskHandle, UnreadCount, UnreadCounts};
+use crate::store::conversations::{self, ChatConversation};
+use crate::store::messages::{self, ChatMessage};
+use crate::sync::queue::Lane;
+use crate::sync::state::SyncState;
+use crate::sync::{connection, receiver, sender};
+
+impl ChatClient {
+    /// Queues a message and returns its local echo at once (state `Queued`, client message id = UUIDv7); a
+    /// `MessagesChanged` event announces it. Never waits for the network: the message is committed to the local
+    /// queue before this returns and is delivered in order, exactly once, whenever the server is reachable.
+    ///
+    /// Refused before queuing: an empty or too long body, an unknown conversation, and the consent gate
+    /// (`ConsentRequired` / `ConsentDeclined`). Under legitimate interest, the first message also queues the implied
+    /// consent record, delivered before it.
+    pub fn send(&self, conversation_id: &str, text: &str) -> Result<ChatMessage> {
+        enqueue(&self.inner, conversation_id, text, None)
+    }
+
+    /// Sends the label of a quick reply the bot offered (the server learns which one was tapped).
+    pub fn send_quick_reply(&self, conversation_id: &str, reply: &QuickReply) -> Result<ChatMessage> {
+        enqueue(&self.inner, conversation_id, &reply.label, Some(&reply.id))
+    }
+
+    /// Sends a queued or wedged message again now (clears its error and backoff).
+    pub fn retry_send(&self, client_message_id: &str) -> Result<()> {
+        let lane = self.inner.sync.queue.retry(client_message_id)?;
+        if let Lane::Conversation(conversation_id) = &lane {
+            self.inner.sync.events.emit(ChatEvent::SendStateChanged {
+                conversation_id: conversation_id.clone(),
+                client_message_id: client_message_id.to_owned(),
+                state: crate::store::messages::MessageState::Queued,
+            });
+        }
+        connection::start(&self.inner)?;
+        sender::kick(&self.inner, &lane)
+    }
+
+    /// Replaces the text of a queued or wedged message and queues it again. Refused while it is being sent.
+    pub fn edit_queued(&self, client_message_id: &str, text: &str) -> Result<ChatMessage> {
+        let (echo, lane) = self.inner.sync.queue.edit(client_message_id, text)?;
+        self.inner.sync.events.emit(ChatEvent::MessagesChanged {
+            conversation_id: echo.conversation_id.clone(),
+            messages: vec![echo.clone()],
+        });
+        connection::start(&self.inner)?;
+        sender::kick(&self.inner, &lane)?;
+        Ok(echo)
+    }
+
+    /// Deletes a queued or wedged message (it is never sent). Refused while it is being sent. A message whose
+    /// earlier try may have reached the server (the answer was lost) can still appear later: the server has it.
+    pub fn delete_queued(&self, client_message_id: &str) -> Result<()> {
+        if let Some(conversation_id) = self.inner.sync.queue.delete(client_message_id)? {
+            self.inner
+                .sync
+                .events
+                .emit(ChatEvent::MessageDeleted { conversation_id, client_message_id: client_message_id.to_owned() });
+        }
+        Ok(())
+    }
+
+    /// Local echoes not yet confirmed (queued, sending, wedged), oldest first.
+    pub fn pending_sends(&self) -> Result<Vec<ChatMessage>> {
+        self.inner.sync.queue.pending()
+    }
+
+    /// Up to `limit` messages before `before_seq` (the latest when `None`, followed by the local echoes), ascending.
+    /// Answers from the store; fetches the page from the server only when the store lacks some of it (and answers
+    /// with what it has when offline).
+    pub async fn messages(
+        &self,
+        conversation_id: &str,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>> {
+        let id = conversation_id.to_owned();
+        self.run(move |inner| async move { history(&inner, &id, before_seq, limit).await }).await
+    }
+
+    /// The visitor's conversations as stored (no network), newest first, with unread counts.
+    pub fn conversations(&self) -> Result<Vec<ChatConversation>> {
+        self.inner.store.read(conversations::list)
+    }
+
+    /// Fetches the conversation list from the server into the store.
+    pub async fn refresh_conversations(&self) -> Result<Vec<ChatConversation>> {
+        self.run(|inner| async move {
+            let state = inner.sync.clone();
+            receiver::refresh_conversations(&inner, &state).await?;
+            inner.store.read(conversations::list)
+        })
+        .await
+    }
+
+    /// Starts (or, when the server keeps one open, returns) the visitor's conversation on a resolved chatflow.
+    /// Creates the anonymous visitor first if there is none.
+    pub async fn open_conversation(&self, chatflow_id: i64) -> Result<ChatConversation> {
+        let conversation = self
+            .run(move |inner| async move {
+                let body = OpenConversationRequest { chatflow_id };
+                let session = inner.visitor_session().await?;
+                let c: Conversation =
+                    inner.http()?.post("/v1/conversations", Some(&session.visitor_token), Some(&body)).await?;
+                let stored = inner.store.write(|tx| {
+                    if !receiver::still_visitor(tx, &session.visitor_id)? {
+                        return Err(Error::Closed);
+                    }
+                    conversations::upsert(tx, &c)?;
+                    conversations::get(tx, &c.id)
+                })?;
+                stored.ok_or_else(|| Error::NotFound { what: format!("conversation {}", c.id) })
+            })
+            .await?;
+        self.inner.sync.events.emit(ChatEvent::ConversationChanged { conversation: conversation.clone() });
+        connection::start(&self.inner)?;
+        self.inner.sync.wake_connection.notify_one();
+        Ok(conversation)
+    }
+
+    /// The visitor read everything up to `seq` (default: the newest stored message). Moves the marker forward
+    /// only; the server is told over the socket, or over REST when offline.
+    pub fn mark_read(&self, conversation_id: &str, seq: Option<u64>) -> Result<()> {
+        let inner = &self.inner;
+        let newest: u64 = inner.store.read(|c| {
+            Ok(c.query_row(
+                "SELECT IFNULL(MAX(seq), 0) FROM messages WHERE conversation_id = ?1",
+                [conversation_id],
+                |r| r.get(0),
+            )?)
+        })?;
+        let seq = seq.unwrap_or(newest).min(newest);
+        if seq == 0 {
+            return Ok(());
+        }
+        if !inner.store.write(|tx| conversations::set_read(tx, conversation_id, seq))? {
+            return Ok(());
+        }
+        inner.sync.emit_unread();
+        send_read_marker(inner, &inner.sync, conversation_id, seq);
+        Ok(())
+    }
+
+    /// The visitor is typing (or stopped). Throttled; sent only while the socket is online (typing is ephemeral).
+    pub fn set_typing(&self, conversation_id: &str, typing: bool) -> Result<()> {
+        let state = &self.inner.sync;
+        if state.connection_state() == ConnectionState::Online
+            && state.typing.should_send(conversation_id, typing, now_ms())
+        {
+            state.send_frame(ClientFrame::Typing { conversation_id: conversation_id.to_owned(), typing });
+        }
+        Ok(())
+    }
+
+    /// Unread messages (from the team) per conversation and in total. Local.
+    pub fn unread_counts(&self) -> Result<UnreadCounts> {
+        let (counts, total) = self.inner.store.read(conversations::unread_counts)?;
+        Ok(UnreadCounts {
+            counts: counts.into_iter().map(|(conversation_id, count)| UnreadCount { conversation_id, count }).collect(),
+            total,
+        })
+    }
+
+    /// Subscribes to chat events: the current state first (connection, pending sends, unread counts), then every
+    /// change. Cancel or drop the handle to stop. Also starts background sync if it is not running.
+    pub fn subscribe(&self, listener: Arc<dyn EventListener>) -> Result<TaskHandle> {
+        let handle = self.inner.handle()?;
+        let state = self.inner.sync.clone();
+        let task = state.events.subscribe(&handle, listener, {
+            let state = state.clone();
+            move || state.replay()
+        });
+        connection::start(&self.inner)?;
+        Ok(task)
+    }
+
+    /// The app went to the background: closes the socket and stops sending and retrying until [`Self::resume`].
+    /// Queued messages stay queued.
+    pub fn pause(&self) {
+        self.inner.sync.set_paused(true);
+    }
+
+    /// The app came to the foreground (or wants to go online now): connects, catches up and sends what is queued,
+    /// skipping any backoff wait. Also what starts background sync after `open`.
+    pub fn resume(&self) -> Result<()> {
+        let state = &self.inner.sync;
+        state.set_paused(false);
+        connection::start(&self.inner)?;
+        state.wake_connection.notify_one();
+        sender::resume_all(&self.inner)
+    }
+
+    pub fn connection_state(&self) -> ConnectionState {
+        self.inner.sync.connection_state()
+    }
+}
+
+fn enqueue(
+    inner: &Arc<ClientInner>,
+    conversation_id: &str,
+    body: &str,
+    quick_reply_id: Option<&str>,
+) -> Result<ChatMessage> {
+    let chatflow_id = inner
+        .store
+        .read(|c| conversations::chatflow_of(c, conversation_id))?
+        .ok_or_else(|| Error::NotFound { what: format!("conversation {conversation_id} (open it first)") })?;
+    let visitor_id = inner.session.current().map(|s| s.visitor_id);
+    // The consent gate, on the cached chatflow. A chatflow missing from the cache (a conversation started on another
+    // device) cannot be checked here; the server still refuses without explicit consent (the message is wedged).
+    let consent = match inner.cached_chatflow(chatflow_id) {
+        Ok(flow) => inner.check_before_send(&flow)?,
+        Err(Error::NotFound { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let client_message_id = uuid::Uuid::now_v7().to_string();
+    let echo = inner.sync.queue.enqueue_message(
+        conversation_id,
+        &client_message_id,
+        body,
+        quick_reply_id,
+        visitor_id.as_deref(),
+        consent.as_ref().map(|(id, input)| (id.as_str(), input)),
+        now_ms(),
+    )?;
+    inner
+        .sync
+        .events
+        .emit(ChatEvent::MessagesChanged { conversation_id: conversation_id.to_owned(), messages: vec![echo.clone()] });
+    connection::start(inner)?;
+    if consent.is_some() {
+        sender::kick(inner, &Lane::Consents)?;
+    }
+    sender::kick(inner, &Lane::Conversation(conversation_id.to_owned()))?;
+    Ok(echo)
+}
+
+/// `messages()`: the store's page, completed from the server when some of it is missing.
+async fn history(
+    inner: &Arc<ClientInner>,
+    conversation_id: &str,
+    before: Option<u64>,
+    limit: u32,
+) -> Result<Vec<ChatMessage>> {
+    let limit = limit.clamp(1, MAX_PAGE_SIZE);
+    let state = inner.sync.clone();
+    let conversation = inner
+        .store
+        .read(|c| conversations::get(c, conversation_id))?
+        .ok_or_else(|| Error::NotFound { what: format!("conversation {conversation_id}") })?;
+    // The seqs the answer should cover: [lo, hi].
+    // Seqs above the conversation's last known seq do not exist (yet): not "missing".
+    let hi = match before {
+        Some(b) => b.saturating_sub(1).min(conversation.last_seq),
+        None => conversation.last_seq,
+    };
+    let lo = hi.saturating_sub(u64::from(limit) - 1).max(1);
+    let missing = hi >= 1 && inner.store.read(|c| messages::count_in_range(c, conversation_id, lo, hi))? < hi - lo + 1;
+    if missing {
+        if let Err(e) = fetch_before(inner, &state, conversation_id, hi + 1, limit).await {
+            // Offline (or refused): the store's answer is the best there is.
+            tracing::debug!(error = %e, "older messages not fetched");
+        }
+    }
+    let mut page = inner.store.read(|c| messages::page(c, conversation_id, before, limit))?;
+    state.queue.overlay(&mut page);
+    Ok(page)
+}
+
+async fn fetch_before(
+    inner: &Arc<ClientInner>,
+    state: &SyncState,
+    conversation_id: &str,
+    before: u64,
+    limit: u32,
+) -> Result<()> {
+    let session = inner.visitor_session().await?;
+    let path = format!("/v1/conversations/{conversation_id}/messages?before_seq={before}&limit={limit}");
+    let page: chatflow_protocol::MessagePage =
+        match inner.http()?.get(&path, Some(&session.visitor_token), None).await? {
+            crate::transport::Fetched::Fresh { body, .. } => body,
+            crate::transport::Fetched::NotModified => return Ok(()),
+        };
+    receiver::apply_messages(state, &session.visitor_id, conversation_id, &page.messages, Some(page.last_seq))?;
+    Ok(())
+}
+
+/// Tells the server about a read marker: over the socket when online, else over REST in the background.
+fn send_read_marker(inner: &Arc<ClientInner>, state: &Arc<SyncState>, conversation_id: &str, seq: u64) {
+    if state.connection_state() == ConnectionState::Online
+        && state.send_frame(ClientFrame::Read { conversation_id: conversation_id.to_owned(), seq })
+    {
+        // The server echoes a `read` frame, which marks the marker synced.
+        return;
+    }
+    let weak = Arc::downgrade(inner);
+    let id = conversation_id.to_owned();
+    let spawned = inner.spawn(async move {
+        let Some(inner) = weak.upgrade() else { return };
+        let result = async {
+            let session = inner.visitor_session().await?;
+            let path = format!("/v1/conversations/{id}/read");
+            let _: () = inner.http()?.post(&path, Some(&session.visitor_token), Some(&ReadReceipt { seq })).await?;
+            inner.store.write(|tx| {
+                if receiver::still_visitor(tx, &session.visitor_id)? {
+                    conversations::set_read_synced(tx, &id, seq)?;
+                }
+                Ok(())
+            })
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "read marker not sent; retried on the next connection");
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "read marker not sent");
+    }
+}
+
+/// Sends every read marker the server does not know yet (after a reconnect).
+pub(crate) fn flush_read_markers(inner: &Arc<ClientInner>, state: &Arc<SyncState>) {
+    match inner.store.read(conversations::unsynced_read_markers) {
+        Ok(markers) => {
+            for (conversation_id, seq) in markers {
+                send_read_marker(inner, state, &conversation_id, seq);
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "read markers unavailable"),
+    }
+}
+
+/// For the session layer: the visitor changed (logout, another user). The sync tasks also watch the session epoch;
+/// this only makes the switch immediate.
+#[allow(dead_code)] // called by session/ when it wants the switch immediate
+pub(crate) fn on_session_changed(inner: &ClientInner) {
+    inner.sync.typing.clear();
+    inner.sync.wake_connection.notify_one();
+}

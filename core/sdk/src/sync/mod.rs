@@ -1,0 +1,21 @@
+//! Messaging that never loses and never duplicates: the persisted send queue, the realtime connection with catch-up,
+//! read markers, unread counts and typing indicators. See the "Sync" section of the crate README.
+//!
+//! - [`queue`]: the queue's rules as pure logic; [`send_queue`]: those rules on the store.
+//! - `sender`: one task per lane (conversation, or consent records) delivering in order.
+//! - `connection`: the realtime connection manager (states, heartbeats, catch-up, resume).
+//! - `receiver`: applying server messages, REST catch-up, the conversation list.
+//! - `typing`: throttling out, expiry in. `api`: the `ChatClient` methods.
+
+mod api;
+mod connection;
+pub mod queue;
+mod receiver;
+pub mod send_queue;
+mod sender;
+pub(crate) mod state;
+pub mod typing;
+
+#[allow(unused_imports)] // the session layer may call it; the epoch watch covers it otherwise
+pub(crate) use api::on_session_changed;
+pub(crate) use state::SyncState;

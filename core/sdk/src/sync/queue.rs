@@ -1,0 +1,325 @@
+//! The send queue as pure logic: the states of an outbox entry, what the outcome of a delivery attempt does to it,
+//! and which entry goes next. `store/outbox.rs` persists entries, [`super::send_queue::SendQueue`] applies these rules
+//! inside store transactions, and the sender tasks drive it over the network.
+//!
+//! Rules (after matrix-rust-sdk's send queue):
+//! - Entries are delivered in outbox `id` order, one at a time per conversation; consent records (no conversation)
+//!   go before every message queued after them.
+//! - A *recoverable* failure (network, timeout, 5xx) keeps the entry queued and schedules the next try with capped
+//!   exponential backoff and full jitter. Retries reuse the same client id: the server deduplicates.
+//! - An expired or unknown visitor/identity token *holds* the entry (no attempt counted) until the session layer has
+//!   a fresh token.
+//! - Any other refusal (4xx) *wedges* the entry with the server's code; later entries of the conversation go on.
+//!   The app may retry, edit or delete a wedged (or queued) entry.
+//! - "Sending" is not persisted: after a restart every entry is queued again and re-sent with its client id.
+
+use std::time::Duration;
+
+use chatflow_protocol::ErrorCode;
+
+use crate::error::Error;
+use crate::transport::backoff::Backoff;
+
+/// What an outbox row delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxKind {
+    /// A visitor message: `PUT /v1/conversations/{id}/messages/{client_id}` or a realtime `send` frame.
+    Message,
+    /// A consent record: `PUT /v1/consents/{client_id}`.
+    Consent,
+}
+
+impl OutboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxKind::Message => "message",
+            OutboxKind::Consent => "consent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutboxKind> {
+        match s {
+            "message" => Some(OutboxKind::Message),
+            "consent" => Some(OutboxKind::Consent),
+            _ => None,
+        }
+    }
+}
+
+/// The persisted state of an outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryState {
+    /// Waiting for its turn (possibly until `next_attempt_at`).
+    Queued,
+    /// Refused by the server; waits for the app to retry, edit or delete it.
+    Wedged { code: ErrorCode, message: String },
+}
+
+impl EntryState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EntryState::Queued => "queued",
+            EntryState::Wedged { .. } => "wedged",
+        }
+    }
+}
+
+/// One outbox row, as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: i64,
+    pub kind: OutboxKind,
+    /// `None` for consent records.
+    pub conversation_id: Option<String>,
+    pub client_id: String,
+    pub state: EntryState,
+    /// Failed tries so far (recoverable ones; reset by a manual retry).
+    pub attempts: u32,
+    /// Not before this (Unix ms).
+    pub next_attempt_at: i64,
+}
+
+/// Which sender an entry belongs to: one per conversation, one for consent records.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Lane {
+    Consents,
+    Conversation(String),
+}
+
+impl Entry {
+    pub fn lane(&self) -> Lane {
+        match (&self.kind, &self.conversation_id) {
+            (OutboxKind::Message, Some(c)) => Lane::Conversation(c.clone()),
+            _ => Lane::Consents,
+        }
+    }
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored by the server (first time or already stored: same id).
+    Delivered,
+    /// Network failure, timeout or server failure: try again later, unchanged.
+    Recoverable,
+    /// The visitor/identity token is expired or unknown: wait for a fresh one, then try again.
+    AuthRequired,
+    /// The server refused the entry itself: wedge it.
+    Refused { code: ErrorCode, message: String },
+}
+
+/// Maps a transport error onto an outcome.
+pub fn classify(err: &Error) -> Outcome {
+    match err {
+        Error::Server { code, message, status } => match code {
+            ErrorCode::IdentityTokenExpired | ErrorCode::InvalidToken | ErrorCode::Unauthenticated => {
+                Outcome::AuthRequired
+            }
+            _ if code.is_retryable() || *status >= 500 || *status == 408 || *status == 429 => Outcome::Recoverable,
+            _ => Outcome::Refused { code: *code, message: message.clone() },
+        },
+        // Unreachable server, broken connection, an answer that is not ours (a captive portal, a proxy page),
+        // a local hiccup: none of them says anything about the entry, so it stays queued.
+        _ => Outcome::Recoverable,
+    }
+}
+
+/// What to do to an entry after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Delivered: remove the entry (and confirm the local echo).
+    Remove,
+    /// Keep it queued; next try not before `next_attempt_at`.
+    Retry {
+        attempts: u32,
+        next_attempt_at: i64,
+    },
+    /// Keep it queued as it is; the lane waits for a fresh token.
+    Hold,
+    Wedge {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// The effect of `outcome` on `entry` at `now_ms`, with a jitter draw `unit` in `[0, 1)`.
+pub fn effect_of(entry: &Entry, outcome: &Outcome, backoff: &Backoff, now_ms: i64, unit: f64) -> Effect {
+    match outcome {
+        Outcome::Delivered => Effect::Remove,
+        Outcome::Recoverable => {
+            let attempts = entry.attempts.saturating_add(1);
+            let delay = backoff.delay_with(attempts, unit);
+            Effect::Retry { attempts, next_attempt_at: now_ms.saturating_add(millis(delay)) }
+        }
+        Outcome::AuthRequired => Effect::Hold,
+        Outcome::Refused { code, message } => Effect::Wedge { code: *code, message: message.clone() },
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// What a lane's sender should do now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next<'a> {
+    /// Nothing queued in the lane: the sender may stop.
+    Idle,
+    /// Deliver this entry now.
+    Send(&'a Entry),
+    /// The head entry waits for its backoff to end (Unix ms).
+    WaitUntil(i64),
+    /// A consent record queued earlier must be delivered first.
+    AwaitConsents,
+}
+
+/// The next step of `lane` given every outbox entry in `id` order.
+pub fn next<'a>(entries: &'a [Entry], lane: &Lane, now_ms: i64) -> Next<'a> {
+    let Some(head) = entries.iter().find(|e| e.state == EntryState::Queued && &e.lane() == lane) else {
+        return Next::Idle;
+    };
+    if *lane != Lane::Consents
+        && entries.iter().any(|e| e.kind == OutboxKind::Consent && e.state == EntryState::Queued && e.id < head.id)
+    {
+        return Next::AwaitConsents;
+    }
+    if head.next_attempt_at > now_ms {
+        return Next::WaitUntil(head.next_attempt_at);
+    }
+    Next::Send(head)
+}
+
+/// May the app change (edit, delete) an entry in this state? Never while it is on the wire: the server could store
+/// the old body, and the app would believe otherwise.
+pub fn can_change(in_flight: bool) -> Result<(), Error> {
+    if in_flight {
+        return Err(Error::InvalidInput {
+            field: "client_message_id",
+            message: "this message is being sent right now; wait for it to be sent or to fail, then try again".into(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: i64, kind: OutboxKind, conv: Option<&str>, state: EntryState) -> Entry {
+        Entry {
+            id,
+            kind,
+            conversation_id: conv.map(str::to_owned),
+            client_id: format!("c{id}"),
+            state,
+            attempts: 0,
+            next_attempt_at: 0,
+        }
+    }
+
+    fn wedged() -> EntryState {
+        EntryState::Wedged { code: ErrorCode::MessageTooLong, message: "too long".into() }
+    }
+
+    fn conv(c: &str) -> Lane {
+        Lane::Conversation(c.into())
+    }
+
+    #[test]
+    fn the_head_is_the_first_queued_entry_of_the_lane() {
+        let es = vec![
+            entry(1, OutboxKind::Message, Some("a"), wedged()),
+            entry(2, OutboxKind::Message, Some("b"), EntryState::Queued),
+            entry(3, OutboxKind::Message, Some("a"), EntryState::Queued),
+            entry(4, OutboxKind::Message, Some("a"), EntryState::Queued),
+        ];
+        assert_eq!(next(&es, &conv("a"), 0), Next::Send(&es[2]));
+        assert_eq!(next(&es, &conv("b"), 0), Next::Send(&es[1]));
+        assert_eq!(next(&es, &conv("c"), 0), Next::Idle);
+        assert_eq!(next(&es, &Lane::Consents, 0), Next::Idle);
+    }
+
+    #[test]
+    fn earlier_consents_go_first_later_ones_do_not_block() {
+        let mut es = vec![
+            entry(1, OutboxKind::Consent, None, EntryState::Queued),
+            entry(2, OutboxKind::Message, Some("a"), EntryState::Queued),
+        ];
+        assert_eq!(next(&es, &conv("a"), 0), Next::AwaitConsents);
+        assert_eq!(next(&es, &Lane::Consents, 0), Next::Send(&es[0]));
+        es[0].id = 3;
+        es.sort_by_key(|e| e.id);
+        assert_eq!(next(&es, &conv("a"), 0), Next::Send(&es[0]));
+        // A wedged consent does not hold messages back forever.
+        es[1].id = 1;
+        es[1].state = wedged();
+        es.sort_by_key(|e| e.id);
+        assert!(matches!(next(&es, &conv("a"), 0), Next::Send(e) if e.id == 2));
+    }
+
+    #[test]
+    fn backoff_defers_the_head_and_does_not_skip_it() {
+        let mut es = vec![
+            entry(1, OutboxKind::Message, Some("a"), EntryState::Queued),
+            entry(2, OutboxKind::Message, Some("a"), EntryState::Queued),
+        ];
+        es[0].next_attempt_at = 1_000;
+        assert_eq!(next(&es, &conv("a"), 999), Next::WaitUntil(1_000));
+        assert_eq!(next(&es, &conv("a"), 1_000), Next::Send(&es[0]));
+    }
+
+    fn server(status: u16, code: ErrorCode) -> Error {
+        Error::Server { status, code, message: "m".into() }
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let table = [
+            (Error::Network { message: "refused".into() }, Outcome::Recoverable),
+            (Error::Protocol { message: "html".into() }, Outcome::Recoverable),
+            (server(500, ErrorCode::Internal), Outcome::Recoverable),
+            (server(401, ErrorCode::IdentityTokenExpired), Outcome::AuthRequired),
+            (server(401, ErrorCode::InvalidToken), Outcome::AuthRequired),
+            (server(401, ErrorCode::Unauthenticated), Outcome::AuthRequired),
+            (
+                server(400, ErrorCode::MessageTooLong),
+                Outcome::Refused { code: ErrorCode::MessageTooLong, message: "m".into() },
+            ),
+            (
+                server(403, ErrorCode::ConsentRequired),
+                Outcome::Refused { code: ErrorCode::ConsentRequired, message: "m".into() },
+            ),
+            (
+                server(409, ErrorCode::IdempotencyConflict),
+                Outcome::Refused { code: ErrorCode::IdempotencyConflict, message: "m".into() },
+            ),
+        ];
+        for (err, want) in table {
+            assert_eq!(classify(&err), want, "{err}");
+        }
+    }
+
+    #[test]
+    fn effects_of_outcomes() {
+        let e = entry(1, OutboxKind::Message, Some("a"), EntryState::Queued);
+        let b = Backoff::SEND;
+        assert_eq!(effect_of(&e, &Outcome::Delivered, &b, 0, 0.5), Effect::Remove);
+        assert_eq!(effect_of(&e, &Outcome::AuthRequired, &b, 0, 0.5), Effect::Hold);
+        assert_eq!(
+            effect_of(&e, &Outcome::Recoverable, &b, 10_000, 1.0),
+            Effect::Retry { attempts: 1, next_attempt_at: 10_500 }
+        );
+        let mut tired = e.clone();
+        tired.attempts = 40;
+        assert_eq!(
+            effect_of(&tired, &Outcome::Recoverable, &b, 0, 1.0),
+            Effect::Retry { attempts: 41, next_attempt_at: 30_000 }
+        );
+        assert_eq!(
+            effect_of(&e, &Outcome::Refused { code: ErrorCode::Forbidden, message: "no".into() }, &b, 0, 0.0),
+            Effect::Wedge { code: ErrorCode::Forbidden, message: "no".into() }
+        );
+        assert!(can_change(true).is_err());
+        assert!(can_change(false).is_ok());
+    }
+}

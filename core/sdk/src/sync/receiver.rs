@@ -1,0 +1,194 @@
+//! The receive side: applying server messages (pages, backlog, live frames, acks nobody waited for) to the store,
+//! REST catch-up with `after_seq` pages, and the conversation list refresh. Every batch is one transaction and one
+//! event; applying anything twice changes nothing (upsert by client id, then by `(conversation, seq)`).
+//!
+//! Writes are fenced by the visitor: a batch fetched for a visitor that logged out meanwhile is dropped (checked in
+//! the same transaction as the write, so it can never land in the next user's store).
+
+use std::sync::Arc;
+
+use rusqlite::OptionalExtension;
+
+use chatflow_protocol::limits::MAX_PAGE_SIZE;
+use chatflow_protocol::{AuthorKind, ConversationList, Message, MessagePage};
+
+use crate::client::ClientInner;
+use crate::error::{Error, Result};
+use crate::events::ChatEvent;
+use crate::store::conversations::{self, ChatConversation};
+use crate::store::messages;
+use crate::sync::state::SyncState;
+use crate::transport::Fetched;
+
+/// Most pages one catch-up fetches (500 × 10,000 = five million messages): a misbehaving server cannot loop us.
+const MAX_CATCH_UP_PAGES: usize = 10_000;
+
+/// The result of applying a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Applied {
+    /// Rows inserted or changed.
+    pub changed: usize,
+    /// The conversation's cursor after the batch (every seq up to it is stored).
+    pub synced_seq: u64,
+    /// The highest seq known to exist.
+    pub last_seq: u64,
+    /// The visitor changed meanwhile: nothing was written.
+    pub stale: bool,
+}
+
+/// Is `visitor_id` still the session's visitor? Read inside the write transaction that depends on it.
+pub(crate) fn still_visitor(tx: &rusqlite::Transaction<'_>, visitor_id: &str) -> Result<bool> {
+    let current: Option<String> =
+        tx.query_row("SELECT visitor_id FROM session WHERE id = 1", [], |r| r.get(0)).optional()?;
+    Ok(current.as_deref() == Some(visitor_id))
+}
+
+/// Applies messages of one conversation in one transaction and announces them (one event for the batch).
+pub(crate) fn apply_messages(
+    state: &SyncState,
+    visitor_id: &str,
+    conversation_id: &str,
+    batch: &[Message],
+    last_seq: Option<u64>,
+) -> Result<Applied> {
+    apply_batch(state, visitor_id, conversation_id, batch, last_seq, true)
+}
+
+/// [`apply_messages`]; `announce_unread: false` leaves the unread counts to the caller (catch-up announces them once
+/// at the end instead of once per page).
+fn apply_batch(
+    state: &SyncState,
+    visitor_id: &str,
+    conversation_id: &str,
+    batch: &[Message],
+    last_seq: Option<u64>,
+    announce_unread: bool,
+) -> Result<Applied> {
+    // Relaxed durability: what the server sent can be fetched again (the cursor rolls back with the rows).
+    let (changed, applied) = state.store().write_relaxed(|tx| {
+        if !still_visitor(tx, visitor_id)? {
+            return Ok((Vec::new(), Applied { stale: true, ..Applied::default() }));
+        }
+        let changed = messages::apply_server_messages(tx, batch)?;
+        conversations::ensure(tx, conversation_id, batch.first().map_or(0, |m| m.created_at))?;
+        if let Some(last) = last_seq {
+            conversations::raise_last_seq(tx, conversation_id, last)?;
+        }
+        let synced_seq = messages::advance_cursor(tx, conversation_id)?;
+        let last_seq: u64 =
+            tx.query_row("SELECT last_seq FROM conversations WHERE id = ?1", [conversation_id], |r| r.get(0))?;
+        let n = changed.len();
+        Ok((changed, Applied { changed: n, synced_seq, last_seq, stale: false }))
+    })?;
+    if !changed.is_empty() {
+        let from_team = changed.iter().any(|m| m.author.kind != AuthorKind::Visitor);
+        state
+            .events
+            .emit(ChatEvent::MessagesChanged { conversation_id: conversation_id.to_owned(), messages: changed });
+        if from_team && announce_unread {
+            state.emit_unread();
+        }
+    }
+    Ok(applied)
+}
+
+/// Fetches every message after the conversation's cursor, page by page, each page one transaction. The next page
+/// is requested while the current one is written (its `after_seq` is the current page's last seq), so the network
+/// and the disk overlap. Returns how many messages came.
+pub(crate) async fn catch_up(inner: &Arc<ClientInner>, state: &SyncState, conversation_id: &str) -> Result<u64> {
+    let session = inner.visitor_session().await?;
+    let http = inner.http()?.clone();
+    let fetch = |after: u64| {
+        let (http, token) = (http.clone(), session.visitor_token.clone());
+        let path = format!("/v1/conversations/{conversation_id}/messages?after_seq={after}&limit={MAX_PAGE_SIZE}");
+        inner.spawn(async move {
+            match http.get::<MessagePage>(&path, Some(&token), None).await? {
+                Fetched::Fresh { body, .. } => Ok(Some(body)),
+                Fetched::NotModified => Ok(None),
+            }
+        })
+    };
+    let mut received = 0u64;
+    let mut synced = state.store().read(|c| conversations::get(c, conversation_id))?.map_or(0, |c| c.synced_seq);
+    let mut next = Some(fetch(synced)?);
+    for _ in 0..MAX_CATCH_UP_PAGES {
+        let Some(pending) = next.take() else { break };
+        let page: Result<Option<MessagePage>> = pending.await.map_err(|e| Error::Network { message: e.to_string() })?;
+        let Some(page) = page? else { break };
+        let last_in_page = page.messages.last().map(|m| m.seq);
+        if let (true, Some(last)) = (page.has_more, last_in_page) {
+            next = Some(fetch(last)?);
+        }
+        received += page.messages.len() as u64;
+        let applied =
+            apply_batch(state, &session.visitor_id, conversation_id, &page.messages, Some(page.last_seq), false)?;
+        let moved = applied.synced_seq > synced;
+        synced = applied.synced_seq;
+        // Stale (the visitor changed) or no progress (the server skipped a seq it promised): stop rather than loop.
+        if applied.stale || !moved {
+            if let Some(n) = next.take() {
+                n.abort();
+            }
+            break;
+        }
+    }
+    if received > 0 {
+        state.emit_unread();
+    }
+    state.events.emit(ChatEvent::CaughtUp {
+        conversation_id: conversation_id.to_owned(),
+        synced_seq: synced,
+        received,
+    });
+    Ok(received)
+}
+
+/// Runs [`catch_up`] in the background unless one is already running for the conversation.
+pub(crate) fn spawn_catch_up(inner: &Arc<ClientInner>, state: &Arc<SyncState>, conversation_id: &str) {
+    if !state.begin_catch_up(conversation_id) {
+        return;
+    }
+    let weak = Arc::downgrade(inner);
+    let st = state.clone();
+    let id = conversation_id.to_owned();
+    let spawned = inner.spawn(async move {
+        if let Some(inner) = weak.upgrade() {
+            if let Err(e) = catch_up(&inner, &st, &id).await {
+                tracing::debug!(error = %e, "catch-up failed; the next reconnect or gap retries it");
+            }
+        }
+        st.end_catch_up(&id);
+    });
+    if spawned.is_err() {
+        state.end_catch_up(conversation_id);
+    }
+}
+
+/// `GET /v1/conversations` into the store (one transaction); announces each conversation. Returns them as stored.
+pub(crate) async fn refresh_conversations(
+    inner: &Arc<ClientInner>,
+    state: &SyncState,
+) -> Result<Vec<ChatConversation>> {
+    let session = inner.visitor_session().await?;
+    let list: ConversationList =
+        match inner.http()?.get("/v1/conversations", Some(&session.visitor_token), None).await? {
+            Fetched::Fresh { body, .. } => body,
+            Fetched::NotModified => ConversationList { conversations: Vec::new() },
+        };
+    let stored = state.store().write(|tx| {
+        if !still_visitor(tx, &session.visitor_id)? {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(list.conversations.len());
+        for c in &list.conversations {
+            conversations::upsert(tx, c)?;
+            out.extend(conversations::get(tx, &c.id)?);
+        }
+        Ok(out)
+    })?;
+    for conversation in &stored {
+        state.events.emit(ChatEvent::ConversationChanged { conversation: conversation.clone() });
+    }
+    state.emit_unread();
+    Ok(stored)
+}

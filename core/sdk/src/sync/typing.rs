@@ -1,0 +1,113 @@
+//! Typing indicators. Out: the visitor's "typing" is sent at most once per [`RENEW_EVERY_MS`] while it lasts (the
+//! server lets it expire after `TYPING_EXPIRES_MS`), and "stopped" only when "typing" was sent. In: every indicator
+//! from the team expires by itself after the server's `expires_in_ms` unless renewed, so a lost "stopped" frame never
+//! leaves "Sam is typing…" on screen.
+//!
+//! Pure bookkeeping (times are passed in); `sync::connection` schedules the expiry timers.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chatflow_protocol::{AuthorKind, TYPING_EXPIRES_MS};
+
+/// Re-send "typing" this often while the visitor keeps typing (half the server's expiry).
+pub const RENEW_EVERY_MS: i64 = (TYPING_EXPIRES_MS / 2) as i64;
+
+#[derive(Debug, Default)]
+pub struct Typing {
+    /// Conversation → (typing sent, when).
+    sent: Mutex<HashMap<String, (bool, i64)>>,
+    /// (conversation, author) → generation of the indicator currently shown.
+    shown: Mutex<HashMap<(String, AuthorKind), u64>>,
+    next_generation: Mutex<u64>,
+}
+
+impl Typing {
+    /// Should the visitor's `typing` be sent now? Records it when so.
+    pub fn should_send(&self, conversation_id: &str, typing: bool, now_ms: i64) -> bool {
+        let Ok(mut sent) = self.sent.lock() else { return false };
+        let last = sent.get(conversation_id).copied();
+        let send = match (typing, last) {
+            (true, Some((true, at))) => now_ms - at >= RENEW_EVERY_MS || now_ms < at,
+            (true, _) => true,
+            (false, Some((true, at))) => now_ms - at < TYPING_EXPIRES_MS as i64,
+            (false, _) => false,
+        };
+        if send {
+            sent.insert(conversation_id.to_owned(), (typing, now_ms));
+        } else if !typing {
+            sent.remove(conversation_id);
+        }
+        send
+    }
+
+    /// An indicator arrived. Returns the generation to pass to [`Typing::expire`] after `expires_in_ms`.
+    pub fn shown(&self, conversation_id: &str, author: AuthorKind, typing: bool) -> Option<u64> {
+        let mut shown = self.shown.lock().ok()?;
+        let key = (conversation_id.to_owned(), author);
+        if !typing {
+            shown.remove(&key);
+            return None;
+        }
+        let mut next = self.next_generation.lock().ok()?;
+        *next += 1;
+        shown.insert(key, *next);
+        Some(*next)
+    }
+
+    /// The expiry timer of `generation` fired: true when that indicator is still the one shown (it is now cleared
+    /// and the app must be told "stopped").
+    pub fn expire(&self, conversation_id: &str, author: AuthorKind, generation: u64) -> bool {
+        let Ok(mut shown) = self.shown.lock() else { return false };
+        let key = (conversation_id.to_owned(), author);
+        if shown.get(&key) == Some(&generation) {
+            shown.remove(&key);
+            return true;
+        }
+        false
+    }
+
+    /// Forgets everything (socket lost, session changed).
+    pub fn clear(&self) {
+        if let Ok(mut s) = self.sent.lock() {
+            s.clear();
+        }
+        if let Ok(mut s) = self.shown.lock() {
+            s.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outgoing_typing_is_throttled_and_stop_follows_only_a_start() {
+        let t = Typing::default();
+        assert!(!t.should_send("c", false, 0), "nothing to stop");
+        assert!(t.should_send("c", true, 0));
+        assert!(!t.should_send("c", true, 1));
+        assert!(!t.should_send("c", true, RENEW_EVERY_MS - 1));
+        assert!(t.should_send("c", true, RENEW_EVERY_MS), "renewed before the server lets it expire");
+        assert!(t.should_send("d", true, 5), "per conversation");
+        assert!(t.should_send("c", false, RENEW_EVERY_MS + 1));
+        assert!(!t.should_send("c", false, RENEW_EVERY_MS + 2));
+        assert!(t.should_send("c", true, RENEW_EVERY_MS + 3), "a new burst starts at once");
+        // A stop long after the start is pointless: the server already expired it.
+        assert!(!t.should_send("d", false, 5 + TYPING_EXPIRES_MS as i64));
+    }
+
+    #[test]
+    fn incoming_indicators_expire_unless_renewed() {
+        let t = Typing::default();
+        let g1 = t.shown("c", AuthorKind::Agent, true).unwrap();
+        let g2 = t.shown("c", AuthorKind::Agent, true).unwrap();
+        assert!(!t.expire("c", AuthorKind::Agent, g1), "renewed: the old timer does nothing");
+        assert!(t.expire("c", AuthorKind::Agent, g2));
+        assert!(!t.expire("c", AuthorKind::Agent, g2), "expires once");
+        let g3 = t.shown("c", AuthorKind::Bot, true).unwrap();
+        assert_eq!(t.shown("c", AuthorKind::Bot, false), None);
+        assert!(!t.expire("c", AuthorKind::Bot, g3), "stopped explicitly: nothing left to expire");
+    }
+}

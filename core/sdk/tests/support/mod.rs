@@ -1,0 +1,277 @@
+//! Shared harness of the SDK's end-to-end tests: runs the REAL `chatflow-server` binary on 127.0.0.1 with a temp
+//! SQLite file and the SDK seed (`tests/fixtures/sdk_seed.json`, the server's seed format), and signs identity
+//! tokens with the server's own `sign_identity_token`.
+//!
+//! Finding the binary: `CHATFLOW_SERVER_BIN` when set (CI may prebuild it); otherwise the first test of the process
+//! runs `cargo build -p chatflow-server --bin chatflow-server --message-format=json` (same `CARGO_TARGET_DIR`, so
+//! usually a no-op) and takes the executable path from cargo's own output — no guessing of target directories.
+//! Cargo releases its build lock while tests run, so this nested build cannot deadlock.
+//!
+//! Server logs go to a file next to its database; set `CHATFLOW_TEST_LOG=debug` to change the level. A failing test
+//! prints the log path.
+#![allow(dead_code)]
+
+pub mod fault_proxy;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chatflow_core::client::ChatClient;
+use chatflow_core::config::{Config, Environment};
+use chatflow_core::protocol::{ConsentRecordInput, IdentityClaims};
+use chatflow_core::transport::HttpClient;
+use serde_json::Value;
+
+pub const APP: &str = "app_sdk";
+pub const SECRET: &str = "sdk-identity-secret-0123456789";
+pub const ADMIN: &str = "cfa_sdk_admin_test_token_0001";
+pub const AGENT: &str = "cfg_sdk_sam_test_token_0001";
+/// Seeded chatflow ids (tests/fixtures/sdk_seed.json).
+pub const FLOW_SUPPORT_EN: i64 = 1;
+pub const FLOW_SUPPORT_FR: i64 = 2;
+pub const FLOW_SUPPORT_DISABLED: i64 = 3;
+pub const FLOW_BILLING_EXPLICIT: i64 = 4;
+pub const FLOW_SALES_LEGIT: i64 = 5;
+pub const FLOW_NIGHT_HIDDEN: i64 = 6;
+
+pub fn seed_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdk_seed.json")
+}
+
+/// The server binary (see the module docs).
+pub fn server_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("CHATFLOW_SERVER_BIN") {
+            return PathBuf::from(p);
+        }
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(&workspace)
+            .args(["build", "-p", "chatflow-server", "--bin", "chatflow-server", "--message-format=json"])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run cargo build -p chatflow-server");
+        assert!(out.status.success(), "cargo build -p chatflow-server failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["target"]["name"] == "chatflow-server")
+            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+            .expect("cargo did not report the chatflow-server executable")
+    })
+    .clone()
+}
+
+/// A running server (killed on drop) on a temp database that survives `stop`/`restart`.
+pub struct TestServer {
+    pub url: String,
+    pub port: u16,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut s = TestServer { url: String::new(), port: 0, child: None, dir };
+        s.spawn("127.0.0.1:0");
+        s
+    }
+
+    fn spawn(&mut self, bind: &str) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("server log file");
+        let mut child = Command::new(server_bin())
+            .arg("--db")
+            .arg(self.dir.path().join("server.db"))
+            .args(["--bind", bind, "--seed"])
+            .arg(seed_path())
+            .env("CHATFLOW_LOG", std::env::var("CHATFLOW_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn chatflow-server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first stdout line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}; server log: {}", self.log_path().display()));
+        self.url = url.to_owned();
+        self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in the first line");
+        self.child = Some(child);
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    /// Kills the server (the SDK sees connection refused): "offline".
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and database.
+    pub fn restart(&mut self) {
+        self.stop();
+        let bind = format!("127.0.0.1:{}", self.port);
+        self.spawn(&bind);
+    }
+
+    pub fn config(&self) -> Config {
+        Config {
+            server_url: self.url.clone(),
+            app_id: APP.into(),
+            environment: Environment::Development,
+            default_tag: "support".into(),
+            language: None,
+        }
+    }
+
+    pub fn http(&self) -> HttpClient {
+        HttpClient::new(&self.url, APP).expect("http client")
+    }
+
+    /// Replaces chatflow `id` through the admin API, after `edit` changed its JSON.
+    pub async fn admin_edit_chatflow(&self, id: i64, edit: impl FnOnce(&mut Value)) {
+        let path = format!("/v1/admin/chatflows/{id}");
+        let mut flow: Value = match self.http().get(&path, Some(ADMIN), None).await.expect("admin get") {
+            chatflow_core::transport::Fetched::Fresh { body, .. } => body,
+            other => panic!("{other:?}"),
+        };
+        edit(&mut flow);
+        let _: Value = self.http().put(&path, Some(ADMIN), &flow).await.expect("admin put");
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("chatflow-server log: {}", self.log_path().display());
+            // Keep the directory so the log can be read.
+            let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+            let _ = dir.keep();
+        }
+    }
+}
+
+pub fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// An identity token for `sub` expiring `exp_in_secs` from now (negative: already expired).
+pub fn identity_token(sub: &str, email: Option<&str>, exp_in_secs: i64) -> String {
+    let now = now_secs();
+    let claims = IdentityClaims {
+        sub: sub.into(),
+        aud: APP.into(),
+        email: email.map(str::to_owned),
+        // Issued ten minutes before it expires (an expired token was valid once: `iat` < `exp`).
+        iat: now + exp_in_secs - 600,
+        exp: now + exp_in_secs,
+    };
+    chatflow_server::auth::sign_identity_token(SECRET.as_bytes(), &claims)
+}
+
+/// A fresh storage directory for a client.
+pub fn storage() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+pub fn open(server: &TestServer, dir: &Path) -> Arc<ChatClient> {
+    ChatClient::open(server.config(), dir).expect("open client")
+}
+
+/// The visitor token the client holds (tests only: the public API never exposes it).
+pub fn visitor_token(client: &ChatClient) -> String {
+    client
+        .store()
+        .read(|c| Ok(c.query_row("SELECT visitor_token FROM session WHERE id = 1", [], |r| r.get(0))?))
+        .expect("a session row")
+}
+
+pub fn count(client: &ChatClient, table: &str) -> i64 {
+    client.store().read(|c| Ok(c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)).unwrap()
+}
+
+/// Delivers the queued consent records like the send queue does (`PUT /v1/consents/{id}` with the visitor token),
+/// for tests of the consent layer that must not depend on the sender. Returns how many were delivered.
+pub async fn deliver_consents(client: &ChatClient, server: &TestServer) -> usize {
+    let rows: Vec<(String, String)> = client
+        .store()
+        .read(|c| {
+            let mut s = c.prepare("SELECT client_id, payload FROM outbox WHERE kind = 'consent' ORDER BY id")?;
+            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .unwrap();
+    let token = visitor_token(client);
+    for (id, payload) in &rows {
+        let input: ConsentRecordInput = serde_json::from_str(payload).unwrap();
+        let _: Value =
+            server.http().put(&format!("/v1/consents/{id}"), Some(&token), &input).await.expect("put consent");
+        client
+            .store()
+            .write(|tx| {
+                tx.execute("DELETE FROM outbox WHERE client_id = ?1", [id])?;
+                tx.execute("UPDATE consents SET synced = 1 WHERE record_id = ?1", [id])?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    rows.len()
+}
+
+/// Opens a conversation on `chatflow_id` as the client's visitor; returns its id.
+pub async fn open_conversation(client: &ChatClient, server: &TestServer, chatflow_id: i64) -> String {
+    let body = serde_json::json!({ "chatflow_id": chatflow_id });
+    let conv: Value =
+        server.http().post("/v1/conversations", Some(&visitor_token(client)), Some(&body)).await.expect("open conv");
+    conv["id"].as_str().or(conv["conversation"]["id"].as_str()).expect("conversation id").to_owned()
+}
+
+/// `PUT` a visitor message straight to the server (what the send queue would do).
+pub async fn put_message(
+    client: &ChatClient,
+    server: &TestServer,
+    conversation_id: &str,
+    body: &str,
+) -> chatflow_core::Result<Value> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let req = serde_json::json!({ "body": body });
+    server
+        .http()
+        .put(&format!("/v1/conversations/{conversation_id}/messages/{id}"), Some(&visitor_token(client)), &req)
+        .await
+}
+
+/// Ids of the conversations the server lists for `token`.
+pub async fn server_conversations(server: &TestServer, token: &str) -> chatflow_core::Result<Vec<String>> {
+    let page: Value = match server.http().get("/v1/conversations", Some(token), None).await? {
+        chatflow_core::transport::Fetched::Fresh { body, .. } => body,
+        chatflow_core::transport::Fetched::NotModified => Value::Null,
+    };
+    let list = page["conversations"].as_array().or(page.as_array()).cloned().unwrap_or_default();
+    Ok(list.iter().filter_map(|c| c["id"].as_str().map(str::to_owned)).collect())
+}
+
+/// Waits (bounded) until `cond` holds; returns whether it did. Not a timing assertion: a generous ceiling for
+/// background work to finish.
+pub async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    cond()
+}

@@ -1,0 +1,249 @@
+//! Harness of the CLI's end-to-end tests: the REAL `chatflow-server` binary on 127.0.0.1 with a temp database and
+//! the server's test seed (`server/seeds/test.json`), and the real `chatflow` binary with a temp config and data dir.
+//!
+//! Finding the server binary: `CHATFLOW_SERVER_BIN` when set; otherwise the first test of the process runs
+//! `cargo build -p chatflow-server --bin chatflow-server --message-format=json` and takes the executable path from
+//! cargo's output (the approach of core/sdk/tests/support). Server logs go to `server.log` next to its database; the
+//! path is printed when a test fails.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const APP: &str = "app_acme";
+/// Agent tokens of the test seed.
+pub const ALICE: &str = "cfg_acme_alice_test_token";
+pub const SECRET: &str = "acme-identity-secret-0123456789";
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn seed_path() -> PathBuf {
+    workspace().join("server/seeds/test.json")
+}
+
+/// The `chatflow` binary cargo built for these tests.
+pub fn cli_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_chatflow"))
+}
+
+pub fn server_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("CHATFLOW_SERVER_BIN") {
+            return PathBuf::from(p);
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(workspace())
+            .args(["build", "-p", "chatflow-server", "--bin", "chatflow-server", "--message-format=json"])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run cargo build -p chatflow-server");
+        assert!(out.status.success(), "cargo build -p chatflow-server failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["target"]["name"] == "chatflow-server")
+            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+            .expect("cargo did not report the chatflow-server executable")
+    })
+    .clone()
+}
+
+/// A running server (killed on drop) and a client environment: config file + data dir.
+pub struct Env {
+    pub url: String,
+    pub port: u16,
+    pub seed: PathBuf,
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// The server with the test seed.
+    pub fn start() -> Env {
+        Env::start_with(|_| {})
+    }
+
+    /// The test seed with chatflow 1 (`support`) offering knowledge base 1: the server's sample articles
+    /// (`server/seeds/kb-articles.json`, English and French).
+    pub fn with_knowledge_base() -> Env {
+        Env::start_with(|seed| {
+            let app = &mut seed["apps"][0];
+            app["kb_articles_file"] = workspace().join("server/seeds/kb-articles.json").display().to_string().into();
+            for flow in app["chatflows"].as_array_mut().expect("chatflows") {
+                if flow["id"] == 1 {
+                    flow["knowledge_base"] = serde_json::json!({ "enabled": true, "kb_id": 1 });
+                }
+            }
+        })
+    }
+
+    /// The test seed plus a rule-based bot on tag `bot` (chatflow 20): a question with two quick replies, then a
+    /// closing message.
+    pub fn with_bot() -> Env {
+        Env::start_with(|seed| {
+            let flows = seed["apps"][0]["chatflows"].as_array_mut().expect("chatflows");
+            let mut bot = flows[0].clone();
+            bot["id"] = 20.into();
+            bot["name"] = "Fruit bot".into();
+            bot["kind"] = "bot".into();
+            bot["mobile_tags"] = serde_json::json!(["bot"]);
+            bot["welcome_message"] = "Welcome to the fruit bot!".into();
+            bot["bot"] = serde_json::json!({
+                "session_timeout_minutes": 30,
+                "display_name": "Fruit bot",
+                "error_reply": "Please pick a button.",
+                "flow": { "start": "ask", "nodes": [
+                    { "id": "ask", "action": "ask", "text": "Apples or bananas?",
+                      "quick_replies": [{ "id": "a", "label": "Apples" }, { "id": "b", "label": "Bananas" }],
+                      "next": "thanks" },
+                    { "id": "thanks", "action": "end", "text": "Thanks, noted!" }
+                ]}
+            });
+            flows.push(bot);
+        })
+    }
+
+    /// The server with the test seed after `edit` (written into the temp dir).
+    pub fn start_with(edit: impl FnOnce(&mut Value)) -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut seed: Value = serde_json::from_str(&std::fs::read_to_string(seed_path()).expect("test seed")).unwrap();
+        edit(&mut seed);
+        let path = dir.path().join("seed.json");
+        std::fs::write(&path, seed.to_string()).expect("write seed");
+        let mut env = Env { url: String::new(), port: 0, seed: path, child: None, dir };
+        env.spawn("127.0.0.1:0");
+        env.write_config(&env.url.clone());
+        env
+    }
+
+    fn spawn(&mut self, bind: &str) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log file");
+        let mut child = Command::new(server_bin())
+            .arg("--db")
+            .arg(self.dir.path().join("server.db"))
+            .args(["--bind", bind, "--seed"])
+            .arg(&self.seed)
+            .env("CHATFLOW_LOG", std::env::var("CHATFLOW_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn chatflow-server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first stdout line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}; server log: {}", self.log_path().display()));
+        self.url = url.to_owned();
+        self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        self.child = Some(child);
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("chatflow.json")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn write_config(&self, url: &str) {
+        let config = serde_json::json!({
+            "server_url": url, "app_id": APP, "environment": "development", "default_tag": "support" });
+        std::fs::write(self.config_path(), config.to_string()).expect("write config");
+    }
+
+    /// Kills the server: the CLI sees "connection refused".
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and database.
+    pub fn restart(&mut self) {
+        self.stop();
+        let bind = format!("127.0.0.1:{}", self.port);
+        self.spawn(&bind);
+    }
+
+    /// `chatflow` with this environment's config and data dir (env vars, as a script would).
+    pub fn cli(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new(cli_bin());
+        c.env("CHATFLOW_CONFIG", self.config_path())
+            .env("CHATFLOW_DATA_DIR", self.data_dir())
+            .env_remove("CHATFLOW_AGENT_TOKEN")
+            .env_remove("NO_COLOR")
+            .timeout(Duration::from_secs(120));
+        c
+    }
+
+    /// Runs `chatflow --json ARGS`, asserts success, parses stdout.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.cli().arg("--json").args(args).output().expect("run chatflow");
+        assert!(
+            out.status.success(),
+            "chatflow --json {args:?} failed ({:?}): {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("stdout of {args:?} is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        })
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("chatflow-server log: {}", self.log_path().display());
+            let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+            let _ = dir.keep();
+        }
+    }
+}
+
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// An HS256 identity token, signed like the app's backend does (the server's `sign_identity_token` format).
+pub fn identity_token(secret: &[u8], sub: &str, email: Option<&str>, exp_in_secs: i64) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use hmac::{Hmac, KeyInit, Mac};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = chatflow_core::protocol::IdentityClaims {
+        sub: sub.into(),
+        aud: APP.into(),
+        email: email.map(str::to_owned),
+        iat: now + exp_in_secs - 600,
+        exp: now + exp_in_secs,
+    };
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    let input = format!("{header}.{payload}");
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+}
