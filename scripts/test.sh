@@ -3,11 +3,11 @@
 # Installs what it needs on a fresh machine and caches toolchains outside the repo (see scripts/README.md).
 #
 #   bash scripts/test.sh              # everything
-#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust
+#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust kotlin swift
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-STAGES=${STAGES:-"lint rust"}
+STAGES=${STAGES:-"lint rust kotlin swift"}
 want() { [[ " $STAGES " == *" $1 "* ]]; }
 step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%T)"; }
 SECONDS=0
@@ -29,13 +29,31 @@ fi
 
 if want rust; then
   ensure_nextest
-  step "build the reference server (end-to-end tests start the real binary)"
-  cargo build --locked -p chatflow-server
+  # One build of every test target: it also builds the crates' binaries (the end-to-end tests start the real server
+  # and CLI) with the same feature set, so nothing is compiled twice.
+  step "build every crate and test"
+  cargo nextest run --workspace --locked --no-run
   export CHATFLOW_SERVER_BIN="$ROOT/target/debug/chatflow-server"
   step "Rust tests: unit, integration, end-to-end"
   cargo nextest run --workspace --locked --no-fail-fast
   step "Rust doc tests"
   cargo test --workspace --locked --doc
+fi
+
+# Binding suites (scripts/bindings.sh): the Kotlin facade + generated code on the JVM, the Swift package on Linux
+# (Swift 6.0.3 in a Debian chroot), both against the real server. toolchains.sh installs what is missing (cached).
+if want kotlin; then
+  step "Kotlin toolchain (kotlinc from npm, JNA + JUnit from Debian; cached)"
+  scripts/toolchains.sh kotlin
+  step "Kotlin binding tests (JVM)"
+  scripts/bindings.sh kotlin
+fi
+
+if want swift; then
+  step "Swift toolchain (Debian trixie chroot with swiftlang; cached)"
+  scripts/toolchains.sh swift
+  step "Swift binding tests (SwiftPM on Linux)"
+  scripts/bindings.sh swift
 fi
 
 step "all requested stages passed ($STAGES) in ${SECONDS}s"

@@ -1,0 +1,44 @@
+package io.chatflow
+
+import android.content.Context
+import android.os.Build
+import java.io.File
+import java.util.Locale
+
+/** Device metadata from Android APIs. Android-only source set: not compiled by the JVM test build. */
+object AndroidDevice {
+    fun info(context: Context): DeviceInfo {
+        val appVersion = try {
+            context.packageManager.getPackageInfo(context.packageName, 0).versionName.orEmpty()
+        } catch (e: Exception) {
+            ""
+        }
+        return DeviceInfo(
+            platform = "android",
+            osVersion = "${Build.VERSION.RELEASE} (API ${Build.VERSION.SDK_INT})",
+            appVersion = appVersion,
+            deviceModel = "${Build.MANUFACTURER} ${Build.MODEL}",
+            locale = Locale.getDefault().toLanguageTag(),
+            sdkVersion = Chatflow.sdkVersion,
+        )
+    }
+}
+
+/** Opens a client storing its data in the app's private files (`filesDir/chatflow`). */
+fun ChatflowClient.Companion.open(context: Context, config: ChatflowConfig): ChatflowClient =
+    ChatflowClient.open(config, File(context.filesDir, "chatflow"))
+
+/** Reports this device (OS, model, app version, locale) for the team's inbox. */
+suspend fun ChatflowClient.reportDevice(context: Context) = setDeviceInfo(AndroidDevice.info(context))
+
+/** Forwards the SDK's logs to Logcat (tag `Chatflow`), at [level] and above. */
+fun Chatflow.logToLogcat(level: LogLevel = LogLevel.INFO) = setLogger(level) { record ->
+    val priority = when (record.level) {
+        LogLevel.ERROR -> android.util.Log.ERROR
+        LogLevel.WARN -> android.util.Log.WARN
+        LogLevel.INFO -> android.util.Log.INFO
+        LogLevel.DEBUG -> android.util.Log.DEBUG
+        LogLevel.TRACE -> android.util.Log.VERBOSE
+    }
+    android.util.Log.println(priority, "Chatflow", "${record.target}: ${record.message}")
+}

@@ -1,0 +1,216 @@
+package io.chatflow
+
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.buffer
+import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.runBlocking
+import java.io.File
+
+/**
+ * The chat for one app configuration. Thread-safe: open one per process and share it; [close] it when done.
+ *
+ * ```
+ * val chat = ChatflowClient.open(ChatflowConfig.fromJson(assets.readText("chatflow.json")), filesDir)
+ * val flow = (chat.resolve("support").outcome as ResolveOutcome.Found).chatflow
+ * chat.events.collect { event -> render(event) }
+ * ```
+ * Every method throws [ChatflowException] on failure; suspend functions are cancellable and main-safe.
+ */
+class ChatflowClient private constructor(internal val raw: NativeChatClient) : AutoCloseable {
+    companion object {
+        /** Opens (or creates) the local database in [storageDir] (app-private: it holds the visitor token). */
+        fun open(config: ChatflowConfig, storageDir: File): ChatflowClient {
+            CallbackThreads.install()
+            return ChatflowClient(ffi { NativeChatClient.open(config, storageDir.path) })
+        }
+    }
+
+    val config: ChatflowConfig get() = ffi { raw.config() }
+
+    // ---------------------------------------------------------------------------------------------- chatflows
+
+    /** Fetches the chatflow list and team statuses (cheap when nothing changed). */
+    suspend fun refreshChatflows(): RefreshOutcome = ffi { raw.refreshChatflows() }
+
+    /** The chatflow to show for [tag] (default: the config's), from the cached list. Local, fast. */
+    fun resolve(tag: String? = null, languages: List<String> = emptyList()): ChatflowResolution =
+        ffi { raw.resolve(tag, languages) }
+
+    /** Why [resolve] picks what it picks. */
+    fun explain(tag: String? = null, languages: List<String> = emptyList()): Explanation =
+        ffi { raw.explain(tag, languages) }
+
+    fun emailCapturePrompt(chatflowId: Long): EmailPrompt = ffi { raw.emailCapturePrompt(chatflowId) }
+
+    // ---------------------------------------------------------------------------------------------- consent
+
+    fun consentState(chatflowId: Long): ConsentState = ffi { raw.consentState(chatflowId) }
+
+    /** The visitor tapped "I agree" on the text of version [shownTextVersion]. */
+    fun acceptConsent(chatflowId: Long, shownTextVersion: String? = null): ConsentState =
+        ffi { raw.acceptConsent(chatflowId, shownTextVersion) }
+
+    fun declineConsent(chatflowId: Long, shownTextVersion: String? = null): ConsentState =
+        ffi { raw.declineConsent(chatflowId, shownTextVersion) }
+
+    fun setCommunicationOptIn(chatflowId: Long, optedIn: Boolean): ConsentState =
+        ffi { raw.setCommunicationOptIn(chatflowId, optedIn) }
+
+    // ---------------------------------------------------------------------------------------------- session
+
+    /** The session as known locally (`null` before the first need). Tokens never leave the SDK. */
+    val session: SessionInfo? get() = ffi { raw.sessionInfo() }
+
+    suspend fun ensureSession(): SessionInfo = ffi { raw.ensureSession() }
+
+    /** Binds the chat to the app's signed-in user ([identityToken] signed by the app's backend). */
+    suspend fun identify(identityToken: String, email: String? = null): IdentifyOutcome =
+        ffi { raw.identify(identityToken, email) }
+
+    /**
+     * Where the SDK gets a fresh identity token when the server says the current one expired (`null` removes it).
+     * Called on an SDK worker thread, never the main thread; throw to say none is available.
+     */
+    fun setIdentityTokenProvider(provider: (suspend (userId: String) -> String)?) = ffi {
+        raw.setIdentityTokenProvider(provider?.let { TokenProvider(it) })
+    }
+
+    /** Forgets the visitor on this device: local data wiped; the next use starts a new anonymous visitor. */
+    suspend fun logout() = ffi { raw.logout() }
+
+    /** Deletes everything the server and this device hold about the visitor, then logs out. */
+    suspend fun clearUserData() = ffi { raw.clearUserData() }
+
+    // ---------------------------------------------------------------------------------------------- profile
+
+    suspend fun setChatProperties(properties: Map<String, String>) = ffi { raw.setChatProperties(properties) }
+
+    fun chatProperties(): Map<String, String> = ffi { raw.chatProperties() }
+
+    /** Reports the device; defaults to plain JVM properties (Android: `reportDevice(context)`). */
+    suspend fun setDeviceInfo(device: DeviceInfo = JvmDevice.info()) = ffi { raw.setDeviceInfo(device) }
+
+    suspend fun registerPushToken(token: String, platform: PushPlatform = PushPlatform.FCM) =
+        ffi { raw.registerPushToken(token, platform) }
+
+    suspend fun provideEmail(email: String) = ffi { raw.provideEmail(email) }
+
+    // ---------------------------------------------------------------------------------------------- messaging
+
+    /** Starts (or returns the open) conversation of the visitor on a resolved chatflow. */
+    suspend fun openConversation(chatflowId: Long): ChatConversation = ffi { raw.openConversation(chatflowId) }
+
+    /** The visitor's conversations on the device, newest first, with unread counts. */
+    fun conversations(): List<ChatConversation> = ffi { raw.conversations() }
+
+    suspend fun refreshConversations(): List<ChatConversation> = ffi { raw.refreshConversations() }
+
+    /**
+     * Queues [text] and returns its local echo at once: it is on the device before this returns and is delivered in
+     * order, exactly once, whenever the server is reachable. Throws [ChatflowException.ConsentRequired] when the
+     * visitor has not accepted the chatflow's data-processing notice.
+     */
+    fun send(conversationId: String, text: String): ChatMessage = ffi { raw.send(conversationId, text) }
+
+    fun sendQuickReply(conversationId: String, reply: QuickReply): ChatMessage =
+        ffi { raw.sendQuickReply(conversationId, reply) }
+
+    fun retrySend(clientMessageId: String) = ffi { raw.retrySend(clientMessageId) }
+
+    fun editQueued(clientMessageId: String, text: String): ChatMessage = ffi { raw.editQueued(clientMessageId, text) }
+
+    fun deleteQueued(clientMessageId: String) = ffi { raw.deleteQueued(clientMessageId) }
+
+    /** Messages not yet confirmed by the server (queued, sending, wedged), oldest first. */
+    fun pendingSends(): List<ChatMessage> = ffi { raw.pendingSends() }
+
+    /** One page of history, ascending: up to [limit] messages before [beforeSeq] (default: the latest). */
+    suspend fun messages(conversationId: String, beforeSeq: ULong? = null, limit: Int = 50): List<ChatMessage> =
+        ffi { raw.messages(conversationId, beforeSeq, limit.coerceAtLeast(1).toUInt()) }
+
+    /** The visitor read everything up to [seq] (default: the newest message). */
+    fun markRead(conversationId: String, seq: ULong? = null) = ffi { raw.markRead(conversationId, seq) }
+
+    fun setTyping(conversationId: String, typing: Boolean) = ffi { raw.setTyping(conversationId, typing) }
+
+    fun unreadCounts(): UnreadCounts = ffi { raw.unreadCounts() }
+
+    val connectionState: ConnectionState get() = ffi { raw.connectionState() }
+
+    /**
+     * The chat's events: the current state first (connection, pending sends, unread counts), then every change.
+     * Collecting starts background sync; cancelling the collector stops the subscription. Buffered: a slow
+     * collector never blocks the SDK (events are coarse, one per batch).
+     */
+    val events: Flow<ChatEvent> = callbackFlow {
+        val handle = ffi {
+            raw.subscribe(object : ChatEventListener {
+                override fun onEvent(event: ChatEvent) {
+                    trySend(event)
+                }
+            })
+        }
+        awaitClose {
+            handle.cancel()
+            handle.close()
+        }
+    }.buffer(Channel.UNLIMITED)
+
+    /** The app went to the background: the connection closes, sending pauses (messages stay queued). */
+    fun pause() = ffi { raw.pause() }
+
+    /** The app is in the foreground (or the network is back): connect, catch up and send now, skipping backoff. */
+    fun resume() = ffi { raw.resume() }
+
+    // ---------------------------------------------------------------------------------------------- knowledge base
+
+    /**
+     * Brings knowledge base [kbId] (`ResolvedChatflow.knowledgeBaseId`) up to date on the device and makes it the one
+     * [searchKnowledgeBase] searches; resumable. [onProgress] gets (articles done, total) on an SDK thread.
+     */
+    suspend fun syncKnowledgeBase(kbId: Long, onProgress: ((done: Long, total: Long) -> Unit)? = null): KbSyncReport =
+        ffi {
+            raw.syncKnowledgeBase(kbId, onProgress?.let { f ->
+                object : KbSyncProgress {
+                    override fun onProgress(done: ULong, total: ULong) = f(done.toLong(), total.toLong())
+                }
+            })
+        }
+
+    /** Searches the current knowledge base: offline once synced, else on the server. See [SearchHit.highlightRanges]. */
+    suspend fun searchKnowledgeBase(query: String, language: String? = null, limit: Int = 20, offset: Int = 0): SearchResults =
+        ffi { raw.searchKb(query, language, limit.coerceAtLeast(0).toUInt(), offset.coerceAtLeast(0).toUInt()) }
+
+    /** The full article from the device (`null` when not synced). */
+    fun article(id: Long): Article? = ffi { raw.article(id) }
+
+    /** Releases the native client; background work stops. Calls after this throw. */
+    override fun close() = raw.close()
+}
+
+/** The parts of [SearchHit.snippet] that matched the query, as string index ranges (for bold text). */
+fun SearchHit.highlightRanges(): List<IntRange> {
+    val bytes = snippet.encodeToByteArray()
+    fun charIndex(byteOffset: UInt) = String(bytes, 0, byteOffset.toInt().coerceIn(0, bytes.size), Charsets.UTF_8).length
+    return highlights.mapNotNull { r ->
+        val start = charIndex(r.start)
+        val end = charIndex(r.end)
+        if (end > start) start until end else null
+    }
+}
+
+/** Builds a [ChatflowConfig] from the text of the app's `chatflow.json`; the error names the wrong field. */
+fun ChatflowConfig.Companion.fromJson(json: String): ChatflowConfig = ffi { configFromJson(json) }
+
+private class TokenProvider(private val fetch: suspend (String) -> String) : IdentityTokenProvider {
+    // An SDK worker thread that may block: bridging to the app's suspend function is safe here.
+    override fun freshIdentityToken(userId: String): String = try {
+        runBlocking { fetch(userId) }
+    } catch (e: ChatflowException) {
+        throw NativeException.Internal(e.message ?: "no identity token")
+    } catch (e: Exception) {
+        throw NativeException.Internal("identity token provider failed: $e")
+    }
+}

@@ -1,0 +1,222 @@
+//! Conversations, messages and events (remote types: see `chatflow.rs`).
+
+use chatflow_core::events;
+use chatflow_core::protocol as wire;
+use chatflow_core::store::conversations;
+use chatflow_core::store::messages;
+
+pub use crate::error::ErrorCode;
+
+pub type AuthorKind = wire::AuthorKind;
+
+#[uniffi::remote(Enum)]
+pub enum AuthorKind {
+    Visitor,
+    Agent,
+    Bot,
+    System,
+}
+
+pub type Author = wire::Author;
+
+/// Who wrote a message (the chatflow's branding replaces agents' names when it is used as agent alias).
+#[uniffi::remote(Record)]
+pub struct Author {
+    pub kind: AuthorKind,
+    /// Agent id for agents, visitor id for visitors; `null` for bot and system.
+    pub id: Option<String>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+pub type QuickReply = wire::QuickReply;
+
+/// A button under a bot message; tapping it sends a message carrying its id.
+#[uniffi::remote(Record)]
+pub struct QuickReply {
+    pub id: String,
+    pub label: String,
+}
+
+pub type MessageState = messages::MessageState;
+
+/// Where a message is in its life.
+#[uniffi::remote(Enum)]
+pub enum MessageState {
+    /// A local echo waiting for its turn (or for the network).
+    Queued,
+    /// A local echo on the wire right now.
+    Sending,
+    /// Stored by the server: it has a `seq`.
+    Sent,
+    /// Refused by the server with `code`: retry, edit or delete it.
+    Wedged { code: ErrorCode, message: String },
+}
+
+pub type ChatMessage = messages::ChatMessage;
+
+/// One message of a conversation, confirmed or local echo.
+#[uniffi::remote(Record)]
+pub struct ChatMessage {
+    /// Stable local id (survives the echo → confirmed transition): use it as the list item key.
+    pub local_id: i64,
+    pub conversation_id: String,
+    /// Server sequence number; `null` until the server stored the message.
+    pub seq: Option<u64>,
+    pub client_message_id: Option<String>,
+    pub author: Author,
+    pub body: String,
+    pub quick_replies: Vec<QuickReply>,
+    pub quick_reply_id: Option<String>,
+    /// Server clock once confirmed, device clock for a local echo (Unix ms).
+    pub created_at: i64,
+    pub state: MessageState,
+}
+
+pub type ConversationStatus = wire::ConversationStatus;
+
+#[uniffi::remote(Enum)]
+pub enum ConversationStatus {
+    Open,
+    Closed,
+}
+
+pub type AgentRef = wire::AgentRef;
+
+#[uniffi::remote(Record)]
+pub struct AgentRef {
+    pub id: String,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+}
+
+pub type ChatConversation = conversations::ChatConversation;
+
+/// A conversation as stored on the device.
+#[uniffi::remote(Record)]
+pub struct ChatConversation {
+    pub id: String,
+    pub chatflow_id: i64,
+    pub status: ConversationStatus,
+    pub assignee: Option<AgentRef>,
+    pub created_at: i64,
+    /// Highest `seq` known to exist on the server.
+    pub last_seq: u64,
+    /// Every message up to this `seq` is on the device.
+    pub synced_seq: u64,
+    /// The visitor read everything up to this `seq`.
+    pub read_seq: u64,
+    /// The team read everything up to this `seq` ("seen").
+    pub agent_read_seq: u64,
+    /// Messages from the team after `read_seq`.
+    pub unread_count: u64,
+}
+
+// ----------------------------------------------------------------------------- events
+
+pub type ConnectionState = events::ConnectionState;
+
+/// The realtime connection, as the app shows it.
+#[uniffi::remote(Enum)]
+pub enum ConnectionState {
+    /// Not connected and not trying (paused, no session yet, closed).
+    Offline,
+    Connecting,
+    /// Connected and caught up.
+    Online,
+    /// The last try failed; the next starts at `retry_at` (Unix ms) or on `resume()`.
+    WaitingToRetry {
+        retry_at: i64,
+    },
+}
+
+pub type UnreadCount = events::UnreadCount;
+
+#[uniffi::remote(Record)]
+pub struct UnreadCount {
+    pub conversation_id: String,
+    pub count: u64,
+}
+
+pub type UnreadCounts = events::UnreadCounts;
+
+/// Unread messages (from the team) per conversation (those with none left out) and in total.
+#[uniffi::remote(Record)]
+pub struct UnreadCounts {
+    pub counts: Vec<UnreadCount>,
+    pub total: u64,
+}
+
+pub type Reader = wire::Reader;
+
+#[uniffi::remote(Enum)]
+pub enum Reader {
+    Visitor,
+    Agent,
+}
+
+pub type TypingAuthor = wire::TypingAuthor;
+
+#[uniffi::remote(Record)]
+pub struct TypingAuthor {
+    pub kind: AuthorKind,
+    pub display_name: Option<String>,
+}
+
+pub type ChatEvent = events::ChatEvent;
+
+/// What a subscription delivers. The current state is replayed first (connection, pending sends, unread counts).
+#[uniffi::remote(Enum)]
+pub enum ChatEvent {
+    ConnectionChanged {
+        state: ConnectionState,
+    },
+    /// Local echoes not yet confirmed, in queue order.
+    PendingSends {
+        messages: Vec<ChatMessage>,
+    },
+    /// Messages of one conversation were added or changed (one event per batch).
+    MessagesChanged {
+        conversation_id: String,
+        messages: Vec<ChatMessage>,
+    },
+    SendStateChanged {
+        conversation_id: String,
+        client_message_id: String,
+        state: MessageState,
+    },
+    MessageDeleted {
+        conversation_id: String,
+        client_message_id: String,
+    },
+    /// Unread counts (conversations with none left out) and their total.
+    UnreadCountsChanged {
+        counts: Vec<UnreadCount>,
+        total: u64,
+    },
+    ConversationChanged {
+        conversation: ChatConversation,
+    },
+    Typing {
+        conversation_id: String,
+        author: TypingAuthor,
+        typing: bool,
+    },
+    ReadMarker {
+        conversation_id: String,
+        reader: Reader,
+        seq: u64,
+    },
+    ConversationStatusChanged {
+        conversation_id: String,
+        status: ConversationStatus,
+    },
+    /// Every message up to `synced_seq` is on the device.
+    CaughtUp {
+        conversation_id: String,
+        synced_seq: u64,
+        received: u64,
+    },
+    /// This listener fell behind: reload what is on screen; a replay follows.
+    Resync,
+}

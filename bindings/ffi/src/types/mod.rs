@@ -1,0 +1,6 @@
+//! Records and enums crossing the FFI, grouped like the core's capabilities.
+
+pub mod chatflow;
+pub mod kb;
+pub mod messaging;
+pub mod session;

@@ -1,0 +1,44 @@
+import ChatflowBindings
+import Foundation
+import XCTest
+
+@testable import Chatflow
+
+/// Process-wide surface: version, logger bridge, error mapping. No server needed.
+final class SdkTests: XCTestCase {
+    func testSdkVersionIsTheWorkspaceVersion() {
+        XCTAssertNotNil(Chatflow.sdkVersion.range(of: #"^\d+\.\d+\.\d+$"#, options: .regularExpression), Chatflow.sdkVersion)
+    }
+
+    func testLogsReachTheAppLoggerAndStopAfterClear() throws {
+        let lines = Lines()
+        try Chatflow.setLogger(level: .debug) { lines.append($0) }
+        let installed = lines.all.first { $0.target == "chatflow_ffi" }
+        XCTAssertEqual(installed?.level, .debug)
+        XCTAssertTrue(installed?.message.hasPrefix("logger installed") ?? false, "\(lines.all)")
+        Chatflow.clearLogger()
+        let before = lines.all.count
+        try Chatflow.setLogger(level: .error) { lines.append($0) }
+        XCTAssertEqual(lines.all.count, before)
+        Chatflow.clearLogger()
+    }
+
+    func testGeneratedErrorsMapToIdiomaticCases() {
+        XCTAssertEqual(ChatflowError(NativeError.Network(detail: "down")), .network("down"))
+        let server = ChatflowError(NativeError.Server(status: 503, code: .internal, retryable: true, detail: "busy"))
+        XCTAssertTrue(server.isRetryable)
+        XCTAssertEqual(server.detail, "busy")
+        XCTAssertEqual(
+            ChatflowError(NativeError.ConsentRequired(chatflowId: 4, declined: true, detail: "consent")),
+            .consentRequired(chatflowId: 4, declined: true, "consent"))
+        XCTAssertFalse(ChatflowError.closed("closed").isRetryable)
+    }
+}
+
+/// A thread-safe list for callbacks arriving on SDK threads.
+final class Lines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [LogRecord] = []
+    func append(_ record: LogRecord) { lock.withLock { items.append(record) } }
+    var all: [LogRecord] { lock.withLock { items } }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The real chatflow-server on 127.0.0.1 with a random port and a temp database, seeded with server/seeds/test.json.
+/// Paths come from the environment set by scripts/bindings.sh (CHATFLOW_SERVER_BIN, CHATFLOW_SEED).
+final class TestServer: @unchecked Sendable {
+    private(set) var url: String = ""
+    private var process: Process?
+    private let dir: URL
+    private let seed: String
+
+    /// `seedFile`: a file name next to CHATFLOW_SEED (e.g. `demo.json`), default the test seed itself.
+    init(seedFile: String? = nil) throws {
+        let testSeed = try Self.env("CHATFLOW_SEED")
+        seed = seedFile.map { URL(fileURLWithPath: testSeed).deletingLastPathComponent().appendingPathComponent($0).path }
+            ?? testSeed
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("chatflow-server-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try launch(bind: "127.0.0.1:0")
+    }
+
+    private func launch(bind: String) throws {
+        let bin = try Self.env("CHATFLOW_SERVER_BIN")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: bin)
+        p.arguments = ["--db", dir.appendingPathComponent("server.db").path, "--bind", bind, "--seed", seed]
+        let out = Pipe()
+        p.standardOutput = out
+        let log = dir.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: log)
+        try p.run()
+        // The first stdout line is exactly `listening on http://127.0.0.1:PORT`.
+        var line = Data()
+        while true {
+            let byte = out.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { break }
+            line.append(byte)
+        }
+        let first = String(decoding: line, as: UTF8.self)
+        guard first.hasPrefix("listening on ") else {
+            p.terminate()
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            throw TestServerError.notStarted("first line: \(first)\n\(text)")
+        }
+        url = String(first.dropFirst("listening on ".count)).trimmingCharacters(in: .whitespaces)
+        process = p
+    }
+
+    /// Stops the server at once (SIGKILL: a crash, as far as clients can tell): the socket and every connection drop.
+    /// Not SIGTERM: Foundation's `Process` on Linux starts children with the test process's signal mask, where
+    /// SIGTERM is blocked, so a graceful stop would never be delivered.
+    func stop() {
+        guard let p = process else { return }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        process = nil
+    }
+
+    /// Brings the server back on the same port and database.
+    func restart() throws {
+        stop()
+        try launch(bind: String(url.dropFirst("http://".count)))
+    }
+
+    /// Posts an agent reply through the agent API.
+    func agentReply(conversationId: String, body: String, agentToken: String) async throws {
+        var request = URLRequest(url: URL(string: "\(url)/v1/agent/conversations/\(conversationId)/messages")!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(agentToken)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["body": body])
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            throw TestServerError.refused("agent reply: \(status) \(String(decoding: data, as: UTF8.self))")
+        }
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    static func env(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name] else {
+            throw TestServerError.missingEnvironment("\(name) is not set: run the Swift suite with scripts/bindings.sh swift")
+        }
+        return value
+    }
+}
+
+enum TestServerError: Error {
+    case notStarted(String)
+    case refused(String)
+    case missingEnvironment(String)
+}
+
+/// The shared scenario data (tests/bindings/fixtures/scenario.properties).
+enum Fixtures {
+    static let values: [String: String] = {
+        guard let dir = ProcessInfo.processInfo.environment["CHATFLOW_FIXTURES"],
+              let text = try? String(contentsOfFile: dir + "/scenario.properties", encoding: .utf8)
+        else { return [:] }
+        var out: [String: String] = [:]
+        for raw in text.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard !line.isEmpty, !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
+            out[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        return out
+    }()
+
+    static subscript(_ key: String) -> String {
+        guard let v = values[key] else { fatalError("fixture `\(key)` missing (is CHATFLOW_FIXTURES set?)") }
+        return v
+    }
+
+    static func int(_ key: String) -> Int64 { Int64(self[key])! }
+
+    /// A body with `{lang}` replaced by `swift`.
+    static func text(_ key: String) -> String { self[key].replacingOccurrences(of: "{lang}", with: "swift") }
+}
+
+/// A fresh directory for a client's database.
+func tempStorage() -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chatflow-client-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Chatflow bindings: build the FFI library, generate the Kotlin and Swift bindings, run the binding test suites.
+#
+#   scripts/bindings.sh build          cargo build (dev): libchatflow_ffi.so, the uniffi-bindgen bins, chatflow-server
+#   scripts/bindings.sh generate       build + Kotlin/Swift sources into build/bindings/ (+ ios/Sources/ inputs)
+#   scripts/bindings.sh kotlin         generate + kotlinc (generated + facade + JUnit tests) + run JUnit on the JVM
+#   scripts/bindings.sh swift          generate + `swift build` + `swift test` of ios/ in the Swift chroot
+#   scripts/bindings.sh size           stripped release .so size + the biggest contributors by crate
+#   scripts/bindings.sh bench-kotlin   cost of a 100-message history page from Kotlin (release library)
+#
+# Toolchains come from scripts/toolchains.sh (run `scripts/toolchains.sh all` once, as root; test.sh does it).
+# Tests load a *dev* build of the library (dependencies are optimized in dev; the release profile's LTO build takes
+# minutes on 2 cores) and start the real chatflow-server on 127.0.0.1 with a random port and a temp database.
+# Generated code is build output: build/ and ios/Sources/{ChatflowBindings,ChatflowFFI}/ are git-ignored.
+#
+# Environment: CARGO_TARGET_DIR (default: target/), CHATFLOW_TEST_FILTER (JUnit classes or Swift test filter),
+# BENCH_ITERATIONS (bench-kotlin, default 2000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-$ROOT/target}")
+OUT=$ROOT/build/bindings
+HOST=$OUT/host                   # the library + server the JVM and Swift tests load (inside the repo: the chroot sees it)
+KOTLIN_OUT=$ROOT/build/kotlin
+SEED=$ROOT/server/seeds/test.json
+
+say()  { printf '[bindings] %s\n' "$*" >&2; }
+die()  { say "error: $*"; exit 1; }
+step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%T)"; }
+
+# ----------------------------------------------------------------------------- build + generate
+# link_into DIR FILE...: hard links (copies across file systems) into DIR.
+link_into() {
+  local dir=$1 f; shift
+  mkdir -p "$dir"
+  for f in "$@"; do ln -f "$f" "$dir/" 2>/dev/null || cp "$f" "$dir/"; done
+}
+
+cmd_build() {
+  step "cargo build (dev): chatflow-ffi, uniffi-bindgen, chatflow-server"
+  cargo build --locked -p chatflow-ffi -p uniffi-bindgen -p chatflow-server
+  # One place the JVM, SwiftPM and the chroot (which only sees the repo) all load from.
+  link_into "$HOST" "$TARGET_DIR/debug/libchatflow_ffi.so" "$TARGET_DIR/debug/chatflow-server"
+}
+
+# copy_if_changed SRC DST: keeps timestamps of unchanged files so SwiftPM does not rebuild them.
+copy_if_changed() { cmp -s "$1" "$2" || { mkdir -p "$(dirname "$2")"; cp "$1" "$2"; }; }
+
+cmd_generate() {
+  cmd_build
+  step "uniffi-bindgen: Kotlin + Swift (library mode) into build/bindings/"
+  local lib=$HOST/libchatflow_ffi.so
+  rm -rf "$OUT/kotlin" "$OUT/swift"
+  # Library mode reads `cargo metadata`, so these must run inside the workspace (they do: cwd is the repo root).
+  "$TARGET_DIR/debug/uniffi-bindgen" generate --no-format --library "$lib" --language kotlin --out-dir "$OUT/kotlin"
+  "$TARGET_DIR/debug/uniffi-bindgen-swift" --swift-sources "$lib" "$OUT/swift/ChatflowBindings"
+  "$TARGET_DIR/debug/uniffi-bindgen-swift" --headers --modulemap --module-name ChatflowFFI \
+    --modulemap-filename module.modulemap "$lib" "$OUT/swift/ChatflowFFI"
+  # Inputs of the Swift package's Linux configuration (ios/Package.swift).
+  copy_if_changed "$OUT/swift/ChatflowBindings/ChatflowBindings.swift" "$ROOT/ios/Sources/ChatflowBindings/ChatflowBindings.swift"
+  copy_if_changed "$OUT/swift/ChatflowFFI/ChatflowFFI.h" "$ROOT/ios/Sources/ChatflowFFI/ChatflowFFI.h"
+  copy_if_changed "$OUT/swift/ChatflowFFI/module.modulemap" "$ROOT/ios/Sources/ChatflowFFI/module.modulemap"
+  find "$OUT/kotlin" "$OUT/swift" -type f -printf '  %p (%s bytes)\n' | sed "s|$ROOT/||"
+}
+
+# ----------------------------------------------------------------------------- kotlin
+kotlin_env() {
+  eval "$(scripts/toolchains.sh env)"
+  [ -x "$KOTLIN_HOME/bin/kotlinc" ] || die "no kotlinc in $KOTLIN_HOME: run 'scripts/toolchains.sh kotlin' first"
+  KOTLINC=$KOTLIN_HOME/bin/kotlinc
+  COROUTINES_JAR=$KOTLIN_LIB/kotlinx-coroutines-core-jvm.jar
+  MAIN_CP=$JNA_JAR:$COROUTINES_JAR
+  TEST_CP=$KOTLIN_OUT/chatflow.jar:$MAIN_CP:$KOTLIN_LIB/kotlin-test.jar:$KOTLIN_LIB/kotlin-test-junit.jar:$JUNIT_JAR
+  RUN_CP=$KOTLIN_OUT/chatflow-tests.jar:$TEST_CP:$KOTLIN_LIB/kotlin-stdlib.jar:$HAMCREST_JAR
+}
+
+# up_to_date JAR SRC...: true when JAR exists and no file under SRC is newer.
+up_to_date() {
+  local jar=$1; shift
+  [ -f "$jar" ] && [ -z "$(find "$@" -type f -newer "$jar" -print -quit)" ]
+}
+
+kotlin_compile() {
+  kotlin_env
+  mkdir -p "$KOTLIN_OUT"
+  # The facade's JVM build: src/main/kotlin only (src/androidMain/kotlin needs the Android SDK).
+  if up_to_date "$KOTLIN_OUT/chatflow.jar" "$OUT/kotlin" android/src/main/kotlin; then
+    say "kotlin: chatflow.jar up to date"
+  else
+    step "kotlinc: generated bindings + facade -> build/kotlin/chatflow.jar"
+    "$KOTLINC" -jvm-target 17 -cp "$MAIN_CP" "$OUT/kotlin" android/src/main/kotlin -d "$KOTLIN_OUT/chatflow.jar"
+  fi
+  if up_to_date "$KOTLIN_OUT/chatflow-tests.jar" android/src/test/kotlin "$KOTLIN_OUT/chatflow.jar"; then
+    say "kotlin: chatflow-tests.jar up to date"
+  else
+    step "kotlinc: JVM tests -> build/kotlin/chatflow-tests.jar"
+    "$KOTLINC" -jvm-target 17 -cp "$TEST_CP" android/src/test/kotlin -d "$KOTLIN_OUT/chatflow-tests.jar"
+  fi
+}
+
+# Environment of the JVM and Swift test harnesses: they start the server themselves (random port, temp database).
+test_env() {   # test_env ROOT_AS_SEEN_BY_THE_TESTS
+  printf 'CHATFLOW_SERVER_BIN=%s/build/bindings/host/chatflow-server CHATFLOW_SEED=%s/server/seeds/test.json CHATFLOW_FIXTURES=%s/tests/bindings/fixtures' "$1" "$1" "$1"
+}
+
+cmd_kotlin() {
+  cmd_generate
+  kotlin_compile
+  [ -f "$SEED" ] || die "missing $SEED (the server's test seed)"
+  local classes
+  if [ -n "${CHATFLOW_TEST_FILTER:-}" ]; then
+    classes=$CHATFLOW_TEST_FILTER
+  else
+    # Every *Test.kt under src/test/kotlin is one JUnit class named after its path.
+    classes=$(cd android/src/test/kotlin && find . -name '*Test.kt' | sed 's|^\./||; s|\.kt$||; s|/|.|g' | sort | tr '\n' ' ')
+  fi
+  step "JUnit on the JVM: $classes"
+  # shellcheck disable=SC2046,SC2086
+  env $(test_env "$ROOT") java -Djna.library.path="$HOST" -cp "$RUN_CP" org.junit.runner.JUnitCore $classes
+}
+
+cmd_bench_kotlin() {
+  cmd_generate
+  kotlin_compile
+  step "release library for the benchmark: cargo build --release -p chatflow-ffi"
+  cargo build --locked --release -p chatflow-ffi
+  link_into "$OUT/host-release" "$TARGET_DIR/release/libchatflow_ffi.so"
+  step "bench: 100-message history page from Kotlin (release library, warm, median)"
+  # shellcheck disable=SC2046
+  env $(test_env "$ROOT") BENCH_ITERATIONS="${BENCH_ITERATIONS:-2000}" \
+    java -Djna.library.path="$OUT/host-release" -cp "$RUN_CP" io.chatflow.bench.HistoryPageBenchKt
+}
+
+# ----------------------------------------------------------------------------- swift
+cmd_swift() {
+  cmd_generate
+  [ -f "$SEED" ] || die "missing $SEED (the server's test seed)"
+  local filter=""
+  [ -n "${CHATFLOW_TEST_FILTER:-}" ] && filter="--filter $CHATFLOW_TEST_FILTER"
+  step "Swift (chroot): swift build + swift test of ios/ (Linux configuration, Swift 6 language mode)"
+  # The chroot sees the repo at /src/proj; swift-run starts from a clean environment, so pass ours in the script.
+  scripts/toolchains.sh swift-run "$ROOT" -- "
+    export $(test_env /src/proj)
+    cd ios
+    swift build --build-tests
+    swift test --skip-build --disable-swift-testing $filter"
+}
+
+# ----------------------------------------------------------------------------- size
+# Groups symbol sizes of an unstripped build by crate (Rust paths: generic code counts for the crate that defines the
+# function, e.g. `core::ptr::drop_in_place<...>` for core), by C library (ring's symbols and tables, else SQLite:
+# the only other C code), and UniFFI's exported C-named scaffolding.
+size_breakdown() {
+  nm --print-size --size-sort --radix=d --demangle=rust "$1" 2>/dev/null | awk '
+    NF >= 4 {
+      size = $2 + 0; name = $4
+      for (i = 5; i <= NF; i++) name = name " " $i
+      sub(/^(_<|<)+/, "", name); sub(/^&(mut )?/, "", name); sub(/^dyn /, "", name)
+      if (match(name, /^[A-Za-z_][A-Za-z0-9_]*::/)) crate = substr(name, 1, RLENGTH - 2)
+      else if (name ~ /^(uniffi_|ffi_chatflow)/) crate = "chatflow_ffi (UniFFI scaffolding)"
+      else if (name ~ /^(__rust|rust_)/) crate = "std"
+      else if (name ~ /^(ring_core|ecp_|p256_|p384_|x25519|ChaCha|aes_|gcm_|bn_|fiat_|sha256_|sha512_|poly1305|LIMBS|OPENSSL|CRYPTO|GFp)/) crate = "ring (C/asm, tables)"
+      else crate = "sqlite3 (C, bundled) and other C"
+      sum[crate] += size; total += size
+    }
+    END {
+      for (c in sum) printf "%10d  %5.1f%%  %s\n", sum[c], 100 * sum[c] / total, c
+      printf "%10d  100.0%%  (all sized symbols)\n", total
+    }' | sort -rn | head -n 26
+}
+
+cmd_size() {
+  step "release build (opt-level s, LTO, stripped): cargo build --release -p chatflow-ffi"
+  cargo build --locked --release -p chatflow-ffi
+  # Keep it: the `bench` profile below writes into the same target/release directory.
+  link_into "$OUT/size" "$TARGET_DIR/release/libchatflow_ffi.so"
+  local so=$OUT/size/libchatflow_ffi.so bytes
+  bytes=$(stat -c %s "$so")
+  printf 'stripped release libchatflow_ffi.so (x86_64 host): %d bytes = %s MiB; goal <= 4 MB\n' \
+    "$bytes" "$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1048576 }')"
+  printf '  sections: %s\n' "$(size -A "$so" | awk '$1 ~ /^\.(text|rodata|data\.rel\.ro|eh_frame|eh_frame_hdr|gcc_except_table)$/ {printf "%s=%d ", $1, $2}')"
+  step "breakdown: the same build with symbols (profile bench = release without strip), bytes by crate"
+  cargo build --locked --profile bench -p chatflow-ffi
+  size_breakdown "$TARGET_DIR/release/libchatflow_ffi.so"
+}
+
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+
+case ${1:-} in
+  build)        cmd_build ;;
+  generate)     cmd_generate ;;
+  kotlin)       cmd_kotlin ;;
+  swift)        cmd_swift ;;
+  size)         cmd_size ;;
+  bench-kotlin) cmd_bench_kotlin ;;
+  -h|--help|help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac
