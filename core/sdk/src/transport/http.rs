@@ -67,6 +67,21 @@ fn install_crypto_provider() {
     });
 }
 
+/// TLS for REST: ring + the bundled Mozilla roots, the same trust as the realtime socket. The platform verifier
+/// reqwest would pick needs a JNI initialisation with the app's `Context` on Android before the first request; bundled
+/// roots work the same on every platform, offline of any OS trust-store API.
+fn tls_config() -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Network { message: format!("cannot set up TLS: {e}") })?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(config)
+}
+
 impl HttpClient {
     /// Builds the client. Costs a few milliseconds (TLS roots): the SDK builds it lazily, not in `open`.
     pub fn new(server_url: &str, app_id: &str) -> Result<HttpClient> {
@@ -77,6 +92,7 @@ impl HttpClient {
         })?;
         headers.insert(APP_ID_HEADER, app);
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .default_headers(headers)
             .user_agent(concat!("chatflow-core/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
@@ -223,6 +239,13 @@ fn code_for_status(status: StatusCode) -> ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bundled_roots_tls_config_is_accepted_by_the_http_stack() {
+        // reqwest refuses a preconfigured TLS config of another rustls version with an "unknown TLS backend" error.
+        let client = HttpClient::new("https://chat.example.com", "app_acme");
+        assert!(client.is_ok(), "{:?}", client.err());
+    }
 
     #[test]
     fn protocol_error_bodies_keep_code_and_message() {
