@@ -14,6 +14,7 @@ pub mod consent;
 pub mod conversation;
 pub mod error;
 pub mod kb;
+pub mod kb_query;
 pub mod limits;
 pub mod realtime;
 pub mod visitor;
