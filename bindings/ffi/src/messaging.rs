@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::callbacks::{ChatEventListener, ListenerBridge, TaskHandle};
 use crate::client::ChatClient;
 use crate::error::ChatflowError;
-use crate::types::messaging::{ChatConversation, ChatMessage, ConnectionState, QuickReply, UnreadCounts};
+use crate::types::messaging::{ChatConversation, ChatMessage, ConnectionState, HistoryPage, QuickReply, UnreadCounts};
 
 type Result<T, E = ChatflowError> = std::result::Result<T, E>;
 
@@ -53,6 +53,17 @@ impl ChatClient {
         limit: u32,
     ) -> Result<Vec<ChatMessage>> {
         Ok(self.core.messages(&conversation_id, before_seq, limit).await?)
+    }
+
+    /// The same page as `messages`, from the device only, at once (no network): for a conversation screen's first
+    /// frame. `complete` is `false` when part of the page is not on the device yet (`messages` fetches it).
+    pub fn messages_on_device(
+        &self,
+        conversation_id: String,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<HistoryPage> {
+        Ok(self.core.messages_on_device(&conversation_id, before_seq, limit)?)
     }
 
     /// The visitor's conversations on the device, newest first, with unread counts. No network.

@@ -2,7 +2,7 @@
 //! conversation list, `after_seq` pages of 500, one transaction per page, events) until `CaughtUp`, vs the floor:
 //! the same HTTP page fetches (reqwest, same pages, JSON parsed into the same `MessagePage`) plus bare rusqlite
 //! batched inserts of the same rows into the same schema (one transaction per page, synchronous = NORMAL like the
-//! SDK's `write_relaxed` for data the server can give again).
+//! SDK's store).
 //!
 //! `cargo bench -p chatflow-core --bench catch_up`; `CATCH_UP_BENCH_ROUNDS` (default 5). Prints the median of each
 //! and the ratio. Not a test: nothing asserts a time.

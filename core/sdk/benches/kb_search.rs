@@ -5,10 +5,11 @@
 //!
 //! - Corpus: generated, deterministic, mixed French/English help-center articles (see `src/kb/corpus.rs`).
 //! - Sync: through `KnowledgeBase::sync` from an in-process source that JSON-encodes and decodes every page (what a
-//!   network sync pays, minus the network), default page size, fresh store, `synchronous = FULL` commits.
+//!   network sync pays, minus the network), default page size, fresh store, the SDK's commits (WAL, `synchronous = NORMAL`).
 //! - Search: `KnowledgeBase::search_local` (query parsing, language filter and fallbacks, bm25 with title weight,
-//!   snippet + highlight ranges, limit 10) against the floor: a raw `MATCH` of the same terms (the same FTS5
-//!   expression) on the same table, `ORDER BY rank LIMIT 10`, same reader connection, same run, interleaved.
+//!   snippet + highlight ranges, limit 10) against two floors: a raw `MATCH` of the same terms (the same FTS5
+//!   expression) on the same table, `ORDER BY rank LIMIT 10`, returning rowid and rank only; and the same `MATCH`
+//!   also returning the text a result shows (title, url, body). Same reader connection, same run, interleaved.
 //! - Size: database file growth after a checkpoint, split by table with `dbstat`.
 
 #[path = "../src/kb/corpus.rs"]
@@ -22,6 +23,11 @@ use chatflow_core::kb::{KbSource, KnowledgeBase, MemoryKbSource};
 use chatflow_core::protocol::kb::{ArticleChanges, SearchResults};
 use chatflow_core::store::Store;
 use chatflow_core::Result;
+
+/// The second floor: the same raw MATCH, also returning the text a result shows (title, url, body), as an app
+/// querying FTS5 directly would. External content: FTS5 reads these columns from kb_articles by rowid.
+const FLOOR_WITH_TEXT_SQL: &str = "SELECT f.rowid, f.title, a.url, f.body, f.rank FROM kb_fts f
+     JOIN kb_articles a ON a.id = f.rowid WHERE kb_fts MATCH ?1 ORDER BY f.rank LIMIT 10";
 
 const BREAKDOWN_FILTERS_SQL: &str =
     "SELECT a.id, a.title, a.url, f.rank FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
@@ -177,10 +183,33 @@ fn main() {
             })
             .expect("floor query")
     };
+    let floor_text_query = |expr: &str| -> usize {
+        store
+            .read(|c| {
+                let mut stmt = c.prepare_cached(FLOOR_WITH_TEXT_SQL)?;
+                let mut rows = stmt.query(rusqlite::params![expr])?;
+                let mut count = 0;
+                while let Some(row) = rows.next()? {
+                    let (_id, _title, _url, _body, _rank): (i64, &str, &str, &str, f64) = (
+                        row.get(0)?,
+                        row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+                        row.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?,
+                        row.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?,
+                        row.get(4)?,
+                    );
+                    count += 1;
+                }
+                Ok(count)
+            })
+            .expect("floor query with text")
+    };
+    let mut floor_text = Vec::new();
+    let mut floor_text_fallback = Vec::new();
     // Warm-up: page cache and prepared statements.
     for (text, language) in &queries {
         kb.search_local(1, text, Some(language), 10, 0).expect("search");
         floor_query(&FtsQuery::parse(text).expect("corpus queries have words").all_terms());
+        floor_text_query(&FtsQuery::parse(text).expect("corpus queries have words").all_terms());
     }
     for round in 0..rounds {
         for (i, (text, language)) in queries.iter().enumerate() {
@@ -203,6 +232,11 @@ fn main() {
                 let b = time_floor();
                 (time_ours(), b)
             };
+            let d_floor_text = {
+                let t = Instant::now();
+                floor_text_query(&expr);
+                t.elapsed()
+            };
             hits_total += hits;
             by_kind[i % 10].0.push(d_ours);
             by_kind[i % 10].1.push(d_floor);
@@ -210,9 +244,11 @@ fn main() {
             if floor_hits == 0 {
                 ours_fallback.push(d_ours);
                 floor_fallback.push(d_floor);
+                floor_text_fallback.push(d_floor_text);
             } else {
                 ours.push(d_ours);
                 floor.push(d_floor);
+                floor_text.push(d_floor_text);
             }
         }
     }
@@ -246,6 +282,8 @@ fn main() {
     let direct = ours.len();
     let all_ours: Vec<Duration> = ours.iter().chain(&ours_fallback).copied().collect();
     let all_floor: Vec<Duration> = floor.iter().chain(&floor_fallback).copied().collect();
+    let all_floor_text: Vec<Duration> = floor_text.iter().chain(&floor_text_fallback).copied().collect();
+    let (ours_hit, ours_all) = (ours.clone(), all_ours.clone());
     let report = |label: &str, a: Vec<Duration>, b: Vec<Duration>| {
         if a.is_empty() {
             return;
@@ -274,6 +312,9 @@ fn main() {
     report("queries with an AND hit", ours, floor);
     report("no AND hit (fallbacks ran)", ours_fallback, floor_fallback);
     println!("({direct} of {} timed queries had every word in some article)", queries.len() * rounds);
+    println!("against the raw MATCH that also returns title, url and body (FLOOR_WITH_TEXT_SQL):");
+    report("all queries", ours_all, all_floor_text);
+    report("queries with an AND hit", ours_hit, floor_text);
     const KINDS: [&str; 10] = [
         "subject word",
         "two subject words",

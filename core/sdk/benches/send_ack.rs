@@ -5,8 +5,8 @@
 //! - **server**: a bare tokio-tungstenite client sending the same `send` frame to the same real chatflow-server and
 //!   waiting for its `ack` (the server's own work — validation, SQLite commit — without the SDK).
 //!
-//! The SDK adds: local echo commit (fsync, synchronous = FULL) before the frame leaves, the queue bookkeeping, the
-//! confirmation commit (fsync) after the ack, and event fan-out.
+//! The SDK adds: the local echo commit (WAL, synchronous = NORMAL: no fsync) before the frame leaves, the queue
+//! bookkeeping, the confirmation commit after the ack, and event fan-out.
 //!
 //! `cargo bench -p chatflow-core --bench send_ack`; `SEND_BENCH_N` (default 1000) samples per series.
 //! Not a test: nothing asserts a time.

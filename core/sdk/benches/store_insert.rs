@@ -1,7 +1,7 @@
 //! Store insert throughput: 10,000 server messages applied in ONE transaction through the SDK's upsert
 //! (`store::messages::apply_server_messages`: client-id lookup, insert-or-ignore by `(conversation, seq)`, outbox
 //! cleanup, cursor advance) vs the floor, bare rusqlite prepared INSERTs of the same rows into the same schema, same
-//! pragmas (WAL, synchronous = FULL), also one transaction.
+//! pragmas (WAL, synchronous = NORMAL), also one transaction.
 //!
 //! `cargo bench -p chatflow-core --bench store_insert`. `STORE_BENCH_ROUNDS` changes the number of rounds (default 7).
 //! Prints rows/s of each (median round) and the ratio. Not a test: nothing asserts a time.
@@ -65,7 +65,7 @@ fn bare_round(batch: &[Message]) -> Duration {
     // Create the schema through the SDK once, then work on a plain connection.
     drop(Store::open(dir.path()).unwrap());
     let mut conn = rusqlite::Connection::open(dir.path().join(chatflow_core::store::DB_FILE_NAME)).unwrap();
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").unwrap();
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").unwrap();
     conn.execute(
         "INSERT INTO conversations (id, chatflow_id, status, created_at) VALUES ('conv-bench', 1, 'open', 0)",
         [],

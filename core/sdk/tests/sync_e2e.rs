@@ -172,7 +172,14 @@ async fn history_answers_from_the_store_and_fetches_missing_pages() {
     let total = server_messages(&http, &support::visitor_token(&client), &conv.id).await.len() as u64;
     // Offline-paused client: the conversation row says nothing is stored yet; the latest page is fetched.
     client.refresh_conversations().await.unwrap();
+    let before_fetch = client.messages_on_device(&conv.id, None, 10).unwrap();
+    assert!(!before_fetch.complete, "nothing stored yet: the device page is incomplete");
+    assert!(before_fetch.messages.iter().all(|m| m.seq.is_none()), "{:?}", before_fetch.messages);
     let latest = client.messages(&conv.id, None, 10).await.unwrap();
+    let on_device = client.messages_on_device(&conv.id, None, 10).unwrap();
+    assert!(on_device.complete);
+    assert_eq!(on_device.messages, latest, "the device answers the fetched page as it is");
+    assert!(!client.messages_on_device(&conv.id, Some(total - 9), 10).unwrap().complete, "older page not fetched yet");
     let seqs: Vec<u64> = latest.iter().filter_map(|m| m.seq).collect();
     assert_eq!(seqs, ((total - 9)..=total).collect::<Vec<_>>());
     let older = client.messages(&conv.id, Some(total - 9), 10).await.unwrap();
@@ -182,6 +189,10 @@ async fn history_answers_from_the_store_and_fetches_missing_pages() {
     drop(server);
     let again = client.messages(&conv.id, Some(total - 9), 10).await.unwrap();
     assert_eq!(again, older);
+    let on_device = client.messages_on_device(&conv.id, Some(total - 9), 10).unwrap();
+    assert_eq!((on_device.messages, on_device.complete), (older, true));
+    let unknown = client.messages_on_device("no-such-conversation", None, 10).unwrap_err();
+    assert!(matches!(unknown, chatflow_core::Error::NotFound { .. }), "{unknown:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,11 +169,25 @@ extension ChatflowClient {
         try ffi { try raw.pendingSends() }
     }
 
-    /// One page of history, ascending: up to `limit` messages before `beforeSeq` (default: the latest).
+    /// One page of history, ascending: up to `limit` messages before `beforeSeq` (default: the latest), local
+    /// echoes last. When the device holds the whole page it answers at once (a local read, no network); otherwise
+    /// the missing part is fetched first (offline: what the device has).
     public func messages(in conversationId: String, before beforeSeq: UInt64? = nil, limit: UInt32 = 50)
         async throws(ChatflowError) -> [ChatMessage]
     {
-        try await ffiAsync { try await raw.messages(conversationId: conversationId, beforeSeq: beforeSeq, limit: limit) }
+        let onDevice = try messagesOnDevice(in: conversationId, before: beforeSeq, limit: limit)
+        if onDevice.complete { return onDevice.messages }
+        return try await ffiAsync {
+            try await raw.messages(conversationId: conversationId, beforeSeq: beforeSeq, limit: limit)
+        }
+    }
+
+    /// The same page from the device only, at once: for a conversation screen's first frame. `complete` is false
+    /// when part of it is not on the device yet (`messages(in:)` fetches it).
+    public func messagesOnDevice(in conversationId: String, before beforeSeq: UInt64? = nil, limit: UInt32 = 50)
+        throws(ChatflowError) -> HistoryPage
+    {
+        try ffi { try raw.messagesOnDevice(conversationId: conversationId, beforeSeq: beforeSeq, limit: limit) }
     }
 
     /// The visitor read everything up to `seq` (default: the newest message).

@@ -36,6 +36,7 @@ public typealias ChatConversation = ChatflowBindings.ChatConversation
 public typealias ConversationStatus = ChatflowBindings.ConversationStatus
 public typealias AgentRef = ChatflowBindings.AgentRef
 public typealias ChatMessage = ChatflowBindings.ChatMessage
+public typealias HistoryPage = ChatflowBindings.HistoryPage
 public typealias MessageState = ChatflowBindings.MessageState
 public typealias Author = ChatflowBindings.Author
 public typealias AuthorKind = ChatflowBindings.AuthorKind

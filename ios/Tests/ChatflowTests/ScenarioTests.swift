@@ -75,6 +75,10 @@ final class ScenarioTests: XCTestCase {
         XCTAssertLessThan(firstIndex, replyIndex)
         let seqs = history.compactMap(\.seq)
         XCTAssertEqual(seqs, seqs.sorted())
+        // The same page straight from the device, for a screen's first frame.
+        let onDevice = try chat.messagesOnDevice(in: conversation.id)
+        XCTAssertTrue(onDevice.complete, "everything is on the device after the realtime delivery")
+        XCTAssertEqual(onDevice.messages, history)
 
         // Unread: the reply counts until the visitor reads it.
         XCTAssertGreaterThanOrEqual(try chat.unreadCounts().total, 1)

@@ -73,6 +73,17 @@ pub struct ChatMessage {
     pub state: MessageState,
 }
 
+pub type HistoryPage = chatflow_core::sync::HistoryPage;
+
+/// A page of history as the device has it.
+#[uniffi::remote(Record)]
+pub struct HistoryPage {
+    /// Ascending, local echoes last.
+    pub messages: Vec<ChatMessage>,
+    /// Every message the page should hold is on the device.
+    pub complete: bool,
+}
+
 pub type ConversationStatus = wire::ConversationStatus;
 
 #[uniffi::remote(Enum)]

@@ -37,10 +37,11 @@ pub const SNIPPET_TOKENS: usize = 24;
 // FTS5 is the outer loop and consumes `ORDER BY rank` (no temp b-tree: see the test); each match then costs one
 // rowid seek in kb_articles, which reads the small columns first and the body only for the rows returned.
 //
-// Written so that the statement is never re-prepared (see `the_statements_are_never_re_prepared`): with the bundled
-// SQLite (STAT4) a bound parameter compared to an indexed column, or a bare `LIMIT ?` handed to FTS5, makes SQLite
-// re-plan the statement at every new binding, which cost more than the search itself. `+a.kb_id` keeps the filters
-// off the index (the rowid seek is the plan anyway) and `(?4 + 0)` keeps the limit an expression.
+// Written so that the statement is never re-prepared (see `the_statements_are_never_re_prepared`): a bound parameter
+// compared to an indexed column, or a bare `LIMIT ?` handed to FTS5, lets SQLite re-plan the statement at every new
+// binding, which cost more than the search itself. The store's connections now forbid that (stable plans, see
+// `Store::open`); the statement also avoids it on its own: `+a.kb_id` keeps the filters off the index (the rowid seek
+// is the plan anyway) and `(?4 + 0)` keeps the limit an expression.
 const SEARCH_SQL: &str = "SELECT a.id, a.title, a.url, a.body, f.rank
      FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
      WHERE kb_fts MATCH ?1 AND +a.kb_id = ?2 AND (?3 IS NULL OR +a.lang = ?3)

@@ -111,6 +111,15 @@ pub fn chatflow_of(conn: &Connection, id: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
+/// The highest `seq` known to exist on the server for a stored conversation (cheap: no unread count), `None` when
+/// the conversation is unknown.
+pub fn last_seq_of(conn: &Connection, id: &str) -> Result<Option<u64>> {
+    Ok(conn
+        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
 pub fn get(conn: &Connection, id: &str) -> Result<Option<ChatConversation>> {
     Ok(conn.prepare_cached(&format!("{SELECT} WHERE c.id = ?1"))?.query_row([id], conversation_of).optional()?)
 }

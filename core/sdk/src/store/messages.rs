@@ -61,9 +61,35 @@ fn parse_author_kind(s: &str) -> AuthorKind {
     }
 }
 
-const COLUMNS: &str = "m.local_id, m.conversation_id, m.seq, m.client_message_id, m.author_kind, m.author_id, \
-     m.author_name, m.author_avatar, m.body, m.quick_replies, m.quick_reply_id, m.created_at, m.state, \
-     o.error_code, o.error_message";
+/// The columns `message_of` reads, as a macro so that statements can be `concat!`ed at compile time.
+macro_rules! columns {
+    () => {
+        "m.local_id, m.conversation_id, m.seq, m.client_message_id, m.author_kind, m.author_id, \
+         m.author_name, m.author_avatar, m.body, m.quick_replies, m.quick_reply_id, m.created_at, m.state, \
+         o.error_code, o.error_message"
+    };
+}
+const COLUMNS: &str = columns!();
+
+// Confirmed messages have no outbox row: the join only gives `message_of` its columns.
+const PAGE_SQL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM messages m LEFT JOIN outbox o ON 0
+     WHERE m.conversation_id = ?1 AND m.seq IS NOT NULL AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3"
+);
+const PENDING_OF_CONVERSATION_SQL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM messages m LEFT JOIN outbox o ON o.client_id = m.client_message_id
+     WHERE m.conversation_id = ?1 AND m.seq IS NULL ORDER BY IFNULL(o.id, 0), m.local_id"
+);
+const PENDING_ALL_SQL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM messages m LEFT JOIN outbox o ON o.client_id = m.client_message_id
+     WHERE m.seq IS NULL ORDER BY IFNULL(o.id, 0), m.local_id"
+);
 
 fn message_of(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
     let kind: String = row.get(4)?;
@@ -300,10 +326,7 @@ pub fn by_client_id(conn: &Connection, client_message_id: &str) -> Result<Option
 pub fn page(conn: &Connection, conversation_id: &str, before: Option<u64>, limit: u32) -> Result<Vec<ChatMessage>> {
     let before = before.unwrap_or(u64::MAX).min(i64::MAX as u64);
     let mut out: Vec<ChatMessage> = {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages m LEFT JOIN outbox o ON 0
-             WHERE m.conversation_id = ?1 AND m.seq IS NOT NULL AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3"
-        ))?;
+        let mut stmt = conn.prepare_cached(PAGE_SQL)?;
         let rows = stmt.query_map(params![conversation_id, before as i64, limit], message_of)?;
         rows.collect::<rusqlite::Result<_>>()?
     };
@@ -316,19 +339,25 @@ pub fn page(conn: &Connection, conversation_id: &str, before: Option<u64>, limit
 
 /// Local echoes (queued or wedged), in queue order; of one conversation or all.
 pub fn pending(conn: &Connection, conversation_id: Option<&str>) -> Result<Vec<ChatMessage>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages m LEFT JOIN outbox o ON o.client_id = m.client_message_id
-         WHERE m.seq IS NULL AND (?1 IS NULL OR m.conversation_id = ?1) ORDER BY IFNULL(o.id, 0), m.local_id"
-    ))?;
-    let rows = stmt.query_map([conversation_id], message_of)?;
+    // Two statements rather than `?1 IS NULL OR …`: only a plain equality lets SQLite seek `(conversation_id, seq)`
+    // to the conversation's echoes instead of scanning every stored message (this runs on every latest page).
+    let sql = match conversation_id {
+        Some(_) => PENDING_OF_CONVERSATION_SQL,
+        None => PENDING_ALL_SQL,
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = match conversation_id {
+        Some(id) => stmt.query_map([id], message_of)?,
+        None => stmt.query_map([], message_of)?,
+    };
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+const COUNT_IN_RANGE_SQL: &str = "SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3";
+
 /// How many confirmed messages with `lo <= seq <= hi` the store holds.
 pub fn count_in_range(conn: &Connection, conversation_id: &str, lo: u64, hi: u64) -> Result<u64> {
-    Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3")?
-        .query_row(params![conversation_id, lo, hi], |r| r.get(0))?)
+    Ok(conn.prepare_cached(COUNT_IN_RANGE_SQL)?.query_row(params![conversation_id, lo, hi], |r| r.get(0))?)
 }
 
 /// Confirmed messages of a conversation with `seq > after`, ascending (tests and diagnostics).
@@ -339,4 +368,77 @@ pub fn confirmed_after(conn: &Connection, conversation_id: &str, after: u64) -> 
     ))?;
     let rows = stmt.query_map(params![conversation_id, after], message_of)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn plan(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        stmt.query_map(params, |r| r.get::<_, String>(3)).unwrap().map(|r| r.unwrap()).collect()
+    }
+
+    /// A history page runs these statements through the statement cache on every call: each must be prepared once
+    /// whatever values are bound (a re-prepare costs more than the read; see `Store::open`'s stable plans).
+    #[test]
+    fn history_statements_are_never_re_prepared() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .write(|tx| {
+                for id in ["c1", "c2"] {
+                    tx.execute(
+                        "INSERT INTO conversations (id, chatflow_id, status, created_at) VALUES (?1, 1, 'open', 0)",
+                        [id],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        store
+            .read(|c| {
+                for i in 0..6u64 {
+                    let id = if i % 2 == 0 { "c1" } else { "c2" };
+                    crate::store::conversations::last_seq_of(c, id)?;
+                    count_in_range(c, id, i, i + 10)?;
+                    // `None` also reads the conversation's local echoes.
+                    page(c, id, if i < 3 { None } else { Some(i) }, 10 + i as u32)?;
+                    pending(c, None)?;
+                }
+                for sql in [PAGE_SQL, PENDING_OF_CONVERSATION_SQL, PENDING_ALL_SQL, COUNT_IN_RANGE_SQL] {
+                    let stmt = c.prepare_cached(sql)?;
+                    assert!(stmt.get_status(rusqlite::StatementStatus::Run) >= 3, "{sql}");
+                    assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// Every history page reads the conversation's echoes and its latest rows: both must seek an index on
+    /// `(conversation_id, seq)`, never scan every message stored on the device.
+    #[test]
+    fn history_reads_seek_the_conversation_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .read(|c| {
+                let page: [&dyn rusqlite::ToSql; 3] = [&"c1", &i64::MAX, &10u32];
+                let pending: [&dyn rusqlite::ToSql; 1] = [&"c1"];
+                for (sql, params) in [(PAGE_SQL, &page[..]), (PENDING_OF_CONVERSATION_SQL, &pending[..])] {
+                    let steps = plan(c, sql, params);
+                    // `SEARCH m USING INDEX … (conversation_id=? …)`, never `SCAN m`.
+                    let on_messages: Vec<&String> = steps.iter().filter(|s| s.contains(" m ")).collect();
+                    assert!(!on_messages.is_empty(), "{steps:?}");
+                    assert!(
+                        on_messages.iter().all(|s| s.starts_with("SEARCH m") && s.contains("(conversation_id=?")),
+                        "{sql}: {steps:?}"
+                    );
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
 }

@@ -1,10 +1,10 @@
 //! The SDK's local SQLite store: schema with numbered migrations, one writer connection and one reader.
 //!
-//! Durability: WAL with `synchronous = FULL` on the writer. A message the app was told is "queued" is committed
-//! before `send` returns; WAL alone already survives a process kill, FULL also survives power loss. Outbox commits
-//! happen once per user action, so the fsync is affordable; bulk work (catch-up) batches rows per transaction.
-//! What the server can give again (send confirmations, catch-up pages, live frames) commits through
-//! [`Store::write_relaxed`] (`NORMAL` for that transaction: survives a process kill, not necessarily a power cut).
+//! Durability: WAL with `synchronous = NORMAL`. A message the app was told is "queued" is committed before `send`
+//! returns: the commit is in the WAL file when `send` returns, so it survives the app being killed (tested with
+//! `kill -9`) without an fsync on the caller's thread — `send` is called from UI threads, and an fsync on phone flash
+//! takes milliseconds to tens of milliseconds. Only a power cut before the next checkpoint can roll the latest
+//! commits back (never corrupt the database). See docs/decisions.md #5.
 //!
 //! Readers never block the writer (WAL). Every multi-row change goes through [`Store::write`], one transaction.
 
@@ -54,16 +54,18 @@ impl Store {
         let mut writer = Connection::open(&path)?;
         writer.execute_batch(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
+             PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )?;
+        stable_plans(&writer)?;
         migrate(&mut writer)?;
         let reader = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )?;
         reader.execute_batch("PRAGMA busy_timeout = 5000;")?;
+        stable_plans(&reader)?;
         Ok(Store { path, writer: Mutex::new(writer), reader: Mutex::new(reader) })
     }
 
@@ -79,26 +81,6 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
-    }
-
-    /// [`Store::write`] whose commit does not wait for the disk (`synchronous = NORMAL` for this one transaction).
-    /// Still atomic and still survives a process kill (the WAL is written before the commit returns); only a power
-    /// loss may roll it back — which must leave nothing the app was promised. For data the server gives again: a
-    /// send's confirmation (the entry would be re-sent and the server answers with the stored message), catch-up
-    /// pages, live frames. Never for what the app was told is queued (`send`, edits): those use [`Store::write`].
-    /// The next FULL commit syncs the WAL, making every earlier relaxed commit durable too.
-    pub fn write_relaxed<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer.lock().map_err(|_| Error::poisoned())?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let out = (|| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })();
-        // Restored whatever happened: every other writer relies on FULL.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        out
     }
 
     /// Runs `f` on the reader connection (sees every committed write).
@@ -143,6 +125,15 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         tx.pragma_update(None, "user_version", version as u32)?;
         tx.commit()?;
     }
+    Ok(())
+}
+
+/// Query-planner stability: a cached statement keeps its plan whatever values are bound. Without it SQLite re-plans
+/// (re-parses and re-compiles) a statement whenever a new value bound to a parameter *might* change the plan — a
+/// `LIMIT ?`, a column compared to `?` — which cost more than the history read itself on every page. Our statements
+/// are written for one good plan (see the plan tests in `messages.rs` and `kb/search.rs`).
+fn stable_plans(conn: &Connection) -> Result<()> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 

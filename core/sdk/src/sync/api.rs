@@ -92,6 +92,24 @@ impl ChatClient {
         self.run(move |inner| async move { history(&inner, &id, before_seq, limit).await }).await
     }
 
+    /// The same page as [`ChatClient::messages`], from the device only, at once (no network, no task): for the
+    /// first frame of a conversation screen. `complete` says whether the page holds every message it should; when
+    /// it is `false`, [`ChatClient::messages`] fetches the missing part.
+    pub fn messages_on_device(
+        &self,
+        conversation_id: &str,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<HistoryPage> {
+        let limit = limit.clamp(1, MAX_PAGE_SIZE);
+        let (mut messages, missing) = self.inner.store.read(|c| {
+            let gap = page_gap(c, conversation_id, before_seq, limit)?;
+            Ok((messages::page(c, conversation_id, before_seq, limit)?, gap.is_some()))
+        })?;
+        self.inner.sync.queue.overlay(&mut messages);
+        Ok(HistoryPage { messages, complete: !missing })
+    }
+
     /// The visitor's conversations as stored (no network), newest first, with unread counts.
     pub fn conversations(&self) -> Result<Vec<ChatConversation>> {
         self.inner.store.read(conversations::list)
@@ -250,6 +268,36 @@ fn enqueue(
 }
 
 /// `messages()`: the store's page, completed from the server when some of it is missing.
+/// A page of history as the device has it ([`ChatClient::messages_on_device`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryPage {
+    /// Ascending, local echoes last (like [`ChatClient::messages`]).
+    pub messages: Vec<ChatMessage>,
+    /// Every message the page should hold is on the device.
+    pub complete: bool,
+}
+
+/// When the store lacks some of the confirmed messages of the page of `limit` before `before`: the highest seq the
+/// page should hold (where a fetch of the page starts).
+fn page_gap(
+    conn: &rusqlite::Connection,
+    conversation_id: &str,
+    before: Option<u64>,
+    limit: u32,
+) -> Result<Option<u64>> {
+    let last_seq = conversations::last_seq_of(conn, conversation_id)?
+        .ok_or_else(|| Error::NotFound { what: format!("conversation {conversation_id}") })?;
+    // The seqs the answer should cover: [lo, hi].
+    // Seqs above the conversation's last known seq do not exist (yet): not "missing".
+    let hi = match before {
+        Some(b) => b.saturating_sub(1).min(last_seq),
+        None => last_seq,
+    };
+    let lo = hi.saturating_sub(u64::from(limit) - 1).max(1);
+    let missing = hi >= 1 && messages::count_in_range(conn, conversation_id, lo, hi)? < hi - lo + 1;
+    Ok(missing.then_some(hi))
+}
+
 async fn history(
     inner: &Arc<ClientInner>,
     conversation_id: &str,
@@ -258,19 +306,7 @@ async fn history(
 ) -> Result<Vec<ChatMessage>> {
     let limit = limit.clamp(1, MAX_PAGE_SIZE);
     let state = inner.sync.clone();
-    let conversation = inner
-        .store
-        .read(|c| conversations::get(c, conversation_id))?
-        .ok_or_else(|| Error::NotFound { what: format!("conversation {conversation_id}") })?;
-    // The seqs the answer should cover: [lo, hi].
-    // Seqs above the conversation's last known seq do not exist (yet): not "missing".
-    let hi = match before {
-        Some(b) => b.saturating_sub(1).min(conversation.last_seq),
-        None => conversation.last_seq,
-    };
-    let lo = hi.saturating_sub(u64::from(limit) - 1).max(1);
-    let missing = hi >= 1 && inner.store.read(|c| messages::count_in_range(c, conversation_id, lo, hi))? < hi - lo + 1;
-    if missing {
+    if let Some(hi) = inner.store.read(|c| page_gap(c, conversation_id, before, limit))? {
         if let Err(e) = fetch_before(inner, &state, conversation_id, hi + 1, limit).await {
             // Offline (or refused): the store's answer is the best there is.
             tracing::debug!(error = %e, "older messages not fetched");

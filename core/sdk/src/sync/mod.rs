@@ -18,4 +18,5 @@ pub mod typing;
 
 #[allow(unused_imports)] // the session layer may call it; the epoch watch covers it otherwise
 pub(crate) use api::on_session_changed;
+pub use api::HistoryPage;
 pub(crate) use state::SyncState;

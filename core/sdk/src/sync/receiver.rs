@@ -64,8 +64,7 @@ fn apply_batch(
     last_seq: Option<u64>,
     announce_unread: bool,
 ) -> Result<Applied> {
-    // Relaxed durability: what the server sent can be fetched again (the cursor rolls back with the rows).
-    let (changed, applied) = state.store().write_relaxed(|tx| {
+    let (changed, applied) = state.store().write(|tx| {
         if !still_visitor(tx, visitor_id)? {
             return Ok((Vec::new(), Applied { stale: true, ..Applied::default() }));
         }

@@ -175,9 +175,7 @@ impl SendQueue {
     ) -> Result<Finished> {
         let effect = queue::effect_of(&claim.entry, outcome, &self.backoff, now_ms, jitter_unit);
         let entry = &claim.entry;
-        // Relaxed durability: losing this commit to a power cut only means the entry is sent again, and the server
-        // answers a repeated client id with the message it stored.
-        let changed = self.store.write_relaxed(|tx| {
+        let changed = self.store.write(|tx| {
             let mut changed = Vec::new();
             // Gone: confirmed meanwhile by a message that came through sync, or wiped by a logout. Either way the
             // attempt's result must not be written (it could belong to the previous visitor).

@@ -126,9 +126,23 @@ class ChatflowClient private constructor(internal val raw: NativeChatClient) : A
     /** Messages not yet confirmed by the server (queued, sending, wedged), oldest first. */
     fun pendingSends(): List<ChatMessage> = ffi { raw.pendingSends() }
 
-    /** One page of history, ascending: up to [limit] messages before [beforeSeq] (default: the latest). */
-    suspend fun messages(conversationId: String, beforeSeq: ULong? = null, limit: Int = 50): List<ChatMessage> =
-        ffi { raw.messages(conversationId, beforeSeq, limit.coerceAtLeast(1).toUInt()) }
+    /**
+     * One page of history, ascending: up to [limit] messages before [beforeSeq] (default: the latest), local echoes
+     * last. When the device holds the whole page it answers at once (a local read, no network, no thread switch);
+     * otherwise the missing part is fetched first (offline: what the device has).
+     */
+    suspend fun messages(conversationId: String, beforeSeq: ULong? = null, limit: Int = 50): List<ChatMessage> {
+        val onDevice = messagesOnDevice(conversationId, beforeSeq, limit)
+        if (onDevice.complete) return onDevice.messages
+        return ffi { raw.messages(conversationId, beforeSeq, limit.coerceAtLeast(1).toUInt()) }
+    }
+
+    /**
+     * The same page from the device only, at once: for a conversation screen's first frame. [HistoryPage.complete]
+     * is false when part of it is not on the device yet ([messages] fetches it).
+     */
+    fun messagesOnDevice(conversationId: String, beforeSeq: ULong? = null, limit: Int = 50): HistoryPage =
+        ffi { raw.messagesOnDevice(conversationId, beforeSeq, limit.coerceAtLeast(1).toUInt()) }
 
     /** The visitor read everything up to [seq] (default: the newest message). */
     fun markRead(conversationId: String, seq: ULong? = null) = ffi { raw.markRead(conversationId, seq) }

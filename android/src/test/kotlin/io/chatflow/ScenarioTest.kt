@@ -85,6 +85,10 @@ class ScenarioTest {
             assertTrue(bodies.indexOf(first) in 0 until bodies.indexOf(replyText), "history: $bodies")
             val seqs = history.mapNotNull { it.seq }
             assertEquals(seqs.sorted(), seqs)
+            // The same page straight from the device, for a screen's first frame.
+            val onDevice = chat.messagesOnDevice(conversation.id)
+            assertTrue(onDevice.complete, "everything is on the device after the realtime delivery")
+            assertEquals(history, onDevice.messages)
 
             // Unread: the reply counts until the visitor reads it.
             assertTrue(chat.unreadCounts().total >= 1uL)
