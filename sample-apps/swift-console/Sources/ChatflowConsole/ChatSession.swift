@@ -136,6 +136,13 @@ final class ChatSession {
             }
         case .conversationStatusChanged(let id, let status) where id == current:
             Console.say(status == .closed ? "— the team closed this conversation —" : "— the conversation is open again —")
+        case .resync:
+            // The SDK dropped what it had streamed (e.g. after a long gap): read the end of the conversation again;
+            // messages already on screen are skipped by their seq.
+            guard let current else { return }
+            Task {
+                for message in (try? await chat.messages(in: current, limit: 50)) ?? [] { show(message) }
+            }
         default:
             break
         }
