@@ -49,7 +49,7 @@ fi
 mkdir -p build
 TMP=$(mktemp -d "$ROOT/build/swift-console-smoke.XXXXXX")
 TRANSCRIPT=$TMP/transcript
-SERVER_PID= APP_PID= MARK=0
+SERVER_PID='' APP_PID='' MARK=0
 : >"$TRANSCRIPT"
 
 stop_app() {
