@@ -1,0 +1,248 @@
+import Chatflow
+import Foundation
+
+/// What the visitor types: an answer to a pending question, a `/command`, a quick-reply number, or a message.
+extension ChatSession {
+    static let help = """
+          TEXT             send a message
+          N                pick quick reply N of the team's last question
+          /history [N]     the last N messages (default 20) with their delivery state
+          /search QUERY    search the help center (knowledge base)
+          /consent         answer the data-processing question again
+          /pause           go offline, as when the app is in the background: messages are kept
+          /resume          back online: kept messages are sent
+          /quit            leave (messages not yet sent are kept and sent next time)
+        """
+
+    /// The chat loop: lines and events in arrival order, until /quit or the end of input.
+    func run(_ inputs: AsyncStream<Input>) async throws(ConsoleError) {
+        var drainUntil: Date?
+        for await input in inputs {
+            switch input {
+            case .event(let event):
+                handle(event)
+            case .line(let line):
+                if try await handle(line: line.trimmingCharacters(in: .whitespaces)) == .quit {
+                    return await goodbye()
+                }
+            case .endOfInput:
+                // Ctrl-D on a terminal means "leave". A piped script that ended gets a bounded wait for what it
+                // sent (the messages are kept either way, and sent the next time the chat connects).
+                guard !Console.interactive, hasPendingSends else { return await goodbye() }
+                Console.say("(end of input: waiting for queued messages to be delivered)")
+                drainUntil = Date().addingTimeInterval(30)
+            case .tick:
+                break
+            }
+            if let deadline = drainUntil, !hasPendingSends || Date() > deadline { return await goodbye() }
+        }
+    }
+
+    enum Flow { case `continue`, quit }
+
+    /// Errors of one action (a refused message, an unreachable server) are shown and the chat goes on; only a
+    /// broken local store ends it.
+    func handle(line: String) async throws(ConsoleError) -> Flow {
+        do {
+            return try await dispatch(line)
+        } catch {
+            switch error {
+            case .storage, .closed, .internal: throw ConsoleError(error, doing: "the chat cannot go on")
+            case .consentRequired: Console.warn("error: \(error.detail)\n(type /consent to answer the question again)")
+            default: Console.warn("error: \(error.detail)")
+            }
+            return .continue
+        }
+    }
+
+    private func dispatch(_ text: String) async throws(ChatflowError) -> Flow {
+        if let question = questions.first, !text.hasPrefix("/") {
+            try await answer(question, text)
+            return .continue
+        }
+        if text.isEmpty { return .continue }
+        if text.hasPrefix("/") { return try await command(text) }
+        if let number = Int(text), quickReplies.indices.contains(number - 1) {
+            try await send(quickReplies[number - 1].label, reply: quickReplies[number - 1])
+        } else {
+            try await send(text)
+        }
+        return .continue
+    }
+
+    // MARK: Questions
+
+    func ask(_ question: Question) {
+        switch question {
+        case .consent:
+            Console.say("\(flow.consent.processDataText)\nI agree? [y/n]")
+        case .optIn:
+            Console.say("\(flow.consent.communicate?.checkboxLabel ?? "Keep me informed") [y/n]")
+        case .email:
+            Console.say("\(flow.emailCapture.prompt) (your email, or empty to skip)")
+        }
+    }
+
+    private func answer(_ question: Question, _ text: String) async throws(ChatflowError) {
+        let yes = ["y", "yes"].contains(text.lowercased()), no = ["n", "no"].contains(text.lowercased())
+        if question != .email, !yes, !no {
+            return Console.say("Please answer y or n.")
+        }
+        switch question {
+        case .consent:
+            // The version of the text the visitor saw: a changed text asks again.
+            let version = flow.consent.processDataTextVersion
+            if yes {
+                try chat.acceptConsent(chatflowId: flow.chatflowId, shownTextVersion: version)
+                Console.say("✓ Thank you: consent recorded.")
+            } else {
+                try chat.declineConsent(chatflowId: flow.chatflowId, shownTextVersion: version)
+                let search = flow.knowledgeBaseEnabled ? " The help center still works (/search)." : ""
+                Console.say("Declined: no message can be sent in this chat.\(search) /consent to change your mind.")
+            }
+        case .optIn:
+            try chat.setCommunicationOptIn(chatflowId: flow.chatflowId, optedIn: yes)
+        case .email:
+            if !text.isEmpty {
+                try await chat.provideEmail(text)
+                Console.say("✓ Email saved: the team can reply there.")
+            }
+        }
+        // Decisions are recorded on the device and sent with the queue: resume sends them now.
+        if question != .email { try chat.resume() }
+        questions.removeFirst()
+        if let next = questions.first { ask(next) }
+    }
+
+    // MARK: Commands
+
+    private func command(_ text: String) async throws(ChatflowError) -> Flow {
+        let parts = text.dropFirst().split(separator: " ", maxSplits: 1)
+        let name = parts.first.map(String.init) ?? ""
+        let argument = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+        switch name {
+        case "quit", "exit", "q":
+            return .quit
+        case "help", "h", "?":
+            Console.say(Self.help)
+        case "history":
+            guard let limit = argument.isEmpty ? 20 : UInt32(argument) else {
+                throw .invalidInput("/history N: `\(argument)` is not a number")
+            }
+            try await history(limit: limit)
+        case "search":
+            guard !argument.isEmpty else { throw .invalidInput("/search QUERY: what should be searched?") }
+            try await search(argument)
+        case "consent":
+            questions.removeAll { $0 == .consent }
+            questions.insert(.consent, at: 0)
+            ask(.consent)
+        case "pause":
+            // What an app does when it goes to the background: the connection closes, messages stay queued.
+            paused = true
+            chat.pause()
+            Console.say("paused: messages are kept on this device until /resume")
+        case "resume":
+            // Foreground again (or the network is back): connect, catch up and send what is queued, now.
+            paused = false
+            try chat.resume()
+        default:
+            throw .invalidInput("unknown command /\(name): /help lists them")
+        }
+        return .continue
+    }
+
+    private func history(limit: UInt32) async throws(ChatflowError) {
+        guard let conversation else {
+            return Console.say("No conversation yet: your first message starts one.")
+        }
+        let page = try await chat.messages(in: conversation.id, limit: limit)
+        Console.say("— last \(page.count) message(s) —")
+        for message in page {
+            let who = message.author.kind == .visitor ? "you" : (message.author.displayName ?? "\(message.author.kind)")
+            Console.say("  \(message.seq.map { "#\($0)" } ?? "  ") \(who): \(message.body)  [\(message.state.label)]")
+        }
+    }
+
+    /// Syncs the help center to the device once (then search works offline), and searches it.
+    private func search(_ query: String) async throws(ChatflowError) {
+        guard flow.knowledgeBaseEnabled, let kbId = flow.knowledgeBaseId else {
+            return Console.say("This chat has no help center to search.")
+        }
+        if !knowledgeBaseSynced {
+            do {
+                let report = try await chat.syncKnowledgeBase(kbId: kbId)
+                knowledgeBaseSynced = true
+                Console.say("(help center: \(report.articles) articles on this device)")
+            } catch where error.isRetryable {
+                // Offline: the search below uses what was synced before, or fails with the network error.
+            }
+        }
+        let results = try await chat.searchKnowledgeBase(query, language: flow.language, limit: 5)
+        guard !results.hits.isEmpty else { return Console.say("No article matches “\(query)”.") }
+        for (number, hit) in results.hits.enumerated() {
+            Console.say("  \(number + 1). \(hit.title)\n     \(hit.markedSnippet)\n     \(hit.url)")
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends a message (or a quick reply), opening the conversation on the first one.
+    private func send(_ text: String, reply: QuickReply? = nil) async throws(ChatflowError) {
+        // Ask before opening a conversation the visitor could not write in.
+        guard try chat.consentState(chatflowId: flow.chatflowId).canSend else {
+            if questions.first == .consent { return Console.say("Please answer the question above first (y/n).") }
+            return Console.say("You declined the data-processing notice: no message can be sent (/consent to change).")
+        }
+        let conversation = try await currentConversation()
+        // A local echo at once: the message is on the device now and delivered exactly once, whenever possible.
+        let echo = if let reply { try chat.send(reply, in: conversation.id) } else { try chat.send(text, in: conversation.id) }
+        if let id = echo.clientMessageId { echoes[id] = false }
+        if !Console.interactive || reply != nil { Console.say("you: \(text)") }
+        Console.say(paused ? "  … queued: sent when back online" : "  … queued")
+    }
+
+    private func currentConversation() async throws(ChatflowError) -> ChatConversation {
+        if let conversation { return conversation }
+        let opened = try await chat.openConversation(chatflowId: flow.chatflowId)
+        conversation = opened
+        return opened
+    }
+
+    func goodbye() async {
+        // A delivery confirmed in the store whose event is still on its way: show it before leaving.
+        if let conversation, echoes.values.contains(false),
+           let page = try? await chat.messages(in: conversation.id, limit: 100) {
+            for message in page { show(message) }
+        }
+        let pending = (try? chat.pendingSends())?.count ?? 0
+        if pending > 0 {
+            Console.say("\(pending) message(s) not sent yet: they are kept and sent the next time the chat connects.")
+        }
+        Console.say("bye")
+    }
+}
+
+extension MessageState {
+    var label: String {
+        switch self {
+        case .queued: "queued"
+        case .sending: "sending"
+        case .sent: "delivered"
+        case .wedged(let code, _): "not delivered: \(code)"
+        }
+    }
+}
+
+extension SearchHit {
+    /// The snippet with the matched words in **bold** (Markdown, as an app would render them).
+    var markedSnippet: String {
+        var text = ""
+        var cursor = snippet.startIndex
+        for range in highlightRanges where range.lowerBound >= cursor {
+            text += snippet[cursor..<range.lowerBound] + "**" + snippet[range] + "**"
+            cursor = range.upperBound
+        }
+        return text + snippet[cursor...]
+    }
+}
