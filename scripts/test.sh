@@ -54,6 +54,8 @@ if want swift; then
   scripts/toolchains.sh swift
   step "Swift binding tests (SwiftPM on Linux)"
   scripts/bindings.sh swift
+  step "Swift sample app: chatflow-console smoke test (real server, scripted like a person)"
+  sample-apps/swift-console/smoke-test.sh
 fi
 
 step "all requested stages passed ($STAGES) in ${SECONDS}s"
