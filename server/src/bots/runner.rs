@@ -70,6 +70,33 @@ enum Trigger {
     Resume,
 }
 
+/// What a visitor message is to the bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// Nothing to say: the team handles the conversation, the flow is over, or the visitor wrote it before the
+    /// bot's latest message (so it cannot answer the question that message asked).
+    Ignore,
+    /// The first message of a run: the bot greets and asks its first question.
+    Start,
+    /// The answer to the waiting question.
+    Answer,
+}
+
+/// How the bot reads visitor message `seq`. `last_bot_seq` is the bot's latest stored message in the conversation.
+/// The opening and the first visitor message race (two triggers): when the greeting won, the first message was
+/// written before the question existed and must not be taken as its answer ("Sorry, I didn't catch that").
+fn reading_of(seq: u64, runs: u32, silent: bool, expired: bool, last_bot_seq: Option<u64>) -> Reading {
+    if silent {
+        Reading::Ignore
+    } else if runs == 0 || expired {
+        Reading::Start
+    } else if last_bot_seq.is_some_and(|bot| bot > seq) {
+        Reading::Ignore
+    } else {
+        Reading::Answer
+    }
+}
+
 /// A conversation was opened on a chatflow: if it is a bot chatflow, the bot greets and asks its first question.
 pub fn conversation_opened(state: &AppState, conversation_id: &str) {
     spawn(state, conversation_id, Trigger::Opened);
@@ -130,10 +157,11 @@ async fn handle(state: &AppState, id: &str, trigger: Trigger) -> Result<(), ApiE
             let session = s.bot_session(&cid)?;
             let team_handles = s.inbox_state(&cid)?.is_some_and(|i| i.handled_by == HandledBy::Agents);
             let props = s.visitor_properties(&conv.visitor_id)?;
-            Ok(Some((conv, flow, session, team_handles, props)))
+            let last_bot_seq = s.last_bot_message_seq(&cid)?;
+            Ok(Some((conv, flow, session, team_handles, props, last_bot_seq)))
         })
         .await?;
-    let Some((conv, Some(flow), session, team_handles, mut props)) = loaded else { return Ok(()) };
+    let Some((conv, Some(flow), session, team_handles, mut props, last_bot_seq)) = loaded else { return Ok(()) };
     let Some(bot) = flow.bot.clone().filter(|_| flow.kind == ChatflowKind::Bot) else { return Ok(()) };
     let mut session = match session {
         Some(s) => s,
@@ -152,17 +180,20 @@ async fn handle(state: &AppState, id: &str, trigger: Trigger) -> Result<(), ApiE
         Trigger::Visitor { seq, .. } if seq <= session.handled_seq => Step::default(),
         Trigger::Visitor { seq, body, quick_reply_id, at } => {
             let expired = session.expired(at, bot.session_timeout_minutes);
+            let reading = reading_of(seq, session.runs, silent, expired, last_bot_seq);
             session.handled_seq = seq;
             session.last_activity_at = session.last_activity_at.max(at);
-            if silent {
-                Step::default()
-            } else if session.runs == 0 || expired {
-                if expired {
-                    tracing::debug!(conversation = %id, "bot session timed out; starting again");
+            match reading {
+                Reading::Ignore => Step::default(),
+                Reading::Start => {
+                    if expired {
+                        tracing::debug!(conversation = %id, "bot session timed out; starting again");
+                    }
+                    engine::start(&bot, &flow.welcome_message, &defaults, &mut session, &mut props)
                 }
-                engine::start(&bot, &flow.welcome_message, &defaults, &mut session, &mut props)
-            } else {
-                engine::answer(&bot, &defaults, &mut session, &mut props, &body, quick_reply_id.as_deref())
+                Reading::Answer => {
+                    engine::answer(&bot, &defaults, &mut session, &mut props, &body, quick_reply_id.as_deref())
+                }
             }
         }
     };
@@ -275,6 +306,30 @@ async fn deliver(
         *session = kept;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod reading_tests {
+    use super::{reading_of, Reading};
+
+    #[test]
+    fn a_message_written_before_the_bots_question_is_not_its_answer() {
+        // The greeting (seq 2) and question (seq 3) were stored before the first message's (seq 1) trigger ran.
+        assert_eq!(reading_of(1, 1, false, false, Some(3)), Reading::Ignore);
+        // The visitor answers after the question.
+        assert_eq!(reading_of(4, 1, false, false, Some(3)), Reading::Answer);
+        // The first message's trigger ran first: the bot starts (greets, asks) whatever was stored before.
+        assert_eq!(reading_of(1, 0, false, false, None), Reading::Start);
+        assert_eq!(reading_of(1, 0, false, false, Some(7)), Reading::Start);
+    }
+
+    #[test]
+    fn silence_and_timeouts_come_first() {
+        assert_eq!(reading_of(9, 1, true, false, Some(3)), Reading::Ignore, "team handles it / flow over");
+        assert_eq!(reading_of(9, 0, true, true, None), Reading::Ignore);
+        assert_eq!(reading_of(2, 1, false, true, Some(3)), Reading::Start, "idle past the timeout: from the top");
+        assert_eq!(reading_of(5, 2, false, false, None), Reading::Answer);
+    }
 }
 
 #[cfg(test)]

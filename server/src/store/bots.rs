@@ -19,4 +19,6 @@ pub trait BotStore {
     /// Conversations whose bot has messages to store or a handoff to mark (work interrupted by a stop).
     fn bot_sessions_with_work(&self) -> StoreResult<Vec<String>>;
     fn visitor_properties(&self, visitor_id: &str) -> StoreResult<BTreeMap<String, String>>;
+    /// `seq` of the bot's latest stored message in the conversation.
+    fn last_bot_message_seq(&self, conversation_id: &str) -> StoreResult<Option<u64>>;
 }

@@ -142,6 +142,15 @@ impl BotStore for SqliteStore {
     fn visitor_properties(&self, visitor_id: &str) -> StoreResult<BTreeMap<String, String>> {
         self.read(|c| properties_in(c, visitor_id))
     }
+
+    fn last_bot_message_seq(&self, conversation_id: &str) -> StoreResult<Option<u64>> {
+        self.read(|c| {
+            let seq: Option<i64> = c
+                .prepare_cached("SELECT MAX(seq) FROM messages WHERE conversation_id = ?1 AND author_kind = 'bot'")?
+                .query_row([conversation_id], |r| r.get(0))?;
+            Ok(seq.map(seq_from_sql))
+        })
+    }
 }
 
 #[cfg(test)]
