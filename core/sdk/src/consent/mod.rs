@@ -60,11 +60,11 @@ fn decisions(conn: &Connection, chatflow_id: i64) -> Result<Vec<StoredDecision>>
 
 /// Queues `input` as a consent record (outbox row; the trigger updates `consents`) in the caller's transaction.
 pub(crate) fn queue_record(tx: &rusqlite::Transaction<'_>, record_id: &str, input: &ConsentRecordInput) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox (kind, conversation_id, client_id, payload, state, created_at)
          VALUES ('consent', NULL, ?1, ?2, 'queued', ?3)",
-        rusqlite::params![record_id, serde_json::to_string(input)?, input.decided_at],
-    )?;
+    )?
+    .execute(rusqlite::params![record_id, serde_json::to_string(input)?, input.decided_at])?;
     Ok(())
 }
 
@@ -223,17 +223,19 @@ mod tests {
         );
         let (outbox, synced): (i64, i64) = store
             .read(|c| {
-                Ok(c.query_row(
+                Ok(c.prepare_cached(
                     "SELECT (SELECT COUNT(*) FROM outbox WHERE kind = 'consent' AND state = 'queued'),
                             (SELECT COUNT(*) FROM consents WHERE synced = 1)",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?)
+                )?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
             })
             .unwrap();
         assert_eq!((outbox, synced), (3, 0), "every decision is delivered, the cache holds the latest per version");
         let rid: String = store
-            .read(|c| Ok(c.query_row("SELECT record_id FROM consents WHERE decision = 'accepted'", [], |r| r.get(0))?))
+            .read(|c| {
+                Ok(c.prepare_cached("SELECT record_id FROM consents WHERE decision = 'accepted'")?
+                    .query_row([], |r| r.get(0))?)
+            })
             .unwrap();
         assert_eq!(rid, "r2");
     }
@@ -248,10 +250,8 @@ mod tests {
         client
             .store()
             .write(|tx| {
-                tx.execute(
-                    "INSERT INTO chatflows (id, json) VALUES (?1, ?2)",
-                    rusqlite::params![flow.id, serde_json::to_string(flow)?],
-                )?;
+                tx.prepare_cached("INSERT INTO chatflows (id, json) VALUES (?1, ?2)")?
+                    .execute(rusqlite::params![flow.id, serde_json::to_string(flow)?])?;
                 Ok(())
             })
             .unwrap();

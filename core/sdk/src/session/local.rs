@@ -56,21 +56,21 @@ pub(crate) fn load(conn: &Connection) -> Result<Option<SessionRow>> {
 }
 
 pub(crate) fn save(tx: &Transaction<'_>, s: &VisitorSession, created_at: i64) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO session (id, visitor_id, visitor_token, user_id, email, created_at) VALUES (1, ?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(id) DO UPDATE SET visitor_id = excluded.visitor_id, visitor_token = excluded.visitor_token,
              user_id = excluded.user_id, email = excluded.email",
-        params![s.visitor_id, s.visitor_token, s.user_id, s.email, created_at],
-    )?;
+    )?
+    .execute(params![s.visitor_id, s.visitor_token, s.user_id, s.email, created_at])?;
     Ok(())
 }
 
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
 }
 
 pub(crate) fn meta_delete(tx: &Transaction<'_>, key: &str) -> Result<()> {
-    tx.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?.execute([key])?;
     Ok(())
 }
 
@@ -79,6 +79,7 @@ pub(crate) fn meta_delete(tx: &Transaction<'_>, key: &str) -> Result<()> {
 pub(crate) fn wipe_visitor(tx: &Transaction<'_>) -> Result<()> {
     for table in VISITOR_TABLES {
         // Table names are constants of this file, never input.
+        // Rare (logout): kept out of the statement cache.
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
     tx.execute("DELETE FROM meta WHERE key >= ?1 AND key < ?2", params![VISITOR_META_PREFIX, "visitor/"])?;

@@ -134,12 +134,12 @@ pub fn insert_local_echo(
     visitor_id: Option<&str>,
     now_ms: i64,
 ) -> Result<ChatMessage> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, client_message_id, author_kind, author_id, body,
                                quick_reply_id, created_at, state)
          VALUES (?1, NULL, ?2, 'visitor', ?3, ?4, ?5, ?6, 'queued')",
-        params![conversation_id, client_message_id, visitor_id, body, quick_reply_id, now_ms],
-    )?;
+    )?
+    .execute(params![conversation_id, client_message_id, visitor_id, body, quick_reply_id, now_ms])?;
     Ok(ChatMessage {
         local_id: tx.last_insert_rowid(),
         conversation_id: conversation_id.to_owned(),
@@ -296,15 +296,18 @@ pub fn set_echo_state(tx: &Transaction<'_>, client_message_id: &str, state: &str
 
 /// Replaces the body of a local echo (edit of a queued message).
 pub fn set_echo_body(tx: &Transaction<'_>, client_message_id: &str, body: &str) -> Result<bool> {
-    Ok(tx.execute(
-        "UPDATE messages SET body = ?2 WHERE client_message_id = ?1 AND seq IS NULL",
-        params![client_message_id, body],
-    )? > 0)
+    Ok(tx
+        .prepare_cached("UPDATE messages SET body = ?2 WHERE client_message_id = ?1 AND seq IS NULL")?
+        .execute(params![client_message_id, body])?
+        > 0)
 }
 
 /// Deletes a local echo (never a confirmed message).
 pub fn delete_echo(tx: &Transaction<'_>, client_message_id: &str) -> Result<bool> {
-    Ok(tx.execute("DELETE FROM messages WHERE client_message_id = ?1 AND seq IS NULL", [client_message_id])? > 0)
+    Ok(tx
+        .prepare_cached("DELETE FROM messages WHERE client_message_id = ?1 AND seq IS NULL")?
+        .execute([client_message_id])?
+        > 0)
 }
 
 /// A message by client id.
@@ -389,10 +392,10 @@ mod tests {
         store
             .write(|tx| {
                 for id in ["c1", "c2"] {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO conversations (id, chatflow_id, status, created_at) VALUES (?1, 1, 'open', 0)",
-                        [id],
-                    )?;
+                    )?
+                    .execute([id])?;
                 }
                 Ok(())
             })

@@ -90,7 +90,9 @@ impl Store {
     }
 
     pub fn meta_get(&self, key: &str) -> Result<Option<String>> {
-        self.read(|c| Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?))
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+        })
     }
 
     pub fn meta_set(&self, key: &str, value: &str) -> Result<()> {
@@ -100,10 +102,10 @@ impl Store {
 
 /// Sets a meta value inside an existing transaction.
 pub fn meta_set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )?;
+    )?
+    .execute([key, value])?;
     Ok(())
 }
 
@@ -132,10 +134,17 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 /// (re-parses and re-compiles) a statement whenever a new value bound to a parameter *might* change the plan — a
 /// `LIMIT ?`, a column compared to `?` — which cost more than the history read itself on every page. Our statements
 /// are written for one good plan (see the plan tests in `messages.rs` and `kb/search.rs`).
+///
+/// The statement cache is sized for every statement of the hot paths (send, confirmation, catch-up, history, search)
+/// so that they are compiled once per connection: rusqlite's default (16) evicted some of them.
 fn stable_plans(conn: &Connection) -> Result<()> {
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(())
 }
+
+/// Cached prepared statements per connection.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 #[cfg(test)]
 pub(crate) mod tests {

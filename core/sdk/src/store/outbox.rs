@@ -51,11 +51,11 @@ pub fn insert(
     payload_json: &str,
     now_ms: i64,
 ) -> Result<i64> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox (kind, conversation_id, client_id, payload, state, created_at)
          VALUES (?1, ?2, ?3, ?4, 'queued', ?5)",
-        params![kind.as_str(), conversation_id, client_id, payload_json, now_ms],
-    )?;
+    )?
+    .execute(params![kind.as_str(), conversation_id, client_id, payload_json, now_ms])?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -134,16 +134,16 @@ pub fn lanes_with_work(conn: &Connection) -> Result<Vec<Lane>> {
 /// confirmed by a message that arrived through sync).
 pub fn apply_effect(tx: &Transaction<'_>, id: i64, effect: &Effect) -> Result<bool> {
     let n = match effect {
-        Effect::Remove => tx.execute("DELETE FROM outbox WHERE id = ?1", [id])?,
-        Effect::Retry { attempts, next_attempt_at } => tx.execute(
-            "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1",
-            params![id, attempts, next_attempt_at],
-        )?,
-        Effect::Hold => tx.query_row("SELECT COUNT(*) FROM outbox WHERE id = ?1", [id], |r| r.get::<_, usize>(0))?,
-        Effect::Wedge { code, message } => tx.execute(
-            "UPDATE outbox SET state = 'wedged', error_code = ?2, error_message = ?3 WHERE id = ?1",
-            params![id, code.as_str(), message],
-        )?,
+        Effect::Remove => tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?.execute([id])?,
+        Effect::Retry { attempts, next_attempt_at } => tx
+            .prepare_cached("UPDATE outbox SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1")?
+            .execute(params![id, attempts, next_attempt_at])?,
+        Effect::Hold => {
+            tx.prepare_cached("SELECT COUNT(*) FROM outbox WHERE id = ?1")?.query_row([id], |r| r.get::<_, usize>(0))?
+        }
+        Effect::Wedge { code, message } => tx
+            .prepare_cached("UPDATE outbox SET state = 'wedged', error_code = ?2, error_message = ?3 WHERE id = ?1")?
+            .execute(params![id, code.as_str(), message])?,
     };
     Ok(n > 0)
 }
@@ -157,40 +157,41 @@ pub fn requeue(tx: &Transaction<'_>, client_id: &str) -> Result<Option<Entry>> {
     let Some((entry, _)) = get(tx, client_id)? else { return Ok(None) };
     if matches!(entry.state, EntryState::Wedged { .. }) && entry.kind == OutboxKind::Message {
         // A new row id is a new place in the queue; delete first (client_id is unique), then insert the copy.
-        let row: (String, Option<String>, String, i64) = tx.query_row(
-            "SELECT kind, conversation_id, payload, created_at FROM outbox WHERE client_id = ?1",
-            [client_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )?;
-        tx.execute("DELETE FROM outbox WHERE client_id = ?1", [client_id])?;
-        tx.execute(
+        let row: (String, Option<String>, String, i64) = tx
+            .prepare_cached("SELECT kind, conversation_id, payload, created_at FROM outbox WHERE client_id = ?1")?
+            .query_row([client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        tx.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?.execute([client_id])?;
+        tx.prepare_cached(
             "INSERT INTO outbox (kind, conversation_id, client_id, payload, state, created_at)
              VALUES (?1, ?2, ?3, ?4, 'queued', ?5)",
-            params![row.0, row.1, client_id, row.2, row.3],
-        )?;
+        )?
+        .execute(params![row.0, row.1, client_id, row.2, row.3])?;
     } else {
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = 0, error_code = NULL,
              error_message = NULL WHERE client_id = ?1",
-            [client_id],
-        )?;
+        )?
+        .execute([client_id])?;
     }
     Ok(get(tx, client_id)?.map(|(e, _)| e))
 }
 
 /// Replaces the payload of an entry (edit); the caller re-queues it.
 pub fn set_payload(tx: &Transaction<'_>, client_id: &str, payload_json: &str) -> Result<bool> {
-    Ok(tx.execute("UPDATE outbox SET payload = ?2 WHERE client_id = ?1", params![client_id, payload_json])? > 0)
+    Ok(tx
+        .prepare_cached("UPDATE outbox SET payload = ?2 WHERE client_id = ?1")?
+        .execute(params![client_id, payload_json])?
+        > 0)
 }
 
 /// Removes the entry with this client id (delivered through another path, or deleted by the app).
 pub fn remove_by_client_id(tx: &Transaction<'_>, client_id: &str) -> Result<bool> {
-    Ok(tx.execute("DELETE FROM outbox WHERE client_id = ?1", [client_id])? > 0)
+    Ok(tx.prepare_cached("DELETE FROM outbox WHERE client_id = ?1")?.execute([client_id])? > 0)
 }
 
 /// Number of entries, by state, for diagnostics and tests.
 pub fn count(conn: &Connection, state: &str) -> Result<u64> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = ?1", [state], |r| r.get(0))?)
+    Ok(conn.prepare_cached("SELECT COUNT(*) FROM outbox WHERE state = ?1")?.query_row([state], |r| r.get(0))?)
 }
 
 /// A payload stored by this module could not be read back: the row was written by something else.

@@ -39,7 +39,7 @@ pub(crate) struct Applied {
 /// Is `visitor_id` still the session's visitor? Read inside the write transaction that depends on it.
 pub(crate) fn still_visitor(tx: &rusqlite::Transaction<'_>, visitor_id: &str) -> Result<bool> {
     let current: Option<String> =
-        tx.query_row("SELECT visitor_id FROM session WHERE id = 1", [], |r| r.get(0)).optional()?;
+        tx.prepare_cached("SELECT visitor_id FROM session WHERE id = 1")?.query_row([], |r| r.get(0)).optional()?;
     Ok(current.as_deref() == Some(visitor_id))
 }
 
@@ -74,8 +74,9 @@ fn apply_batch(
             conversations::raise_last_seq(tx, conversation_id, last)?;
         }
         let synced_seq = messages::advance_cursor(tx, conversation_id)?;
-        let last_seq: u64 =
-            tx.query_row("SELECT last_seq FROM conversations WHERE id = ?1", [conversation_id], |r| r.get(0))?;
+        let last_seq: u64 = tx
+            .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")?
+            .query_row([conversation_id], |r| r.get(0))?;
         let n = changed.len();
         Ok((changed, Applied { changed: n, synced_seq, last_seq, stale: false }))
     })?;

@@ -188,7 +188,8 @@ impl SendQueue {
                         changed = messages::apply_server_messages(tx, std::slice::from_ref(m))?;
                     }
                     if entry.kind == OutboxKind::Consent {
-                        tx.execute("UPDATE consents SET synced = 1 WHERE record_id = ?1", [&entry.client_id])?;
+                        tx.prepare_cached("UPDATE consents SET synced = 1 WHERE record_id = ?1")?
+                            .execute([&entry.client_id])?;
                     }
                     outbox::apply_effect(tx, entry.id, &effect)?;
                 }
