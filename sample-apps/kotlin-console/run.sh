@@ -2,7 +2,12 @@
 # Builds what is missing or out of date, then runs the Kotlin console chat with the arguments given.
 #
 #   sample-apps/kotlin-console/run.sh --config chatflow.json --tag support    # run (arguments: --help)
+#   sample-apps/kotlin-console/run.sh --demo [--tag billing]                  # against a fresh demo server
 #   sample-apps/kotlin-console/run.sh --build-only                            # build, do not run
+#
+# --demo starts chatflow-server on a free loopback port with a temp database and server/seeds/demo.json, writes the
+# SDK config with `chatflow demo-config` (cargo build -p chatflow-cli), prints how to answer as the team from a
+# second terminal, runs the app, and stops the server and removes the temp directory when the chat ends.
 #
 # Build steps, each skipped when its output is newer than its inputs:
 #   1. scripts/bindings.sh build      the Rust library + server (cargo: a no-op when nothing changed)
@@ -65,11 +70,41 @@ build() {
   fi
 }
 
-if [[ ${1:-} == --build-only ]]; then
-  build
-  exit 0
-fi
-build
-exec java -Djna.library.path="$HOST" \
-  -cp "$APP:$FACADE:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_LIB/kotlin-stdlib.jar" \
-  io.chatflow.sample.console.MainKt "$@"
+java_app() {
+  java -Djna.library.path="$HOST" \
+    -cp "$APP:$FACADE:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_LIB/kotlin-stdlib.jar" \
+    io.chatflow.sample.console.MainKt "$@"
+}
+
+demo() {
+  local seed=$ROOT/server/seeds/demo.json tmp url="" line cli
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/kotlin-console-demo.XXXXXX")
+  SERVER_PID=
+  # shellcheck disable=SC2064  # expand now: the paths are fixed
+  trap "[[ -n \$SERVER_PID ]] && kill \$SERVER_PID 2>/dev/null; wait 2>/dev/null; rm -rf '$tmp'" EXIT
+  cli=${CHATFLOW_CLI_BIN:-}
+  if [[ -z $cli ]]; then
+    say "cargo build -p chatflow-cli (writes the demo config, answers as the team)"
+    (cd "$ROOT" && cargo build --locked -p chatflow-cli --message-format=json-render-diagnostics) >"$tmp/cli-build.json"
+    cli=$(grep -o '"executable":"[^"]*/chatflow"' "$tmp/cli-build.json" | tail -n1 | sed 's/^"executable":"//; s/"$//')
+  fi
+  "$HOST/chatflow-server" --db "$tmp/server.db" --bind 127.0.0.1:0 --seed "$seed" >"$tmp/server.out" 2>"$tmp/server.log" &
+  SERVER_PID=$!
+  for _ in $(seq 1 600); do
+    line=$(head -n1 "$tmp/server.out" 2>/dev/null || true)
+    if [[ $line == "listening on "* ]]; then url=${line#listening on }; break; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$tmp/server.log" >&2; die "the server exited"; }
+    sleep 0.1
+  done
+  [[ -n $url ]] || die "the server did not print its address"
+  "$cli" demo-config --server-url "$url" --seed "$seed" --out "$tmp/chatflow.json" >/dev/null
+  say "demo server on $url (seed server/seeds/demo.json). To answer as the team, in another terminal:"
+  say "  CHATFLOW_CONFIG=$tmp/chatflow.json CHATFLOW_DATA_DIR=$tmp/agent $cli agent-reply --seed $seed --typing-ms 1500 \"Hello from the team!\""
+  java_app --config "$tmp/chatflow.json" --data-dir "$tmp/visitor" "$@"
+}
+
+case ${1:-} in
+  --build-only) build ;;
+  --demo) shift; build; demo "$@" ;;
+  *) build; java_app "$@" ;;
+esac
