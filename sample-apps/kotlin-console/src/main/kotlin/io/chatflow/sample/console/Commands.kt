@@ -99,7 +99,10 @@ private fun ChatScreen.answer(question: Question, text: String) {
                 term.say(term.yellow(DECLINED))
             }
         }
-        Question.OPT_IN -> client.setCommunicationOptIn(id, yes)
+        Question.OPT_IN -> {
+            client.setCommunicationOptIn(id, yes)
+            term.say(term.dim(if (yes) "✓ subscribed" else "not subscribed"))
+        }
     }
     // The decision is queued like a message: send it now rather than with the first message.
     if (!paused) client.resume()
