@@ -147,6 +147,7 @@ enter "Hi, I was charged twice for Premium"
 expect "you: Hi, I was charged twice for Premium"
 expect "  … queued"
 expect "✓ sent #"
+expect "● online"   # typing is not stored: it only reaches a connected app
 say "ok: consent accepted, message queued then sent"
 
 REPLY="Sorry about that! I am refunding the second charge now."
