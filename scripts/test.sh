@@ -47,6 +47,8 @@ if want kotlin; then
   scripts/toolchains.sh kotlin
   step "Kotlin binding tests (JVM)"
   scripts/bindings.sh kotlin
+  step "Kotlin sample app: kotlin-console smoke test (real server, scripted like a person)"
+  sample-apps/kotlin-console/smoke-test.sh
 fi
 
 if want swift; then
