@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/lib/server.sh
+source "$ROOT/scripts/lib/server.sh"
 
 MODE=auto
 case "${1:-}" in
@@ -77,16 +79,7 @@ fi
 [[ -x $SERVER_BIN && -x $CLI_BIN ]] || { echo "demo: no chatflow-server / chatflow executable ($SERVER_BIN, $CLI_BIN)" >&2; exit 1; }
 
 say "starting the reference server (seed ${SEED#"$ROOT"/})"
-"$SERVER_BIN" --db "$TMP/server.db" --bind 127.0.0.1:0 --seed "$SEED" >"$TMP/server.out" 2>"$TMP/server.log" &
-SERVER_PID=$!
-URL=
-for _ in $(seq 1 600); do
-  line=$(head -n1 "$TMP/server.out" 2>/dev/null || true)
-  if [[ $line == "listening on "* ]]; then URL=${line#listening on }; break; fi
-  kill -0 "$SERVER_PID" 2>/dev/null || { echo "demo: the server exited:" >&2; cat "$TMP/server.log" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n $URL ]] || { echo "demo: the server did not print its address" >&2; exit 1; }
+start_server "$SERVER_BIN" "$TMP/server.db" "$SEED" "$TMP" || { echo "demo: the server did not start:" >&2; cat "$TMP/server.log" >&2; exit 1; }
 
 "$CLI_BIN" demo-config --server-url "$URL" --seed "$SEED" --out "$TMP/chatflow.json"
 export CHATFLOW_CONFIG=$TMP/chatflow.json

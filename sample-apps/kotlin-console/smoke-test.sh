@@ -19,6 +19,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
+# shellcheck source=scripts/lib/server.sh
+source "$ROOT/scripts/lib/server.sh"
 SEED=$ROOT/server/seeds/demo.json
 TIMEOUT=${SMOKE_TIMEOUT:-60}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kotlin-console-smoke.XXXXXX")
@@ -69,16 +71,7 @@ fi
 [[ -x $CLI_BIN ]] || fail "no chatflow CLI executable ($CLI_BIN)"
 BUILT=$SECONDS
 
-"$SERVER_BIN" --db "$TMP/server.db" --bind 127.0.0.1:0 --seed "$SEED" >"$TMP/server.stdout" 2>"$TMP/server.log" &
-SERVER_PID=$!
-URL=
-for _ in $(seq 1 600); do
-  line=$(head -n1 "$TMP/server.stdout" 2>/dev/null || true)
-  if [[ $line == "listening on "* ]]; then URL=${line#listening on }; break; fi
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited at start"
-  sleep 0.1
-done
-[[ -n $URL ]] || fail "the server did not print its address"
+start_server "$SERVER_BIN" "$TMP/server.db" "$SEED" "$TMP" || fail "the server did not start"
 "$CLI_BIN" demo-config --server-url "$URL" --seed "$SEED" --out "$TMP/chatflow.json" >/dev/null
 export CHATFLOW_CONFIG=$TMP/chatflow.json CHATFLOW_DATA_DIR=$TMP/visitor
 say "server on $URL"

@@ -22,6 +22,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
+# shellcheck source=scripts/lib/server.sh
+source "$ROOT/scripts/lib/server.sh"
 TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-$ROOT/target}")
 SEED=$ROOT/server/seeds/demo.json
 TIMEOUT=${SMOKE_TIMEOUT:-90}
@@ -84,16 +86,7 @@ trap 'exit 143' TERM
 fail() { printf '!! %s\n' "$*" >>"$TRANSCRIPT"; say "error: $*"; exit 1; }
 
 # ----------------------------------------------------------------------------- server + config
-"$SERVER_BIN" --db "$TMP/server.db" --bind 127.0.0.1:0 --seed "$SEED" >"$TMP/server.out" 2>"$TMP/server.log" &
-SERVER_PID=$!
-URL=
-for _ in $(seq 1 600); do
-  line=$(head -n1 "$TMP/server.out" 2>/dev/null || true)
-  if [[ $line == "listening on "* ]]; then URL=${line#listening on }; break; fi
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited at start"
-  sleep 0.1
-done
-[[ -n $URL ]] || fail "the server did not print its address"
+start_server "$SERVER_BIN" "$TMP/server.db" "$SEED" "$TMP" || fail "the server did not start"
 "$CLI_BIN" demo-config --server-url "$URL" --seed "$SEED" --out "$TMP/chatflow.json" >/dev/null
 say "server on $URL"
 

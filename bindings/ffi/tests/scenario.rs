@@ -73,10 +73,12 @@ async fn the_whole_conversation() {
     assert!(matches!(refused, ChatflowError::ConsentRequired { declined: true, .. }), "{refused:?}");
     assert!(chat.accept_consent(billing.chatflow_id, version).unwrap().can_send);
 
-    // Knowledge-base search: only chatflows with a knowledge base offer it (none in the test seed yet).
-    if !support.knowledge_base_enabled && !billing.knowledge_base_enabled {
-        println!("kb step skipped: no knowledge base in the seed");
-    }
+    // Knowledge-base search: Billing offers one; synced to the device, then searched there.
+    assert!(billing.knowledge_base_enabled);
+    let kb_id = billing.knowledge_base_id.expect("Billing's knowledge base");
+    assert!(chat.sync_knowledge_base(kb_id, None).await.unwrap().articles > 0);
+    let found = chat.search_kb(fx.get("scenario.kb_query"), None, 5, 0).await.unwrap();
+    assert_eq!(found.hits.first().map(|h| h.title.as_str()), Some(fx.get("scenario.kb_expected_title").as_str()));
 
     // Send: a local echo at once, then the server's confirmation as an event.
     let echo = chat.send(conversation.id.clone(), first.clone()).unwrap();

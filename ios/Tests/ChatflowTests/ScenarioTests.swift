@@ -44,10 +44,13 @@ final class ScenarioTests: XCTestCase {
         }
         XCTAssertTrue(try chat.acceptConsent(chatflowId: billing.chatflowId, shownTextVersion: version).canSend)
 
-        // Knowledge-base search: only chatflows with a knowledge base offer it (none in the test seed yet).
-        if !support.knowledgeBaseEnabled && !billing.knowledgeBaseEnabled {
-            print("kb step skipped: no knowledge base in the seed")
-        }
+        // Knowledge-base search: Billing offers one; synced to the device, then searched there.
+        XCTAssertTrue(billing.knowledgeBaseEnabled)
+        let kbId = try XCTUnwrap(billing.knowledgeBaseId)
+        let synced = try await chat.syncKnowledgeBase(kbId: kbId)
+        XCTAssertGreaterThan(synced.articles, 0)
+        let found = try await chat.searchKnowledgeBase(Fixtures["scenario.kb_query"], limit: 5)
+        XCTAssertEqual(found.hits.first?.title, Fixtures["scenario.kb_expected_title"])
 
         // Send: a local echo at once, then the server's confirmation as an event.
         let echo = try chat.send(first, in: conversation.id)

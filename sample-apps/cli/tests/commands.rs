@@ -319,7 +319,7 @@ fn search_syncs_the_knowledge_base_and_works_offline() {
 #[test]
 fn search_needs_a_knowledge_base() {
     let env = Env::start();
-    // The test seed's chatflows have the knowledge base off: a precise not-found (7).
+    // The test seed's support chatflows have the knowledge base off: a precise not-found (7).
     env.cli().args(["search", "password"]).assert().code(7).stderr(predicate::str::contains("has no knowledge base"));
     env.cli().args(["search", "--article", "12345"]).assert().code(7).stderr(predicate::str::contains("article 12345"));
 }

@@ -10,6 +10,7 @@ import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertIs
 import kotlin.test.assertNotEquals
+import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
 
 /**
@@ -58,8 +59,12 @@ class ScenarioTest {
             assertTrue(assertFailsWith<ChatflowException.ConsentRequired> { chat.send(conversation.id, first) }.declined)
             assertTrue(chat.acceptConsent(billing.chatflowId, billing.consent.processDataTextVersion).canSend)
 
-            // Knowledge-base search: only chatflows with a knowledge base offer it (none in the test seed yet).
-            if (!support.knowledgeBaseEnabled && !billing.knowledgeBaseEnabled) println("kb step skipped: no knowledge base in the seed")
+            // Knowledge-base search: Billing offers one; synced to the device, then searched there.
+            assertTrue(billing.knowledgeBaseEnabled)
+            val kbId = assertNotNull(billing.knowledgeBaseId)
+            assertTrue(chat.syncKnowledgeBase(kbId).articles > 0uL)
+            val found = chat.searchKnowledgeBase(Fixtures["scenario.kb_query"], limit = 5)
+            assertEquals(Fixtures["scenario.kb_expected_title"], found.hits.firstOrNull()?.title)
 
             // Send: a local echo at once, then the server's confirmation as an event.
             val echo = chat.send(conversation.id, first)
