@@ -62,7 +62,24 @@ async fn shutdown_signal() {
     }
 }
 
+/// The signal mask is inherited across `exec`: a launcher that blocks SIGTERM/SIGINT in its own threads (some test
+/// runners and process APIs do) would start a server that `kill` cannot stop gracefully. Unblocked before any
+/// thread starts, so that every thread inherits the open mask.
+#[cfg(unix)]
+fn accept_stop_signals() {
+    // SAFETY: plain libc calls on a local, initialised signal set; no other thread exists yet.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    accept_stop_signals();
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|e| {
         eprintln!("invalid --log filter `{}` ({e}); using `info`", cli.log);

@@ -46,3 +46,48 @@ async fn restart_on_the_same_database_keeps_everything() {
     let c = api.get(&format!("/v1/conversations/{conv}"), Some(&token)).await;
     assert_eq!(c.body["visitor_id"], visitor_id.as_str());
 }
+
+/// The signal mask survives `exec`: a launcher that blocked SIGTERM (some process APIs and test runners do) must not
+/// leave a server that `kill` cannot stop. It unblocks the stop signals at start and shuts down cleanly.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_even_when_its_launcher_blocked_it() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatflow-server"));
+    cmd.arg("--db").arg(dir.path().join("server.db")).args(["--bind", "127.0.0.1:0", "--seed"]).arg(seed_path());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn chatflow-server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("listening on "), "{line:?}");
+
+    // SAFETY: a plain kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("SIGTERM did not stop the server within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "clean shutdown expected, got {status}");
+}
