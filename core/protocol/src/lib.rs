@@ -15,6 +15,7 @@ pub mod conversation;
 pub mod error;
 pub mod kb;
 pub mod kb_query;
+pub mod kb_snippet;
 pub mod limits;
 pub mod realtime;
 pub mod visitor;

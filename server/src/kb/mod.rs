@@ -13,7 +13,6 @@
 
 pub mod query;
 pub mod seed;
-pub mod snippet;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -29,8 +28,8 @@ use crate::http::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::store::kb::{primary_language, ArticleInput};
 use crate::store::Store;
+use chatflow_protocol::kb_snippet::{snippet, Matcher, SNIPPET_WORDS};
 use query::FtsQuery;
-use snippet::{snippet, Matcher, SNIPPET_WORDS};
 
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_ARTICLE_CHARS: usize = 50_000;
@@ -269,7 +268,7 @@ pub fn ranked_search(
                 return Ok(matches
                     .into_iter()
                     .map(|m| {
-                        let (snippet, highlights) = snippet(&m.body, &matcher, SNIPPET_WORDS);
+                        let (snippet, highlights) = snippet(m.body.as_bytes(), &matcher, SNIPPET_WORDS);
                         SearchHit { article_id: m.id, title: m.title, snippet, highlights, url: m.url, score: -m.rank }
                     })
                     .collect());

@@ -30,7 +30,6 @@ pub mod index;
 mod memory;
 pub mod query;
 pub mod search;
-mod snippet;
 pub mod sync;
 
 #[cfg(test)]

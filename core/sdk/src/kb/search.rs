@@ -8,7 +8,7 @@
 //! One SQL statement per attempt. `ORDER BY rank` is handed to FTS5 itself (it sorts the matches by bm25 internally),
 //! so the base and language filters (a rowid seek in `kb_articles`) run only until the page is full, not on every
 //! match, and bodies are read only for the rows returned.
-//! Snippets are computed in Rust from the returned bodies ([`super::snippet`]). The attempts, in order, until one has
+//! Snippets are computed in Rust from the returned bodies (`chatflow_protocol::kb_snippet`, shared with the server). The attempts, in order, until one has
 //! a hit:
 //!
 //! 1. every word (AND, last word as prefix) in the preferred language;
@@ -24,15 +24,13 @@ use rusqlite::{params, Connection};
 
 use super::index::primary_language;
 use super::query::FtsQuery;
-use super::snippet::{snippet, Matcher};
 use crate::error::Result;
+use chatflow_protocol::kb_snippet::{snippet, Matcher, SNIPPET_WORDS};
 
 /// Weight of a title match relative to a body match (weight 1) in bm25 (see the migration's `rank` configuration).
 pub const TITLE_WEIGHT: f64 = 10.0;
 /// Largest page of hits one search returns.
 pub const MAX_SEARCH_LIMIT: u32 = 100;
-/// Words in a snippet.
-pub const SNIPPET_TOKENS: usize = 24;
 
 // FTS5 is the outer loop and consumes `ORDER BY rank` (no temp b-tree: see the test); each match then costs one
 // rowid seek in kb_articles, which reads the small columns first and the body only for the rows returned.
@@ -98,7 +96,7 @@ fn run(
 ) -> Result<Vec<SearchHit>> {
     let mut stmt = conn.prepare_cached(SEARCH_SQL)?;
     let rows = stmt.query_map(params![expression, kb_id, lang, limit, offset], |r| {
-        let (snippet, highlights) = snippet(r.get_ref(3)?.as_bytes()?, matcher, SNIPPET_TOKENS);
+        let (snippet, highlights) = snippet(r.get_ref(3)?.as_bytes()?, matcher, SNIPPET_WORDS);
         Ok(SearchHit {
             article_id: r.get(0)?,
             title: r.get(1)?,

@@ -1,20 +1,24 @@
-//! Snippets with highlight ranges, computed in Rust from the article body.
+//! Snippets with highlight ranges, computed from the article body: the same code for the SDK's offline search and the
+//! server's search, so both show the same snippet for the same hit.
 //!
 //! FTS5's `snippet()` re-tokenizes each returned body twice through the SQL tokenizer and scores every fragment; in
 //! the benchmark it cost more than the ranked match itself on selective queries. Here one linear pass over the body
 //! splits it into words the way the index does (letters and digits, combining marks kept), folds each word like the
 //! index tokenizer (lowercase, Latin accents removed), marks the words that match a query term (the prefix term as a
-//! prefix), and picks the window of [`super::search::SNIPPET_TOKENS`] words holding the most distinct query terms.
+//! prefix), and picks the window of [`SNIPPET_WORDS`] words holding the most distinct query terms.
 //!
 //! The folding mirrors `unicode61 remove_diacritics 2` for Latin letters with accents (what French, Spanish,
 //! German, Portuguese... use). For other scripts it only lowercases, so a highlight may be missed there; ranking and
 //! matching are FTS5's own and unaffected. Whitespace runs become one space and Markdown emphasis (`*`, `` ` ``) is
 //! dropped: a snippet is one line of plain text. Ranges are byte offsets into the returned snippet.
 
-use super::query::{is_combining_mark, is_word_char, FtsQuery};
+use crate::kb_query::{is_combining_mark, is_word_char, FtsQuery, MAX_TOKENS};
+
+/// Words in a snippet (the SDK's and the server's).
+pub const SNIPPET_WORDS: usize = 24;
 
 /// Query terms, folded, each with its prefix flag.
-pub(crate) struct Matcher {
+pub struct Matcher {
     terms: Vec<(String, bool)>,
     /// First folded character of each term: most words are rejected on it without folding the rest.
     firsts: Vec<char>,
@@ -23,7 +27,7 @@ pub(crate) struct Matcher {
 }
 
 impl Matcher {
-    pub(crate) fn new(query: &FtsQuery) -> Matcher {
+    pub fn new(query: &FtsQuery) -> Matcher {
         let terms = query
             .terms()
             .map(|(text, prefix)| {
@@ -69,7 +73,7 @@ impl Matcher {
 }
 
 /// Appends `word` lowercased and without Latin accents.
-pub(crate) fn fold_into(word: &str, out: &mut String) {
+pub fn fold_into(word: &str, out: &mut String) {
     for c in word.chars() {
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
@@ -218,7 +222,7 @@ fn words(body: &[u8], matcher: &Matcher, size: usize) -> (Vec<Word>, bool) {
 fn best_window(words: &[Word], size: usize) -> usize {
     let hits: Vec<(usize, usize)> = words.iter().enumerate().filter_map(|(i, w)| w.term.map(|t| (i, t))).collect();
     let mut best = (0usize, 0usize, 0usize); // (distinct, count, start)
-    let mut seen = [false; super::query::MAX_TOKENS];
+    let mut seen = [false; MAX_TOKENS];
     for (k, &(first, _)) in hits.iter().enumerate() {
         // Two words of context before the first match, without running past the end of the body.
         let start = first.saturating_sub(2).min(words.len().saturating_sub(size));
@@ -267,7 +271,7 @@ fn push_separator(out: &mut String, bytes: &[u8]) {
 
 /// A snippet of `body` of at most `size` words around the best matches, and the byte ranges of matching words.
 /// `body` is the stored text as bytes (decoded lazily; invalid UTF-8 is skipped, never an error).
-pub(crate) fn snippet(body: &[u8], matcher: &Matcher, size: usize) -> (String, Vec<(u32, u32)>) {
+pub fn snippet(body: &[u8], matcher: &Matcher, size: usize) -> (String, Vec<(u32, u32)>) {
     let (words, stopped_early) = words(body, matcher, size);
     let mut out = String::new();
     let mut ranges = Vec::new();
