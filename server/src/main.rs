@@ -35,30 +35,41 @@ struct Cli {
     fake_clock: bool,
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Listens for SIGINT and SIGTERM from now on and returns what completes on the first one. Called before the address
+/// is printed: a stop sent as soon as the address is known must also shut down gracefully, not kill the process.
+#[cfg(unix)]
+fn stop_requested() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let listen = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| tracing::error!(error = %e, "cannot listen for {name}")).ok()
+    };
+    let (mut term, mut int) = (listen(SignalKind::terminate(), "SIGTERM"), listen(SignalKind::interrupt(), "SIGINT"));
+    async move {
+        tokio::select! {
+            _ = next_signal(&mut term) => {}
+            _ = next_signal(&mut int) => {}
+        }
+    }
+}
+
+/// The next delivery of `signal`; never, when it could not be listened to.
+#[cfg(unix)]
+async fn next_signal(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_requested() -> impl std::future::Future<Output = ()> {
+    async {
         if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
     }
 }
 
@@ -115,13 +126,14 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let stop = stop_requested();
         // The first stdout line is a contract with scripts and tests: they read the port from it.
         let mut out = std::io::stdout().lock();
         if writeln!(out, "listening on http://{}", server.local_addr()).and_then(|()| out.flush()).is_err() {
             eprintln!("chatflow-server: cannot write to stdout");
         }
         drop(out);
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down");
         match server.shutdown().await {
             Ok(()) => ExitCode::SUCCESS,

@@ -3,19 +3,17 @@
 #![allow(dead_code)] // each test file uses a part
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use chatflow_ffi::types::messaging::ChatEvent;
 use chatflow_ffi::{ChatEventListener, ChatflowError};
+use chatflow_test_server::{Launch, ServerProcess};
 
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use chatflow_test_server::workspace;
 
 /// tests/bindings/fixtures/scenario.properties, shared with Kotlin and Swift.
 pub struct Fixtures(HashMap<String, String>);
@@ -50,7 +48,7 @@ impl Fixtures {
 
 /// The real server on 127.0.0.1, random port, temp database, test seed.
 pub struct Server {
-    child: Option<Child>,
+    process: Option<ServerProcess>,
     addr: String,
     dir: tempfile::TempDir,
     seed: PathBuf,
@@ -65,29 +63,16 @@ impl Server {
     /// With another seed of server/seeds/ (e.g. `demo.json`).
     pub fn with_seed(file: &str) -> Server {
         let seed = workspace().join("server/seeds").join(file);
-        let mut server = Server { child: None, addr: "127.0.0.1:0".into(), dir: tempfile::tempdir().unwrap(), seed };
+        let mut server = Server { process: None, addr: "127.0.0.1:0".into(), dir: tempfile::tempdir().unwrap(), seed };
         server.launch();
         server
     }
 
     fn launch(&mut self) {
-        let bin = std::env::var_os("CHATFLOW_SERVER_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("target/debug/chatflow-server"));
-        let mut child = Command::new(&bin)
-            .arg("--db")
-            .arg(self.dir.path().join("server.db"))
-            .args(["--bind", &self.addr, "--seed"])
-            .arg(&self.seed)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} ({e}): cargo build -p chatflow-server", bin.display()));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("server said {line:?}"));
-        self.addr = url.trim_start_matches("http://").to_owned();
-        self.child = Some(child);
+        let db = self.dir.path().join("server.db");
+        let process = ServerProcess::spawn(&Launch { db: &db, seed: &self.seed, bind: &self.addr, log: None });
+        self.addr = process.addr().to_owned();
+        self.process = Some(process);
     }
 
     pub fn url(&self) -> String {
@@ -96,9 +81,8 @@ impl Server {
 
     /// SIGKILL: a crash, as far as clients can tell.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(process) = self.process.take() {
+            process.kill();
         }
     }
 

@@ -13,16 +13,15 @@
 
 pub mod fault_proxy;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chatflow_core::client::ChatClient;
 use chatflow_core::config::{Config, Environment};
 use chatflow_core::protocol::{ConsentRecordInput, IdentityClaims};
 use chatflow_core::transport::HttpClient;
+use chatflow_test_server::{Launch, ServerProcess};
 use serde_json::Value;
 
 pub const APP: &str = "app_sdk";
@@ -41,70 +40,28 @@ pub fn seed_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdk_seed.json")
 }
 
-/// The server binary (see the module docs).
-pub fn server_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("CHATFLOW_SERVER_BIN") {
-            return PathBuf::from(p);
-        }
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(&workspace)
-            .args(["build", "-p", "chatflow-server", "--bin", "chatflow-server", "--message-format=json"])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build -p chatflow-server");
-        assert!(out.status.success(), "cargo build -p chatflow-server failed");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["target"]["name"] == "chatflow-server")
-            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
-            .expect("cargo did not report the chatflow-server executable")
-    })
-    .clone()
-}
-
 /// A running server (killed on drop) on a temp database that survives `stop`/`restart`.
 pub struct TestServer {
     pub url: String,
     pub port: u16,
-    child: Option<Child>,
+    process: Option<ServerProcess>,
     dir: tempfile::TempDir,
 }
 
 impl TestServer {
     pub fn start() -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut s = TestServer { url: String::new(), port: 0, child: None, dir };
+        let mut s = TestServer { url: String::new(), port: 0, process: None, dir };
         s.spawn("127.0.0.1:0");
         s
     }
 
     fn spawn(&mut self, bind: &str) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("server log file");
-        let mut child = Command::new(server_bin())
-            .arg("--db")
-            .arg(self.dir.path().join("server.db"))
-            .args(["--bind", bind, "--seed"])
-            .arg(seed_path())
-            .env("CHATFLOW_LOG", std::env::var("CHATFLOW_TEST_LOG").unwrap_or_else(|_| "info".into()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawn chatflow-server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first stdout line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}; server log: {}", self.log_path().display()));
-        self.url = url.to_owned();
-        self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in the first line");
-        self.child = Some(child);
+        let (db, seed, log) = (self.dir.path().join("server.db"), seed_path(), self.log_path());
+        let process = ServerProcess::spawn(&Launch { db: &db, seed: &seed, bind, log: Some(&log) });
+        self.url = process.url.clone();
+        self.port = process.port;
+        self.process = Some(process);
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -113,9 +70,8 @@ impl TestServer {
 
     /// Kills the server (the SDK sees connection refused): "offline".
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+        if let Some(process) = self.process.take() {
+            process.kill();
         }
     }
 

@@ -1,18 +1,14 @@
 //! Harness of the CLI's end-to-end tests: the REAL `chatflow-server` binary on 127.0.0.1 with a temp database and
 //! the server's test seed (`server/seeds/test.json`), and the real `chatflow` binary with a temp config and data dir.
 //!
-//! Finding the server binary: `CHATFLOW_SERVER_BIN` when set; otherwise the first test of the process runs
-//! `cargo build -p chatflow-server --bin chatflow-server --message-format=json` and takes the executable path from
-//! cargo's output (the approach of core/sdk/tests/support). Server logs go to `server.log` next to its database; the
-//! path is printed when a test fails.
+//! The server process comes from `chatflow-test-server` (`CHATFLOW_SERVER_BIN`, else built with cargo). Server logs go
+//! to `server.log` next to its database; the path is printed when a test fails.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use chatflow_test_server::{Launch, ServerProcess};
 use serde_json::Value;
 
 pub const APP: &str = "app_acme";
@@ -20,9 +16,8 @@ pub const APP: &str = "app_acme";
 pub const ALICE: &str = "cfg_acme_alice_test_token";
 pub const SECRET: &str = "acme-identity-secret-0123456789";
 
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[allow(unused_imports)] // each test file uses a part
+pub use chatflow_test_server::{server_bin, workspace};
 
 pub fn seed_path() -> PathBuf {
     workspace().join("server/seeds/test.json")
@@ -33,36 +28,12 @@ pub fn cli_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_chatflow"))
 }
 
-pub fn server_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("CHATFLOW_SERVER_BIN") {
-            return PathBuf::from(p);
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(workspace())
-            .args(["build", "-p", "chatflow-server", "--bin", "chatflow-server", "--message-format=json"])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build -p chatflow-server");
-        assert!(out.status.success(), "cargo build -p chatflow-server failed");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["target"]["name"] == "chatflow-server")
-            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
-            .expect("cargo did not report the chatflow-server executable")
-    })
-    .clone()
-}
-
 /// A running server (killed on drop) and a client environment: config file + data dir.
 pub struct Env {
     pub url: String,
     pub port: u16,
     pub seed: PathBuf,
-    child: Option<Child>,
+    process: Option<ServerProcess>,
     pub dir: tempfile::TempDir,
 }
 
@@ -121,34 +92,18 @@ impl Env {
         edit(&mut seed);
         let path = dir.path().join("seed.json");
         std::fs::write(&path, seed.to_string()).expect("write seed");
-        let mut env = Env { url: String::new(), port: 0, seed: path, child: None, dir };
+        let mut env = Env { url: String::new(), port: 0, seed: path, process: None, dir };
         env.spawn("127.0.0.1:0");
         env.write_config(&env.url.clone());
         env
     }
 
     fn spawn(&mut self, bind: &str) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log file");
-        let mut child = Command::new(server_bin())
-            .arg("--db")
-            .arg(self.dir.path().join("server.db"))
-            .args(["--bind", bind, "--seed"])
-            .arg(&self.seed)
-            .env("CHATFLOW_LOG", std::env::var("CHATFLOW_TEST_LOG").unwrap_or_else(|_| "info".into()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawn chatflow-server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first stdout line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}; server log: {}", self.log_path().display()));
-        self.url = url.to_owned();
-        self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
-        self.child = Some(child);
+        let (db, log) = (self.dir.path().join("server.db"), self.log_path());
+        let process = ServerProcess::spawn(&Launch { db: &db, seed: &self.seed, bind, log: Some(&log) });
+        self.url = process.url.clone();
+        self.port = process.port;
+        self.process = Some(process);
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -171,9 +126,8 @@ impl Env {
 
     /// Kills the server: the CLI sees "connection refused".
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+        if let Some(process) = self.process.take() {
+            process.kill();
         }
     }
 
