@@ -34,6 +34,8 @@ if want rust; then
   step "build every crate and test"
   cargo nextest run --workspace --locked --no-run
   export CHATFLOW_SERVER_BIN="$ROOT/target/debug/chatflow-server"
+  # The sample apps' smoke tests write their SDK config with the CLI: reuse this build instead of a second one.
+  export CHATFLOW_CLI_BIN="$ROOT/target/debug/chatflow"
   step "Rust tests: unit, integration, end-to-end"
   cargo nextest run --workspace --locked --no-fail-fast
   step "Rust doc tests"

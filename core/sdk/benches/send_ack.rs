@@ -8,6 +8,8 @@
 //! The SDK adds: the local echo commit (WAL, synchronous = NORMAL: no fsync) before the frame leaves, the queue
 //! bookkeeping, the confirmation commit after the ack, and event fan-out.
 //!
+//! Also printed: how long `send()` itself takes to return (the local echo committed), part of the SDK series.
+//!
 //! `cargo bench -p chatflow-core --bench send_ack`; `SEND_BENCH_N` (default 1000) samples per series.
 //! Not a test: nothing asserts a time.
 
@@ -134,9 +136,13 @@ fn main() {
     }
     assert_eq!(client.connection_state(), ConnectionState::Online, "the client did not connect");
     let mut sdk = Vec::with_capacity(n);
+    let mut returned = Vec::with_capacity(n);
     for i in 0..(n + warmup) {
         let t = Instant::now();
         let echo = client.send(&conv.id, &format!("bench message {i}")).unwrap();
+        if i >= warmup {
+            returned.push(t.elapsed());
+        }
         let cid = echo.client_message_id.unwrap();
         loop {
             let got = rx.recv_timeout(Duration::from_secs(30)).expect("no confirmation within 30 s");
@@ -153,6 +159,7 @@ fn main() {
     let (e50, e99) = report("floor: bare ws echo", echo);
     let (b50, b99) = report("floor: bare ws → server ack", bare);
     let (s50, s99) = report("sdk: send → ack → committed", sdk);
+    report("  of which send() returned", returned);
     let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!("  ratio vs echo floor:   p50 {:.2}x  p99 {:.2}x", r(s50, e50), r(s99, e99));
     println!("  ratio vs server floor: p50 {:.2}x  p99 {:.2}x", r(s50, b50), r(s99, b99));
