@@ -18,7 +18,7 @@ mod corpus;
 use std::time::{Duration, Instant};
 
 use chatflow_core::kb::query::FtsQuery;
-use chatflow_core::kb::search::FLOOR_SQL;
+use chatflow_core::kb::search::{FLOOR_SQL, SEARCH_SQL};
 use chatflow_core::kb::{KbSource, KnowledgeBase, MemoryKbSource};
 use chatflow_core::protocol::kb::{ArticleChanges, SearchResults};
 use chatflow_core::store::Store;
@@ -32,11 +32,6 @@ const FLOOR_WITH_TEXT_SQL: &str = "SELECT f.rowid, f.title, a.url, f.body, f.ran
 const BREAKDOWN_FILTERS_SQL: &str =
     "SELECT a.id, a.title, a.url, f.rank FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
      WHERE kb_fts MATCH ?1 AND +a.kb_id = ?2 AND +a.lang = ?3 ORDER BY f.rank LIMIT 10";
-/// search_kb's own statement (`kb::search::SEARCH_SQL`: filters, body read) with its limit and offset inlined.
-const BREAKDOWN_SEARCH_SQL: &str = "SELECT a.id, a.title, a.url, a.body, f.rank
-     FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
-     WHERE kb_fts MATCH ?1 AND +a.kb_id = ?2 AND (?3 IS NULL OR +a.lang = ?3)
-     ORDER BY f.rank LIMIT 10 OFFSET 0";
 const BREAKDOWN_SNIPPET_SQL: &str = "SELECT a.id, snippet(kb_fts, 1, char(2), char(3), '…', 24), a.url, f.rank
      FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
      WHERE kb_fts MATCH ?1 AND +a.kb_id = ?2 AND +a.lang = ?3 ORDER BY f.rank LIMIT 10";
@@ -263,7 +258,7 @@ fn main() {
     let mut breakdown: Vec<(&str, Vec<Duration>)> = Vec::new();
     for (label, sql) in [
         ("floor + filters + title/url", BREAKDOWN_FILTERS_SQL),
-        ("search_kb's statement, no snippet", BREAKDOWN_SEARCH_SQL),
+        ("search_kb's statement, no snippet", SEARCH_SQL),
         ("filters + FTS5 snippet()", BREAKDOWN_SNIPPET_SQL),
     ] {
         let mut samples = Vec::new();
@@ -274,7 +269,12 @@ fn main() {
                 store
                     .read(|c| {
                         let mut stmt = c.prepare_cached(sql)?;
-                        let mut rows = stmt.query(rusqlite::params![expr, 1, language])?;
+                        // SEARCH_SQL also takes the page (limit, offset); the breakdown statements have it inline.
+                        let mut rows = if sql == SEARCH_SQL {
+                            stmt.query(rusqlite::params![expr, 1, language, 10, 0])?
+                        } else {
+                            stmt.query(rusqlite::params![expr, 1, language])?
+                        };
                         while let Some(row) = rows.next()? {
                             let _: (i64, String) = (row.get(0)?, row.get(1)?);
                         }

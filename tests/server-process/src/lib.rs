@@ -99,10 +99,6 @@ impl ServerProcess {
         self.url.trim_start_matches("http://")
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// SIGKILL and wait: a crash, as far as clients can tell.
     pub fn kill(mut self) {
         self.kill_now();

@@ -58,14 +58,14 @@ impl Store {
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )?;
-        stable_plans(&writer)?;
+        configure_statements(&writer)?;
         migrate(&mut writer)?;
         let reader = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )?;
         reader.execute_batch("PRAGMA busy_timeout = 5000;")?;
-        stable_plans(&reader)?;
+        configure_statements(&reader)?;
         Ok(Store { path, writer: Mutex::new(writer), reader: Mutex::new(reader) })
     }
 
@@ -137,7 +137,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 ///
 /// The statement cache is sized for every statement of the hot paths (send, confirmation, catch-up, history, search)
 /// so that they are compiled once per connection: rusqlite's default (16) evicted some of them.
-fn stable_plans(conn: &Connection) -> Result<()> {
+fn configure_statements(conn: &Connection) -> Result<()> {
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(())

@@ -74,9 +74,8 @@ fn apply_batch(
             conversations::raise_last_seq(tx, conversation_id, last)?;
         }
         let synced_seq = messages::advance_cursor(tx, conversation_id)?;
-        let last_seq: u64 = tx
-            .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")?
-            .query_row([conversation_id], |r| r.get(0))?;
+        // `ensure` above guarantees the row.
+        let last_seq = conversations::last_seq_of(tx, conversation_id)?.unwrap_or_default();
         let n = changed.len();
         Ok((changed, Applied { changed: n, synced_seq, last_seq, stale: false }))
     })?;
