@@ -7,6 +7,12 @@
 //! index tokenizer (lowercase, Latin accents removed), marks the words that match a query term (the prefix term as a
 //! prefix), and picks the window of [`SNIPPET_WORDS`] words holding the most distinct query terms.
 //!
+//! Most of a body lies before its first match, and splitting it into words there is wasted work. So a first pass
+//! looks only at bytes that can start a matching word (a term's first letter, either case, or any non-ASCII letter)
+//! to find where the first match can be, and the word split starts a few words before it. The answer is the same as a
+//! split of the whole body (a property test compares them); when the shortcut cannot guarantee that (a match among
+//! the last words, unusual separators) the whole body is split.
+//!
 //! The folding mirrors `unicode61 remove_diacritics 2` for Latin letters with accents (what French, Spanish,
 //! German, Portuguese... use). For other scripts it only lowercases, so a highlight may be missed there; ranking and
 //! matching are FTS5's own and unaffected. Whitespace runs become one space and Markdown emphasis (`*`, `` ` ``) is
@@ -24,6 +30,9 @@ pub struct Matcher {
     firsts: Vec<char>,
     /// The ASCII ones as a bit set.
     ascii_firsts: u128,
+    /// Bytes that may start a word matching a term: a term's first letter in either case, and every byte that starts
+    /// a non-ASCII character (it may fold to one: "É" → "e").
+    starts: [bool; 256],
 }
 
 impl Matcher {
@@ -38,7 +47,15 @@ impl Matcher {
             .collect::<Vec<(String, bool)>>();
         let firsts: Vec<char> = terms.iter().filter_map(|(t, _)| t.chars().next()).collect();
         let ascii_firsts = firsts.iter().filter(|c| c.is_ascii()).fold(0u128, |set, c| set | 1u128 << (*c as u32));
-        Matcher { terms, firsts, ascii_firsts }
+        let mut starts = [false; 256];
+        for (b, start) in starts.iter_mut().enumerate() {
+            *start = match b as u8 {
+                b @ (b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z') => ascii_firsts & (1u128 << b.to_ascii_lowercase()) != 0,
+                0xC2..=0xF4 => true,
+                _ => false,
+            };
+        }
+        Matcher { terms, firsts, ascii_firsts, starts }
     }
 
     /// Index of the first query term that `word` (a word of the body, valid UTF-8) matches once folded. `buffer` is
@@ -51,7 +68,7 @@ impl Matcher {
             if self.ascii_firsts & (1u128 << lead.to_ascii_lowercase()) == 0 {
                 return None;
             }
-        } else if !self.firsts.contains(&fold_char(text(word).chars().next()?)) {
+        } else if !self.firsts.contains(&fold_char(decode_multibyte(word, 0, lead).0?)) {
             return None;
         }
         let folded = if word.is_ascii() {
@@ -136,15 +153,23 @@ fn decode(bytes: &[u8], i: usize) -> (Option<char>, usize) {
     decode_multibyte(bytes, i, b)
 }
 
+/// The multi-byte case of [`decode`], by hand: validating through `str::from_utf8` cost more than the rest of the scan.
+/// Accepts exactly what `from_utf8` accepts (no overlong forms, surrogates or code points past U+10FFFF).
 #[inline(never)]
 fn decode_multibyte(bytes: &[u8], i: usize, b: u8) -> (Option<char>, usize) {
-    let len = match b {
-        0xC2..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        0xF0..=0xF4 => 4,
+    let (len, smallest, mut code) = match b {
+        0xC2..=0xDF => (2, 0x80, u32::from(b & 0x1F)),
+        0xE0..=0xEF => (3, 0x800, u32::from(b & 0x0F)),
+        0xF0..=0xF4 => (4, 0x1_0000, u32::from(b & 0x07)),
         _ => return (None, 1),
     };
-    match bytes.get(i..i + len).and_then(|s| std::str::from_utf8(s).ok()).and_then(|s| s.chars().next()) {
+    for k in 1..len {
+        match bytes.get(i + k) {
+            Some(&c) if c & 0xC0 == 0x80 => code = code << 6 | u32::from(c & 0x3F),
+            _ => return (None, 1),
+        }
+    }
+    match char::from_u32(code).filter(|_| code >= smallest) {
         Some(c) => (Some(c), len),
         None => (None, 1),
     }
@@ -155,9 +180,73 @@ fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
 
-/// The words of `body` with their matches, scanning no further than needed: `size` words after every query term
-/// has been seen, or `3 × size` words after the first match. The flag tells whether the scan stopped early.
-fn words(body: &[u8], matcher: &Matcher, size: usize) -> (Vec<Word>, bool) {
+/// The end of the word that starts at `i` (letters and digits, and combining marks after its first character).
+fn word_end(body: &[u8], mut i: usize) -> usize {
+    while i < body.len() {
+        let b = body[i];
+        if b < 0x80 {
+            if !b.is_ascii_alphanumeric() {
+                break;
+            }
+            i += 1;
+        } else {
+            let (c, len) = decode_multibyte(body, i, b);
+            if !c.is_some_and(|c| is_word_char(c) || is_combining_mark(c)) {
+                break;
+            }
+            i += len;
+        }
+    }
+    i
+}
+
+/// The offset of the first word that may match a term: no matching word starts before it. Only bytes in
+/// [`Matcher::starts`] are looked at closely, and most of those are rejected on the byte before them.
+fn first_possible_match(body: &[u8], matcher: &Matcher) -> Option<usize> {
+    let mut buffer = String::new();
+    let mut from = 0;
+    while let Some(k) = body[from..].iter().position(|&b| matcher.starts[b as usize]) {
+        let i = from + k;
+        from = i + 1;
+        // After an ASCII letter or digit, `i` is inside a word. After another non-ASCII character it may start one
+        // (a word after "’"): then it is checked; a false candidate only makes the word split start earlier.
+        if i > 0 && body[i - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        if !decode(body, i).0.is_some_and(is_word_char) {
+            continue;
+        }
+        let end = word_end(body, i);
+        if matcher.term_of(&body[i..end], &mut buffer).is_some() {
+            return Some(i);
+        }
+        from = end;
+    }
+    None
+}
+
+/// Where to start splitting words so that a few words precede `first` (the first possible match): just after an
+/// ASCII separator, where a split of the whole body is between words too. 0 when there is no such place.
+fn restart_point(body: &[u8], first: usize) -> usize {
+    let is_separator = |b: u8| b < 0x80 && !b.is_ascii_alphanumeric();
+    let mut boundaries = 0;
+    for j in (1..first).rev() {
+        if is_separator(body[j - 1]) && !is_separator(body[j]) {
+            boundaries += 1;
+            // The snippet shows two words before its first match; one more for a separator that is no word.
+            if boundaries == 3 {
+                // Words before it make the snippet start with "…"; with none, start at 0 (same answer).
+                return if body[..j].iter().any(u8::is_ascii_alphanumeric) { j } else { 0 };
+            }
+        }
+    }
+    0
+}
+
+/// The words of `body` from offset `from` (0, or a place between two words) with their matches, scanning no further
+/// than needed: `size` words after every query term has been seen, `3 × size` words after the first match, or
+/// `max_words` words. The flag tells whether a match stopped the scan early.
+fn words(body: &[u8], from: usize, matcher: &Matcher, size: usize, max_words: usize) -> (Vec<Word>, bool) {
     let mut words: Vec<Word> = Vec::with_capacity(64);
     let mut buffer = String::new();
     let all_terms: u32 = (1u32 << matcher.terms.len().min(31)) - 1;
@@ -165,7 +254,7 @@ fn words(body: &[u8], matcher: &Matcher, size: usize) -> (Vec<Word>, bool) {
     let mut first_hit: Option<usize> = None;
     let mut all_seen_at: Option<usize> = None;
     let n = body.len();
-    let mut i = 0;
+    let mut i = from;
     loop {
         // Skip to the next word (tight loop over ASCII separators).
         let start = loop {
@@ -187,25 +276,13 @@ fn words(body: &[u8], matcher: &Matcher, size: usize) -> (Vec<Word>, bool) {
             }
         };
         let count = words.len();
+        if count == max_words {
+            return (words, false);
+        }
         if first_hit.is_some_and(|f| count >= f + 3 * size) || all_seen_at.is_some_and(|a| count >= a + size) {
             return (words, true);
         }
-        // The word: letters and digits, and combining marks after its first character.
-        while i < n {
-            let b = body[i];
-            if b < 0x80 {
-                if !b.is_ascii_alphanumeric() {
-                    break;
-                }
-                i += 1;
-            } else {
-                let (c, len) = decode_multibyte(body, i, b);
-                if !c.is_some_and(|c| is_word_char(c) || is_combining_mark(c)) {
-                    break;
-                }
-                i += len;
-            }
-        }
+        i = word_end(body, start);
         let term = matcher.term_of(&body[start..i], &mut buffer);
         if let Some(t) = term {
             first_hit.get_or_insert(count);
@@ -216,6 +293,39 @@ fn words(body: &[u8], matcher: &Matcher, size: usize) -> (Vec<Word>, bool) {
         }
         words.push(Word { start, end: i, term });
     }
+}
+
+/// The words a snippet is chosen from: the same window and text as splitting the whole body, usually without
+/// splitting the part before the first match. Also tells whether words precede the returned ones.
+struct Scan {
+    words: Vec<Word>,
+    words_before: bool,
+    stopped_early: bool,
+}
+
+fn scan(body: &[u8], matcher: &Matcher, size: usize) -> Scan {
+    let Some(first) = first_possible_match(body, matcher) else {
+        // No match: the snippet is the first `size` words; one more tells whether the body goes on.
+        let (words, stopped_early) = words(body, 0, matcher, size, size + 1);
+        return Scan { words, words_before: false, stopped_early };
+    };
+    let from = restart_point(body, first);
+    if from > 0 {
+        let (words, stopped_early) = words(body, from, matcher, size, usize::MAX);
+        // Same answer as a whole split when the window needs no word before `from`: two words of context precede
+        // the first match, `size` words follow `from`, and a window holds more than those two words (so the best
+        // window holds a match: with none, a whole split answers with the body's first words).
+        let first_hit = words.iter().position(|w| w.term.is_some());
+        if first_hit.is_some_and(|f| f >= 2) && words.len() >= size && size > 2 {
+            return Scan { words, words_before: true, stopped_early };
+        }
+    }
+    full_scan(body, matcher, size)
+}
+
+fn full_scan(body: &[u8], matcher: &Matcher, size: usize) -> Scan {
+    let (words, stopped_early) = words(body, 0, matcher, size, usize::MAX);
+    Scan { words, words_before: false, stopped_early }
 }
 
 /// The first word of the best window of `size` words: most distinct query terms, then most matches, then earliest.
@@ -272,7 +382,11 @@ fn push_separator(out: &mut String, bytes: &[u8]) {
 /// A snippet of `body` of at most `size` words around the best matches, and the byte ranges of matching words.
 /// `body` is the stored text as bytes (decoded lazily; invalid UTF-8 is skipped, never an error).
 pub fn snippet(body: &[u8], matcher: &Matcher, size: usize) -> (String, Vec<(u32, u32)>) {
-    let (words, stopped_early) = words(body, matcher, size);
+    render(body, scan(body, matcher, size), size)
+}
+
+fn render(body: &[u8], scan: Scan, size: usize) -> (String, Vec<(u32, u32)>) {
+    let Scan { words, words_before, stopped_early } = scan;
     let mut out = String::new();
     let mut ranges = Vec::new();
     if words.is_empty() || size == 0 {
@@ -280,7 +394,7 @@ pub fn snippet(body: &[u8], matcher: &Matcher, size: usize) -> (String, Vec<(u32
     }
     let start = best_window(&words, size);
     let end = (start + size).min(words.len());
-    if start > 0 {
+    if start > 0 || words_before {
         out.push('…');
     }
     for (i, word) in words[start..end].iter().enumerate() {
@@ -343,12 +457,89 @@ mod tests {
     }
 
     #[test]
+    fn the_decoder_accepts_what_from_utf8_accepts() {
+        let mut bytes = [0u8; 4];
+        for lead in 0xC0..=0xFFu8 {
+            for second in 0x70..=0xC0u8 {
+                for third in [0x7F, 0x80, 0x8F, 0x90, 0xA0, 0xBF, 0xC0] {
+                    bytes = [lead, second, third, 0x80];
+                    let expected = (1..=4)
+                        .find_map(|len| std::str::from_utf8(&bytes[..len]).ok().map(|s| (s.chars().next(), len)))
+                        .unwrap_or((None, 1));
+                    assert_eq!(decode(&bytes, 0), expected, "{bytes:x?}");
+                }
+            }
+        }
+        assert_eq!(decode(&bytes[..1], 0), (None, 1), "a character cut by the end of the body");
+    }
+
+    #[test]
     fn invalid_utf8_is_skipped_not_an_error() {
         let q = FtsQuery::parse("caf").unwrap();
         let body = b"bad \xff\xfe bytes caf\xc3\xa9 \xe2\x82 end";
         let (text, ranges) = snippet(body, &Matcher::new(&q), 10);
         assert_eq!(text, "bad bytes café end");
         assert_eq!(ranges, vec![(10, 15)]);
+    }
+
+    /// Pieces of bodies: query words in every case and accent form, other words, separators ASCII or not, combining
+    /// marks in and outside words, invalid UTF-8.
+    const PIECES: [&[u8]; 24] = [
+        b"alpha",
+        b"Beta",
+        b"gamma",
+        "données".as_bytes(),
+        "DONNÉES".as_bytes(),
+        b"donnees",
+        "élève".as_bytes(),
+        b"Eleve",
+        b"other",
+        b"words",
+        "cafe\u{301}".as_bytes(),
+        "l’article".as_bytes(),
+        "«".as_bytes(),
+        "—".as_bytes(),
+        " \u{301}x".as_bytes(),
+        b"12",
+        "Été".as_bytes(),
+        b"\xff",
+        b"\xc3",
+        b"\x80a",
+        b"**bold**",
+        b" ",
+        b"\n\n",
+        b", ",
+    ];
+
+    proptest::proptest! {
+        /// Starting the word split near the first match gives exactly what splitting the whole body gives.
+        #[test]
+        fn the_shortcut_answers_like_a_whole_split(
+            pieces in proptest::collection::vec((0..PIECES.len(), 0..4usize), 0..120),
+            query in proptest::sample::select(vec!["donnees", "eleve beta", "alpha gamma", "caf", "beta x", "ete", "article", "zzz"]),
+            size in 1..30usize,
+        ) {
+            let mut body = Vec::new();
+            for (piece, separator) in pieces {
+                body.extend_from_slice(PIECES[piece]);
+                body.extend_from_slice([&b" "[..], b". ", "’".as_bytes(), b""][separator]);
+            }
+            let matcher = Matcher::new(&FtsQuery::parse(query).unwrap());
+            let fast = snippet(&body, &matcher, size);
+            let whole = render(&body, full_scan(&body, &matcher, size), size);
+            proptest::prop_assert_eq!(fast, whole);
+        }
+    }
+
+    #[test]
+    fn a_late_match_skips_the_words_before_it() {
+        let body = format!("{} the answer is here {}", "filler ".repeat(500), "end ".repeat(40));
+        let q = FtsQuery::parse("answer").unwrap();
+        let matcher = Matcher::new(&q);
+        let scan = scan(body.as_bytes(), &matcher, 8);
+        assert!(scan.words_before && scan.words.len() < 20, "{} words split", scan.words.len());
+        let (text, _) = render(body.as_bytes(), scan, 8);
+        assert_eq!(text, "…filler the answer is here end end end…");
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod corpus;
 use std::time::{Duration, Instant};
 
 use chatflow_core::kb::query::FtsQuery;
-use chatflow_core::kb::search::{FLOOR_SQL, SEARCH_SQL};
+use chatflow_core::kb::search::{FLOOR_SQL, SCAN_SQL};
 use chatflow_core::kb::{KbSource, KnowledgeBase, MemoryKbSource};
 use chatflow_core::protocol::kb::{ArticleChanges, SearchResults};
 use chatflow_core::store::Store;
@@ -258,7 +258,7 @@ fn main() {
     let mut breakdown: Vec<(&str, Vec<Duration>)> = Vec::new();
     for (label, sql) in [
         ("floor + filters + title/url", BREAKDOWN_FILTERS_SQL),
-        ("search_kb's statement, no snippet", SEARCH_SQL),
+        ("search_kb's ranked scan", SCAN_SQL),
         ("filters + FTS5 snippet()", BREAKDOWN_SNIPPET_SQL),
     ] {
         let mut samples = Vec::new();
@@ -269,14 +269,19 @@ fn main() {
                 store
                     .read(|c| {
                         let mut stmt = c.prepare_cached(sql)?;
-                        // SEARCH_SQL also takes the page (limit, offset); the breakdown statements have it inline.
-                        let mut rows = if sql == SEARCH_SQL {
-                            stmt.query(rusqlite::params![expr, 1, language, 10, 0])?
+                        // The scan has no language filter or limit: it is stepped until 10 rows are in the language.
+                        let mut rows = if sql == SCAN_SQL {
+                            stmt.query(rusqlite::params![expr, 1])?
                         } else {
                             stmt.query(rusqlite::params![expr, 1, language])?
                         };
+                        let mut page = 0;
                         while let Some(row) = rows.next()? {
-                            let _: (i64, String) = (row.get(0)?, row.get(1)?);
+                            let (_, lang): (i64, String) = (row.get(0)?, row.get(1)?);
+                            page += usize::from(sql != SCAN_SQL || lang == *language);
+                            if page == 10 {
+                                break;
+                            }
                         }
                         Ok(())
                     })

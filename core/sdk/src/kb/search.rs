@@ -5,22 +5,24 @@
 //! table's `rank` configuration (migration `0003`). Scores are reported as `-bm25`: higher is better, comparable only
 //! within one answer.
 //!
-//! One SQL statement per attempt. `ORDER BY rank` is handed to FTS5 itself (it sorts the matches by bm25 internally),
-//! so the base and language filters (a rowid seek in `kb_articles`) run only until the page is full, not on every
-//! match, and bodies are read only for the rows returned.
-//! Snippets are computed in Rust from the returned bodies (`chatflow_protocol::kb_snippet`, shared with the server). The attempts, in order, until one has
-//! a hit:
+//! One ranked scan per FTS expression. `ORDER BY rank` is handed to FTS5 itself (it sorts the matches by bm25
+//! internally) and the scan reads each match's base and language (a rowid seek in `kb_articles`) only until the page
+//! is full. The language preference is applied during that scan, not by a second query: matches in the preferred
+//! language fill the page, and the first matches in other languages are kept aside as the fallback page, used only
+//! when the preferred language has no match at all. The displayed columns (title, url, body) are then read for the
+//! returned rows only, and their snippets computed in Rust (`chatflow_protocol::kb_snippet`, shared with the server).
 //!
-//! 1. every word (AND, last word as prefix) in the preferred language;
-//! 2. every word in any language;
-//! 3. any word (OR) in the preferred language — only for queries of two words or more;
-//! 4. any word in any language.
+//! The expressions, in order, until one matches:
 //!
-//! "Has a hit" means the attempt matches at least one article, not that the requested page is non-empty: paging past
-//! the end of the preferred-language results gives an empty page, never results from a fallback.
+//! 1. every word (AND, last word as prefix);
+//! 2. any word (OR) — only for queries of two words or more;
+//!
+//! each in the preferred language first, then in any language. "Has a hit" means the attempt matches at least one
+//! article, not that the requested page is non-empty: paging past the end of the preferred-language results gives an
+//! empty page, never results from a fallback.
 
 use chatflow_protocol::kb::{SearchHit, SearchResults};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::index::primary_language;
 use super::query::FtsQuery;
@@ -33,21 +35,20 @@ pub const TITLE_WEIGHT: f64 = 10.0;
 pub const MAX_SEARCH_LIMIT: u32 = 100;
 
 // FTS5 is the outer loop and consumes `ORDER BY rank` (no temp b-tree: see the test); each match then costs one
-// rowid seek in kb_articles, which reads the small columns first and the body only for the rows returned.
+// rowid seek in kb_articles for its base and language (small columns, stored first). No LIMIT: the caller stops
+// stepping once its page is full.
 //
 // Written so that the statement is never re-prepared (see `the_statements_are_never_re_prepared`): a bound parameter
-// compared to an indexed column, or a bare `LIMIT ?` handed to FTS5, lets SQLite re-plan the statement at every new
-// binding, which cost more than the search itself. The store's connections now forbid that (stable plans, see
-// `Store::open`); the statement also avoids it on its own: `+a.kb_id` keeps the filters off the index (the rowid seek
-// is the plan anyway) and `(?4 + 0)` keeps the limit an expression.
+// compared to an indexed column lets SQLite re-plan the statement at every new binding, which cost more than the
+// search itself. The store's connections forbid that (stable plans, see `Store::open`); `+a.kb_id` also keeps the
+// filter off the index (the rowid seek is the plan anyway).
 #[doc(hidden)] // the benchmark's breakdown runs it
-pub const SEARCH_SQL: &str = "SELECT a.id, a.title, a.url, a.body, f.rank
-     FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
-     WHERE kb_fts MATCH ?1 AND +a.kb_id = ?2 AND (?3 IS NULL OR +a.lang = ?3)
-     ORDER BY f.rank LIMIT (?4 + 0) OFFSET (?5 + 0)";
+pub const SCAN_SQL: &str = "SELECT f.rowid, a.lang, f.rank FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
+     WHERE kb_fts MATCH ?1 AND +a.kb_id = ?2 ORDER BY f.rank";
 
-const EXISTS_SQL: &str = "SELECT EXISTS (SELECT 1 FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
-     WHERE kb_fts MATCH ?1 AND +a.kb_id = ?2 AND (?3 IS NULL OR +a.lang = ?3))";
+/// What a hit shows, read for the returned rows only.
+#[doc(hidden)]
+pub const HIT_SQL: &str = "SELECT title, url, body FROM kb_articles WHERE id = ?1";
 
 /// Searches knowledge base `kb_id` in the local index. `language` is a BCP 47 tag or `None` for all languages;
 /// `limit` is capped at [`MAX_SEARCH_LIMIT`]. Empty or word-less text gives an empty answer.
@@ -65,53 +66,75 @@ pub(crate) fn search(
     if limit == 0 {
         return Ok(empty);
     }
-    let matcher = Matcher::new(&query);
     let language = language.map(primary_language).filter(|l| !l.is_empty());
     let mut expressions = vec![query.all_terms()];
     if query.len() > 1 {
         expressions.push(query.any_term());
     }
     for expression in &expressions {
-        let languages = match &language {
-            Some(l) => vec![Some(l.as_str()), None],
-            None => vec![None],
-        };
-        for lang in languages {
-            let hits = run(conn, kb_id, expression, &matcher, lang, limit, offset)?;
-            if !hits.is_empty() || (offset > 0 && exists(conn, kb_id, expression, lang)?) {
-                return Ok(SearchResults { hits });
+        if let Some(page) = ranked_page(conn, kb_id, expression, language.as_deref(), limit, offset)? {
+            let matcher = Matcher::new(&query);
+            let mut hits = Vec::with_capacity(page.len());
+            for (id, rank) in page {
+                // None: removed by a sync that committed since the scan (its read ended with it).
+                hits.extend(hit(conn, id, rank, &matcher)?);
             }
+            return Ok(SearchResults { hits });
         }
     }
     Ok(empty)
 }
 
-fn run(
+/// The page of `(article id, rank)` for one expression: from the preferred language when it has a match, else from
+/// all languages. `None` when nothing matches the expression in this base.
+fn ranked_page(
     conn: &Connection,
     kb_id: i64,
     expression: &str,
-    matcher: &Matcher,
-    lang: Option<&str>,
+    language: Option<&str>,
     limit: u32,
     offset: u32,
-) -> Result<Vec<SearchHit>> {
-    let mut stmt = conn.prepare_cached(SEARCH_SQL)?;
-    let rows = stmt.query_map(params![expression, kb_id, lang, limit, offset], |r| {
-        let (snippet, highlights) = snippet(r.get_ref(3)?.as_bytes()?, matcher, SNIPPET_WORDS);
-        Ok(SearchHit {
-            article_id: r.get(0)?,
-            title: r.get(1)?,
-            snippet,
-            highlights,
-            url: r.get(2)?,
-            score: -r.get::<_, f64>(4)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+) -> Result<Option<Vec<(i64, f64)>>> {
+    let (limit, offset) = (limit as usize, offset as usize);
+    let mut stmt = conn.prepare_cached(SCAN_SQL)?;
+    let mut rows = stmt.query(params![expression, kb_id])?;
+    let mut preferred_seen = 0usize;
+    let mut page = Vec::with_capacity(limit);
+    // The first `offset + limit` matches, in case no match is in the preferred language (then all are in others).
+    let mut any_language = Vec::new();
+    let mut matches = 0usize;
+    while let Some(row) = rows.next()? {
+        matches += 1;
+        let (id, rank): (i64, f64) = (row.get(0)?, row.get(2)?);
+        let lang = row.get_ref(1)?;
+        let preferred = language.is_none_or(|l| lang.as_str().is_ok_and(|lang| lang == l));
+        if preferred {
+            preferred_seen += 1;
+            if preferred_seen > offset {
+                page.push((id, rank));
+                if page.len() == limit {
+                    break;
+                }
+            }
+        } else if preferred_seen == 0 && any_language.len() < offset + limit {
+            any_language.push((id, rank));
+        }
+    }
+    Ok(match (preferred_seen, matches) {
+        (0, 0) => None,
+        (0, _) => Some(any_language.into_iter().skip(offset).collect()),
+        _ => Some(page),
+    })
 }
 
-fn exists(conn: &Connection, kb_id: i64, expression: &str, lang: Option<&str>) -> Result<bool> {
-    Ok(conn.prepare_cached(EXISTS_SQL)?.query_row(params![expression, kb_id, lang], |r| r.get(0))?)
+fn hit(conn: &Connection, article_id: i64, rank: f64, matcher: &Matcher) -> Result<Option<SearchHit>> {
+    let mut stmt = conn.prepare_cached(HIT_SQL)?;
+    Ok(stmt
+        .query_row([article_id], |r| {
+            let (snippet, highlights) = snippet(r.get_ref(2)?.as_bytes()?, matcher, SNIPPET_WORDS);
+            Ok(SearchHit { article_id, title: r.get(0)?, snippet, highlights, url: r.get(1)?, score: -rank })
+        })
+        .optional()?)
 }
 
 /// The raw FTS5 query the benchmark compares against (same table, same expression, bm25 order, no filter, no snippet).
@@ -139,15 +162,15 @@ mod tests {
     fn the_statements_are_never_re_prepared() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let runs = [("\"a\"*", Some("fr"), 10u32, 0u32), ("\"b\" \"cd\"*", Some("en"), 5, 5), ("\"x\"", None, 20, 0)];
+        let runs = [("\"a\"*", 1, 10u32), ("\"b\" \"cd\"*", 2, 5), ("\"x\"", 3, 20)];
         store
             .read(|c| {
-                for (expr, lang, limit, offset) in runs {
-                    c.prepare_cached(SEARCH_SQL)?.query(params![expr, 1, lang, limit, offset])?.next()?;
-                    c.prepare_cached(EXISTS_SQL)?.query(params![expr, 1, lang])?.next()?;
+                for (expr, id, limit) in runs {
+                    c.prepare_cached(SCAN_SQL)?.query(params![expr, 1])?.next()?;
+                    c.prepare_cached(HIT_SQL)?.query(params![id])?.next()?;
                     c.prepare_cached(FLOOR_SQL)?.query(params![expr, limit])?.next()?;
                 }
-                for sql in [SEARCH_SQL, EXISTS_SQL, FLOOR_SQL] {
+                for sql in [SCAN_SQL, HIT_SQL, FLOOR_SQL] {
                     let stmt = c.prepare_cached(sql)?;
                     assert_eq!(stmt.get_status(StatementStatus::Run), 3, "{sql}");
                     assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "{sql}");
@@ -164,8 +187,8 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let plan: Vec<String> = store
             .read(|c| {
-                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {SEARCH_SQL}"))?;
-                let rows = stmt.query_map(params!["\"x\"", 1, "fr", 10, 0], |r| r.get::<_, String>(3))?;
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {SCAN_SQL}"))?;
+                let rows = stmt.query_map(params!["\"x\"", 1], |r| r.get::<_, String>(3))?;
                 Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
             })
             .unwrap();

@@ -269,6 +269,13 @@ async fn language_filter_falls_back_to_all_languages() {
     // No French article says "password": the English ones answer.
     let fallback = local(&f, "password", Some("fr"));
     assert!(titles(&fallback).first().is_some_and(|t| t.ends_with("your password")), "{:?}", titles(&fallback));
+    // The fallback pages like a search in every language.
+    let ids = |r: &SearchResults| r.hits.iter().map(|h| h.article_id).collect::<Vec<_>>();
+    let every = ids(&f.kb.search_local(1, "password", None, 100, 0).unwrap());
+    assert!(every.len() >= 2, "{every:?}");
+    let second_page = f.kb.search_local(1, "password", Some("fr"), 2, 1).unwrap();
+    assert_eq!(ids(&second_page), every[1..every.len().min(3)].to_vec());
+    assert_eq!(ids(&local(&f, "password", Some("fr"))), every[..every.len().min(10)].to_vec());
     // "fr" matches the "fr-CA" article.
     assert_eq!(titles(&local(&f, "taxes", Some("fr"))), vec!["Achats intégrés au Canada : taxes et devises"]);
     // No language: everything.
