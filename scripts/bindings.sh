@@ -178,7 +178,7 @@ cmd_size() {
   bytes=$(stat -c %s "$so")
   printf 'stripped release libchatflow_ffi.so (x86_64 host): %d bytes = %s MiB; goal <= 4 MB\n' \
     "$bytes" "$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1048576 }')"
-  printf '  sections: %s\n' "$(size -A "$so" | awk '$1 ~ /^\.(text|rodata|data\.rel\.ro|eh_frame|eh_frame_hdr|gcc_except_table)$/ {printf "%s=%d ", $1, $2}')"
+  printf '  sections: %s\n' "$(size -A "$so" | awk '$1 ~ /^\.(text|rodata|data\.rel\.ro|eh_frame|eh_frame_hdr|gcc_except_table|rela\.dyn|relr\.dyn)$/ {printf "%s=%d ", $1, $2}')"
   step "breakdown: the same build with symbols (profile bench = release without strip), bytes by crate"
   cargo build --locked --profile bench -p chatflow-ffi
   size_breakdown "$TARGET_DIR/release/libchatflow_ffi.so"
