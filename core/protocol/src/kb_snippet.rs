@@ -28,8 +28,6 @@ pub struct Matcher {
     terms: Vec<(String, bool)>,
     /// First folded character of each term: most words are rejected on it without folding the rest.
     firsts: Vec<char>,
-    /// The ASCII ones as a bit set.
-    ascii_firsts: u128,
     /// Bytes that may start a word matching a term: a term's first letter in either case, and every byte that starts
     /// a non-ASCII character (it may fold to one: "É" → "e").
     starts: [bool; 256],
@@ -46,16 +44,15 @@ impl Matcher {
             })
             .collect::<Vec<(String, bool)>>();
         let firsts: Vec<char> = terms.iter().filter_map(|(t, _)| t.chars().next()).collect();
-        let ascii_firsts = firsts.iter().filter(|c| c.is_ascii()).fold(0u128, |set, c| set | 1u128 << (*c as u32));
         let mut starts = [false; 256];
         for (b, start) in starts.iter_mut().enumerate() {
             *start = match b as u8 {
-                b @ (b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z') => ascii_firsts & (1u128 << b.to_ascii_lowercase()) != 0,
+                b @ (b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z') => firsts.contains(&char::from(b.to_ascii_lowercase())),
                 0xC2..=0xF4 => true,
                 _ => false,
             };
         }
-        Matcher { terms, firsts, ascii_firsts, starts }
+        Matcher { terms, firsts, starts }
     }
 
     /// Index of the first query term that `word` (a word of the body, valid UTF-8) matches once folded. `buffer` is
@@ -65,7 +62,7 @@ impl Matcher {
         // Most words are rejected on their first letter; most of the rest are ASCII and compare case-insensitively
         // in place. Only non-ASCII candidates are decoded and folded.
         if lead < 0x80 {
-            if self.ascii_firsts & (1u128 << lead.to_ascii_lowercase()) == 0 {
+            if !self.starts[usize::from(lead)] {
                 return None;
             }
         } else if !self.firsts.contains(&fold_char(decode_multibyte(word, 0, lead).0?)) {
