@@ -55,9 +55,10 @@ impl Matcher {
         Matcher { terms, firsts, starts }
     }
 
-    /// Index of the first query term that `word` (a word of the body, valid UTF-8) matches once folded. `buffer` is
-    /// scratch space.
-    fn term_of(&self, word: &[u8], buffer: &mut String) -> Option<usize> {
+    /// Index of the first query term that `word` (a word of the body, valid UTF-8; `ascii` when all its bytes are)
+    /// matches once folded. `buffer` is scratch space.
+    #[inline]
+    fn term_of(&self, word: &[u8], ascii: bool, buffer: &mut String) -> Option<usize> {
         let &lead = word.first()?;
         // Most words are rejected on their first letter; most of the rest are ASCII and compare case-insensitively
         // in place. Only non-ASCII candidates are decoded and folded.
@@ -68,11 +69,11 @@ impl Matcher {
         } else if !self.firsts.contains(&fold_char(decode_multibyte(word, 0, lead).0?)) {
             return None;
         }
-        let folded = if word.is_ascii() {
+        let folded = if ascii {
             word
         } else {
             buffer.clear();
-            fold_into(text(word), buffer);
+            fold_bytes_into(word, buffer);
             buffer.as_bytes()
         };
         self.terms.iter().position(|(term, prefix)| {
@@ -89,18 +90,44 @@ impl Matcher {
 /// Appends `word` lowercased and without Latin accents.
 pub fn fold_into(word: &str, out: &mut String) {
     for c in word.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else if !is_combining_mark(c) {
-            out.extend(c.to_lowercase().map(strip_accent));
+        push_folded(c, out);
+    }
+}
+
+/// [`fold_into`] for a word of the body, decoded as it goes (its bytes are characters the split decoded).
+fn fold_bytes_into(word: &[u8], out: &mut String) {
+    let mut i = 0;
+    while i < word.len() {
+        let (c, len) = decode(word, i);
+        i += len;
+        if let Some(c) = c {
+            push_folded(c, out);
         }
     }
+}
+
+#[inline]
+fn push_folded(c: char, out: &mut String) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+    } else if is_latin1_lowercase(c) {
+        out.push(strip_accent(c));
+    } else if !is_combining_mark(c) {
+        out.extend(c.to_lowercase().map(strip_accent));
+    }
+}
+
+/// Latin-1 lowercase letters (à to ÿ, not ÷): French accents, already lowercase, skip the Unicode case tables.
+fn is_latin1_lowercase(c: char) -> bool {
+    ('\u{DF}'..='\u{FF}').contains(&c) && c != '÷'
 }
 
 /// One character folded (lowercase, no accent). A combining mark stays: it never starts a word.
 fn fold_char(c: char) -> char {
     if c.is_ascii() {
         c.to_ascii_lowercase()
+    } else if is_latin1_lowercase(c) {
+        strip_accent(c)
     } else {
         c.to_lowercase().next().map_or(c, strip_accent)
     }
@@ -177,8 +204,11 @@ fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
 
-/// The end of the word that starts at `i` (letters and digits, and combining marks after its first character).
-fn word_end(body: &[u8], mut i: usize) -> usize {
+/// The end of the word that starts at `i` (letters and digits, and combining marks after its first character), and
+/// whether the word is all ASCII.
+#[inline]
+fn word_end(body: &[u8], mut i: usize) -> (usize, bool) {
+    let mut ascii = true;
     while i < body.len() {
         let b = body[i];
         if b < 0x80 {
@@ -191,10 +221,11 @@ fn word_end(body: &[u8], mut i: usize) -> usize {
             if !c.is_some_and(|c| is_word_char(c) || is_combining_mark(c)) {
                 break;
             }
+            ascii = false;
             i += len;
         }
     }
-    i
+    (i, ascii)
 }
 
 /// The offset of the first word that may match a term: no matching word starts before it. Only bytes in
@@ -213,8 +244,8 @@ fn first_possible_match(body: &[u8], matcher: &Matcher) -> Option<usize> {
         if !decode(body, i).0.is_some_and(is_word_char) {
             continue;
         }
-        let end = word_end(body, i);
-        if matcher.term_of(&body[i..end], &mut buffer).is_some() {
+        let (end, ascii) = word_end(body, i);
+        if matcher.term_of(&body[i..end], ascii, &mut buffer).is_some() {
             return Some(i);
         }
         from = end;
@@ -279,8 +310,9 @@ fn words(body: &[u8], from: usize, matcher: &Matcher, size: usize, max_words: us
         if first_hit.is_some_and(|f| count >= f + 3 * size) || all_seen_at.is_some_and(|a| count >= a + size) {
             return (words, true);
         }
-        i = word_end(body, start);
-        let term = matcher.term_of(&body[start..i], &mut buffer);
+        let ascii;
+        (i, ascii) = word_end(body, start);
+        let term = matcher.term_of(&body[start..i], ascii, &mut buffer);
         if let Some(t) = term {
             first_hit.get_or_insert(count);
             seen |= 1 << t.min(31);
@@ -384,13 +416,21 @@ pub fn snippet(body: &[u8], matcher: &Matcher, size: usize) -> (String, Vec<(u32
 
 fn render(body: &[u8], scan: Scan, size: usize) -> (String, Vec<(u32, u32)>) {
     let Scan { words, words_before, stopped_early } = scan;
-    let mut out = String::new();
     let mut ranges = Vec::new();
     if words.is_empty() || size == 0 {
-        return (out, ranges);
+        return (String::new(), ranges);
     }
     let start = best_window(&words, size);
     let end = (start + size).min(words.len());
+    let (span_start, span_end) = (words[start].start, words[end - 1].end);
+    let mut out = String::with_capacity(span_end - span_start + 8);
+    // One validation for the whole window instead of one per word; a separator with invalid bytes (skipped by
+    // `push_separator`) makes it fail, then each word is taken on its own.
+    let span = std::str::from_utf8(&body[span_start..span_end]).ok();
+    let word_text = |w: &Word| match span {
+        Some(span) => span.get(w.start - span_start..w.end - span_start).unwrap_or_default(),
+        None => text(&body[w.start..w.end]),
+    };
     if start > 0 || words_before {
         out.push('…');
     }
@@ -399,7 +439,7 @@ fn render(body: &[u8], scan: Scan, size: usize) -> (String, Vec<(u32, u32)>) {
             push_separator(&mut out, &body[words[start + i - 1].end..word.start]);
         }
         let from = out.len();
-        out.push_str(text(&body[word.start..word.end]));
+        out.push_str(word_text(word));
         if word.term.is_some() {
             ranges.push((from as u32, out.len() as u32));
         }
@@ -415,137 +455,4 @@ fn render(body: &[u8], scan: Scan, size: usize) -> (String, Vec<(u32, u32)>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(body: &str, query: &str, size: usize) -> (String, Vec<String>) {
-        let q = FtsQuery::parse(query).unwrap();
-        let (text, ranges) = snippet(body.as_bytes(), &Matcher::new(&q), size);
-        for (s, e) in &ranges {
-            assert!(text.is_char_boundary(*s as usize) && text.is_char_boundary(*e as usize), "{text}");
-        }
-        let marked = ranges.iter().map(|(s, e)| text[*s as usize..*e as usize].to_owned()).collect();
-        (text, marked)
-    }
-
-    #[test]
-    fn folding_matches_the_index_tokenizer_for_latin_text() {
-        let mut out = String::new();
-        fold_into("ÉLÈVE Données Ça Œuvre naïve Ångström e\u{301}te\u{301}", &mut out);
-        assert_eq!(out, "eleve donnees ca œuvre naive angstrom ete");
-    }
-
-    #[test]
-    fn highlights_accented_words_for_accentless_queries_and_prefixes() {
-        let body = "Vos **données** personnelles sont protégées.\n\nNous ne vendons jamais vos données.";
-        let (text, marked) = run(body, "donnees prot", 40);
-        assert_eq!(text, "Vos données personnelles sont protégées. Nous ne vendons jamais vos données.");
-        assert_eq!(marked, vec!["données", "protégées", "données"]);
-    }
-
-    #[test]
-    fn the_window_holds_the_most_distinct_terms() {
-        let body = "alpha one two three four five six seven eight nine beta gamma ten eleven twelve alpha";
-        let (text, marked) = run(body, "beta gamma", 5);
-        assert_eq!(text, "…eight nine beta gamma ten…");
-        assert_eq!(marked, vec!["beta", "gamma"]);
-        let (text, _) = run(body, "twelve", 5);
-        assert_eq!(text, "…gamma ten eleven twelve alpha", "the window ends with the body");
-    }
-
-    #[test]
-    fn the_decoder_accepts_what_from_utf8_accepts() {
-        let mut bytes = [0u8; 4];
-        for lead in 0xC0..=0xFFu8 {
-            for second in 0x70..=0xC0u8 {
-                for third in [0x7F, 0x80, 0x8F, 0x90, 0xA0, 0xBF, 0xC0] {
-                    bytes = [lead, second, third, 0x80];
-                    let expected = (1..=4)
-                        .find_map(|len| std::str::from_utf8(&bytes[..len]).ok().map(|s| (s.chars().next(), len)))
-                        .unwrap_or((None, 1));
-                    assert_eq!(decode(&bytes, 0), expected, "{bytes:x?}");
-                }
-            }
-        }
-        assert_eq!(decode(&bytes[..1], 0), (None, 1), "a character cut by the end of the body");
-    }
-
-    #[test]
-    fn invalid_utf8_is_skipped_not_an_error() {
-        let q = FtsQuery::parse("caf").unwrap();
-        let body = b"bad \xff\xfe bytes caf\xc3\xa9 \xe2\x82 end";
-        let (text, ranges) = snippet(body, &Matcher::new(&q), 10);
-        assert_eq!(text, "bad bytes café end");
-        assert_eq!(ranges, vec![(10, 15)]);
-    }
-
-    /// Pieces of bodies: query words in every case and accent form, other words, separators ASCII or not, combining
-    /// marks in and outside words, invalid UTF-8.
-    const PIECES: [&[u8]; 24] = [
-        b"alpha",
-        b"Beta",
-        b"gamma",
-        "données".as_bytes(),
-        "DONNÉES".as_bytes(),
-        b"donnees",
-        "élève".as_bytes(),
-        b"Eleve",
-        b"other",
-        b"words",
-        "cafe\u{301}".as_bytes(),
-        "l’article".as_bytes(),
-        "«".as_bytes(),
-        "—".as_bytes(),
-        " \u{301}x".as_bytes(),
-        b"12",
-        "Été".as_bytes(),
-        b"\xff",
-        b"\xc3",
-        b"\x80a",
-        b"**bold**",
-        b" ",
-        b"\n\n",
-        b", ",
-    ];
-
-    proptest::proptest! {
-        /// Starting the word split near the first match gives exactly what splitting the whole body gives.
-        #[test]
-        fn the_shortcut_answers_like_a_whole_split(
-            pieces in proptest::collection::vec((0..PIECES.len(), 0..4usize), 0..120),
-            query in proptest::sample::select(vec!["donnees", "eleve beta", "alpha gamma", "caf", "beta x", "ete", "article", "zzz"]),
-            size in 1..30usize,
-        ) {
-            let mut body = Vec::new();
-            for (piece, separator) in pieces {
-                body.extend_from_slice(PIECES[piece]);
-                body.extend_from_slice([&b" "[..], b". ", "’".as_bytes(), b""][separator]);
-            }
-            let matcher = Matcher::new(&FtsQuery::parse(query).unwrap());
-            let fast = snippet(&body, &matcher, size);
-            let whole = render(&body, full_scan(&body, &matcher, size), size);
-            proptest::prop_assert_eq!(fast, whole);
-        }
-    }
-
-    #[test]
-    fn a_late_match_skips_the_words_before_it() {
-        let body = format!("{} the answer is here {}", "filler ".repeat(500), "end ".repeat(40));
-        let q = FtsQuery::parse("answer").unwrap();
-        let matcher = Matcher::new(&q);
-        let scan = scan(body.as_bytes(), &matcher, 8);
-        assert!(scan.words_before && scan.words.len() < 20, "{} words split", scan.words.len());
-        let (text, _) = render(body.as_bytes(), scan, 8);
-        assert_eq!(text, "…filler the answer is here end end end…");
-    }
-
-    #[test]
-    fn no_body_match_gives_the_beginning() {
-        let (text, marked) = run("First words of the body, then more words here.", "title", 4);
-        assert_eq!(text, "First words of the…");
-        assert!(marked.is_empty());
-        assert_eq!(run("", "x", 4).0, "");
-        assert_eq!(run("?!", "x", 4).0, "");
-        assert_eq!(run("Short.", "short", 10), ("Short.".to_owned(), vec!["Short".to_owned()]));
-    }
-}
+mod tests;
