@@ -27,12 +27,13 @@ use chatflow_core::store::Store;
 use chatflow_core::Result;
 
 /// The second floor: the same raw MATCH returning the table's columns, the article text (`SELECT *` with rowid and
-/// rank), as an app querying FTS5 directly to show results would. FTS5 reads them from its content table, kb_text.
+/// rank), as an app querying FTS5 directly to show results would. FTS5 reads them from its content table,
+/// kb_articles.
 const FLOOR_WITH_TEXT_SQL: &str =
     "SELECT rowid, title, body, rank FROM kb_fts WHERE kb_fts MATCH ?1 ORDER BY rank LIMIT (10 + 0)";
 
 const BREAKDOWN_FILTERS_SQL: &str =
-    "SELECT a.id, f.title, a.url, f.rank FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
+    "SELECT a.id, a.title, a.url, f.rank FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
      WHERE kb_fts MATCH ?1 AND +a.kb_id = ?2 AND +a.lang = ?3 ORDER BY f.rank LIMIT 10";
 const BREAKDOWN_SNIPPET_SQL: &str = "SELECT a.id, snippet(kb_fts, 1, char(2), char(3), '…', 24), a.url, f.rank
      FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
@@ -138,9 +139,9 @@ fn main() {
         let total = file_len(store.path()) - empty_size;
         let mut by_table = conn
             .prepare(
-                "SELECT CASE WHEN name = 'kb_text' THEN 'article text' WHEN name LIKE 'kb_fts%' THEN 'fts index'
-                   WHEN name LIKE 'kb_articles%' THEN 'article metadata' ELSE 'other' END AS part, SUM(pgsize)
-                 FROM dbstat GROUP BY part",
+                "SELECT CASE WHEN name = 'kb_articles_scope' THEN 'search scope index'
+                   WHEN name LIKE 'kb_fts%' THEN 'fts index' WHEN name LIKE 'kb_articles%' THEN 'articles (text)'
+                   ELSE 'other' END AS part, SUM(pgsize) FROM dbstat GROUP BY part",
             )
             .expect("dbstat");
         let parts: Vec<(String, i64)> = by_table

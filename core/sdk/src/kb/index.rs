@@ -1,11 +1,9 @@
-//! The local article store and its FTS5 index (tables from migrations `0003_knowledge_base.sql` and
-//! `0004_kb_text.sql`): `kb_articles` holds each article's base, language, url and tags, `kb_text` its title and
-//! body (same id), and `kb_fts` indexes `kb_text` (rowid = article id).
+//! The local article store and its FTS5 index (tables from migration `0003_knowledge_base.sql`).
 //!
 //! Writes happen one delta page per transaction: the page's upserts and removals and the base's new cursor commit
 //! together, so a sync interrupted at any point (network loss, app killed) leaves the index consistent with the
-//! stored cursor and the next sync resumes after the last applied page. Removing an article's row removes its text
-//! (foreign key cascade) and its index entries (triggers on `kb_text`).
+//! stored cursor and the next sync resumes after the last applied page. Triggers keep `kb_fts` in step with
+//! `kb_articles`.
 
 use chatflow_protocol::kb::{Article, ArticleChanges};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -53,22 +51,18 @@ pub(crate) fn apply_page(tx: &Transaction<'_>, kb_id: i64, page: &ArticleChanges
     let mut applied = PageApplied::default();
     {
         let mut upsert = tx.prepare_cached(
-            "INSERT INTO kb_articles (id, kb_id, language, lang, tags, url, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO kb_articles (id, kb_id, title, body, language, lang, tags, url, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (id) DO UPDATE SET
-                kb_id = excluded.kb_id, language = excluded.language, lang = excluded.lang, tags = excluded.tags,
+                kb_id = excluded.kb_id, title = excluded.title, body = excluded.body,
+                language = excluded.language, lang = excluded.lang, tags = excluded.tags,
                 url = excluded.url, updated_at = excluded.updated_at
+             -- An article delivered again unchanged (a resumed page) is not re-indexed.
              WHERE excluded.updated_at <> kb_articles.updated_at OR excluded.kb_id <> kb_articles.kb_id
+                OR excluded.title <> kb_articles.title OR excluded.body <> kb_articles.body
                 OR excluded.language <> kb_articles.language OR excluded.tags <> kb_articles.tags
                 OR excluded.url <> kb_articles.url",
         )?;
-        // An article delivered again unchanged (a resumed page) is not re-indexed.
-        let mut upsert_text = tx.prepare_cached(
-            "INSERT INTO kb_text (id, title, body) VALUES (?1, ?2, ?3)
-             ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body
-             WHERE excluded.title <> kb_text.title OR excluded.body <> kb_text.body",
-        )?;
-        // Its text and index entries go with it (foreign key cascade, then kb_text's trigger).
         let mut delete = tx.prepare_cached("DELETE FROM kb_articles WHERE id = ?1 AND kb_id = ?2")?;
         for article in &page.upserted {
             if article.kb_id != kb_id {
@@ -83,17 +77,17 @@ pub(crate) fn apply_page(tx: &Transaction<'_>, kb_id: i64, page: &ArticleChanges
                 applied.removed += delete.execute(params![article.id, kb_id])? as u64;
                 continue;
             }
-            let metadata_changed = upsert.execute(params![
+            applied.upserted += upsert.execute(params![
                 article.id,
                 kb_id,
+                article.title,
+                article.body,
                 article.language,
                 primary_language(&article.language),
                 serde_json::to_string(&article.tags)?,
                 article.url,
                 article.updated_at,
-            ])? > 0;
-            let text_changed = upsert_text.execute(params![article.id, article.title, article.body])? > 0;
-            applied.upserted += u64::from(metadata_changed || text_changed);
+            ])? as u64;
         }
         for id in &page.removed {
             applied.removed += delete.execute(params![id, kb_id])? as u64;
@@ -146,8 +140,7 @@ pub(crate) fn status(conn: &Connection, kb_id: i64) -> Result<KbIndexStatus> {
 pub(crate) fn article(conn: &Connection, id: i64) -> Result<Option<Article>> {
     let row = conn
         .prepare_cached(
-            "SELECT a.id, a.kb_id, t.title, t.body, a.language, a.tags, a.url, a.updated_at
-             FROM kb_articles a JOIN kb_text t ON t.id = a.id WHERE a.id = ?1",
+            "SELECT id, kb_id, title, body, language, tags, url, updated_at FROM kb_articles WHERE id = ?1",
         )?
         .query_row([id], |r| {
             Ok((
@@ -275,10 +268,8 @@ mod tests {
         // Metadata alone (url): counted, text untouched.
         let mut moved = art(1, "Offline maps", "Download an area", "en");
         moved.url = "https://help.example/moved".into();
-        assert_eq!(
-            store.write(|tx| apply_page(tx, 1, &page(vec![moved.clone()], vec![], "c3", false), 4)).unwrap().upserted,
-            1
-        );
+        let p3 = page(vec![moved.clone()], vec![], "c3", false);
+        assert_eq!(store.write(|tx| apply_page(tx, 1, &p3, 4)).unwrap().upserted, 1);
         assert_eq!(store.read(|c| article(c, 1)).unwrap(), Some(moved));
         store
             .write(|tx| Ok(tx.execute("INSERT INTO kb_fts (kb_fts, rank) VALUES ('integrity-check', 1)", [])?))
