@@ -24,6 +24,8 @@ final class ChatSession {
 
     /// Messages up to this seq existed before the chat started: a catch-up that stores them is not news.
     private var baseline: UInt64 = 0
+    /// The intro showed the welcome and no team message has been shown since.
+    private var welcomeOnScreen = false
     private var shown = Set<UInt64>()
     private var lastVisitorSeq: UInt64 = 0
     private var seenShown: UInt64 = 0
@@ -64,7 +66,10 @@ final class ChatSession {
             if let away = availability.awayMessage { Console.say(away) }
             if let typical = availability.typicalResponseTime { Console.say("The team typically replies \(typical.label).") }
         }
-        if !flow.welcomeMessage.isEmpty { Console.say("\(flow.header.displayName): \(flow.welcomeMessage)") }
+        if !flow.welcomeMessage.isEmpty {
+            Console.say("\(flow.header.displayName): \(flow.welcomeMessage)")
+            welcomeOnScreen = true
+        }
 
         if conversation == nil, flow.kind == .bot {
             // A bot speaks first: open the conversation now so its greeting and buttons show. (For people, the
@@ -164,8 +169,12 @@ final class ChatSession {
             return
         }
         guard let seq = message.seq, history || seq > baseline, shown.insert(seq).inserted else { return }
-        // The server may store the welcome message as the conversation's first: it is on screen already.
-        if seq == 1, message.author.kind != .visitor, message.body == flow.welcomeMessage { return }
+        // The server stores the welcome as the conversation's first team message — not always its first message: a
+        // bot's greeting may come after the visitor's first words. It is on screen already, from the intro.
+        if message.author.kind != .visitor, welcomeOnScreen {
+            welcomeOnScreen = false
+            if message.body == flow.welcomeMessage { return }
+        }
         if message.author.kind == .visitor {
             lastVisitorSeq = max(lastVisitorSeq, seq)
             Console.say(history ? "you: \(message.body)" : "you (another device): \(message.body)")

@@ -40,6 +40,8 @@ pub struct Chat<'a> {
     shown: HashSet<u64>,
     /// Messages up to this seq existed before the chat started: a catch-up that stores them later is not news.
     baseline: u64,
+    /// The intro showed the chatflow's welcome and no team message has been shown since (see `show_message`).
+    welcome_on_screen: bool,
     /// The visitor's messages sent from this chat: client id → last state shown.
     pub echoes: HashMap<String, &'static str>,
     /// Highest seq of a visitor message (for "seen").
@@ -64,6 +66,7 @@ impl<'a> Chat<'a> {
             tty,
             conversation: None,
             shown: HashSet::new(),
+            welcome_on_screen: false,
             baseline: 0,
             echoes: HashMap::new(),
             last_visitor_seq: 0,
@@ -150,6 +153,7 @@ impl<'a> Chat<'a> {
         }
         if !f.welcome_message.is_empty() {
             lines.push(format!("{}: {}", st.magenta(&f.header.display_name), f.welcome_message));
+            self.welcome_on_screen = true;
         }
         let text = lines.join("\n");
         self.say(&text);
@@ -363,10 +367,15 @@ impl<'a> Chat<'a> {
         if !self.shown.insert(seq) {
             return;
         }
-        // Older than the chat (a catch-up filling the store), or the welcome message the server may store as the
-        // conversation's first message: not news, or on screen already.
-        if (!history && seq <= self.baseline)
-            || (seq == 1 && m.author.kind != AuthorKind::Visitor && m.body == self.flow.welcome_message)
+        // Older than the chat (a catch-up filling the store): not news.
+        if !history && seq <= self.baseline {
+            return;
+        }
+        // The server stores the welcome as the conversation's first team message — not always its first message: a
+        // bot's greeting may come after the visitor's first words. It is on screen already, from the intro.
+        if m.author.kind != AuthorKind::Visitor
+            && std::mem::take(&mut self.welcome_on_screen)
+            && m.body == self.flow.welcome_message
         {
             return;
         }

@@ -56,6 +56,7 @@ class ChatScreen(
 
     private val shown = HashSet<ULong>()       // seqs on screen already
     private var baseline = 0uL                   // seqs up to this existed before the chat opened
+    private var welcomeOnScreen = false          // the intro showed the welcome; no team message shown since
     private var lastVisitorSeq = 0uL
     private var seenShown = 0uL
     private val typing = HashSet<String>()
@@ -100,7 +101,10 @@ class ChatScreen(
         val status = if (flow.availability.available) term.green("● available") else term.yellow("○ away")
         term.say("${term.bold(flow.header.displayName)} ${term.dim("· ${flow.name} · ${kindWord(flow)}")} $status")
         flow.availability.awayMessage?.takeIf { !flow.availability.available }?.let { term.say(term.yellow(it)) }
-        if (flow.welcomeMessage.isNotEmpty()) term.say("${term.magenta(flow.header.displayName)}: ${flow.welcomeMessage}")
+        if (flow.welcomeMessage.isNotEmpty()) {
+            term.say("${term.magenta(flow.header.displayName)}: ${flow.welcomeMessage}")
+            welcomeOnScreen = true
+        }
 
         conversation?.let { c ->
             val page = client.messages(c.id, limit = 10)
@@ -214,9 +218,14 @@ class ChatScreen(
         }
         val seq = m.seq ?: return
         if (!shown.add(seq)) return
-        // Older than this screen (a catch-up filling the store), or the welcome message already shown on top.
+        // Older than this screen (a catch-up filling the store): not news.
         if (!fromHistory && seq <= baseline) return
-        if (seq == 1uL && !mine && m.body == flow.welcomeMessage) return
+        // The server stores the welcome as the conversation's first team message — not always its first message: a
+        // bot's greeting may come after the visitor's first words. It is on screen already, from the intro.
+        if (!mine && welcomeOnScreen) {
+            welcomeOnScreen = false
+            if (m.body == flow.welcomeMessage) return
+        }
         val name = if (mine) term.cyan("you") else term.magenta(m.author.displayName ?: authorWord(m.author.kind))
         term.say("${term.dim(clock(m.createdAt))} $name: ${m.body}")
         if (m.quickReplies.isNotEmpty()) {
