@@ -193,6 +193,13 @@ mod tests {
             .unwrap()
     }
 
+    /// FTS5's 'integrity-check' with rank 1 also compares the index with the content table: it fails on any drift.
+    fn assert_index_matches_content(store: &Store) {
+        store
+            .write(|tx| Ok(tx.execute("INSERT INTO kb_fts (kb_fts, rank) VALUES ('integrity-check', 1)", [])?))
+            .unwrap();
+    }
+
     #[test]
     fn primary_language_subtags() {
         assert_eq!(primary_language("fr-CA"), "fr");
@@ -242,13 +249,7 @@ mod tests {
         assert!(fts_ids(&store, "\"donnees\"").is_empty());
         store.write(optimize).unwrap();
         assert_eq!(fts_ids(&store, "\"area\""), vec![1]);
-        // 'integrity-check' with rank 1 also compares the index with the content table; it fails on any drift.
-        store
-            .write(|tx| {
-                tx.execute("INSERT INTO kb_fts (kb_fts, rank) VALUES ('integrity-check', 1)", [])?;
-                Ok(())
-            })
-            .unwrap();
+        assert_index_matches_content(&store);
     }
 
     #[test]
@@ -271,9 +272,7 @@ mod tests {
         let p3 = page(vec![moved.clone()], vec![], "c3", false);
         assert_eq!(store.write(|tx| apply_page(tx, 1, &p3, 4)).unwrap().upserted, 1);
         assert_eq!(store.read(|c| article(c, 1)).unwrap(), Some(moved));
-        store
-            .write(|tx| Ok(tx.execute("INSERT INTO kb_fts (kb_fts, rank) VALUES ('integrity-check', 1)", [])?))
-            .unwrap();
+        assert_index_matches_content(&store);
     }
 
     #[test]
