@@ -2,16 +2,21 @@
 # Chatflow bindings: build the FFI library, generate the Kotlin and Swift bindings, run the binding test suites.
 #
 #   scripts/bindings.sh build          cargo build (dev): libchatflow_ffi.so, the uniffi-bindgen bins, chatflow-server
-#   scripts/bindings.sh generate       build + Kotlin/Swift sources into build/bindings/ (+ ios/Sources/ inputs)
+#   scripts/bindings.sh generate       build + Kotlin/Swift sources into build/bindings/
+#   scripts/bindings.sh check-swift    generate + compare the Swift package's committed generated files with it
+#   scripts/bindings.sh update-swift   generate + rewrite those committed files (after a change to the FFI)
 #   scripts/bindings.sh kotlin         generate + kotlinc (generated + facade + JUnit tests) + run JUnit on the JVM
-#   scripts/bindings.sh swift          generate + `swift build` + `swift test` of ios/ in the Swift chroot
+#   scripts/bindings.sh swift          check-swift + `swift build` + `swift test` of the Swift package (Package.swift
+#                                      at the root, sources in ios/) in the Swift chroot
 #   scripts/bindings.sh size           stripped release .so size + the biggest contributors by crate
 #   scripts/bindings.sh bench-kotlin   cost of a 100-message history page from Kotlin (release library)
 #
 # Toolchains come from scripts/toolchains.sh (run `scripts/toolchains.sh all` once, as root; test.sh does it).
 # Tests load a *dev* build of the library (dependencies are optimized in dev; the release profile's LTO build takes
 # minutes on 2 cores) and start the real chatflow-server on 127.0.0.1 with a random port and a temp database.
-# Generated code is build output: build/ and ios/Sources/{ChatflowBindings,ChatflowFFI}/ are git-ignored.
+# Generated Kotlin is build output (build/). The generated Swift, C header and module map are committed in
+# ios/Sources/{ChatflowBindings,ChatflowFFI}/, because an app adds the Swift package by URL: check-swift fails when
+# they differ from what the current library generates, and update-swift rewrites them.
 #
 # Environment: CARGO_TARGET_DIR (default: target/), CHATFLOW_TEST_FILTER (JUnit classes or Swift test filter),
 # BENCH_ITERATIONS (bench-kotlin, default 2000).
@@ -43,9 +48,6 @@ cmd_build() {
   link_into "$HOST" "$TARGET_DIR/debug/libchatflow_ffi.so" "$TARGET_DIR/debug/chatflow-server"
 }
 
-# copy_if_changed SRC DST: keeps timestamps of unchanged files so SwiftPM does not rebuild them.
-copy_if_changed() { cmp -s "$1" "$2" || { mkdir -p "$(dirname "$2")"; cp "$1" "$2"; }; }
-
 cmd_generate() {
   cmd_build
   step "uniffi-bindgen: Kotlin + Swift (library mode) into build/bindings/"
@@ -56,11 +58,35 @@ cmd_generate() {
   "$TARGET_DIR/debug/uniffi-bindgen-swift" --swift-sources "$lib" "$OUT/swift/ChatflowBindings"
   "$TARGET_DIR/debug/uniffi-bindgen-swift" --headers --modulemap --module-name ChatflowFFI \
     --modulemap-filename module.modulemap "$lib" "$OUT/swift/ChatflowFFI"
-  # Inputs of the Swift package's Linux configuration (ios/Package.swift).
-  copy_if_changed "$OUT/swift/ChatflowBindings/ChatflowBindings.swift" "$ROOT/ios/Sources/ChatflowBindings/ChatflowBindings.swift"
-  copy_if_changed "$OUT/swift/ChatflowFFI/ChatflowFFI.h" "$ROOT/ios/Sources/ChatflowFFI/ChatflowFFI.h"
-  copy_if_changed "$OUT/swift/ChatflowFFI/module.modulemap" "$ROOT/ios/Sources/ChatflowFFI/module.modulemap"
   find "$OUT/kotlin" "$OUT/swift" -type f -printf '  %p (%s bytes)\n' | sed "s|$ROOT/||"
+}
+
+# The Swift package's committed generated files, each with the file uniffi-bindgen-swift just wrote.
+SWIFT_GENERATED=(ChatflowBindings/ChatflowBindings.swift ChatflowFFI/ChatflowFFI.h ChatflowFFI/module.modulemap)
+
+cmd_check_swift() {
+  cmd_generate
+  step "committed generated Swift (ios/Sources) vs. uniffi-bindgen-swift's output for this library"
+  local f stale=()
+  for f in "${SWIFT_GENERATED[@]}"; do
+    cmp -s "$OUT/swift/$f" "ios/Sources/$f" || stale+=("ios/Sources/$f")
+  done
+  if [ "${#stale[@]}" -gt 0 ]; then
+    for f in "${SWIFT_GENERATED[@]}"; do diff -u "ios/Sources/$f" "$OUT/swift/$f" | head -n 20 || true; done
+    die "out of date (the FFI changed): ${stale[*]}. Run 'scripts/bindings.sh update-swift' and commit the result."
+  fi
+  say "ios/Sources: generated files match the library"
+}
+
+cmd_update_swift() {
+  cmd_generate
+  local f
+  for f in "${SWIFT_GENERATED[@]}"; do
+    if cmp -s "$OUT/swift/$f" "ios/Sources/$f"; then continue; fi
+    mkdir -p "ios/Sources/$(dirname "$f")"
+    cp "$OUT/swift/$f" "ios/Sources/$f"
+    say "updated ios/Sources/$f"
+  done
 }
 
 # ----------------------------------------------------------------------------- kotlin
@@ -133,15 +159,14 @@ cmd_bench_kotlin() {
 
 # ----------------------------------------------------------------------------- swift
 cmd_swift() {
-  cmd_generate
+  cmd_check_swift
   [ -f "$SEED" ] || die "missing $SEED (the server's test seed)"
   local filter=""
   [ -n "${CHATFLOW_TEST_FILTER:-}" ] && filter="--filter $CHATFLOW_TEST_FILTER"
-  step "Swift (chroot): swift build + swift test of ios/ (Linux configuration, Swift 6 language mode)"
+  step "Swift (chroot): swift build + swift test of the Swift package (Linux configuration, Swift 6 language mode)"
   # The chroot sees the repo at /src/proj; swift-run starts from a clean environment, so pass ours in the script.
   scripts/toolchains.sh swift-run "$ROOT" -- "
     export $(test_env /src/proj)
-    cd ios
     swift build --build-tests
     swift test --skip-build --disable-swift-testing $filter"
 }
@@ -184,11 +209,13 @@ cmd_size() {
   size_breakdown "$TARGET_DIR/release/libchatflow_ffi.so"
 }
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 case ${1:-} in
   build)        cmd_build ;;
   generate)     cmd_generate ;;
+  check-swift)  cmd_check_swift ;;
+  update-swift) cmd_update_swift ;;
   kotlin)       cmd_kotlin ;;
   swift)        cmd_swift ;;
   size)         cmd_size ;;

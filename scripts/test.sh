@@ -56,8 +56,13 @@ fi
 if want swift; then
   step "Swift toolchain (Debian trixie chroot with swiftlang; cached)"
   scripts/toolchains.sh swift
-  step "Swift binding tests (SwiftPM on Linux)"
+  step "Swift binding tests (SwiftPM on Linux; first: the committed generated Swift matches the library)"
   scripts/bindings.sh swift
+  step "Swift package: privacy manifest is a valid property list; release script (url + checksum) on a stand-in zip"
+  python3 -c 'import plistlib, sys; plistlib.load(open(sys.argv[1], "rb"))' ios/Sources/Chatflow/PrivacyInfo.xcprivacy
+  tests/swift-package/release-test.sh
+  step "Swift package added by URL: a consumer resolves a file:// tag, builds and runs against the real server"
+  tests/swift-package/consumer-test.sh
   step "Swift sample app: chatflow-console smoke test (real server, scripted like a person)"
   sample-apps/swift-console/smoke-test.sh
 fi

@@ -33,6 +33,10 @@ SWIFT_READY=.chatflow-swift-ready                   # marker: swiftlang installe
 # Written into the ready marker; bump it when the chroot recipe changes so existing
 # caches are upgraded in place (the chroot goes back to staging and apt-get install reruns).
 SWIFT_STAMP="suite=$DEBIAN_SUITE packages=swiftlang,libc6-dev recipe=2"
+# Installed into a ready chroot when missing, checked one by one on every run: adding one never rebuilds the chroot
+# nor changes the stamp that other checkouts sharing this cache compare. git: SwiftPM clones URL dependencies with
+# it (the test of the Swift package added by URL).
+SWIFT_EXTRA_PACKAGES=(git)
 CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # ----------------------------------------------------------------------------- helpers
@@ -241,6 +245,32 @@ EOF
   printf '%s\n' "$SWIFT_STAMP" >"$SWIFT_STAGING/$SWIFT_READY"
 }
 
+# Extra packages missing from the ready chroot, installed while holding the swift-run lock (on fd 8: fd 9 holds the
+# install lock), since installing mounts and unmounts the chroot's pseudo file systems as a swift-run does.
+swift_extras() {
+  local missing=() p
+  for p in "${SWIFT_EXTRA_PACKAGES[@]}"; do
+    dpkg-query --admindir="$SWIFT_CHROOT/var/lib/dpkg" -W -f='${Status}' "$p" 2>/dev/null |
+      grep -q '^install ok installed$' || missing+=("$p")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  exec 8>"$CACHE/.swift-run.lock"
+  flock -w 3600 8 || die "timed out waiting for $CACHE/.swift-run.lock"
+  wait_chroot_idle "$SWIFT_CHROOT"
+  trap 'unmount_under "$SWIFT_CHROOT" || true' EXIT
+  unmount_under "$SWIFT_CHROOT"
+  mount_pseudo "$SWIFT_CHROOT"
+  say "swift: installing into the chroot: ${missing[*]}"
+  quiet swift-extras in_chroot "$SWIFT_CHROOT" "
+    apt-get update
+    apt-get install -y --no-install-recommends ${missing[*]}
+    apt-get clean
+    rm -rf /var/lib/apt/lists/*"
+  unmount_under "$SWIFT_CHROOT"
+  trap - EXIT
+  exec 8>&-
+}
+
 cmd_swift() {
   need_root
   take_lock install
@@ -277,6 +307,7 @@ cmd_swift() {
     mv "$SWIFT_STAGING" "$SWIFT_CHROOT"
     trap - EXIT
   fi
+  step "swift: extra packages (${SWIFT_EXTRA_PACKAGES[*]})" swift_extras
   local ver
   ver=$(dpkg-query --admindir="$SWIFT_CHROOT/var/lib/dpkg" -W -f='${Version}' swiftlang)
   printf 'swift: ready in %ss - swiftlang %s in Debian %s chroot %s\n' \

@@ -4,14 +4,17 @@
 #   ios/scripts/build-xcframework.sh            release libraries (size-tuned, LTO, stripped)
 #   PROFILE=dev ios/scripts/build-xcframework.sh   quicker debug build for local work
 #   MACOS=0 ios/scripts/build-xcframework.sh    iOS slices only
-#   ZIP=1 ios/scripts/build-xcframework.sh      also ChatflowFFI.xcframework.zip + its SwiftPM checksum (releases)
+#   ZIP=1 ios/scripts/build-xcframework.sh      also ChatflowFFI.xcframework.zip + its SwiftPM checksum
+#                                               (scripts/release-swift.sh runs it this way for a release)
 #
-# Produces (all git-ignored build output):
-#   ios/build/ChatflowFFI.xcframework         static libchatflow_ffi.a per platform + C header + module map:
-#                                               ios-arm64 (devices), ios-arm64_x86_64-simulator (lipo),
+# Produces:
+#   ios/build/ChatflowFFI.xcframework         (git-ignored) static libchatflow_ffi.a per platform + C header + module
+#                                               map: ios-arm64 (devices), ios-arm64_x86_64-simulator (lipo),
 #                                               macos-arm64_x86_64 (lipo, unless MACOS=0)
-#   ios/Sources/ChatflowBindings/ChatflowBindings.swift   the UniFFI Swift for the `ChatflowBindings` target
-# after which `swift build`, Xcode, or a dependent app can use ios/Package.swift.
+#   ios/Sources/ChatflowBindings/ChatflowBindings.swift   (committed) the UniFFI Swift, regenerated from the iOS
+#                                               library: it must not change (git diff shows it if it does)
+# after which `CHATFLOW_LOCAL_XCFRAMEWORK=1 swift build` at the repository root (or Xcode opened with that variable
+# set) uses this XCFramework instead of the release zip named in Package.swift.
 set -euo pipefail
 [ "$(uname -s)" = Darwin ] || { echo "build-xcframework.sh runs on macOS (xcodebuild, lipo)" >&2; exit 1; }
 cd "$(dirname "$0")/../.."
@@ -69,9 +72,9 @@ xcodebuild -create-xcframework "${ARGS[@]}" -output "$OUT/ChatflowFFI.xcframewor
 if [ "$ZIP" = 1 ]; then
   step "zip + checksum (for a url/checksum binaryTarget in a release manifest)"
   (cd "$OUT" && rm -f ChatflowFFI.xcframework.zip && ditto -c -k --keepParent ChatflowFFI.xcframework ChatflowFFI.xcframework.zip)
-  (cd "$ROOT/ios" && swift package compute-checksum build/ChatflowFFI.xcframework.zip)
+  (cd "$ROOT" && swift package compute-checksum ios/build/ChatflowFFI.xcframework.zip)
 fi
 
 step "done"
 du -sh "$OUT/ChatflowFFI.xcframework"/*/ 2>/dev/null || true
-echo "Next: cd ios && swift build   (or add the ios/ package to an Xcode project)"
+echo "Next: CHATFLOW_LOCAL_XCFRAMEWORK=1 swift build   (at the repository root)"

@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 // chatflow-console: a terminal chat written against the Chatflow Swift facade, the way an iOS app uses it.
 //
-// It depends on the SDK's Swift package by path (`../../ios`); an app adds it by URL instead:
+// It depends on the SDK's Swift package by path (the repository root, `../..`); an app adds it by URL instead:
 //     .package(url: "https://github.com/chatflow/chatflow", from: "0.1.0")
-// On Linux that package links the host-built Rust library (see ios/Package.swift): run
-// `scripts/bindings.sh generate` first, or use ./run.sh, which does everything.
+// On Linux that package links the host-built Rust library (see the root Package.swift): run
+// `scripts/bindings.sh build` first, or use ./run.sh, which does everything.
 import PackageDescription
 
 let package = Package(
@@ -14,13 +14,14 @@ let package = Package(
         .executable(name: "chatflow-console", targets: ["ChatflowConsole"]),
     ],
     dependencies: [
-        .package(path: "../../ios"),
+        // Named, so the product reference below does not depend on the checkout's directory name.
+        .package(name: "chatflow", path: "../.."),
     ],
     targets: [
         .executableTarget(
             name: "ChatflowConsole",
             // Only the public facade: `import Chatflow`, never the generated bindings.
-            dependencies: [.product(name: "Chatflow", package: "ios")],
+            dependencies: [.product(name: "Chatflow", package: "chatflow")],
             path: "Sources/ChatflowConsole"
         ),
     ],

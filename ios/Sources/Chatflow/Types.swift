@@ -4,7 +4,9 @@ import ChatflowBindings
 // All are value types and `Sendable`.
 
 public typealias ChatflowConfig = ChatflowBindings.ChatflowConfig
-public typealias Environment = ChatflowBindings.Environment
+/// The config's `environment` (`production`, `staging`, ...). Named `ChatflowEnvironment`, not `Environment`, so an
+/// app that imports both Chatflow and SwiftUI can still write `@Environment` unqualified.
+public typealias ChatflowEnvironment = ChatflowBindings.Environment
 
 public typealias ChatflowResolution = ChatflowBindings.ChatflowResolution
 public typealias ResolveOutcome = ChatflowBindings.ResolveOutcome
