@@ -2,7 +2,8 @@
 # Prepares a release of the Swift package: the XCFramework zip apps download, and a Package.swift that names it.
 #
 #   scripts/release-swift.sh VERSION              on macOS (Xcode 16+, rustup): builds the XCFramework, zips it,
-#                                                 checks the generated Swift, writes url + checksum into Package.swift
+#                                                 checks the privacy manifest against the iOS library's imports and
+#                                                 the generated Swift, writes url + checksum into Package.swift
 #   scripts/release-swift.sh VERSION --zip FILE   any OS: writes url + checksum of FILE (a zip built on a Mac) only
 #
 # VERSION is the tag apps resolve (`from: "0.1.0"`): x.y.z, equal to the workspace version in Cargo.toml (what
@@ -20,7 +21,7 @@ ZIP_NAME=ChatflowFFI.xcframework.zip
 
 say() { printf '[release-swift] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 
 VERSION=${1:-}
 [ -n "$VERSION" ] && [ "$VERSION" != -h ] && [ "$VERSION" != --help ] || { usage >&2; exit 2; }
@@ -52,6 +53,11 @@ this is $(uname -s). Run 'scripts/release-swift.sh $VERSION' on a Mac, or pass -
   say "building the XCFramework (release) and its zip: ios/scripts/build-xcframework.sh"
   ZIP=1 ios/scripts/build-xcframework.sh
   ZIP=$ROOT/ios/build/$ZIP_NAME
+  # The privacy manifest must declare every required-reason API the device library imports.
+  nm -u "${CARGO_TARGET_DIR:-$ROOT/target}/aarch64-apple-ios/release/libchatflow_ffi.a" >"$ROOT/ios/build/ios-arm64.undefined-symbols"
+  python3 ios/scripts/check-privacy-manifest.py ios/Sources/Chatflow/PrivacyInfo.xcprivacy \
+    --symbols "$ROOT/ios/build/ios-arm64.undefined-symbols" ||
+    die "ios/Sources/Chatflow/PrivacyInfo.xcprivacy misses a required-reason API the iOS library calls (see above)"
   # build-xcframework.sh regenerated the Swift from the iOS library: it must be what the tag commits.
   if ! git diff --quiet -- ios/Sources/ChatflowBindings; then
     say "ios/Sources/ChatflowBindings/ChatflowBindings.swift changed when generated from the iOS library: commit it with the manifest"
