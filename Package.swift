@@ -11,10 +11,10 @@
 //     written by scripts/release-swift.sh). CHATFLOW_LOCAL_XCFRAMEWORK=1 uses ios/build/ChatflowFFI.xcframework made
 //     by ios/scripts/build-xcframework.sh instead (working on the SDK itself).
 //   - Linux (development and CI): a system library (the committed header + module map in ios/Sources/ChatflowFFI)
-//     linking the host-built libchatflow_ffi.so. Inside this repository the library directory comes from
-//     CHATFLOW_LIB_DIR, else build/bindings/host when it exists (scripts/bindings.sh builds it there). A package that
-//     depends on this one by version cannot carry those linker flags (SwiftPM refuses unsafe flags in versioned
-//     dependencies), so it passes them itself: swift build -Xlinker -L<dir> -Xlinker -rpath -Xlinker <dir>.
+//     linking the host-built libchatflow_ffi.so, found through -L and an rpath to CHATFLOW_LIB_DIR, else to
+//     build/bindings/host (scripts/bindings.sh builds it there). Except in a dependency's checkout (a directory inside
+//     `checkouts/`, where SwiftPM and Xcode put packages added by URL): SwiftPM refuses unsafe flags from a versioned
+//     dependency, so there the app passes them itself: swift build -Xlinker -L<dir> -Xlinker -rpath -Xlinker <dir>.
 import PackageDescription
 
 // Written by scripts/release-swift.sh: the XCFramework zip of the release this manifest belongs to.
@@ -26,11 +26,14 @@ import Foundation
 
 let hostLibDir = Context.environment["CHATFLOW_LIB_DIR"]
     ?? (Context.packageDirectory + "/build/bindings/host")
+// Decided from the package's path only (not from what exists on disk): SwiftPM caches the evaluated manifest.
+let isDependencyCheckout =
+    URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent == "checkouts"
 let ffiTarget: Target = .systemLibrary(name: "ChatflowFFI", path: "ios/Sources/ChatflowFFI")
-var rustLinkerSettings: [LinkerSetting] = [.linkedLibrary("chatflow_ffi")]
-if Context.environment["CHATFLOW_LIB_DIR"] != nil || FileManager.default.fileExists(atPath: hostLibDir) {
-    rustLinkerSettings.append(.unsafeFlags(["-L", hostLibDir, "-Xlinker", "-rpath", "-Xlinker", hostLibDir]))
-}
+let rustLinkerSettings: [LinkerSetting] = isDependencyCheckout
+    ? [.linkedLibrary("chatflow_ffi")]
+    : [.linkedLibrary("chatflow_ffi"),
+       .unsafeFlags(["-L", hostLibDir, "-Xlinker", "-rpath", "-Xlinker", hostLibDir])]
 #else
 let ffiTarget: Target = Context.environment["CHATFLOW_LOCAL_XCFRAMEWORK"] == "1"
     ? .binaryTarget(name: "ChatflowFFI", path: "ios/build/ChatflowFFI.xcframework")
