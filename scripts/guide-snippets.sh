@@ -3,6 +3,7 @@
 #
 #   scripts/guide-snippets.sh kotlin   ```kotlin blocks of docs/integration-android.md + README.md's "## Integrate"
 #   scripts/guide-snippets.sh swift    ```swift blocks of docs/integration-ios.md + README.md's "## Integrate"
+#   scripts/guide-snippets.sh extract LANG DOC...   only extract (lists each block: file, fragment or ignored)
 #
 # Run by scripts/test.sh after `scripts/bindings.sh kotlin|swift` (it reuses their builds: build/kotlin/chatflow.jar,
 # ios/.build). The rules, kept simple on purpose:
