@@ -49,6 +49,8 @@ if want kotlin; then
   scripts/toolchains.sh kotlin
   step "Kotlin binding tests (JVM)"
   scripts/bindings.sh kotlin
+  step "Android guide snippets: every kotlin block compiles against the facade (scripts/guide-snippets.sh)"
+  scripts/guide-snippets.sh kotlin
   step "Kotlin sample app: kotlin-console smoke test (real server, scripted like a person)"
   sample-apps/kotlin-console/smoke-test.sh
 fi
@@ -63,6 +65,8 @@ if want swift; then
   tests/swift-package/release-test.sh
   step "Swift package added by URL: a consumer resolves a file:// tag, builds and runs against the real server"
   tests/swift-package/consumer-test.sh
+  step "iOS guide snippets: every swift block compiles against the facade (scripts/guide-snippets.sh)"
+  scripts/guide-snippets.sh swift
   step "Swift sample app: chatflow-console smoke test (real server, scripted like a person)"
   sample-apps/swift-console/smoke-test.sh
 fi

@@ -153,9 +153,16 @@ impl ChatClient {
     }
 }
 
-/// Reads a push payload (FCM data / APNs custom keys): is it ours, and which conversation to open. Pure: usable from
-/// a notification extension without a client.
+/// Reads a flat string push payload (an FCM data message, `RemoteMessage.data`): is it ours, and which conversation
+/// to open. Pure: usable without a client.
 #[uniffi::export]
 pub fn parse_push(payload: HashMap<String, String>) -> PushTarget {
     chatflow_core::session::parse_push(&payload)
+}
+
+/// Reads a push payload given as JSON text (an APNs `userInfo`, our keys beside `aps`; values strings or numbers).
+/// Text that is not a JSON object is `NotOurs`. Pure: usable from a notification service extension.
+#[uniffi::export]
+pub fn parse_push_json(payload_json: String) -> PushTarget {
+    chatflow_core::session::parse_push_json(&payload_json)
 }

@@ -19,7 +19,7 @@ mod messaging;
 pub mod types;
 
 pub use callbacks::{ChatEventListener, IdentityTokenProvider, TaskHandle};
-pub use client::{parse_push, ChatClient};
+pub use client::{parse_push, parse_push_json, ChatClient};
 pub use error::ChatflowError;
 pub use kb::KbSyncProgress;
 pub use logging::{clear_logger, set_logger, LogLevel, LogRecord, Logger};

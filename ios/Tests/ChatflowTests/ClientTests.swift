@@ -92,11 +92,4 @@ final class ClientTests: XCTestCase {
             XCTAssertTrue(error.isRetryable)
         }
     }
-
-    func testPushPayloadsAreRecognised() {
-        XCTAssertEqual(
-            parsePush(["cf_source": "chatflow", "cf_conversation_id": "c1", "cf_seq": "7"]),
-            .conversation(conversationId: "c1", chatflowId: nil, seq: 7))
-        XCTAssertEqual(parsePush(["from": "someone"]), .notOurs)
-    }
 }

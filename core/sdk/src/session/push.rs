@@ -1,10 +1,17 @@
-//! Recognising our push notifications. The app's push handler receives every notification of the app; it hands the
-//! data payload (string map, as FCM and APNs custom keys deliver it) to [`parse_push`], which says whether it is ours
-//! and which conversation to open.
+//! Recognising our push notifications. The app's push handler receives every notification of the app and hands the
+//! payload to us, as the platform delivers it:
+//!
+//! - Android: an FCM data message, `RemoteMessage.data` — a flat map of strings → [`parse_push`].
+//! - iOS: the notification's `userInfo` — the APNs JSON object, with Apple's `aps` dictionary and our keys beside it at
+//!   the top level, their values any JSON type (the facade serialises it back to JSON text) → [`parse_push_json`].
+//!
+//! Both say whether the notification is ours and which conversation to open. Anything else (another SDK's push, a
+//! malformed payload, text that is not JSON) is [`PushTarget::NotOurs`]: never an error, never a panic.
 
 use std::collections::HashMap;
 
 use chatflow_protocol::push_keys;
+use serde_json::Value;
 
 /// What a push payload means for the chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,20 +22,71 @@ pub enum PushTarget {
     NotOurs,
 }
 
-/// Reads a push payload. Pure: no store, no network, usable from a notification extension.
+/// Reads a flat string payload (an FCM data message). Pure: no store, no network, usable without a client.
 pub fn parse_push(payload: &HashMap<String, String>) -> PushTarget {
-    if payload.get(push_keys::SOURCE).map(String::as_str) != Some(push_keys::SOURCE_VALUE) {
+    read(|key| payload.get(key).map(|v| PushValue::Text(v)))
+}
+
+/// Reads a payload given as the text of a JSON object (an APNs `userInfo`): our keys at its top level, beside `aps`;
+/// their values may be strings or numbers (`"cf_seq": 12` and `"cf_seq": "12"` mean the same). Pure, like
+/// [`parse_push`].
+pub fn parse_push_json(payload: &str) -> PushTarget {
+    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(payload) else {
+        return PushTarget::NotOurs;
+    };
+    read(|key| match object.get(key)? {
+        Value::String(s) => Some(PushValue::Text(s)),
+        Value::Number(n) => Some(PushValue::Number(n)),
+        _ => None,
+    })
+}
+
+/// A value of one of our keys, as a payload carries it.
+enum PushValue<'a> {
+    Text(&'a str),
+    Number(&'a serde_json::Number),
+}
+
+impl PushValue<'_> {
+    fn text(&self) -> Option<&str> {
+        match self {
+            PushValue::Text(s) => Some(s.trim()),
+            PushValue::Number(_) => None,
+        }
+    }
+
+    /// The id as text: a number is written the way JSON wrote it (`42` → "42").
+    fn id(&self) -> String {
+        match self {
+            PushValue::Text(s) => s.trim().to_owned(),
+            PushValue::Number(n) => n.to_string(),
+        }
+    }
+
+    fn int<T: TryFrom<i64> + TryFrom<u64> + std::str::FromStr>(&self) -> Option<T> {
+        match self {
+            PushValue::Text(s) => s.trim().parse().ok(),
+            PushValue::Number(n) => match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => T::try_from(u).ok(),
+                (None, Some(i)) => T::try_from(i).ok(),
+                _ => None, // a fraction is not an id
+            },
+        }
+    }
+}
+
+fn read<'a>(get: impl Fn(&str) -> Option<PushValue<'a>>) -> PushTarget {
+    if get(push_keys::SOURCE).as_ref().and_then(PushValue::text) != Some(push_keys::SOURCE_VALUE) {
         return PushTarget::NotOurs;
     }
-    let Some(conversation_id) = payload.get(push_keys::CONVERSATION_ID).map(|s| s.trim()).filter(|s| !s.is_empty())
-    else {
+    let Some(conversation_id) = get(push_keys::CONVERSATION_ID).map(|v| v.id()).filter(|s| !s.is_empty()) else {
         tracing::warn!("a chatflow push payload without a conversation id was ignored");
         return PushTarget::NotOurs;
     };
     PushTarget::Conversation {
-        conversation_id: conversation_id.to_owned(),
-        chatflow_id: payload.get(push_keys::CHATFLOW_ID).and_then(|s| s.trim().parse().ok()),
-        seq: payload.get(push_keys::SEQ).and_then(|s| s.trim().parse().ok()),
+        conversation_id,
+        chatflow_id: get(push_keys::CHATFLOW_ID).and_then(|v| v.int()),
+        seq: get(push_keys::SEQ).and_then(|v| v.int()),
     }
 }
 
@@ -37,51 +95,12 @@ impl crate::client::ChatClient {
     pub fn parse_push(&self, payload: &HashMap<String, String>) -> PushTarget {
         parse_push(payload)
     }
+
+    /// See [`parse_push_json`].
+    pub fn parse_push_json(&self, payload: &str) -> PushTarget {
+        parse_push_json(payload)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    #[test]
-    fn table() {
-        let ours = |c: &str, f: Option<i64>, s: Option<u64>| PushTarget::Conversation {
-            conversation_id: c.into(),
-            chatflow_id: f,
-            seq: s,
-        };
-        let cases = [
-            (map(&[]), PushTarget::NotOurs),
-            (map(&[("title", "Sale!"), ("cf_conversation_id", "c1")]), PushTarget::NotOurs),
-            (map(&[("cf_source", "other"), ("cf_conversation_id", "c1")]), PushTarget::NotOurs),
-            (map(&[("cf_source", "chatflow")]), PushTarget::NotOurs),
-            (map(&[("cf_source", "chatflow"), ("cf_conversation_id", "  ")]), PushTarget::NotOurs),
-            (map(&[("cf_source", "chatflow"), ("cf_conversation_id", "c1")]), ours("c1", None, None)),
-            (
-                map(&[
-                    ("cf_source", "chatflow"),
-                    ("cf_conversation_id", "c1"),
-                    ("cf_chatflow_id", "7"),
-                    ("cf_seq", "12"),
-                ]),
-                ours("c1", Some(7), Some(12)),
-            ),
-            (
-                map(&[
-                    ("cf_source", "chatflow"),
-                    ("cf_conversation_id", "c1"),
-                    ("cf_chatflow_id", "x"),
-                    ("cf_seq", "-1"),
-                ]),
-                ours("c1", None, None),
-            ),
-        ];
-        for (payload, expected) in cases {
-            assert_eq!(parse_push(&payload), expected, "{payload:?}");
-        }
-    }
-}
+mod tests;

@@ -150,13 +150,6 @@ class ClientTest {
     }
 
     @Test
-    fun pushPayloadsAreRecognised() {
-        val ours = parsePush(mapOf("cf_source" to "chatflow", "cf_conversation_id" to "c1", "cf_seq" to "7"))
-        assertEquals(PushTarget.Conversation("c1", null, 7uL), ours)
-        assertEquals(PushTarget.NotOurs, parsePush(mapOf("from" to "someone")))
-    }
-
-    @Test
     fun closedClientThrows() {
         val dir: File = tempStorage()
         val chat = ChatflowClient.open(config(), dir)

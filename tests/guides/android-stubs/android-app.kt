@@ -1,0 +1,18 @@
+// STUB of the Android SDK's API surface: see android.kt.
+@file:Suppress("unused", "UNUSED_PARAMETER")
+
+package android.app
+
+import android.content.ContextWrapper
+
+open class Application : ContextWrapper() {
+    open fun onCreate() {}
+}
+
+abstract class Service : ContextWrapper() {
+    val application: Application get() = throw UnsupportedOperationException("stub")
+}
+
+open class Activity : ContextWrapper() {
+    val application: Application get() = throw UnsupportedOperationException("stub")
+}
