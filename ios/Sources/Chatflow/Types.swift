@@ -70,9 +70,3 @@ extension ChatflowConfig {
         try ffi { try configFromJson(json: json) }
     }
 }
-
-/// Reads a push payload (APNs custom keys): is it ours, and which conversation to open. No client needed, so it
-/// works in a notification service extension.
-public func parsePush(_ payload: [String: String]) -> PushTarget {
-    ChatflowBindings.parsePush(payload: payload)
-}

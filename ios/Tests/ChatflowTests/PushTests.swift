@@ -70,9 +70,10 @@ final class PushTests: XCTestCase {
     }
 
     func testFlatStringMap() {
+        // A userInfo whose values are all strings (as some senders deliver them) reads the same.
         XCTAssertEqual(
-            parsePush(["cf_source": "chatflow", "cf_conversation_id": "c1", "cf_seq": "7"]),
+            ChatflowClient.parsePush(userInfo: ["cf_source": "chatflow", "cf_conversation_id": "c1", "cf_seq": "7"]),
             .conversation(conversationId: "c1", chatflowId: nil, seq: 7))
-        XCTAssertEqual(parsePush(["from": "someone"]), .notOurs)
+        XCTAssertEqual(ChatflowClient.parsePush(userInfo: ["from": "someone"]), .notOurs)
     }
 }
