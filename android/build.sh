@@ -183,7 +183,7 @@ source "$ROOT/android/verify.sh"
 # What R8 does to the AAR's code in an app that minifies, approximated with Debian's ProGuard (R8 needs Google's
 # Maven): shrink and obfuscate classes.jar under its own proguard.txt, with APP_JAR (the JVM tests) as the app. The
 # test command then runs the JVM tests from minified.jar: a class or name JNA needs that the rules let go fails them.
-# ProGuard 6.2 reads class files up to Java 13, so the JDK's java.base is handed to it as a library with its
+# ProGuard 6.2 reads class files up to Java 13, so the JDK's modules are handed to it as a library with their
 # class-file version lowered (library classes only give ProGuard the class hierarchy); the program jars are Java 11.
 cmd_minify() {
   local app aar=$OUT/aar lib=$OUT/proguard

@@ -117,7 +117,8 @@ glob_re() {
 
 verify_rules() {
   local tree=$1 tmp=$2 rules=$tmp/rules decls=$tmp/classes reached=$tmp/reached kept=$tmp/kept
-  eval "$(scripts/toolchains.sh env)"
+  # JNA_JAR: the JNA the AAR depends on (Gradle passes its own); else the Debian one (scripts/toolchains.sh env).
+  [ -n "${JNA_JAR:-}" ] || eval "$(scripts/toolchains.sh env)"
   # One line per class of classes.jar: NAME|direct supertypes|native (1 when it declares native methods).
   unzip -Z1 "$tree/classes.jar" '*.class' | grep -v 'module-info' | sed 's/\.class$//; s|/|.|g' >"$tmp/names"
   # shellcheck disable=SC2046
