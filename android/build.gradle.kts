@@ -1,12 +1,13 @@
-// The Chatflow Android library: the Rust core (chatflow-ffi) cross-compiled with cargo-ndk, the Kotlin bindings
-// generated from that library by the workspace's uniffi-bindgen, and the handwritten Kotlin facade (io.chatflow).
+// The Chatflow Android library: the Rust core (chatflow-ffi) cross-compiled per ABI, the Kotlin bindings generated
+// from that library by the workspace's uniffi-bindgen, and the handwritten Kotlin facade (io.chatflow).
+// Every native step runs android/build.sh (the same script the test command runs for the host target).
 //
-//   ./gradlew assembleRelease            build/outputs/aar/chatflow-android-release.aar
+//   ./gradlew assembleRelease            build/outputs/aar/chatflow-android-release.aar, then verifyReleaseAar
 //   ./gradlew publishReleasePublicationToLocalRepository   build/repo/io/chatflow/chatflow-android/<version>/
 //   ./gradlew testDebugUnitTest          JVM tests against the host-built library and the real server
 //
-// Needs: Android SDK (compileSdk 35) + NDK, rustup targets aarch64-linux-android, armv7-linux-androideabi,
-// x86_64-linux-android, and `cargo install cargo-ndk`. See README.md.
+// Needs: Android SDK (compileSdk 35) + NDK (ANDROID_NDK_HOME), rustup targets aarch64-linux-android,
+// armv7-linux-androideabi, x86_64-linux-android, and `cargo install cargo-ndk`. See README.md.
 import org.jetbrains.kotlin.gradle.dsl.JvmTarget
 
 plugins {
@@ -20,48 +21,68 @@ version = providers.gradleProperty("chatflow.version").get()
 
 /** The cargo workspace (this directory's parent). */
 val repoRoot: File = rootDir.parentFile
+val pipelineScript = File(repoRoot, "android/build.sh")
 val abis: List<String> = providers.gradleProperty("chatflow.abis").get().split(",").map { it.trim() }
-val cargoProfile: String = providers.gradleProperty("chatflow.cargoProfile").getOrElse("release")
-val rustJniLibs = layout.buildDirectory.dir("rustJniLibs")
-val uniffiKotlin = layout.buildDirectory.dir("generated/uniffi/kotlin")
+val jnaVersion = "5.17.0"
+/** android/build.sh's output directory (CHATFLOW_ANDROID_OUT): unstripped/, kotlin/, jniLibs/. */
+val rustOut = layout.buildDirectory.dir("rust")
+val rustUnstripped = rustOut.map { it.dir("unstripped") }
+val rustJniLibs = rustOut.map { it.dir("jniLibs") }
+val uniffiKotlin = rustOut.map { it.dir("kotlin") }
 val rustSources = fileTree(repoRoot) {
-    include("Cargo.toml", "Cargo.lock", "core/**/*.rs", "core/**/*.sql", "core/**/Cargo.toml", "bindings/**")
+    include("Cargo.toml", "Cargo.lock", ".cargo/config.toml", "core/**/*.rs", "core/**/*.sql", "core/**/Cargo.toml", "bindings/**")
     exclude("**/target/**")
+}
+
+/** Runs one step of android/build.sh from the workspace root, writing into build/rust. */
+fun Exec.pipeline(vararg args: String) {
+    group = "rust"
+    workingDir = repoRoot
+    environment("CHATFLOW_ANDROID_OUT", rustOut.get().asFile.path)
+    commandLine(listOf("bash", pipelineScript.path) + args)
 }
 
 // ------------------------------------------------------------------------------------------------- Rust tasks
 
-/** Cross-compiles chatflow-ffi for every ABI into build/rustJniLibs/<abi>/libchatflow_ffi.so. */
+/** Builds libchatflow_ffi.so with symbols for every ABI (cargo-ndk) into build/rust/unstripped/<abi>/. */
 val cargoNdkBuild by tasks.registering(Exec::class) {
-    group = "rust"
-    description = "Builds libchatflow_ffi.so for ${abis.joinToString()} with cargo-ndk ($cargoProfile profile)."
-    workingDir = repoRoot
+    description = "Builds libchatflow_ffi.so for ${abis.joinToString()} (android/build.sh native)."
     inputs.files(rustSources)
+    inputs.file(pipelineScript)
     inputs.property("abis", abis)
-    inputs.property("profile", cargoProfile)
-    outputs.dir(rustJniLibs)
-    val args = mutableListOf("cargo", "ndk", "--platform", "24", "-o", rustJniLibs.get().asFile.path)
-    abis.forEach { args += listOf("-t", it) }
-    args += listOf("build", "--locked", "--profile", cargoProfile, "-p", "chatflow-ffi")
-    commandLine(args)
+    outputs.dir(rustUnstripped)
+    pipeline("native", *abis.toTypedArray())
 }
 
-/** Generates the Kotlin bindings from the built arm64 library (UniFFI library mode). */
+/** Generates the Kotlin bindings from the first ABI's unstripped library (UniFFI reads the symbol table). */
 val generateUniffiKotlin by tasks.registering(Exec::class) {
-    group = "rust"
-    description = "Generates the UniFFI Kotlin bindings into build/generated/uniffi/kotlin."
+    description = "Generates the UniFFI Kotlin bindings into build/rust/kotlin (android/build.sh bindings)."
     dependsOn(cargoNdkBuild)
-    workingDir = repoRoot
-    val library = rustJniLibs.get().file("${abis.first()}/libchatflow_ffi.so").asFile
-    inputs.file(library)
+    inputs.dir(rustUnstripped)
     inputs.file(File(repoRoot, "bindings/ffi/uniffi.toml"))
     outputs.dir(uniffiKotlin)
-    doFirst { delete(uniffiKotlin) }
-    commandLine(
-        "cargo", "run", "--locked", "-p", "uniffi-bindgen", "--bin", "uniffi-bindgen", "--",
-        "generate", "--library", library.path, "--language", "kotlin", "--no-format",
-        "--out-dir", uniffiKotlin.get().asFile.path,
+    pipeline("bindings")
+}
+
+/** Strips the libraries that ship into build/rust/jniLibs/<abi>/ (the AAR's jni/). */
+val stripRustLibs by tasks.registering(Exec::class) {
+    description = "Strips libchatflow_ffi.so into build/rust/jniLibs (android/build.sh strip)."
+    dependsOn(cargoNdkBuild)
+    inputs.dir(rustUnstripped)
+    outputs.dir(rustJniLibs)
+    pipeline("strip")
+}
+
+/** Checks the built AAR: layout, stripped 16 KB-page libraries from the bindings' build, consumer rules. */
+val verifyReleaseAar by tasks.registering(Exec::class) {
+    description = "Checks build/outputs/aar/chatflow-android-release.aar (android/build.sh verify)."
+    dependsOn("bundleReleaseAar")
+    // The rules name JNA classes: check them against the JNA jar the AAR depends on.
+    val jna = project.configurations.detachedConfiguration(
+        project.dependencies.create("net.java.dev.jna:jna:$jnaVersion"),
     )
+    doFirst { environment("JNA_JAR", jna.singleFile.path) }
+    pipeline("verify", layout.buildDirectory.file("outputs/aar/chatflow-android-release.aar").get().asFile.path)
 }
 
 /** The host library and server for the JVM unit tests. */
@@ -134,15 +155,17 @@ dependencies {
     // The facade exposes Flow and suspend functions.
     api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.10.2")
     // JNA with its Android native dispatch libraries (the @aar artifact), as UniFFI's generated code requires.
-    implementation("net.java.dev.jna:jna:5.17.0@aar")
+    // 5.17.0 is the first whose Android libjnidispatch.so loads on 16 KB-page devices (README.md).
+    implementation("net.java.dev.jna:jna:$jnaVersion@aar")
 
     // Host JVM tests: the plain JNA jar carries the desktop dispatch library.
-    testImplementation("net.java.dev.jna:jna:5.17.0")
+    testImplementation("net.java.dev.jna:jna:$jnaVersion")
     testImplementation("org.jetbrains.kotlin:kotlin-test-junit:2.1.20")
     testImplementation("junit:junit:4.13.2")
 }
 
-tasks.named("preBuild") { dependsOn(generateUniffiKotlin) }
+tasks.named("preBuild") { dependsOn(generateUniffiKotlin, stripRustLibs) }
+tasks.matching { it.name == "assembleRelease" }.configureEach { finalizedBy(verifyReleaseAar) }
 
 // ------------------------------------------------------------------------------------------------- publication
 

@@ -8,7 +8,7 @@
 #   scripts/bindings.sh kotlin         generate + kotlinc (generated + facade + JUnit tests) + run JUnit on the JVM
 #   scripts/bindings.sh swift          check-swift + `swift build` + `swift test` of the Swift package (Package.swift
 #                                      at the root, sources in ios/) in the Swift chroot
-#   scripts/bindings.sh size           stripped release .so size + the biggest contributors by crate
+#   scripts/bindings.sh size           stripped release .so size (Android pipeline's host build) + contributors by crate
 #   scripts/bindings.sh bench-kotlin   cost of a 100-message history page from Kotlin (release library)
 #
 # Toolchains come from scripts/toolchains.sh (run `scripts/toolchains.sh all` once, as root; test.sh does it).
@@ -19,7 +19,10 @@
 # they differ from what the current library generates, and update-swift rewrites them.
 #
 # Environment: CARGO_TARGET_DIR (default: target/), CHATFLOW_TEST_FILTER (JUnit classes or Swift test filter),
-# BENCH_ITERATIONS (bench-kotlin, default 2000).
+# BENCH_ITERATIONS (bench-kotlin, default 2000). `kotlin` can test what the Android pipeline produced instead of the
+# dev build: CHATFLOW_KOTLIN_CLASSES (a jar of generated bindings + facade, e.g. build/android/aar/classes.jar) and
+# CHATFLOW_KOTLIN_NATIVE (the directory JNA loads libchatflow_ffi.so from, e.g. build/android/jniLibs/linux-x86-64);
+# with CHATFLOW_KOTLIN_MINIFY=1 the tests run from the pipeline's ProGuard output (`android/build.sh minify`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -96,7 +99,9 @@ kotlin_env() {
   KOTLINC=$KOTLIN_HOME/bin/kotlinc
   COROUTINES_JAR=$KOTLIN_LIB/kotlinx-coroutines-core-jvm.jar
   MAIN_CP=$JNA_JAR:$COROUTINES_JAR
-  TEST_CP=$KOTLIN_OUT/chatflow.jar:$MAIN_CP:$KOTLIN_LIB/kotlin-test.jar:$KOTLIN_LIB/kotlin-test-junit.jar:$JUNIT_JAR
+  MAIN_JAR=${CHATFLOW_KOTLIN_CLASSES:-$KOTLIN_OUT/chatflow.jar}
+  LIB_CP=$MAIN_CP:$KOTLIN_LIB/kotlin-test.jar:$KOTLIN_LIB/kotlin-test-junit.jar:$JUNIT_JAR
+  TEST_CP=$MAIN_JAR:$LIB_CP
   RUN_CP=$KOTLIN_OUT/chatflow-tests.jar:$TEST_CP:$KOTLIN_LIB/kotlin-stdlib.jar:$HAMCREST_JAR
 }
 
@@ -110,17 +115,21 @@ kotlin_compile() {
   kotlin_env
   mkdir -p "$KOTLIN_OUT"
   # The facade's JVM build: src/main/kotlin only (src/androidMain/kotlin needs the Android SDK).
-  if up_to_date "$KOTLIN_OUT/chatflow.jar" "$OUT/kotlin" android/src/main/kotlin; then
+  if [ -n "${CHATFLOW_KOTLIN_CLASSES:-}" ]; then
+    [ -f "$MAIN_JAR" ] || die "CHATFLOW_KOTLIN_CLASSES: no jar at $MAIN_JAR"
+    say "kotlin: bindings + facade from $MAIN_JAR"
+  elif up_to_date "$KOTLIN_OUT/chatflow.jar" "$OUT/kotlin" android/src/main/kotlin; then
     say "kotlin: chatflow.jar up to date"
   else
     step "kotlinc: generated bindings + facade -> build/kotlin/chatflow.jar"
     "$KOTLINC" -jvm-target 17 -cp "$MAIN_CP" "$OUT/kotlin" android/src/main/kotlin -d "$KOTLIN_OUT/chatflow.jar"
   fi
-  if up_to_date "$KOTLIN_OUT/chatflow-tests.jar" android/src/test/kotlin "$KOTLIN_OUT/chatflow.jar"; then
+  if up_to_date "$KOTLIN_OUT/chatflow-tests.jar" android/src/test/kotlin "$MAIN_JAR"; then
     say "kotlin: chatflow-tests.jar up to date"
   else
     step "kotlinc: JVM tests -> build/kotlin/chatflow-tests.jar"
-    "$KOTLINC" -jvm-target 17 -cp "$TEST_CP" android/src/test/kotlin -d "$KOTLIN_OUT/chatflow-tests.jar"
+    # Java 11 bytecode: Debian's ProGuard 6.2 (CHATFLOW_KOTLIN_MINIFY) reads class files up to Java 13.
+    "$KOTLINC" -jvm-target 11 -cp "$TEST_CP" android/src/test/kotlin -d "$KOTLIN_OUT/chatflow-tests.jar"
   fi
 }
 
@@ -140,9 +149,17 @@ cmd_kotlin() {
     # Every *Test.kt under src/test/kotlin is one JUnit class named after its path.
     classes=$(cd android/src/test/kotlin && find . -name '*Test.kt' | sed 's|^\./||; s|\.kt$||; s|/|.|g' | sort | tr '\n' ' ')
   fi
-  step "JUnit on the JVM: $classes"
+  local native=${CHATFLOW_KOTLIN_NATIVE:-$HOST} run_cp=$RUN_CP code=${CHATFLOW_KOTLIN_CLASSES:-build/kotlin/chatflow.jar}
+  [ -f "$native/libchatflow_ffi.so" ] || die "no libchatflow_ffi.so in $native"
+  if [ "${CHATFLOW_KOTLIN_MINIFY:-}" = 1 ]; then
+    [ -n "${CHATFLOW_KOTLIN_CLASSES:-}" ] || die "CHATFLOW_KOTLIN_MINIFY needs the pipeline's CHATFLOW_KOTLIN_CLASSES"
+    android/build.sh minify "$KOTLIN_OUT/chatflow-tests.jar"
+    code=${CHATFLOW_ANDROID_OUT:-$ROOT/build/android}/minified.jar
+    run_cp=$code:$LIB_CP:$KOTLIN_LIB/kotlin-stdlib.jar:$HAMCREST_JAR
+  fi
+  step "JUnit on the JVM (code: ${code#"$ROOT"/}, library: ${native#"$ROOT"/}/libchatflow_ffi.so): $classes"
   # shellcheck disable=SC2046,SC2086
-  env $(test_env "$ROOT") java -Djna.library.path="$HOST" -cp "$RUN_CP" org.junit.runner.JUnitCore $classes
+  env $(test_env "$ROOT") java -Djna.library.path="$native" -cp "$run_cp" org.junit.runner.JUnitCore $classes
 }
 
 cmd_bench_kotlin() {
@@ -195,21 +212,22 @@ size_breakdown() {
 }
 
 cmd_size() {
-  step "release build (opt-level s, LTO, stripped): cargo build --release -p chatflow-ffi"
-  cargo build --locked --release -p chatflow-ffi
-  # Keep it: the `bench` profile below writes into the same target/release directory.
-  link_into "$OUT/size" "$TARGET_DIR/release/libchatflow_ffi.so"
-  local so=$OUT/size/libchatflow_ffi.so bytes
+  # The Android pipeline's host build (the test command's too): release with symbols, then the stripped copy.
+  step "android/build.sh native host + strip (release-unstripped profile: opt-level s, LTO; then strip --strip-all)"
+  android/build.sh native host
+  android/build.sh strip
+  local out=${CHATFLOW_ANDROID_OUT:-$ROOT/build/android} abi so bytes
+  abi=$(head -n1 "$out/targets")
+  so=$out/jniLibs/$abi/libchatflow_ffi.so
   bytes=$(stat -c %s "$so")
-  printf 'stripped release libchatflow_ffi.so (x86_64 host): %d bytes = %s MiB; goal <= 4 MB\n' \
-    "$bytes" "$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1048576 }')"
+  printf 'stripped release libchatflow_ffi.so (%s): %d bytes = %s MiB, gzip -9 %d bytes; goal <= 4 MB\n' \
+    "$abi" "$bytes" "$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1048576 }')" "$(gzip -9c "$so" | wc -c)"
   printf '  sections: %s\n' "$(size -A "$so" | awk '$1 ~ /^\.(text|rodata|data\.rel\.ro|eh_frame|eh_frame_hdr|gcc_except_table|rela\.dyn|relr\.dyn)$/ {printf "%s=%d ", $1, $2}')"
-  step "breakdown: the same build with symbols (profile bench = release without strip), bytes by crate"
-  cargo build --locked --profile bench -p chatflow-ffi
-  size_breakdown "$TARGET_DIR/release/libchatflow_ffi.so"
+  step "breakdown: the same build before strip, bytes by crate"
+  size_breakdown "$out/unstripped/$abi/libchatflow_ffi.so"
 }
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 
 case ${1:-} in
   build)        cmd_build ;;

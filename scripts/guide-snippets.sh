@@ -5,8 +5,8 @@
 #   scripts/guide-snippets.sh swift    ```swift blocks of docs/integration-ios.md + README.md's "## Integrate"
 #   scripts/guide-snippets.sh extract LANG DOC...   only extract (lists each block: file, fragment or ignored)
 #
-# Run by scripts/test.sh after `scripts/bindings.sh kotlin|swift` (it reuses their builds: build/kotlin/chatflow.jar,
-# ios/.build). The rules, kept simple on purpose:
+# Run by scripts/test.sh after `scripts/bindings.sh kotlin|swift` (it reuses their builds: the facade jar,
+# the root package's .build). The rules, kept simple on purpose:
 #
 # 1. Every ```kotlin / ```swift block is compiled, each as its own file build/guides/LANG/<guide>_<line>.{kt,swift}
 #    (compiler errors name that file; <line> is where the block starts in the guide). Every file gets the imports
@@ -92,8 +92,9 @@ extract() {
 
 cmd_kotlin() {
   eval "$(scripts/toolchains.sh env)"
-  local jar=$ROOT/build/kotlin/chatflow.jar
-  [ -f "$jar" ] || die "no $jar: run scripts/bindings.sh kotlin first"
+  # The facade jar scripts/bindings.sh kotlin built, or the Android pipeline's classes.jar (CHATFLOW_KOTLIN_CLASSES).
+  local jar=${CHATFLOW_KOTLIN_CLASSES:-$ROOT/build/kotlin/chatflow.jar}
+  [ -f "$jar" ] || die "no $jar: run scripts/bindings.sh kotlin (or android/build.sh host) first"
   local src=$OUT/kotlin
   extract kotlin "$src" docs/integration-android.md README.md
   say "kotlinc: $(find "$src" -name '*.kt' | wc -l) blocks + src/androidMain against the facade jar and the Android stubs"
@@ -107,7 +108,7 @@ cmd_kotlin() {
 cmd_swift() {
   local src=$OUT/swift
   extract swift "$src" docs/integration-ios.md README.md
-  [ -d ios/.build ] || die "no ios/.build: run scripts/bindings.sh swift first"
+  [ -d .build ] || die "no .build: run scripts/bindings.sh swift first (it builds the root Package.swift)"
   say "swiftc (chroot): $(find "$src" -name '*.swift' | wc -l) blocks against the Chatflow module and the Apple stubs"
   # The stubs become modules named after the frameworks, so a snippet's `import UserNotifications` reads as in an app.
   scripts/toolchains.sh swift-run "$ROOT" -- '
@@ -118,7 +119,7 @@ cmd_swift() {
       name=$(basename "$stub" .swift)
       swiftc -emit-module -parse-as-library -swift-version 6 -module-name "$name" "$stub" -emit-module-path "$mods/$name.swiftmodule"
     done
-    built=$(cd ios && swift build --show-bin-path)
+    built=$(swift build --show-bin-path)
     swiftc -typecheck -swift-version 6 -parse-as-library -module-name GuideSnippets \
       -I "$built/Modules" -I "$built" -I "$mods" -Xcc -fmodule-map-file=ios/Sources/ChatflowFFI/module.modulemap \
       tests/guides/GuideScreen.swift build/guides/swift/*.swift'

@@ -47,12 +47,18 @@ fi
 if want kotlin; then
   step "Kotlin toolchain (kotlinc from npm, JNA + JUnit from Debian; cached)"
   scripts/toolchains.sh kotlin
-  step "Kotlin binding tests (JVM)"
-  scripts/bindings.sh kotlin
+  # The Android pipeline (android/build.sh) for the host target: release build with symbols, bindings from it, the
+  # stripped copy, the AAR tree, verify (16 KB pages, stripped, consumer rules). The JVM tests then run on its
+  # classes.jar minified by ProGuard under the AAR's consumer rules, loading its stripped library.
+  step "Android pipeline, host target (android/build.sh host)"
+  android/build.sh host
+  step "Kotlin binding tests (JVM) on the pipeline's classes.jar (ProGuard-minified) and stripped library"
+  CHATFLOW_KOTLIN_MINIFY=1 CHATFLOW_KOTLIN_CLASSES="$ROOT/build/android/aar/classes.jar" \
+    CHATFLOW_KOTLIN_NATIVE=$(echo "$ROOT"/build/android/aar/jni/*) scripts/bindings.sh kotlin
   step "Android guide snippets: every kotlin block compiles against the facade (scripts/guide-snippets.sh)"
-  scripts/guide-snippets.sh kotlin
+  CHATFLOW_KOTLIN_CLASSES="$ROOT/build/android/aar/classes.jar" scripts/guide-snippets.sh kotlin
   step "Kotlin sample app: kotlin-console smoke test (real server, scripted like a person)"
-  sample-apps/kotlin-console/smoke-test.sh
+  CHATFLOW_KOTLIN_CLASSES="$ROOT/build/android/aar/classes.jar" sample-apps/kotlin-console/smoke-test.sh
 fi
 
 if want swift; then

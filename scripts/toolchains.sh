@@ -172,7 +172,8 @@ cmd_kotlin() {
   local t0
   t0=$(now)
   step "kotlin: JDK" ensure_jdk
-  step "kotlin: Debian libjna-java junit4" apt_ensure libjna-java junit4
+  # proguard-cli: the minify check of the Android pipeline (android/build.sh minify).
+  step "kotlin: Debian libjna-java junit4 proguard-cli" apt_ensure libjna-java junit4 proguard-cli
   local j
   for j in "$JNA_JAR" "$JUNIT_JAR" "$HAMCREST_JAR"; do [ -f "$j" ] || die "missing $j"; done
   if kotlin_ready; then

@@ -14,13 +14,15 @@
 #   2. scripts/bindings.sh generate   the Kotlin bindings, when the library is newer than them
 #   3. kotlinc                        bindings + facade -> build/kotlin/chatflow.jar (as scripts/bindings.sh does)
 #   4. kotlinc                        this app -> build/kotlin-console/kotlin-console.jar
-# Needs the Kotlin toolchain (scripts/toolchains.sh kotlin). Honours CARGO_TARGET_DIR like scripts/bindings.sh.
+# Needs the Kotlin toolchain (scripts/toolchains.sh kotlin). Honours CARGO_TARGET_DIR like scripts/bindings.sh, and
+# CHATFLOW_KOTLIN_CLASSES: a prebuilt bindings + facade jar used instead of step 3 (the test command passes the
+# Android pipeline's classes.jar).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)   # no cd: relative paths in the arguments stay the caller's
 HOST=$ROOT/build/bindings/host
 GENERATED=$ROOT/build/bindings/kotlin
-FACADE=$ROOT/build/kotlin/chatflow.jar
+FACADE=${CHATFLOW_KOTLIN_CLASSES:-$ROOT/build/kotlin/chatflow.jar}
 OUT=$ROOT/build/kotlin-console
 APP=$OUT/kotlin-console.jar
 
@@ -59,7 +61,7 @@ build() {
   if stale "$GENERATED/io/chatflow/chatflow_ffi.kt" "$HOST/libchatflow_ffi.so"; then
     "$ROOT/scripts/bindings.sh" generate >&2
   fi
-  if stale "$FACADE" "$GENERATED" "$ROOT/android/src/main/kotlin"; then
+  if [[ -z ${CHATFLOW_KOTLIN_CLASSES:-} ]] && stale "$FACADE" "$GENERATED" "$ROOT/android/src/main/kotlin"; then
     say "kotlinc: generated bindings + facade -> build/kotlin/chatflow.jar (about 40 s)"
     # The facade's JVM build: src/main/kotlin only (src/androidMain needs the Android SDK).
     CP=$JNA_JAR:$COROUTINES_JAR compile "$FACADE" "$GENERATED" "$ROOT/android/src/main/kotlin"
