@@ -1,8 +1,8 @@
 //! Persistence behind narrow traits, one per capability, so a Postgres store can follow the SQLite one.
 //!
 //! The traits are synchronous on purpose: the SQLite implementation blocks, and the async layer
-//! (`AppState::db`) runs every call on the blocking pool. Domain rules that must be atomic with a write (idempotency,
-//! `seq` allocation, the consent gate, reopen-on-reply) live inside the store call so that they hold under concurrency.
+//! (`AppState::db`) runs every call on the blocking pool. Nothing here names a backend: errors are [`StoreError`],
+//! whatever stores them.
 
 pub mod bots;
 pub mod inbox;
@@ -19,18 +19,28 @@ pub use inbox::{InboxStore, TicketStore};
 pub use kb::KbStore;
 pub use sqlite::SqliteStore;
 
+/// Why a store call (or a domain service running in a unit of work) failed. Backend-neutral: each backend converts
+/// its own errors into it (the SQLite one in `store/sqlite/error.rs`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The thing does not exist (or the caller may not know it does).
     #[error("{0}")]
     NotFound(String),
+    /// An idempotency key was reused for different content.
     #[error("{0}")]
     Conflict(String),
+    /// The consent gate refused a message.
     #[error("{0}")]
     ConsentRequired(String),
+    /// A value the caller gave is not acceptable (an unknown agent, a seq beyond the last message, a taken id).
     #[error("{0}")]
     Invalid(String),
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// The backend is busy or unreachable (locked database, lost connection): the caller may retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Any other backend failure, described by the backend.
+    #[error("store backend: {0}")]
+    Backend(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("database schema version {found} is newer than this server knows ({known}); upgrade the server")]

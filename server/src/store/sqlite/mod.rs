@@ -5,6 +5,7 @@
 mod apps;
 mod bots;
 mod conversations;
+mod error;
 mod inbox;
 mod kb;
 pub mod migrations;
