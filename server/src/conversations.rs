@@ -94,14 +94,17 @@ pub async fn open_conversation(
                 routing::route(s, &visitor.app_id, &chatflow, &visitor.id, None)?
             };
             let agents = s.agents(&visitor.app_id)?;
-            let rec = s.create_conversation(&NewConversation {
-                id: Uuid::now_v7().to_string(),
-                app_id: visitor.app_id.clone(),
-                chatflow_id: chatflow.id,
-                visitor_id: visitor.id.clone(),
-                assignee_agent_id: assignee,
-                now,
-            })?;
+            let rec = crate::domain::conversations::create(
+                s,
+                &NewConversation {
+                    id: Uuid::now_v7().to_string(),
+                    app_id: visitor.app_id.clone(),
+                    chatflow_id: chatflow.id,
+                    visitor_id: visitor.id.clone(),
+                    assignee_agent_id: assignee,
+                    now,
+                },
+            )?;
             let conversation = to_wire(rec, &agents, std::slice::from_ref(&chatflow));
             if conversation.assignee.is_some() {
                 // Other devices of the visitor learn about the assignment too.

@@ -22,12 +22,13 @@ use chatflow_protocol::{Author, AuthorKind, BotSettings, Chatflow, ChatflowKind,
 use tokio::sync::OwnedMutexGuard;
 
 use super::engine::{self, BotSession, Defaults, Outcome, Step};
+use crate::domain::messages::NewMessage;
 use crate::error::ApiError;
 use crate::messages::publish_appended;
 use crate::routing::team_available;
 use crate::state::AppState;
 use crate::store::inbox::HandledBy;
-use crate::store::{ConversationRecord, NewMessage, StoreError};
+use crate::store::{ConversationRecord, StoreError};
 
 /// Per-conversation locks, shared by every server of the process (conversation ids are globally unique UUIDs). An
 /// entry lives while a task holds or waits for it.
@@ -293,7 +294,7 @@ async fn deliver(
                     require_consent_hash: None,
                     assign_if_unassigned: None,
                 };
-                match s.append_message(&new) {
+                match crate::domain::messages::append(s, &new) {
                     Ok(appended) => publish_appended(hub, &appended, None),
                     // Only possible if something else used the bot's id: skip that message rather than loop.
                     Err(StoreError::Conflict(e)) => tracing::warn!(error = %e, "bot message id already used"),
@@ -338,9 +339,7 @@ mod tests {
 
     use super::*;
     use crate::store::sqlite::test_support::{chatflow_input, store};
-    use crate::store::{
-        BotStore, ChatflowStore, ConversationStore, MessageStore, NewConversation, Paging, VisitorStore,
-    };
+    use crate::store::{BotStore, ChatflowStore, NewConversation, Paging, VisitorStore};
 
     #[tokio::test]
     async fn resume_finishes_interrupted_deliveries_without_repeating_a_message() {
@@ -362,7 +361,7 @@ mod tests {
             assignee_agent_id: None,
             now: 1,
         };
-        s.create_conversation(&new).unwrap();
+        crate::domain::conversations::create(&s, &new).unwrap();
         // A stop after the first message was stored but before it left `pending`.
         let mut session = BotSession::new("c1", 1);
         session.runs = 1;
@@ -383,7 +382,7 @@ mod tests {
             require_consent_hash: None,
             assign_if_unassigned: None,
         };
-        s.append_message(&stored).unwrap();
+        crate::domain::messages::append(&s, &stored).unwrap();
         let state = AppState::new(Arc::new(s), Default::default());
         resume(&state);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

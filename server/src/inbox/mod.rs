@@ -28,6 +28,7 @@ pub mod views;
 use chatflow_protocol::{AgentRef, Chatflow, ServerFrame};
 
 use crate::conversations::agent_ref;
+use crate::domain;
 use crate::error::ApiError;
 use crate::realtime::Hub;
 use crate::routing;
@@ -65,7 +66,7 @@ pub fn publish_assigned(s: &dyn Store, hub: &Hub, conv: &ConversationRecord) -> 
 /// The bot handed the conversation to the team: mark it, route it, tell the visitor. See the module documentation.
 /// Call it inside `AppState::db_publish` so the `assigned` frame is ordered with the messages around it.
 pub fn hand_off(s: &dyn Store, hub: &Hub, conversation_id: &str, now: i64) -> Result<Option<AgentRef>, ApiError> {
-    let handoff = s.mark_handoff(conversation_id, now)?;
+    let handoff = domain::inbox::mark_handoff(s, conversation_id, now)?;
     let conv = handoff.conversation;
     if !handoff.changed || conv.assignee_agent_id.is_some() {
         return Ok(None);
@@ -77,7 +78,7 @@ pub fn hand_off(s: &dyn Store, hub: &Hub, conversation_id: &str, now: i64) -> Re
     let Some(agent) = routing::route(s, &conv.app_id, &chatflow, &conv.visitor_id, Some(&conv.id))? else {
         return Ok(None);
     };
-    let assignment = s.assign(&conv.id, Some(&agent), true, now)?;
+    let assignment = domain::inbox::assign(s, &conv.id, Some(&agent), true, now)?;
     if !assignment.changed {
         return Ok(None);
     }
@@ -105,14 +106,17 @@ mod tests {
         let flow = s.create_chatflow("app1", &input, 1).unwrap();
         s.create_visitor("app1", "v1", "t1", 1).unwrap();
         let open = |id: &str| {
-            s.create_conversation(&NewConversation {
-                id: id.into(),
-                app_id: "app1".into(),
-                chatflow_id: flow.id,
-                visitor_id: "v1".into(),
-                assignee_agent_id: None,
-                now: 10,
-            })
+            domain::conversations::create(
+                &s,
+                &NewConversation {
+                    id: id.into(),
+                    app_id: "app1".into(),
+                    chatflow_id: flow.id,
+                    visitor_id: "v1".into(),
+                    assignee_agent_id: None,
+                    now: 10,
+                },
+            )
             .unwrap()
         };
         open("c1");

@@ -8,16 +8,18 @@ pub mod bots;
 pub mod inbox;
 pub mod kb;
 pub mod sqlite;
+pub mod tx;
 
 use chatflow_protocol::{
-    Author, Channel, Chatflow, ChatflowInput, ConsentRecord, ConsentRecordInput, ConversationStatus, DeviceInfo,
-    MessagePage, PushTokenRequest, QuickReply,
+    Channel, Chatflow, ChatflowInput, ConsentRecord, ConsentRecordInput, ConversationStatus, DeviceInfo, MessagePage,
+    PushTokenRequest,
 };
 
 pub use bots::BotStore;
 pub use inbox::{InboxStore, TicketStore};
 pub use kb::KbStore;
 pub use sqlite::SqliteStore;
+pub use tx::UnitOfWork;
 
 /// Why a store call (or a domain service running in a unit of work) failed. Backend-neutral: each backend converts
 /// its own errors into it (the SQLite one in `store/sqlite/error.rs`).
@@ -121,39 +123,6 @@ pub struct NewConversation {
     pub now: i64,
 }
 
-/// A message to append. The checks it carries run inside the write transaction.
-#[derive(Debug, Clone)]
-pub struct NewMessage {
-    pub conversation_id: String,
-    pub client_message_id: Option<String>,
-    pub author: Author,
-    pub body: String,
-    pub quick_reply_id: Option<String>,
-    pub quick_replies: Vec<QuickReply>,
-    pub now: i64,
-    /// Refuse with `NotFound` unless the conversation belongs to this visitor (checked in the write transaction, so
-    /// an identify merge racing with the send cannot slip a message into someone else's conversation).
-    pub owner_visitor_id: Option<String>,
-    /// Reopen a closed conversation (visitor and agent messages do).
-    pub reopen: bool,
-    /// Refuse with `ConsentRequired` unless the visitor has an accepted process-data record with this text hash
-    /// for the conversation's chatflow (explicit consent chatflows).
-    pub require_consent_hash: Option<String>,
-    /// Assign the conversation to this agent if it has no assignee (an agent replying takes it).
-    pub assign_if_unassigned: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Appended {
-    pub message: chatflow_protocol::Message,
-    /// False when the client id was already stored with the same content (idempotent replay).
-    pub created: bool,
-    pub reopened: bool,
-    pub assigned: bool,
-    /// The conversation after the append.
-    pub conversation: ConversationRecord,
-}
-
 /// Which slice of a conversation's messages to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paging {
@@ -238,7 +207,6 @@ pub trait VisitorStore {
 }
 
 pub trait ConversationStore {
-    fn create_conversation(&self, new: &NewConversation) -> StoreResult<ConversationRecord>;
     fn conversation(&self, id: &str) -> StoreResult<Option<ConversationRecord>>;
     /// The visitor's conversations, newest first.
     fn visitor_conversations(&self, visitor_id: &str) -> StoreResult<Vec<ConversationRecord>>;
@@ -249,15 +217,9 @@ pub trait ConversationStore {
         status: Option<ConversationStatus>,
         limit: u32,
     ) -> StoreResult<Vec<ConversationRecord>>;
-    /// Closes the conversation; the bool says whether it was open.
-    fn close_conversation(&self, id: &str, now: i64) -> StoreResult<(ConversationRecord, bool)>;
-    /// Raises the reader's read mark to `seq` (never lowers it); refuses a seq beyond the last message.
-    fn mark_read(&self, id: &str, reader: ReaderKind, seq: u64) -> StoreResult<ConversationRecord>;
 }
 
 pub trait MessageStore {
-    /// Appends a message with the next seq, or returns the stored one for a replayed client id.
-    fn append_message(&self, new: &NewMessage) -> StoreResult<Appended>;
     fn messages(&self, conversation_id: &str, paging: Paging, limit: u32) -> StoreResult<MessagePage>;
 }
 
@@ -271,9 +233,11 @@ pub trait ConsentStore {
     ) -> StoreResult<Put<ConsentRecord>>;
 }
 
-/// Everything the server needs from persistence.
+/// Everything the server needs from persistence. Reads go through the capability traits; writes that carry a product
+/// rule run in a unit of work (`UnitOfWork`, see `tx`) from a domain service (`crate::domain`).
 pub trait Store:
-    AppStore
+    UnitOfWork
+    + AppStore
     + ChatflowStore
     + VisitorStore
     + ConversationStore
@@ -289,7 +253,8 @@ pub trait Store:
 }
 
 impl<T> Store for T where
-    T: AppStore
+    T: UnitOfWork
+        + AppStore
         + ChatflowStore
         + VisitorStore
         + ConversationStore

@@ -157,7 +157,7 @@ impl BotStore for SqliteStore {
 mod tests {
     use super::*;
     use crate::store::sqlite::test_support::store;
-    use crate::store::{ConversationStore, NewConversation, VisitorStore};
+    use crate::store::{NewConversation, VisitorStore};
 
     #[test]
     fn sessions_round_trip_and_properties_merge() {
@@ -172,7 +172,7 @@ mod tests {
             assignee_agent_id: None,
             now: 1,
         };
-        s.create_conversation(&new).unwrap();
+        crate::domain::conversations::create(&s, &new).unwrap();
         assert_eq!(s.bot_session("c1").unwrap(), None);
         let mut session = BotSession::new("c1", 5);
         session.current_node = Some("ask".into());

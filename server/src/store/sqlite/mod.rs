@@ -10,6 +10,7 @@ mod inbox;
 mod kb;
 pub mod migrations;
 mod tickets;
+mod tx;
 mod visitors;
 
 use std::path::Path;

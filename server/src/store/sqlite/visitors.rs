@@ -278,14 +278,17 @@ mod tests {
     }
 
     fn conversation(s: &SqliteStore, id: &str, visitor: &str) {
-        s.create_conversation(&NewConversation {
-            id: id.into(),
-            app_id: "app1".into(),
-            chatflow_id: 1,
-            visitor_id: visitor.into(),
-            assignee_agent_id: None,
-            now: 1,
-        })
+        crate::domain::conversations::create(
+            s,
+            &NewConversation {
+                id: id.into(),
+                app_id: "app1".into(),
+                chatflow_id: 1,
+                visitor_id: visitor.into(),
+                assignee_agent_id: None,
+                now: 1,
+            },
+        )
         .unwrap();
     }
 

@@ -1,0 +1,137 @@
+//! The unit of work: one write transaction of the backend, and the per-capability operations the domain services
+//! (`crate::domain`) run inside it.
+//!
+//! A domain service reads what its rule needs, decides, and writes — all through one `&mut dyn Tx`, so the rule holds
+//! under concurrency: either every write of the service commits, or none does. The store only stores: no operation
+//! here decides anything about the product.
+//!
+//! Backends: SQLite runs the work on its single writer connection in an `IMMEDIATE` transaction (writers are
+//! serialized, so every read inside sees the latest commit and nothing changes under it). A PostgreSQL backend runs it
+//! in a transaction on a pooled connection; the locking contracts below say which rows it must lock so that the same
+//! rules hold with several writers on several nodes.
+
+use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConversationStatus, Message};
+
+use super::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
+use super::{ConversationRecord, NewConversation, StoreError, StoreResult};
+
+/// What the work asks of its transaction when it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Commit,
+    Rollback,
+}
+
+/// A store that runs work in one transaction.
+pub trait UnitOfWork {
+    /// Begins a write transaction, runs `work` on it once, then commits or rolls back as `work` says (and rolls back
+    /// when it returns an error). An error to begin or commit is returned as is.
+    fn transaction(&self, work: &mut dyn FnMut(&mut dyn Tx) -> StoreResult<Finish>) -> StoreResult<()>;
+}
+
+/// Runs `f` in one transaction of `store`: commits when it returns `Ok`, rolls back when it returns `Err` (a domain
+/// refusal writes nothing).
+pub fn in_tx<S, R, E>(store: &S, f: impl FnOnce(&mut dyn Tx) -> Result<R, E>) -> Result<R, E>
+where
+    S: UnitOfWork + ?Sized,
+    E: From<StoreError>,
+{
+    let mut f = Some(f);
+    let mut out: Option<Result<R, E>> = None;
+    store.transaction(&mut |tx| {
+        let Some(f) = f.take() else {
+            return Err(StoreError::Backend("a unit of work ran its body twice".into()));
+        };
+        let result = f(tx);
+        let finish = if result.is_ok() { Finish::Commit } else { Finish::Rollback };
+        out = Some(result);
+        Ok(finish)
+    })?;
+    out.unwrap_or_else(|| Err(StoreError::Backend("a unit of work ended without running its body".into()).into()))
+}
+
+/// Columns of a conversation a domain service changes (`None` keeps the value). `last_seq` is not here: only
+/// [`MessageTx::next_seq`] moves it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationChange {
+    pub status: Option<ConversationStatus>,
+    pub updated_at: Option<i64>,
+    /// `Some(None)` clears the assignee.
+    pub assignee_agent_id: Option<Option<String>>,
+    pub handled_by: Option<HandledBy>,
+    pub handoff_at: Option<i64>,
+    pub taken_over_at: Option<i64>,
+    /// `Some(None)`: open again.
+    pub closed_at: Option<Option<i64>>,
+    pub visitor_read_seq: Option<u64>,
+    pub agent_read_seq: Option<u64>,
+}
+
+impl ConversationChange {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// A ticket to insert (status `new`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    pub app_id: String,
+    pub conversation_id: String,
+    pub pipeline: String,
+    pub subject: Option<String>,
+    pub now: i64,
+}
+
+pub trait ConversationTx {
+    /// The conversation, held against concurrent writers until the unit of work ends (SQLite: the writer lock every
+    /// write transaction holds; PostgreSQL: `SELECT … FOR UPDATE`). Read it before deciding on it.
+    fn conversation_for_update(&mut self, id: &str) -> StoreResult<Option<ConversationRecord>>;
+    /// Inbox columns of the conversation (read after [`Self::conversation_for_update`], which holds the row).
+    fn inbox_state(&mut self, id: &str) -> StoreResult<Option<InboxState>>;
+    /// Inserts an open mobile-chat conversation with `last_seq` 0, handled by `handled_by` (`Bot`: started by a bot).
+    fn insert_conversation(&mut self, new: &NewConversation, handled_by: HandledBy) -> StoreResult<()>;
+    /// Writes the given columns; `NotFound` when the conversation does not exist.
+    fn update_conversation(&mut self, id: &str, change: &ConversationChange) -> StoreResult<()>;
+    fn chatflow(&mut self, app_id: &str, id: i64) -> StoreResult<Option<Chatflow>>;
+    fn agent_exists(&mut self, app_id: &str, agent_id: &str) -> StoreResult<bool>;
+}
+
+pub trait MessageTx {
+    /// The message stored under this client id in the conversation.
+    fn message_by_client_id(&mut self, conversation_id: &str, client_id: &str) -> StoreResult<Option<Message>>;
+    /// Allocates the conversation's next `seq` and records it as its `last_seq`, atomically: two units of work never
+    /// get the same value, and a value is never skipped once both commit (gap-free), because the conversation row
+    /// stays locked until commit (SQLite: the single writer; PostgreSQL: `UPDATE … SET last_seq = last_seq + 1 …
+    /// RETURNING last_seq` takes the row lock). A rolled-back unit of work gives its value back.
+    fn next_seq(&mut self, conversation_id: &str) -> StoreResult<u64>;
+    /// Inserts a message; `(conversation, seq)` and `(conversation, client id)` are unique.
+    fn insert_message(&mut self, message: &Message) -> StoreResult<()>;
+    /// The body of the conversation's first visitor message.
+    fn first_visitor_body(&mut self, conversation_id: &str) -> StoreResult<Option<String>>;
+}
+
+pub trait ConsentTx {
+    /// The decision of the visitor's latest record of `kind` on exactly this text hash for the chatflow.
+    fn latest_consent_decision(
+        &mut self,
+        visitor_id: &str,
+        chatflow_id: i64,
+        kind: ConsentKind,
+        text_hash: &str,
+    ) -> StoreResult<Option<ConsentDecision>>;
+}
+
+pub trait TicketTx {
+    fn help_desk(&mut self, app_id: &str, scope: &HelpDeskScope) -> StoreResult<Option<HelpDeskSetting>>;
+    fn ticket_of_conversation(&mut self, conversation_id: &str) -> StoreResult<Option<TicketRecord>>;
+    /// Inserts the ticket unless the conversation has one (one ticket per conversation); true when inserted.
+    fn insert_ticket(&mut self, ticket: &NewTicket) -> StoreResult<bool>;
+    /// Sets the subject of the conversation's ticket if it has none yet.
+    fn set_ticket_subject_if_empty(&mut self, conversation_id: &str, subject: &str, now: i64) -> StoreResult<()>;
+}
+
+/// Everything a domain service may do inside one unit of work.
+pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx {}
+
+impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + ?Sized> Tx for T {}
