@@ -1,12 +1,12 @@
 //! Conversations: opening (who handles it first, the help-desk ticket), closing, read marks.
 
-use chatflow_protocol::ConversationStatus;
+use chatflow_protocol::{Chatflow, ConversationStatus};
 
 use super::{conversation, reread, tickets};
-use crate::routing::starts_with_bot;
+use crate::routing::{self, starts_with_bot};
 use crate::store::inbox::HandledBy;
 use crate::store::tx::{in_tx, ConversationChange, Tx, UnitOfWork};
-use crate::store::{ConversationRecord, NewConversation, ReaderKind, StoreError, StoreResult};
+use crate::store::{ConversationRecord, NewConversation, ReaderKind, StoreError, StoreResult, VisitorRecord};
 
 /// Opens a conversation. One on a `bot` (or `ai_agent`) chatflow, not assigned, starts with the bot (handled by the
 /// bot, no routing until the handoff); a chatflow's or channel's help-desk rule may give it a ticket.
@@ -22,6 +22,33 @@ pub fn create_in(tx: &mut dyn Tx, new: &NewConversation) -> StoreResult<Conversa
     let created = reread(tx, &new.id)?;
     tickets::on_conversation_opened(tx, &created)?;
     Ok(created)
+}
+
+/// Opens a conversation of the visitor on `chatflow` (enabled, checked by the caller) and routes it, in one unit of
+/// work: a live chat gets its assignee now (`crate::routing`), a bot conversation when the bot hands off.
+pub fn open<S: UnitOfWork + ?Sized>(
+    store: &S,
+    chatflow: &Chatflow,
+    visitor: &VisitorRecord,
+    id: String,
+    now: i64,
+) -> StoreResult<ConversationRecord> {
+    in_tx(store, |tx| {
+        let assignee = if starts_with_bot(chatflow.kind) {
+            None
+        } else {
+            routing::route(tx, &visitor.app_id, chatflow, &visitor.id, None)?
+        };
+        let new = NewConversation {
+            id,
+            app_id: visitor.app_id.clone(),
+            chatflow_id: chatflow.id,
+            visitor_id: visitor.id.clone(),
+            assignee_agent_id: assignee,
+            now,
+        };
+        create_in(tx, &new)
+    })
 }
 
 /// Closes the conversation; the bool says whether it was open.

@@ -5,6 +5,7 @@ use chatflow_protocol::ConversationStatus;
 
 use super::conversation;
 use super::conversations::close_in;
+use crate::routing;
 use crate::store::inbox::{HandledBy, InboxState};
 use crate::store::tx::{in_tx, ConversationChange, Tx, UnitOfWork};
 use crate::store::{ConversationRecord, StoreError, StoreResult};
@@ -56,16 +57,45 @@ fn require_agent(tx: &mut dyn Tx, app_id: &str, agent_id: &str) -> StoreResult<(
 /// The bot handed the conversation to the team: handled by agents from now on, `handoff_at = now`. A no-op
 /// (`changed == false`) when agents already handle it. Does not route: `crate::inbox::hand_off` does.
 pub fn mark_handoff<S: UnitOfWork + ?Sized>(store: &S, conversation_id: &str, now: i64) -> StoreResult<Handoff> {
+    in_tx(store, |tx| mark_handoff_in(tx, conversation_id, now))
+}
+
+fn mark_handoff_in(tx: &mut dyn Tx, conversation_id: &str, now: i64) -> StoreResult<Handoff> {
+    let (conversation, state) = with_state(tx, conversation_id)?;
+    if state.handled_by != HandledBy::Bot {
+        return Ok(Handoff { conversation, state, changed: false });
+    }
+    let change =
+        ConversationChange { handled_by: Some(HandledBy::Agents), handoff_at: Some(now), ..Default::default() };
+    tx.update_conversation(conversation_id, &change)?;
+    let (conversation, state) = with_state(tx, conversation_id)?;
+    Ok(Handoff { conversation, state, changed: true })
+}
+
+/// The bot's handoff, in one unit of work: mark it ([`mark_handoff`]), route the conversation with its chatflow's rules
+/// (`crate::routing`) and assign it. Returns the conversation when it was assigned now; `None` when agents already
+/// handled it, it already had an assignee, its chatflow is gone, or routing picked nobody (a blocked sender, nobody
+/// available with `available_agents_only`).
+pub fn hand_off<S: UnitOfWork + ?Sized>(
+    store: &S,
+    conversation_id: &str,
+    now: i64,
+) -> StoreResult<Option<ConversationRecord>> {
     in_tx(store, |tx| {
-        let (conversation, state) = with_state(tx, conversation_id)?;
-        if state.handled_by != HandledBy::Bot {
-            return Ok(Handoff { conversation, state, changed: false });
+        let handoff = mark_handoff_in(tx, conversation_id, now)?;
+        let conv = handoff.conversation;
+        if !handoff.changed || conv.assignee_agent_id.is_some() {
+            return Ok(None);
         }
-        let change =
-            ConversationChange { handled_by: Some(HandledBy::Agents), handoff_at: Some(now), ..Default::default() };
-        tx.update_conversation(conversation_id, &change)?;
-        let (conversation, state) = with_state(tx, conversation_id)?;
-        Ok(Handoff { conversation, state, changed: true })
+        let Some(chatflow) = tx.chatflow(&conv.app_id, conv.chatflow_id)? else {
+            // The chatflow was deleted meanwhile: nothing to route by; the team finds it in the unassigned view.
+            return Ok(None);
+        };
+        let Some(agent) = routing::route(tx, &conv.app_id, &chatflow, &conv.visitor_id, Some(&conv.id))? else {
+            return Ok(None);
+        };
+        let assignment = assign_in(tx, &conv.id, Some(&agent), true, now)?;
+        Ok(assignment.changed.then_some(assignment.conversation))
     })
 }
 
@@ -78,26 +108,33 @@ pub fn assign<S: UnitOfWork + ?Sized>(
     only_if_unassigned: bool,
     now: i64,
 ) -> StoreResult<Assignment> {
-    in_tx(store, |tx| {
-        let (conv, state) = with_state(tx, conversation_id)?;
-        if only_if_unassigned && conv.assignee_agent_id.is_some() {
-            return Ok(Assignment { conversation: conv, changed: false, taken_over: false });
+    in_tx(store, |tx| assign_in(tx, conversation_id, agent_id, only_if_unassigned, now))
+}
+
+fn assign_in(
+    tx: &mut dyn Tx,
+    conversation_id: &str,
+    agent_id: Option<&str>,
+    only_if_unassigned: bool,
+    now: i64,
+) -> StoreResult<Assignment> {
+    let (conv, state) = with_state(tx, conversation_id)?;
+    if only_if_unassigned && conv.assignee_agent_id.is_some() {
+        return Ok(Assignment { conversation: conv, changed: false, taken_over: false });
+    }
+    let mut change = ConversationChange { assignee_agent_id: Some(agent_id.map(str::to_owned)), ..Default::default() };
+    let mut taken_over = false;
+    if let Some(agent) = agent_id {
+        require_agent(tx, &conv.app_id, agent)?;
+        taken_over = state.handled_by == HandledBy::Bot;
+        change.handled_by = Some(HandledBy::Agents);
+        if taken_over {
+            change.taken_over_at = Some(now);
         }
-        let mut change =
-            ConversationChange { assignee_agent_id: Some(agent_id.map(str::to_owned)), ..Default::default() };
-        let mut taken_over = false;
-        if let Some(agent) = agent_id {
-            require_agent(tx, &conv.app_id, agent)?;
-            taken_over = state.handled_by == HandledBy::Bot;
-            change.handled_by = Some(HandledBy::Agents);
-            if taken_over {
-                change.taken_over_at = Some(now);
-            }
-        }
-        tx.update_conversation(conversation_id, &change)?;
-        let changed = conv.assignee_agent_id.as_deref() != agent_id;
-        Ok(Assignment { conversation: super::reread(tx, conversation_id)?, changed, taken_over })
-    })
+    }
+    tx.update_conversation(conversation_id, &change)?;
+    let changed = conv.assignee_agent_id.as_deref() != agent_id;
+    Ok(Assignment { conversation: super::reread(tx, conversation_id)?, changed, taken_over })
 }
 
 /// The agent takes a bot conversation over (assigned to them, handled by agents). `NotFound` if missing; a

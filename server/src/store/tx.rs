@@ -13,7 +13,7 @@
 use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConversationStatus, Message};
 
 use super::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
-use super::{ConversationRecord, NewConversation, StoreError, StoreResult};
+use super::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember};
 
 /// What the work asks of its transaction when it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +131,20 @@ pub trait TicketTx {
     fn set_ticket_subject_if_empty(&mut self, conversation_id: &str, subject: &str, now: i64) -> StoreResult<()>;
 }
 
-/// Everything a domain service may do inside one unit of work.
-pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx {}
+/// What routing reads (and the round-robin cursor it advances) in the unit of work that assigns.
+pub trait RoutingTx {
+    /// The app's agents with their presence, ascending id.
+    fn agents(&mut self, app_id: &str) -> StoreResult<Vec<AgentRecord>>;
+    fn team_members(&mut self, app_id: &str) -> StoreResult<Vec<TeamMember>>;
+    fn is_blocked(&mut self, app_id: &str, visitor_id: &str) -> StoreResult<bool>;
+    /// The assignee of the visitor's latest other conversation still linked to the contact.
+    fn contact_owner(&mut self, visitor_id: &str, except_conversation: Option<&str>) -> StoreResult<Option<String>>;
+    /// Returns the chatflow's round-robin cursor and advances it, atomically (SQLite: the single writer; PostgreSQL:
+    /// `UPDATE … RETURNING` locks the chatflow's row), so concurrent openings take successive values.
+    fn next_routing_cursor(&mut self, chatflow_id: i64) -> StoreResult<u64>;
+}
 
-impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + ?Sized> Tx for T {}
+/// Everything a domain service may do inside one unit of work.
+pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx {}
+
+impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + ?Sized> Tx for T {}

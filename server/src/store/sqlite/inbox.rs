@@ -229,6 +229,28 @@ fn entry_in(conn: &Connection, id: &str) -> StoreResult<Option<InboxEntry>> {
         .transpose()
 }
 
+pub(super) fn is_blocked_in(conn: &Connection, app_id: &str, visitor_id: &str) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM blocked_senders WHERE app_id = ?1 AND visitor_id = ?2)")?
+        .query_row(params![app_id, visitor_id], |r| r.get(0))?)
+}
+
+pub(super) fn contact_owner_in(
+    conn: &Connection,
+    visitor_id: &str,
+    except_conversation: Option<&str>,
+) -> StoreResult<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT assignee_agent_id FROM conversations
+             WHERE visitor_id = ?1 AND id <> COALESCE(?2, '') AND assignee_agent_id IS NOT NULL
+                 AND contact_unlinked = 0
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+        )?
+        .query_row(params![visitor_id, except_conversation], |r| r.get(0))
+        .optional()?)
+}
+
 impl InboxStore for SqliteStore {
     fn inbox_state(&self, conversation_id: &str) -> StoreResult<Option<InboxState>> {
         self.read(|c| state_in(c, conversation_id))
@@ -268,10 +290,7 @@ impl InboxStore for SqliteStore {
     }
 
     fn is_blocked(&self, app_id: &str, visitor_id: &str) -> StoreResult<bool> {
-        self.read(|c| {
-            Ok(c.prepare_cached("SELECT EXISTS(SELECT 1 FROM blocked_senders WHERE app_id = ?1 AND visitor_id = ?2)")?
-                .query_row(params![app_id, visitor_id], |r| r.get(0))?)
-        })
+        self.read(|c| is_blocked_in(c, app_id, visitor_id))
     }
 
     fn set_spam(&self, conversation_id: &str, spam: bool) -> StoreResult<bool> {
@@ -302,16 +321,7 @@ impl InboxStore for SqliteStore {
     }
 
     fn contact_owner(&self, visitor_id: &str, except_conversation: Option<&str>) -> StoreResult<Option<String>> {
-        self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT assignee_agent_id FROM conversations
-                 WHERE visitor_id = ?1 AND id <> COALESCE(?2, '') AND assignee_agent_id IS NOT NULL
-                     AND contact_unlinked = 0
-                 ORDER BY created_at DESC, id DESC LIMIT 1",
-            )?
-            .query_row(params![visitor_id, except_conversation], |r| r.get(0))
-            .optional()?)
-        })
+        self.read(|c| contact_owner_in(c, visitor_id, except_conversation))
     }
 }
 

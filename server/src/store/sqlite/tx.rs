@@ -10,9 +10,9 @@ use super::conversations::{conversation_in, insert_message_in, message_by_client
 use super::{channel_str, consent_kind_str, lock, parse_decision, seq_from_sql, seq_to_sql, status_str, SqliteStore};
 use crate::store::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
 use crate::store::tx::{
-    ConsentTx, ConversationChange, ConversationTx, Finish, MessageTx, NewTicket, TicketTx, Tx, UnitOfWork,
+    ConsentTx, ConversationChange, ConversationTx, Finish, MessageTx, NewTicket, RoutingTx, TicketTx, Tx, UnitOfWork,
 };
-use crate::store::{ConversationRecord, NewConversation, StoreError, StoreResult};
+use crate::store::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember};
 
 /// The operations of `store::tx` on one open SQLite transaction.
 pub(super) struct SqliteTx<'a> {
@@ -150,6 +150,28 @@ impl MessageTx for SqliteTx<'_> {
             )?
             .query_row([conversation_id], |r| r.get(0))
             .optional()?)
+    }
+}
+
+impl RoutingTx for SqliteTx<'_> {
+    fn agents(&mut self, app_id: &str) -> StoreResult<Vec<AgentRecord>> {
+        super::apps::agents_in(self.tx, app_id)
+    }
+
+    fn team_members(&mut self, app_id: &str) -> StoreResult<Vec<TeamMember>> {
+        super::apps::team_members_in(self.tx, app_id)
+    }
+
+    fn is_blocked(&mut self, app_id: &str, visitor_id: &str) -> StoreResult<bool> {
+        super::inbox::is_blocked_in(self.tx, app_id, visitor_id)
+    }
+
+    fn contact_owner(&mut self, visitor_id: &str, except_conversation: Option<&str>) -> StoreResult<Option<String>> {
+        super::inbox::contact_owner_in(self.tx, visitor_id, except_conversation)
+    }
+
+    fn next_routing_cursor(&mut self, chatflow_id: i64) -> StoreResult<u64> {
+        super::apps::routing_cursor_in(self.tx, chatflow_id)
     }
 }
 
