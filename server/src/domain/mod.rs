@@ -2,6 +2,7 @@
 //! of work (`store::tx`), so the rule holds under concurrent requests whatever backend stores the data. Handlers parse,
 //! authorise, call one service and map its errors; the store only stores.
 //!
+//! - `consent` — consent records, idempotent by record id.
 //! - `conversations` — opening (a bot chatflow's conversation starts with its bot; help-desk rules create a ticket),
 //!   closing, read marks (never lowered, never beyond the last message).
 //! - `messages` — the append: ownership, idempotency by client id, the consent gate, gap-free `seq`, reopen on reply,
@@ -12,6 +13,7 @@
 //! Each service has a `…_in(tx, …)` form that runs inside a caller's unit of work (to compose several rules in one
 //! transaction) and a form that opens its own.
 
+pub mod consent;
 pub mod conversations;
 pub mod inbox;
 pub mod messages;

@@ -11,8 +11,7 @@ pub mod sqlite;
 pub mod tx;
 
 use chatflow_protocol::{
-    Channel, Chatflow, ChatflowInput, ConsentRecord, ConsentRecordInput, ConversationStatus, DeviceInfo, MessagePage,
-    PushTokenRequest,
+    Channel, Chatflow, ChatflowInput, ConversationStatus, DeviceInfo, MessagePage, PushTokenRequest,
 };
 
 pub use bots::BotStore;
@@ -223,16 +222,6 @@ pub trait MessageStore {
     fn messages(&self, conversation_id: &str, paging: Paging, limit: u32) -> StoreResult<MessagePage>;
 }
 
-pub trait ConsentStore {
-    fn put_consent(
-        &self,
-        visitor_id: &str,
-        record_id: &str,
-        input: &ConsentRecordInput,
-        now: i64,
-    ) -> StoreResult<Put<ConsentRecord>>;
-}
-
 /// Everything the server needs from persistence. Reads go through the capability traits; writes that carry a product
 /// rule run in a unit of work (`UnitOfWork`, see `tx`) from a domain service (`crate::domain`).
 pub trait Store:
@@ -242,7 +231,6 @@ pub trait Store:
     + VisitorStore
     + ConversationStore
     + MessageStore
-    + ConsentStore
     + InboxStore
     + TicketStore
     + BotStore
@@ -259,7 +247,6 @@ impl<T> Store for T where
         + VisitorStore
         + ConversationStore
         + MessageStore
-        + ConsentStore
         + InboxStore
         + TicketStore
         + BotStore

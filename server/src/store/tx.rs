@@ -10,7 +10,7 @@
 //! in a transaction on a pooled connection; the locking contracts below say which rows it must lock so that the same
 //! rules hold with several writers on several nodes.
 
-use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConversationStatus, Message};
+use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConsentRecord, ConversationStatus, Message};
 
 use super::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
 use super::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember};
@@ -112,6 +112,12 @@ pub trait MessageTx {
 }
 
 pub trait ConsentTx {
+    /// The app of the visitor.
+    fn visitor_app_id(&mut self, visitor_id: &str) -> StoreResult<Option<String>>;
+    /// The visitor's record stored under this client record id.
+    fn consent_record(&mut self, visitor_id: &str, record_id: &str) -> StoreResult<Option<ConsentRecord>>;
+    /// Inserts a record; `(visitor, record id)` is unique.
+    fn insert_consent(&mut self, record: &ConsentRecord) -> StoreResult<()>;
     /// The decision of the visitor's latest record of `kind` on exactly this text hash for the chatflow.
     fn latest_consent_decision(
         &mut self,

@@ -1,6 +1,7 @@
 //! Tests of the domain rules against the embedded SQLite store (the rules are backend-neutral; another backend runs
 //! the same cases).
 
+mod consent;
 mod inbox;
 mod messages;
 mod tickets;

@@ -2,7 +2,7 @@
 //! the writer mutex (and SQLite's write lock), so every row read inside is current and stays so until commit — the
 //! locking contracts of `store::tx` hold without row locks.
 
-use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, Message};
+use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConsentRecord, Message};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -176,6 +176,18 @@ impl RoutingTx for SqliteTx<'_> {
 }
 
 impl ConsentTx for SqliteTx<'_> {
+    fn visitor_app_id(&mut self, visitor_id: &str) -> StoreResult<Option<String>> {
+        super::visitors::visitor_app_in(self.tx, visitor_id)
+    }
+
+    fn consent_record(&mut self, visitor_id: &str, record_id: &str) -> StoreResult<Option<ConsentRecord>> {
+        super::visitors::consent_in(self.tx, visitor_id, record_id)
+    }
+
+    fn insert_consent(&mut self, record: &ConsentRecord) -> StoreResult<()> {
+        super::visitors::insert_consent_in(self.tx, record)
+    }
+
     fn latest_consent_decision(
         &mut self,
         visitor_id: &str,

@@ -4,9 +4,7 @@ use chatflow_protocol::{ConsentRecord, ConsentRecordInput, DeviceInfo, PushPlatf
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{consent_kind_str, decision_str, parse_consent_kind, parse_decision, SqliteStore};
-use crate::store::{
-    ConsentStore, Identify, IdentifyOutcome, Put, StoreError, StoreResult, VisitorRecord, VisitorStore,
-};
+use crate::store::{Identify, IdentifyOutcome, StoreError, StoreResult, VisitorRecord, VisitorStore};
 
 const VISITOR_COLS: &str = "id, app_id, user_id, email, created_at";
 
@@ -177,7 +175,7 @@ impl VisitorStore for SqliteStore {
     }
 }
 
-fn consent_from_row(r: &Row<'_>) -> rusqlite::Result<(ConsentRecord, String, String)> {
+pub(super) fn consent_from_row(r: &Row<'_>) -> rusqlite::Result<(ConsentRecord, String, String)> {
     let record = ConsentRecord {
         record_id: r.get(0)?,
         visitor_id: r.get(1)?,
@@ -195,66 +193,49 @@ fn consent_from_row(r: &Row<'_>) -> rusqlite::Result<(ConsentRecord, String, Str
     Ok((record, r.get(3)?, r.get(4)?))
 }
 
-impl ConsentStore for SqliteStore {
-    fn put_consent(
-        &self,
-        visitor_id: &str,
-        record_id: &str,
-        input: &ConsentRecordInput,
-        now: i64,
-    ) -> StoreResult<Put<ConsentRecord>> {
-        self.write(|tx| {
-            let existing = tx
-                .prepare_cached(
-                    "SELECT record_id, visitor_id, chatflow_id, kind, decision, text_hash, subscription_type,
-                            decided_at, recorded_at
-                     FROM consent_records WHERE visitor_id = ?1 AND record_id = ?2",
-                )?
-                .query_row(params![visitor_id, record_id], consent_from_row)
-                .optional()?;
-            if let Some((mut record, kind, decision)) = existing {
-                record.input.kind = parse_consent_kind(&kind)?;
-                record.input.decision = parse_decision(&decision)?;
-                if record.input == *input {
-                    return Ok(Put::Existing(record));
-                }
-                return Err(StoreError::Conflict(format!(
-                    "consent record `{record_id}` was already stored with different content; use a new record id"
-                )));
-            }
-            let known: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM chatflows c JOIN visitors v ON v.app_id = c.app_id
-                               WHERE c.id = ?1 AND v.id = ?2)",
-                params![input.chatflow_id, visitor_id],
-                |r| r.get(0),
-            )?;
-            if !known {
-                return Err(StoreError::NotFound(format!("chatflow {} does not exist in this app", input.chatflow_id)));
-            }
-            tx.execute(
-                "INSERT INTO consent_records (visitor_id, record_id, chatflow_id, kind, decision, text_hash,
-                     subscription_type, decided_at, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    visitor_id,
-                    record_id,
-                    input.chatflow_id,
-                    consent_kind_str(input.kind),
-                    decision_str(input.decision),
-                    input.text_hash,
-                    input.subscription_type,
-                    input.decided_at,
-                    now
-                ],
-            )?;
-            Ok(Put::Created(ConsentRecord {
-                record_id: record_id.to_owned(),
-                visitor_id: visitor_id.to_owned(),
-                input: input.clone(),
-                recorded_at: now,
-            }))
-        })
-    }
+/// The visitor's record under `record_id`.
+pub(super) fn consent_in(conn: &Connection, visitor_id: &str, record_id: &str) -> StoreResult<Option<ConsentRecord>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT record_id, visitor_id, chatflow_id, kind, decision, text_hash, subscription_type, decided_at,
+                    recorded_at
+             FROM consent_records WHERE visitor_id = ?1 AND record_id = ?2",
+        )?
+        .query_row(params![visitor_id, record_id], consent_from_row)
+        .optional()?;
+    row.map(|(mut record, kind, decision)| {
+        record.input.kind = parse_consent_kind(&kind)?;
+        record.input.decision = parse_decision(&decision)?;
+        Ok(record)
+    })
+    .transpose()
+}
+
+pub(super) fn insert_consent_in(conn: &Connection, r: &ConsentRecord) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO consent_records (visitor_id, record_id, chatflow_id, kind, decision, text_hash,
+             subscription_type, decided_at, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        r.visitor_id,
+        r.record_id,
+        r.input.chatflow_id,
+        consent_kind_str(r.input.kind),
+        decision_str(r.input.decision),
+        r.input.text_hash,
+        r.input.subscription_type,
+        r.input.decided_at,
+        r.recorded_at
+    ])?;
+    Ok(())
+}
+
+pub(super) fn visitor_app_in(conn: &Connection, visitor_id: &str) -> StoreResult<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT app_id FROM visitors WHERE id = ?1")?
+        .query_row([visitor_id], |r| r.get(0))
+        .optional()?)
 }
 
 #[cfg(test)]
@@ -262,7 +243,6 @@ mod tests {
     use super::super::test_support::store;
     use super::*;
     use crate::store::{ConversationStore, NewConversation};
-    use chatflow_protocol::{ConsentDecision, ConsentKind};
 
     fn identify(current: &str, token: &str, user: &str, new_token: &str) -> Identify {
         Identify {
@@ -325,26 +305,6 @@ mod tests {
         assert_ne!(out.visitor.id, "v1");
         assert!(out.merged_conversation_ids.is_empty());
         assert!(s.visitor_conversations(&out.visitor.id).unwrap().is_empty());
-    }
-
-    #[test]
-    fn consent_put_is_idempotent_and_detects_conflicts() {
-        let (_dir, s) = store();
-        s.create_visitor("app1", "v1", "t1", 1).unwrap();
-        let input = ConsentRecordInput {
-            chatflow_id: 1,
-            kind: ConsentKind::ProcessData,
-            decision: ConsentDecision::Accepted,
-            text_hash: "a".repeat(64),
-            subscription_type: None,
-            decided_at: 5,
-        };
-        assert!(matches!(s.put_consent("v1", "r1", &input, 6).unwrap(), Put::Created(_)));
-        assert!(matches!(s.put_consent("v1", "r1", &input, 7).unwrap(), Put::Existing(r) if r.recorded_at == 6));
-        let other = ConsentRecordInput { decision: ConsentDecision::Declined, ..input.clone() };
-        assert!(matches!(s.put_consent("v1", "r1", &other, 8), Err(StoreError::Conflict(_))));
-        let unknown_flow = ConsentRecordInput { chatflow_id: 42, ..input };
-        assert!(matches!(s.put_consent("v1", "r2", &unknown_flow, 8), Err(StoreError::NotFound(_))));
     }
 
     #[test]
