@@ -224,7 +224,7 @@ async fn save(
     properties: Vec<(String, String)>,
 ) -> Result<(), ApiError> {
     let (session, visitor_id, now) = (session.clone(), conv.visitor_id.clone(), state.now_ms());
-    state.db(move |s| s.save_bot_session(&session, &visitor_id, &properties, now)).await
+    state.db(move |s| crate::domain::bots::save_session(s, &session, &visitor_id, &properties, now)).await
 }
 
 /// Is anyone there to take the handoff? The chatflow's availability (its schedule on the server clock) and the
@@ -278,7 +278,7 @@ async fn deliver(
                     !handed_off && s.inbox_state(&conv_id)?.is_some_and(|i| i.handled_by == HandledBy::Agents);
                 if taken_over {
                     after.pending.clear();
-                    s.save_bot_session(&after, &visitor_id, &[], now)?;
+                    crate::domain::bots::save_session(s, &after, &visitor_id, &[], now)?;
                     return Ok(after);
                 }
                 let new = NewMessage {
@@ -300,7 +300,7 @@ async fn deliver(
                     Err(StoreError::Conflict(e)) => tracing::warn!(error = %e, "bot message id already used"),
                     Err(e) => return Err(e.into()),
                 }
-                s.save_bot_session(&after, &visitor_id, &[], now)?;
+                crate::domain::bots::save_session(s, &after, &visitor_id, &[], now)?;
                 Ok(after)
             })
             .await?;
@@ -339,7 +339,7 @@ mod tests {
 
     use super::*;
     use crate::store::sqlite::test_support::{chatflow_input, store};
-    use crate::store::{BotStore, ChatflowStore, NewConversation, Paging, VisitorStore};
+    use crate::store::{ChatflowStore, NewConversation, Paging, VisitorStore};
 
     #[tokio::test]
     async fn resume_finishes_interrupted_deliveries_without_repeating_a_message() {
@@ -367,7 +367,7 @@ mod tests {
         session.runs = 1;
         session.queue("one", &[]);
         session.queue("two", &[]);
-        s.save_bot_session(&session, "v1", &[], 1).unwrap();
+        crate::domain::bots::save_session(&s, &session, "v1", &[], 1).unwrap();
         let first = session.pending[0].clone();
         let stored = NewMessage {
             conversation_id: "c1".into(),

@@ -10,7 +10,11 @@
 //! in a transaction on a pooled connection; the locking contracts below say which rows it must lock so that the same
 //! rules hold with several writers on several nodes.
 
+use std::collections::BTreeMap;
+
 use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConsentRecord, ConversationStatus, Message};
+
+use crate::bots::engine::BotSession;
 
 use super::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
 use super::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember};
@@ -150,7 +154,17 @@ pub trait RoutingTx {
     fn next_routing_cursor(&mut self, chatflow_id: i64) -> StoreResult<u64>;
 }
 
-/// Everything a domain service may do inside one unit of work.
-pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx {}
+/// Bot sessions and the visitor properties a bot writes.
+pub trait BotTx {
+    /// Inserts or replaces the conversation's session.
+    fn upsert_bot_session(&mut self, session: &BotSession, now: i64) -> StoreResult<()>;
+    /// The visitor's chat properties; `NotFound` when the visitor does not exist.
+    fn visitor_properties(&mut self, visitor_id: &str) -> StoreResult<BTreeMap<String, String>>;
+    /// Replaces the visitor's chat properties.
+    fn set_visitor_properties(&mut self, visitor_id: &str, properties: &BTreeMap<String, String>) -> StoreResult<()>;
+}
 
-impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + ?Sized> Tx for T {}
+/// Everything a domain service may do inside one unit of work.
+pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx {}
+
+impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + ?Sized> Tx for T {}

@@ -2,15 +2,19 @@
 //! the writer mutex (and SQLite's write lock), so every row read inside is current and stays so until commit — the
 //! locking contracts of `store::tx` hold without row locks.
 
+use std::collections::BTreeMap;
+
 use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConsentRecord, Message};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::conversations::{conversation_in, insert_message_in, message_by_client_id};
 use super::{channel_str, consent_kind_str, lock, parse_decision, seq_from_sql, seq_to_sql, status_str, SqliteStore};
+use crate::bots::engine::BotSession;
 use crate::store::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
 use crate::store::tx::{
-    ConsentTx, ConversationChange, ConversationTx, Finish, MessageTx, NewTicket, RoutingTx, TicketTx, Tx, UnitOfWork,
+    BotTx, ConsentTx, ConversationChange, ConversationTx, Finish, MessageTx, NewTicket, RoutingTx, TicketTx, Tx,
+    UnitOfWork,
 };
 use crate::store::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember};
 
@@ -172,6 +176,20 @@ impl RoutingTx for SqliteTx<'_> {
 
     fn next_routing_cursor(&mut self, chatflow_id: i64) -> StoreResult<u64> {
         super::apps::routing_cursor_in(self.tx, chatflow_id)
+    }
+}
+
+impl BotTx for SqliteTx<'_> {
+    fn upsert_bot_session(&mut self, session: &BotSession, now: i64) -> StoreResult<()> {
+        super::bots::upsert_session_in(self.tx, session, now)
+    }
+
+    fn visitor_properties(&mut self, visitor_id: &str) -> StoreResult<BTreeMap<String, String>> {
+        super::bots::properties_in(self.tx, visitor_id)
+    }
+
+    fn set_visitor_properties(&mut self, visitor_id: &str, properties: &BTreeMap<String, String>) -> StoreResult<()> {
+        super::bots::set_properties_in(self.tx, visitor_id, properties)
     }
 }
 
