@@ -7,6 +7,7 @@ use chatflow_protocol::ConversationStatus;
 
 use super::{setup, visitor_msg};
 use crate::domain::{conversations, messages};
+use crate::store::tx::in_tx;
 use crate::store::{ConversationStore, MessageStore, Paging, ReaderKind, StoreError};
 
 #[test]
@@ -69,4 +70,17 @@ fn consent_gate_runs_inside_the_append() {
     m.require_consent_hash = Some("h".repeat(64));
     assert!(matches!(messages::append(&s, &m), Err(StoreError::ConsentRequired(_))));
     assert_eq!(s.conversation("c1").unwrap().unwrap().last_seq, 0, "a refusal writes nothing");
+}
+
+#[test]
+fn a_rolled_back_unit_of_work_gives_its_seq_back() {
+    let (_dir, s) = setup();
+    let refused: Result<(), StoreError> = in_tx(&s, |tx| {
+        assert_eq!(tx.next_seq("c1")?, 1);
+        Err(StoreError::Invalid("refused after allocating".into()))
+    });
+    assert!(matches!(refused, Err(StoreError::Invalid(_))));
+    assert_eq!(s.conversation("c1").unwrap().unwrap().last_seq, 0, "the refusal wrote nothing");
+    assert_eq!(messages::append(&s, &visitor_msg("a", "x")).unwrap().message.seq, 1, "no gap");
+    assert!(matches!(in_tx(&s, |tx| tx.next_seq("missing")), Err(StoreError::NotFound(_))));
 }
