@@ -3,7 +3,7 @@
 
 use chatflow_protocol::{Author, AuthorKind, ConsentDecision, ConsentKind, ConversationStatus, Message, QuickReply};
 
-use super::{reread, tickets};
+use super::tickets;
 use crate::store::inbox::HandledBy;
 use crate::store::tx::{in_tx, ConversationChange, Tx, UnitOfWork};
 use crate::store::{ConversationRecord, StoreError, StoreResult};
@@ -98,7 +98,10 @@ pub fn append_in(tx: &mut dyn Tx, new: &NewMessage) -> StoreResult<Appended> {
     let assigned = conv.assignee_agent_id.is_none() && new.assign_if_unassigned.is_some();
     let change = conversation_change(tx, &conv, new, seq, reopened, assigned)?;
     tx.update_conversation(&conv.id, &change)?;
-    let conversation = reread(tx, &conv.id)?;
+    // The row is held: the record after the change is known without reading it back (the hot path of every send).
+    let mut conversation = conv;
+    change.apply_to(&mut conversation);
+    conversation.last_seq = seq;
     Ok(Appended { message, created: true, reopened, assigned, conversation })
 }
 

@@ -75,6 +75,25 @@ impl ConversationChange {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// The record after this change (the inbox columns are not part of it), without reading it back.
+    pub fn apply_to(&self, rec: &mut ConversationRecord) {
+        if let Some(s) = self.status {
+            rec.status = s;
+        }
+        if let Some(at) = self.updated_at {
+            rec.updated_at = at;
+        }
+        if let Some(a) = &self.assignee_agent_id {
+            rec.assignee_agent_id.clone_from(a);
+        }
+        if let Some(seq) = self.visitor_read_seq {
+            rec.visitor_read_seq = seq;
+        }
+        if let Some(seq) = self.agent_read_seq {
+            rec.agent_read_seq = seq;
+        }
+    }
 }
 
 /// A ticket to insert (status `new`).

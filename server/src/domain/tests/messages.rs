@@ -8,7 +8,7 @@ use chatflow_protocol::ConversationStatus;
 use super::{setup, visitor_msg};
 use crate::domain::{conversations, messages};
 use crate::store::tx::in_tx;
-use crate::store::{ConversationStore, MessageStore, Paging, ReaderKind, StoreError};
+use crate::store::{ConversationStore, InboxStore, MessageStore, Paging, ReaderKind, StoreError};
 
 #[test]
 fn seq_is_allocated_without_gaps_under_concurrent_writers() {
@@ -81,6 +81,34 @@ fn a_rolled_back_unit_of_work_gives_its_seq_back() {
     });
     assert!(matches!(refused, Err(StoreError::Invalid(_))));
     assert_eq!(s.conversation("c1").unwrap().unwrap().last_seq, 0, "the refusal wrote nothing");
-    assert_eq!(messages::append(&s, &visitor_msg("a", "x")).unwrap().message.seq, 1, "no gap");
+    let appended = messages::append(&s, &visitor_msg("a", "x")).unwrap();
+    assert_eq!(appended.message.seq, 1, "no gap");
+    assert_eq!(Some(appended.conversation), s.conversation("c1").unwrap(), "the record returned is the stored one");
     assert!(matches!(in_tx(&s, |tx| tx.next_seq("missing")), Err(StoreError::NotFound(_))));
+}
+
+#[test]
+fn an_agent_reply_reopens_assigns_and_returns_the_stored_record() {
+    let (_dir, s) = setup();
+    messages::append(&s, &visitor_msg("a", "x")).unwrap();
+    conversations::close(&s, "c1", 3).unwrap();
+    let reply = messages::NewMessage {
+        client_message_id: Some("r".into()),
+        author: chatflow_protocol::Author {
+            kind: chatflow_protocol::AuthorKind::Agent,
+            id: Some("ag1".into()),
+            display_name: None,
+            avatar_url: None,
+        },
+        owner_visitor_id: None,
+        assign_if_unassigned: Some("ag1".into()),
+        now: 4,
+        ..visitor_msg("r", "hello")
+    };
+    let out = messages::append(&s, &reply).unwrap();
+    assert!(out.reopened && out.assigned);
+    let stored = s.conversation("c1").unwrap().unwrap();
+    assert_eq!((stored.assignee_agent_id.as_deref(), stored.agent_read_seq, stored.last_seq), (Some("ag1"), 2, 2));
+    assert_eq!(out.conversation, stored);
+    assert_eq!(s.inbox_state("c1").unwrap().unwrap().closed_at, None, "open again");
 }
