@@ -72,10 +72,6 @@ pub struct ConversationChange {
 }
 
 impl ConversationChange {
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-
     /// The record after this change (the inbox columns are not part of it), without reading it back.
     pub fn apply_to(&self, rec: &mut ConversationRecord) {
         if let Some(s) = self.status {
