@@ -9,7 +9,8 @@
 //!    reply) or the flow is over, the bot stays silent;
 //! 3. saves the session (with the decided messages in `pending`) and the property writes in one transaction;
 //! 4. stores the pending messages one at a time through `domain::messages::append` (next `seq`, idempotent client
-//!    id) and publishes each on the hub, waiting the chatflow's `message_delay_ms` between two (with a bot typing indicator);
+//!    id) and publishes each on the hub, waiting the chatflow's `message_delay_ms` between two (with a bot typing
+//!    indicator);
 //! 5. at a handoff, marks the conversation as handled by the team and routes it.
 //!
 //! A stop between 3 and 5 loses nothing: `resume` (at start-up) finishes the pending messages and the handoff.
