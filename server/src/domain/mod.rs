@@ -9,6 +9,7 @@
 //! - `messages` — the append: ownership, idempotency by client id, the consent gate, gap-free `seq`, reopen on reply,
 //!   an agent's reply takes the conversation (assignment, bot take-over), the first visitor message names the ticket.
 //! - `inbox` — assignment, take-over of a bot conversation, handoff marking, the bot close rule.
+//! - `visitors` — identification: which visitor a user's session becomes, the anonymous visitor's merge.
 //! - `tickets` — the ticket subject, the pipeline of a ticket created by hand.
 //!
 //! Each service has a `…_in(tx, …)` form that runs inside a caller's unit of work (to compose several rules in one
@@ -20,6 +21,7 @@ pub mod conversations;
 pub mod inbox;
 pub mod messages;
 pub mod tickets;
+pub mod visitors;
 
 #[cfg(test)]
 mod tests;

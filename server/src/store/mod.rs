@@ -197,7 +197,6 @@ pub trait VisitorStore {
     fn create_visitor(&self, app_id: &str, visitor_id: &str, token_hash: &str, now: i64) -> StoreResult<VisitorRecord>;
     fn visitor_by_token(&self, token_hash: &str) -> StoreResult<Option<VisitorRecord>>;
     fn visitor(&self, id: &str) -> StoreResult<Option<VisitorRecord>>;
-    fn identify(&self, req: &Identify) -> StoreResult<IdentifyOutcome>;
     fn set_properties(&self, visitor_id: &str, properties_json: &str) -> StoreResult<()>;
     fn set_device(&self, visitor_id: &str, device: &DeviceInfo) -> StoreResult<()>;
     fn set_push_token(&self, visitor_id: &str, push: Option<&PushTokenRequest>) -> StoreResult<()>;

@@ -17,7 +17,7 @@ use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConsentRecord, C
 use crate::bots::engine::BotSession;
 
 use super::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
-use super::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember};
+use super::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember, VisitorRecord};
 
 /// What the work asks of its transaction when it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +169,24 @@ pub trait RoutingTx {
     fn next_routing_cursor(&mut self, chatflow_id: i64) -> StoreResult<u64>;
 }
 
+/// Visitors and their session tokens (identification).
+pub trait VisitorTx {
+    fn visitor(&mut self, id: &str) -> StoreResult<Option<VisitorRecord>>;
+    /// The app's visitor identified as `user_id`.
+    fn visitor_of_user(&mut self, app_id: &str, user_id: &str) -> StoreResult<Option<VisitorRecord>>;
+    /// Inserts an identified visitor (no token yet).
+    fn insert_user_visitor(&mut self, id: &str, app_id: &str, user_id: &str, now: i64) -> StoreResult<()>;
+    fn set_visitor_user(&mut self, visitor_id: &str, user_id: &str) -> StoreResult<()>;
+    fn set_visitor_email(&mut self, visitor_id: &str, email: &str) -> StoreResult<()>;
+    /// The visitor's conversation ids, oldest first.
+    fn conversation_ids_of(&mut self, visitor_id: &str) -> StoreResult<Vec<String>>;
+    /// Moves everything `from` owns to `into` — conversations, consent records (a record id `into` already has is
+    /// dropped), the device description and push token when `from` has them — then deletes `from`.
+    fn fold_visitor(&mut self, from: &str, into: &str) -> StoreResult<()>;
+    /// Replaces a session token: the old one stops working, the new one opens `visitor_id`.
+    fn replace_token(&mut self, old_hash: &str, new_hash: &str, visitor_id: &str, now: i64) -> StoreResult<()>;
+}
+
 /// Bot sessions and the visitor properties a bot writes.
 pub trait BotTx {
     /// Inserts or replaces the conversation's session.
@@ -180,6 +198,6 @@ pub trait BotTx {
 }
 
 /// Everything a domain service may do inside one unit of work.
-pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx {}
+pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx {}
 
-impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + ?Sized> Tx for T {}
+impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + ?Sized> Tx for T {}

@@ -5,6 +5,7 @@ mod consent;
 mod inbox;
 mod messages;
 mod tickets;
+mod visitors;
 
 use chatflow_protocol::{Author, AuthorKind};
 

@@ -14,9 +14,11 @@ use crate::bots::engine::BotSession;
 use crate::store::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
 use crate::store::tx::{
     BotTx, ConsentTx, ConversationChange, ConversationTx, Finish, MessageTx, NewTicket, RoutingTx, TicketTx, Tx,
-    UnitOfWork,
+    UnitOfWork, VisitorTx,
 };
-use crate::store::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember};
+use crate::store::{
+    AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember, VisitorRecord,
+};
 
 /// The operations of `store::tx` on one open SQLite transaction.
 pub(super) struct SqliteTx<'a> {
@@ -176,6 +178,46 @@ impl RoutingTx for SqliteTx<'_> {
 
     fn next_routing_cursor(&mut self, chatflow_id: i64) -> StoreResult<u64> {
         super::apps::routing_cursor_in(self.tx, chatflow_id)
+    }
+}
+
+impl VisitorTx for SqliteTx<'_> {
+    fn visitor(&mut self, id: &str) -> StoreResult<Option<VisitorRecord>> {
+        super::visitors::visitor_in(self.tx, id)
+    }
+
+    fn visitor_of_user(&mut self, app_id: &str, user_id: &str) -> StoreResult<Option<VisitorRecord>> {
+        super::visitors::visitor_of_user_in(self.tx, app_id, user_id)
+    }
+
+    fn insert_user_visitor(&mut self, id: &str, app_id: &str, user_id: &str, now: i64) -> StoreResult<()> {
+        self.tx.execute(
+            "INSERT INTO visitors (id, app_id, user_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id, app_id, user_id, now],
+        )?;
+        Ok(())
+    }
+
+    fn set_visitor_user(&mut self, visitor_id: &str, user_id: &str) -> StoreResult<()> {
+        self.tx.execute("UPDATE visitors SET user_id = ?2 WHERE id = ?1", params![visitor_id, user_id])?;
+        Ok(())
+    }
+
+    fn set_visitor_email(&mut self, visitor_id: &str, email: &str) -> StoreResult<()> {
+        self.tx.execute("UPDATE visitors SET email = ?2 WHERE id = ?1", params![visitor_id, email])?;
+        Ok(())
+    }
+
+    fn conversation_ids_of(&mut self, visitor_id: &str) -> StoreResult<Vec<String>> {
+        super::visitors::conversation_ids_of(self.tx, visitor_id)
+    }
+
+    fn fold_visitor(&mut self, from: &str, into: &str) -> StoreResult<()> {
+        super::visitors::fold_visitor_in(self.tx, from, into)
+    }
+
+    fn replace_token(&mut self, old_hash: &str, new_hash: &str, visitor_id: &str, now: i64) -> StoreResult<()> {
+        super::visitors::replace_token_in(self.tx, old_hash, new_hash, visitor_id, now)
     }
 }
 
