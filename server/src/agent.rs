@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::AgentAuth;
 use crate::conversations::agent_ref;
+use crate::domain;
+use crate::domain::messages::NewMessage;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
 use crate::messages::{publish_appended, validate_body, validate_client_id};
 use crate::state::AppState;
-use crate::store::{AgentRecord, ConversationRecord, NewMessage, ReaderKind, Store, StoreError};
+use crate::store::{AgentRecord, ConversationRecord, ReaderKind, Store, StoreError};
 
 pub use crate::inbox::views::{AgentConversationList, AgentConversationSummary};
 
@@ -88,7 +90,7 @@ pub async fn reply(
                 require_consent_hash: None,
                 assign_if_unassigned: Some(agent.id.clone()),
             };
-            let appended = s.append_message(&new)?;
+            let appended = domain::messages::append(s, &new)?;
             publish_appended(hub, &appended, Some(shown));
             Ok((appended.message, appended.created))
         })
@@ -120,7 +122,7 @@ pub async fn read(
     state
         .db_publish(move |s, hub| {
             app_conversation(s, &agent, &id)?;
-            let rec = s.mark_read(&id, ReaderKind::Agent, receipt.seq)?;
+            let rec = domain::conversations::mark_read(s, &id, ReaderKind::Agent, receipt.seq)?;
             let frame =
                 ServerFrame::Read { conversation_id: rec.id.clone(), reader: Reader::Agent, seq: rec.agent_read_seq };
             hub.publish(&rec.visitor_id, &frame);

@@ -77,7 +77,7 @@ pub async fn put_consent(
     validate(&input)?;
     let visitor_id = auth.visitor.id;
     let now = state.now_ms();
-    let put = state.db(move |s| s.put_consent(&visitor_id, &record_id, &input, now)).await?;
+    let put = state.db(move |s| crate::domain::consent::put(s, &visitor_id, &record_id, &input, now)).await?;
     Ok(match put {
         Put::Created(r) => (StatusCode::CREATED, Json(r)),
         Put::Existing(r) => (StatusCode::OK, Json(r)),

@@ -9,12 +9,12 @@ use chatflow_protocol::{
 use uuid::Uuid;
 
 use crate::auth::VisitorAuth;
+use crate::domain;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
 use crate::messages::own_conversation;
-use crate::routing;
 use crate::state::AppState;
-use crate::store::{AgentRecord, ConversationRecord, NewConversation};
+use crate::store::{AgentRecord, ConversationRecord};
 
 /// Routing moved to `crate::routing`; re-exported for existing callers.
 pub use crate::routing::{pick_assignee, team_available};
@@ -87,21 +87,9 @@ pub async fn open_conversation(
                     format!("chatflow {} is disabled; resolve the tag again to get the current one", chatflow.id),
                 ));
             }
-            // A bot conversation is routed when the bot hands off (`inbox::hand_off`), not now.
-            let assignee = if routing::starts_with_bot(chatflow.kind) {
-                None
-            } else {
-                routing::route(s, &visitor.app_id, &chatflow, &visitor.id, None)?
-            };
+            // Routed in the same unit of work; a bot conversation is routed when the bot hands off (`inbox::hand_off`).
+            let rec = domain::conversations::open(s, &chatflow, &visitor, Uuid::now_v7().to_string(), now)?;
             let agents = s.agents(&visitor.app_id)?;
-            let rec = s.create_conversation(&NewConversation {
-                id: Uuid::now_v7().to_string(),
-                app_id: visitor.app_id.clone(),
-                chatflow_id: chatflow.id,
-                visitor_id: visitor.id.clone(),
-                assignee_agent_id: assignee,
-                now,
-            })?;
             let conversation = to_wire(rec, &agents, std::slice::from_ref(&chatflow));
             if conversation.assignee.is_some() {
                 // Other devices of the visitor learn about the assignment too.

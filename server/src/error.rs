@@ -69,9 +69,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::new(ErrorCode::IdempotencyConflict, what),
             StoreError::ConsentRequired(what) => ApiError::new(ErrorCode::ConsentRequired, what),
             StoreError::Invalid(what) => ApiError::invalid_field(what),
-            other @ (StoreError::Sqlite(_) | StoreError::Corrupt(_) | StoreError::SchemaTooNew { .. }) => {
-                ApiError::internal(other)
-            }
+            other @ (StoreError::Unavailable(_)
+            | StoreError::Backend(_)
+            | StoreError::Corrupt(_)
+            | StoreError::SchemaTooNew { .. }) => ApiError::internal(other),
         }
     }
 }

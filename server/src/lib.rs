@@ -12,6 +12,7 @@ pub mod chatflows;
 pub mod clock;
 pub mod consent;
 pub mod conversations;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod inbox;

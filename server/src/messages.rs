@@ -18,11 +18,13 @@ use serde::Deserialize;
 
 use crate::auth::VisitorAuth;
 use crate::consent;
+use crate::domain;
+use crate::domain::messages::{Appended, NewMessage};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
 use crate::realtime::Hub;
 use crate::state::AppState;
-use crate::store::{Appended, ConversationRecord, NewMessage, Paging, ReaderKind, Store, StoreError, VisitorRecord};
+use crate::store::{ConversationRecord, Paging, ReaderKind, Store, StoreError, VisitorRecord};
 
 /// The conversation if it belongs to the visitor. Another visitor's conversation is `not_found`, like one that does
 /// not exist: a visitor cannot even learn that it exists.
@@ -119,7 +121,7 @@ pub async fn send_visitor_message(
                 require_consent_hash: consent_hash,
                 assign_if_unassigned: None,
             };
-            let appended = s.append_message(&new)?;
+            let appended = domain::messages::append(s, &new)?;
             publish_appended(hub, &appended, None);
             Ok((appended.message, appended.created))
         })
@@ -137,7 +139,7 @@ pub async fn visitor_read(state: &AppState, visitor: &VisitorRecord, id: String,
     state
         .db_publish(move |s, hub| {
             own_conversation(s, &visitor_id, &id)?;
-            let conv = s.mark_read(&id, ReaderKind::Visitor, seq)?;
+            let conv = domain::conversations::mark_read(s, &id, ReaderKind::Visitor, seq)?;
             let frame = ServerFrame::Read { conversation_id: id, reader: Reader::Visitor, seq: conv.visitor_read_seq };
             hub.publish(&visitor_id, &frame);
             Ok(())

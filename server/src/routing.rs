@@ -16,7 +16,8 @@
 
 use chatflow_protocol::{Chatflow, ChatflowKind, Routing, RoutingTarget};
 
-use crate::store::{AgentRecord, Store, StoreResult, TeamMember};
+use crate::store::tx::Tx;
+use crate::store::{AgentRecord, StoreResult, TeamMember};
 
 /// Does a conversation of this chatflow start with a bot (no routing until the handoff)?
 pub fn starts_with_bot(kind: ChatflowKind) -> bool {
@@ -89,11 +90,11 @@ pub fn pick_assignee(
     }
 }
 
-/// Routes a conversation of `visitor_id` on `chatflow` now: reads presence, teams, the contact owner and (for
-/// `specific` routing) advances the round-robin cursor. `conversation_id` (when it already exists) is left out of the
-/// contact-owner lookup.
+/// Routes a conversation of `visitor_id` on `chatflow` now, inside the unit of work that assigns it: reads presence,
+/// teams, the contact owner and (for `specific` routing) advances the round-robin cursor. `conversation_id` (when it
+/// already exists) is left out of the contact-owner lookup.
 pub fn route(
-    s: &dyn Store,
+    s: &mut dyn Tx,
     app_id: &str,
     chatflow: &Chatflow,
     visitor_id: &str,

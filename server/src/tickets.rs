@@ -261,7 +261,7 @@ pub async fn create_for_conversation(
     let put = state
         .db(move |s| {
             app_conversation(s, &app_id, &id)?;
-            s.create_ticket(&id, None, now)
+            crate::domain::tickets::create(s, &id, None, now)
         })
         .await?;
     Ok(match put {

@@ -139,7 +139,7 @@ pub async fn identify(
         new_token_hash: hash_token(&token),
         now: state.now_ms(),
     };
-    let outcome = state.db(move |s| s.identify(&plan)).await?;
+    let outcome = state.db(move |s| crate::domain::visitors::identify(s, &plan)).await?;
     // The presented token is revoked: sockets opened with it must not stay authenticated. Kicking the presenting
     // visitor's sockets makes them reconnect with the new token (and a merged-away visitor's sockets end for good).
     match &outcome.removed_visitor_id {

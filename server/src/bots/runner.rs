@@ -8,8 +8,9 @@
 //!    else answer the waiting question). Once the team handles the conversation (handoff, take-over, an agent's
 //!    reply) or the flow is over, the bot stays silent;
 //! 3. saves the session (with the decided messages in `pending`) and the property writes in one transaction;
-//! 4. stores the pending messages one at a time through `append_message` (next `seq`, idempotent client id) and
-//!    publishes each on the hub, waiting the chatflow's `message_delay_ms` between two (with a bot typing indicator);
+//! 4. stores the pending messages one at a time through `domain::messages::append` (next `seq`, idempotent client
+//!    id) and publishes each on the hub, waiting the chatflow's `message_delay_ms` between two (with a bot typing
+//!    indicator);
 //! 5. at a handoff, marks the conversation as handled by the team and routes it.
 //!
 //! A stop between 3 and 5 loses nothing: `resume` (at start-up) finishes the pending messages and the handoff.
@@ -22,12 +23,13 @@ use chatflow_protocol::{Author, AuthorKind, BotSettings, Chatflow, ChatflowKind,
 use tokio::sync::OwnedMutexGuard;
 
 use super::engine::{self, BotSession, Defaults, Outcome, Step};
+use crate::domain::messages::NewMessage;
 use crate::error::ApiError;
 use crate::messages::publish_appended;
 use crate::routing::team_available;
 use crate::state::AppState;
 use crate::store::inbox::HandledBy;
-use crate::store::{ConversationRecord, NewMessage, StoreError};
+use crate::store::{ConversationRecord, StoreError};
 
 /// Per-conversation locks, shared by every server of the process (conversation ids are globally unique UUIDs). An
 /// entry lives while a task holds or waits for it.
@@ -223,7 +225,7 @@ async fn save(
     properties: Vec<(String, String)>,
 ) -> Result<(), ApiError> {
     let (session, visitor_id, now) = (session.clone(), conv.visitor_id.clone(), state.now_ms());
-    state.db(move |s| s.save_bot_session(&session, &visitor_id, &properties, now)).await
+    state.db(move |s| crate::domain::bots::save_session(s, &session, &visitor_id, &properties, now)).await
 }
 
 /// Is anyone there to take the handoff? The chatflow's availability (its schedule on the server clock) and the
@@ -277,7 +279,7 @@ async fn deliver(
                     !handed_off && s.inbox_state(&conv_id)?.is_some_and(|i| i.handled_by == HandledBy::Agents);
                 if taken_over {
                     after.pending.clear();
-                    s.save_bot_session(&after, &visitor_id, &[], now)?;
+                    crate::domain::bots::save_session(s, &after, &visitor_id, &[], now)?;
                     return Ok(after);
                 }
                 let new = NewMessage {
@@ -293,13 +295,13 @@ async fn deliver(
                     require_consent_hash: None,
                     assign_if_unassigned: None,
                 };
-                match s.append_message(&new) {
+                match crate::domain::messages::append(s, &new) {
                     Ok(appended) => publish_appended(hub, &appended, None),
                     // Only possible if something else used the bot's id: skip that message rather than loop.
                     Err(StoreError::Conflict(e)) => tracing::warn!(error = %e, "bot message id already used"),
                     Err(e) => return Err(e.into()),
                 }
-                s.save_bot_session(&after, &visitor_id, &[], now)?;
+                crate::domain::bots::save_session(s, &after, &visitor_id, &[], now)?;
                 Ok(after)
             })
             .await?;
@@ -338,9 +340,7 @@ mod tests {
 
     use super::*;
     use crate::store::sqlite::test_support::{chatflow_input, store};
-    use crate::store::{
-        BotStore, ChatflowStore, ConversationStore, MessageStore, NewConversation, Paging, VisitorStore,
-    };
+    use crate::store::{ChatflowStore, NewConversation, Paging, VisitorStore};
 
     #[tokio::test]
     async fn resume_finishes_interrupted_deliveries_without_repeating_a_message() {
@@ -362,13 +362,13 @@ mod tests {
             assignee_agent_id: None,
             now: 1,
         };
-        s.create_conversation(&new).unwrap();
+        crate::domain::conversations::create(&s, &new).unwrap();
         // A stop after the first message was stored but before it left `pending`.
         let mut session = BotSession::new("c1", 1);
         session.runs = 1;
         session.queue("one", &[]);
         session.queue("two", &[]);
-        s.save_bot_session(&session, "v1", &[], 1).unwrap();
+        crate::domain::bots::save_session(&s, &session, "v1", &[], 1).unwrap();
         let first = session.pending[0].clone();
         let stored = NewMessage {
             conversation_id: "c1".into(),
@@ -383,7 +383,7 @@ mod tests {
             require_consent_hash: None,
             assign_if_unassigned: None,
         };
-        s.append_message(&stored).unwrap();
+        crate::domain::messages::append(&s, &stored).unwrap();
         let state = AppState::new(Arc::new(s), Default::default());
         resume(&state);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -14,10 +14,11 @@ use super::views::{conversation_row, AgentConversationSummary};
 use super::{app_conversation, publish_assigned, BOT_CLOSE_IDLE_MINUTES};
 use crate::auth::AgentAuth;
 use crate::conversations::to_wire;
+use crate::domain;
+use crate::domain::inbox::CloseOutcome;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath, NoBody};
 use crate::state::AppState;
-use crate::store::inbox::CloseOutcome;
 
 /// `POST /v1/agent/conversations/{id}/assign` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -65,7 +66,7 @@ pub async fn assign(
     state
         .db_publish(move |s, hub| {
             app_conversation(s, &app, &conv_id)?;
-            let a = s.assign(&conv_id, req.agent_id.as_deref(), false, now)?;
+            let a = domain::inbox::assign(s, &conv_id, req.agent_id.as_deref(), false, now)?;
             if a.changed {
                 publish_assigned(s, hub, &a.conversation)?;
             }
@@ -103,7 +104,7 @@ pub async fn take_over(
     state
         .db_publish(move |s, hub| {
             app_conversation(s, &app_id, &conv_id)?;
-            let a = s.take_over(&conv_id, &agent.id, now)?;
+            let a = domain::inbox::take_over(s, &conv_id, &agent.id, now)?;
             if a.taken_over {
                 if a.changed {
                     publish_assigned(s, hub, &a.conversation)?;
@@ -156,7 +157,7 @@ pub async fn close(
         .db_publish(move |s, hub| {
             app_conversation(s, &agent.app_id, &id)?;
             let idle_ms = BOT_CLOSE_IDLE_MINUTES * 60_000;
-            let rec = match s.close_checked(&id, now, idle_ms)? {
+            let rec = match domain::inbox::close_checked(s, &id, now, idle_ms)? {
                 CloseOutcome::Closed { conversation, changed } => {
                     if changed {
                         let frame = ServerFrame::ConversationClosed { conversation_id: conversation.id.clone() };

@@ -12,9 +12,9 @@
 //! let assigned: Option<AgentRef> = crate::inbox::hand_off(s, hub, &conversation_id, now)?;
 //! ```
 //!
-//! It calls [`crate::store::InboxStore::mark_handoff`] (handled by agents from now on, `handoff_at = now`), routes the
-//! conversation with the chatflow's routing rules (`crate::routing`: away agents get no new conversations, available
-//! agents only, contact owner + fallback), assigns it and sends the visitor an `assigned` frame. `None` when nobody
+//! It runs `domain::inbox::hand_off`, one unit of work: handled by agents from now on (`handoff_at = now`), routed with
+//! the chatflow's routing rules (`crate::routing`: away agents get no new conversations, available agents only,
+//! contact owner + fallback) and assigned; then it sends the visitor an `assigned` frame. `None` when nobody
 //! was picked (it waits in the `unassigned` view) or when agents already handled it (a second call is a no-op).
 //!
 //! Before the bot answers a visitor message, check `s.inbox_state(&id)?`: when `handled_by == HandledBy::Agents` the
@@ -28,9 +28,9 @@ pub mod views;
 use chatflow_protocol::{AgentRef, Chatflow, ServerFrame};
 
 use crate::conversations::agent_ref;
+use crate::domain;
 use crate::error::ApiError;
 use crate::realtime::Hub;
-use crate::routing;
 use crate::store::{AgentRecord, ConversationRecord, Store, StoreError};
 
 pub use views::{AgentConversationList, AgentConversationSummary};
@@ -65,23 +65,10 @@ pub fn publish_assigned(s: &dyn Store, hub: &Hub, conv: &ConversationRecord) -> 
 /// The bot handed the conversation to the team: mark it, route it, tell the visitor. See the module documentation.
 /// Call it inside `AppState::db_publish` so the `assigned` frame is ordered with the messages around it.
 pub fn hand_off(s: &dyn Store, hub: &Hub, conversation_id: &str, now: i64) -> Result<Option<AgentRef>, ApiError> {
-    let handoff = s.mark_handoff(conversation_id, now)?;
-    let conv = handoff.conversation;
-    if !handoff.changed || conv.assignee_agent_id.is_some() {
-        return Ok(None);
+    match domain::inbox::hand_off(s, conversation_id, now)? {
+        Some(assigned) => Ok(publish_assigned(s, hub, &assigned)?),
+        None => Ok(None),
     }
-    let Some(chatflow) = s.chatflow(&conv.app_id, conv.chatflow_id)? else {
-        // The chatflow was deleted meanwhile: nothing to route by; the team finds it in the unassigned view.
-        return Ok(None);
-    };
-    let Some(agent) = routing::route(s, &conv.app_id, &chatflow, &conv.visitor_id, Some(&conv.id))? else {
-        return Ok(None);
-    };
-    let assignment = s.assign(&conv.id, Some(&agent), true, now)?;
-    if !assignment.changed {
-        return Ok(None);
-    }
-    Ok(publish_assigned(s, hub, &assignment.conversation)?)
 }
 
 #[cfg(test)]
@@ -105,14 +92,17 @@ mod tests {
         let flow = s.create_chatflow("app1", &input, 1).unwrap();
         s.create_visitor("app1", "v1", "t1", 1).unwrap();
         let open = |id: &str| {
-            s.create_conversation(&NewConversation {
-                id: id.into(),
-                app_id: "app1".into(),
-                chatflow_id: flow.id,
-                visitor_id: "v1".into(),
-                assignee_agent_id: None,
-                now: 10,
-            })
+            domain::conversations::create(
+                &s,
+                &NewConversation {
+                    id: id.into(),
+                    app_id: "app1".into(),
+                    chatflow_id: flow.id,
+                    visitor_id: "v1".into(),
+                    assignee_agent_id: None,
+                    now: 10,
+                },
+            )
             .unwrap()
         };
         open("c1");

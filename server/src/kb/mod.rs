@@ -26,7 +26,7 @@ use crate::chatflows::validate::is_language_tag;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
-use crate::store::kb::{primary_language, ArticleInput};
+use crate::store::kb::{primary_language, ArticleInput, KbQuery, TermMode};
 use crate::store::Store;
 use chatflow_protocol::kb_snippet::{snippet, Matcher, SNIPPET_WORDS};
 use query::FtsQuery;
@@ -253,18 +253,19 @@ pub fn ranked_search(
     offset: u32,
 ) -> Result<Vec<SearchHit>, crate::store::StoreError> {
     let matcher = Matcher::new(query);
-    let mut expressions = vec![query.all_terms()];
+    let mut modes = vec![TermMode::All];
     if query.len() > 1 {
-        expressions.push(query.any_term());
+        modes.push(TermMode::Any);
     }
     let languages: Vec<Option<&str>> = match language {
         Some(l) => vec![Some(l), None],
         None => vec![None],
     };
-    for expression in &expressions {
-        for lang in &languages {
-            let matches = s.kb_search(app_id, kb_id, expression, *lang, limit, offset)?;
-            if !matches.is_empty() || (offset > 0 && s.kb_match_exists(app_id, kb_id, expression, *lang)?) {
+    for mode in modes {
+        for &language in &languages {
+            let q = KbQuery { app_id, kb_id, terms: query, mode, language, limit, offset };
+            let matches = s.kb_search(&q)?;
+            if !matches.is_empty() || (offset > 0 && s.kb_match_exists(&q)?) {
                 return Ok(matches
                     .into_iter()
                     .map(|m| {

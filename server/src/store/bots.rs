@@ -8,14 +8,6 @@ use crate::bots::engine::BotSession;
 
 pub trait BotStore {
     fn bot_session(&self, conversation_id: &str) -> StoreResult<Option<BotSession>>;
-    /// Saves the session and merges `properties` into the visitor's chat properties, in one transaction.
-    fn save_bot_session(
-        &self,
-        session: &BotSession,
-        visitor_id: &str,
-        properties: &[(String, String)],
-        now: i64,
-    ) -> StoreResult<()>;
     /// Conversations whose bot has messages to store or a handoff to mark (work interrupted by a stop).
     fn bot_sessions_with_work(&self) -> StoreResult<Vec<String>>;
     fn visitor_properties(&self, visitor_id: &str) -> StoreResult<BTreeMap<String, String>>;

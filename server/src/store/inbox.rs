@@ -1,16 +1,15 @@
 //! Agent inbox and help-desk persistence: who handles a conversation (bot or agents), views and filters, assignment,
 //! blocked senders, spam, contact unlinking, tickets and their creation rules.
 //!
-//! For the bot engine: a conversation opened on a `bot` (or `ai_agent`) chatflow starts with
-//! `handled_by = Bot`. When the visitor reaches the handoff, call [`InboxStore::mark_handoff`] — or better
-//! `crate::inbox::hand_off`, which also routes the conversation and tells the visitor who was assigned. Before the bot
-//! answers a visitor message, check [`InboxStore::inbox_state`]: once `handled_by == Agents` (handoff, take-over, an
-//! agent's reply or assignment) the bot stays silent.
+//! The rules that change who handles a conversation (handoff, take-over, assignment, the bot close rule) and create
+//! tickets live in `crate::domain`; this trait stores and reads. For the bot engine: before the bot answers a visitor
+//! message, check [`InboxStore::inbox_state`]: once `handled_by == Agents` (handoff, take-over, an agent's reply or
+//! assignment) the bot stays silent.
 
 use chatflow_protocol::{Channel, ConversationStatus};
 use serde::{Deserialize, Serialize};
 
-use super::{ConversationRecord, Put, StoreResult};
+use super::{ConversationRecord, StoreResult};
 
 /// Who is answering a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -49,15 +48,6 @@ pub struct InboxState {
     pub closed_at: Option<i64>,
     /// The visitor's last message (None: the visitor never wrote).
     pub last_visitor_message_at: Option<i64>,
-}
-
-/// Result of [`InboxStore::mark_handoff`].
-#[derive(Debug, Clone)]
-pub struct Handoff {
-    pub conversation: ConversationRecord,
-    pub state: InboxState,
-    /// False when the conversation was already handled by agents (nothing changed, do not route again).
-    pub changed: bool,
 }
 
 /// What the conversation's visitor is known as (all `None` once the contact was unlinked).
@@ -117,26 +107,6 @@ pub struct InboxQuery {
     /// Continue after this `(created_at, id)` (newest first).
     pub after: Option<(i64, String)>,
     pub limit: u32,
-}
-
-/// Result of [`InboxStore::close_checked`].
-#[derive(Debug, Clone)]
-pub enum CloseOutcome {
-    /// Closed now (`changed`), or already closed.
-    Closed { conversation: ConversationRecord, changed: bool },
-    /// A bot conversation whose visitor never reached the handoff, active too recently: it may close from
-    /// `closable_at` (Unix ms).
-    BotStillActive { closable_at: i64 },
-}
-
-/// Result of [`InboxStore::assign`] and [`InboxStore::take_over`].
-#[derive(Debug, Clone)]
-pub struct Assignment {
-    pub conversation: ConversationRecord,
-    /// The assignee changed.
-    pub changed: bool,
-    /// The conversation was a bot conversation and is now handled by agents.
-    pub taken_over: bool,
 }
 
 /// Ticket statuses (the stages of a pipeline).
@@ -209,27 +179,10 @@ pub enum HelpDeskScope {
 pub const DEFAULT_PIPELINE: &str = "support";
 
 pub trait InboxStore {
-    /// The bot handed the conversation to the team: `handled_by` becomes `Agents`, `handoff_at = now`. A no-op
-    /// (`changed == false`) when agents already handle it. Does not route: `crate::inbox::hand_off` does.
-    fn mark_handoff(&self, conversation_id: &str, now: i64) -> StoreResult<Handoff>;
     fn inbox_state(&self, conversation_id: &str) -> StoreResult<Option<InboxState>>;
     /// A page of the inbox, newest first; at most `limit` entries.
     fn inbox_entries(&self, query: &InboxQuery) -> StoreResult<Vec<InboxEntry>>;
     fn inbox_entry(&self, conversation_id: &str) -> StoreResult<Option<InboxEntry>>;
-    /// Sets (or clears) the assignee. Assigning a bot conversation takes it over. With `only_if_unassigned`, an
-    /// assigned conversation is left alone (routing racing with a manual assignment).
-    fn assign(
-        &self,
-        conversation_id: &str,
-        agent_id: Option<&str>,
-        only_if_unassigned: bool,
-        now: i64,
-    ) -> StoreResult<Assignment>;
-    /// The agent takes a bot conversation over (assigned to them, handled by agents). `NotFound` if missing,
-    /// `Invalid` if it is not a bot conversation.
-    fn take_over(&self, conversation_id: &str, agent_id: &str, now: i64) -> StoreResult<Assignment>;
-    /// Closes, refusing a bot conversation (never handed off) whose visitor was active less than `bot_idle_ms` ago.
-    fn close_checked(&self, conversation_id: &str, now: i64, bot_idle_ms: i64) -> StoreResult<CloseOutcome>;
     /// Blocks or unblocks a visitor of the app; true when that changed something.
     fn set_blocked(&self, app_id: &str, visitor_id: &str, blocked: bool, by: &str, now: i64) -> StoreResult<bool>;
     fn is_blocked(&self, app_id: &str, visitor_id: &str) -> StoreResult<bool>;
@@ -253,8 +206,6 @@ pub trait TicketStore {
     ) -> StoreResult<Vec<TicketRecord>>;
     fn ticket(&self, app_id: &str, id: i64) -> StoreResult<Option<TicketRecord>>;
     fn ticket_of_conversation(&self, conversation_id: &str) -> StoreResult<Option<TicketRecord>>;
-    /// Creates the conversation's ticket (or returns the existing one), in `pipeline` or the one its settings name.
-    fn create_ticket(&self, conversation_id: &str, pipeline: Option<&str>, now: i64) -> StoreResult<Put<TicketRecord>>;
     fn update_ticket(
         &self,
         app_id: &str,

@@ -1,5 +1,6 @@
 //! Persistence of knowledge-base articles (`kb/`): admin CRUD, the delta-sync change feed and the full-text index.
 
+use chatflow_protocol::kb_query::FtsQuery;
 use chatflow_protocol::Article;
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +64,33 @@ pub struct KbMatch {
     pub rank: f64,
 }
 
+/// How the terms of a search combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermMode {
+    /// Every term must match.
+    All,
+    /// Any term may match; articles matching more (and better) rank first.
+    Any,
+}
+
+/// A structured full-text query: each backend renders it in its own syntax (SQLite: an FTS5 `MATCH` expression,
+/// built with `chatflow_protocol::kb_query`, the SDK's renderer). Titles weigh more than bodies, matching folds case
+/// and accents, and the best match comes first (lowest `rank`).
+#[derive(Debug, Clone, Copy)]
+pub struct KbQuery<'a> {
+    pub app_id: &'a str,
+    pub kb_id: i64,
+    /// The visitor's words, parsed by the protocol's rules: at most 12 terms, each exact or a prefix (the last word,
+    /// for search-as-you-type).
+    pub terms: &'a FtsQuery,
+    pub mode: TermMode,
+    /// Only articles whose primary language subtag is this one (`fr` for `fr-CA`); `None`: any language.
+    pub language: Option<&'a str>,
+    /// Paging of the ranked matches.
+    pub limit: u32,
+    pub offset: u32,
+}
+
 pub trait KbStore {
     /// Every article of the base (published or not), ascending id.
     fn kb_articles(&self, app_id: &str, kb_id: i64) -> StoreResult<Vec<Article>>;
@@ -80,17 +108,10 @@ pub trait KbStore {
     fn delete_kb_article(&self, app_id: &str, kb_id: i64, id: i64) -> StoreResult<bool>;
     /// Changes after counter value `since` (`None`: a first sync, published articles only), at most `limit` items.
     fn kb_changes(&self, app_id: &str, kb_id: i64, since: Option<i64>, limit: u32) -> StoreResult<ChangesPage>;
-    /// Published articles matching an FTS5 expression, best first. `lang` filters on the primary language subtag.
-    fn kb_search(
-        &self,
-        app_id: &str,
-        kb_id: i64,
-        expression: &str,
-        lang: Option<&str>,
-        limit: u32,
-        offset: u32,
-    ) -> StoreResult<Vec<KbMatch>>;
-    fn kb_match_exists(&self, app_id: &str, kb_id: i64, expression: &str, lang: Option<&str>) -> StoreResult<bool>;
+    /// Published articles of the base matching the query, best first, one page (`limit`, `offset`).
+    fn kb_search(&self, query: &KbQuery<'_>) -> StoreResult<Vec<KbMatch>>;
+    /// Does any published article match (paging ignored)? Tells "past the last page" from "no match".
+    fn kb_match_exists(&self, query: &KbQuery<'_>) -> StoreResult<bool>;
     /// Inserts the seed's articles if the app never had any (no article, no tombstone); returns how many.
     fn seed_kb_articles(&self, app_id: &str, articles: &[SeedArticle], now: i64) -> StoreResult<usize>;
 }

@@ -1,36 +1,47 @@
 //! Persistence behind narrow traits, one per capability, so a Postgres store can follow the SQLite one.
 //!
 //! The traits are synchronous on purpose: the SQLite implementation blocks, and the async layer
-//! (`AppState::db`) runs every call on the blocking pool. Domain rules that must be atomic with a write (idempotency,
-//! `seq` allocation, the consent gate, reopen-on-reply) live inside the store call so that they hold under concurrency.
+//! (`AppState::db`) runs every call on the blocking pool. Nothing here names a backend: errors are [`StoreError`],
+//! whatever stores them.
 
 pub mod bots;
 pub mod inbox;
 pub mod kb;
 pub mod sqlite;
+pub mod tx;
 
 use chatflow_protocol::{
-    Author, Channel, Chatflow, ChatflowInput, ConsentRecord, ConsentRecordInput, ConversationStatus, DeviceInfo,
-    MessagePage, PushTokenRequest, QuickReply,
+    Channel, Chatflow, ChatflowInput, ConversationStatus, DeviceInfo, MessagePage, PushTokenRequest,
 };
 
 pub use bots::BotStore;
 pub use inbox::{InboxStore, TicketStore};
 pub use kb::KbStore;
 pub use sqlite::SqliteStore;
+pub use tx::UnitOfWork;
 
+/// Why a store call (or a domain service running in a unit of work) failed. Backend-neutral: each backend converts
+/// its own errors into it (the SQLite one in `store/sqlite/error.rs`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The thing does not exist (or the caller may not know it does).
     #[error("{0}")]
     NotFound(String),
+    /// An idempotency key was reused for different content.
     #[error("{0}")]
     Conflict(String),
+    /// The consent gate refused a message.
     #[error("{0}")]
     ConsentRequired(String),
+    /// A value the caller gave is not acceptable (an unknown agent, a seq beyond the last message, a taken id).
     #[error("{0}")]
     Invalid(String),
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// The backend is busy or unreachable (locked database, lost connection): the caller may retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Any other backend failure, described by the backend.
+    #[error("store backend: {0}")]
+    Backend(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("database schema version {found} is newer than this server knows ({known}); upgrade the server")]
@@ -111,39 +122,6 @@ pub struct NewConversation {
     pub now: i64,
 }
 
-/// A message to append. The checks it carries run inside the write transaction.
-#[derive(Debug, Clone)]
-pub struct NewMessage {
-    pub conversation_id: String,
-    pub client_message_id: Option<String>,
-    pub author: Author,
-    pub body: String,
-    pub quick_reply_id: Option<String>,
-    pub quick_replies: Vec<QuickReply>,
-    pub now: i64,
-    /// Refuse with `NotFound` unless the conversation belongs to this visitor (checked in the write transaction, so
-    /// an identify merge racing with the send cannot slip a message into someone else's conversation).
-    pub owner_visitor_id: Option<String>,
-    /// Reopen a closed conversation (visitor and agent messages do).
-    pub reopen: bool,
-    /// Refuse with `ConsentRequired` unless the visitor has an accepted process-data record with this text hash
-    /// for the conversation's chatflow (explicit consent chatflows).
-    pub require_consent_hash: Option<String>,
-    /// Assign the conversation to this agent if it has no assignee (an agent replying takes it).
-    pub assign_if_unassigned: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Appended {
-    pub message: chatflow_protocol::Message,
-    /// False when the client id was already stored with the same content (idempotent replay).
-    pub created: bool,
-    pub reopened: bool,
-    pub assigned: bool,
-    /// The conversation after the append.
-    pub conversation: ConversationRecord,
-}
-
 /// Which slice of a conversation's messages to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paging {
@@ -219,7 +197,6 @@ pub trait VisitorStore {
     fn create_visitor(&self, app_id: &str, visitor_id: &str, token_hash: &str, now: i64) -> StoreResult<VisitorRecord>;
     fn visitor_by_token(&self, token_hash: &str) -> StoreResult<Option<VisitorRecord>>;
     fn visitor(&self, id: &str) -> StoreResult<Option<VisitorRecord>>;
-    fn identify(&self, req: &Identify) -> StoreResult<IdentifyOutcome>;
     fn set_properties(&self, visitor_id: &str, properties_json: &str) -> StoreResult<()>;
     fn set_device(&self, visitor_id: &str, device: &DeviceInfo) -> StoreResult<()>;
     fn set_push_token(&self, visitor_id: &str, push: Option<&PushTokenRequest>) -> StoreResult<()>;
@@ -228,7 +205,6 @@ pub trait VisitorStore {
 }
 
 pub trait ConversationStore {
-    fn create_conversation(&self, new: &NewConversation) -> StoreResult<ConversationRecord>;
     fn conversation(&self, id: &str) -> StoreResult<Option<ConversationRecord>>;
     /// The visitor's conversations, newest first.
     fn visitor_conversations(&self, visitor_id: &str) -> StoreResult<Vec<ConversationRecord>>;
@@ -239,36 +215,21 @@ pub trait ConversationStore {
         status: Option<ConversationStatus>,
         limit: u32,
     ) -> StoreResult<Vec<ConversationRecord>>;
-    /// Closes the conversation; the bool says whether it was open.
-    fn close_conversation(&self, id: &str, now: i64) -> StoreResult<(ConversationRecord, bool)>;
-    /// Raises the reader's read mark to `seq` (never lowers it); refuses a seq beyond the last message.
-    fn mark_read(&self, id: &str, reader: ReaderKind, seq: u64) -> StoreResult<ConversationRecord>;
 }
 
 pub trait MessageStore {
-    /// Appends a message with the next seq, or returns the stored one for a replayed client id.
-    fn append_message(&self, new: &NewMessage) -> StoreResult<Appended>;
     fn messages(&self, conversation_id: &str, paging: Paging, limit: u32) -> StoreResult<MessagePage>;
 }
 
-pub trait ConsentStore {
-    fn put_consent(
-        &self,
-        visitor_id: &str,
-        record_id: &str,
-        input: &ConsentRecordInput,
-        now: i64,
-    ) -> StoreResult<Put<ConsentRecord>>;
-}
-
-/// Everything the server needs from persistence.
+/// Everything the server needs from persistence. Reads go through the capability traits; writes that carry a product
+/// rule run in a unit of work (`UnitOfWork`, see `tx`) from a domain service (`crate::domain`).
 pub trait Store:
-    AppStore
+    UnitOfWork
+    + AppStore
     + ChatflowStore
     + VisitorStore
     + ConversationStore
     + MessageStore
-    + ConsentStore
     + InboxStore
     + TicketStore
     + BotStore
@@ -279,12 +240,12 @@ pub trait Store:
 }
 
 impl<T> Store for T where
-    T: AppStore
+    T: UnitOfWork
+        + AppStore
         + ChatflowStore
         + VisitorStore
         + ConversationStore
         + MessageStore
-        + ConsentStore
         + InboxStore
         + TicketStore
         + BotStore

@@ -40,6 +40,30 @@ pub(super) fn chatflow_in(conn: &Connection, app_id: &str, id: i64) -> StoreResu
     row.map(|(config, updated_at)| chatflow_from_parts(id, &config, updated_at)).transpose()
 }
 
+pub(super) fn agents_in(conn: &Connection, app_id: &str) -> StoreResult<Vec<AgentRecord>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {AGENT_COLS} FROM agents WHERE app_id = ?1 ORDER BY id"))?;
+    let rows = stmt.query_map([app_id], agent_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn team_members_in(conn: &Connection, app_id: &str) -> StoreResult<Vec<TeamMember>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT team_id, agent_id FROM team_members WHERE app_id = ?1 ORDER BY team_id, agent_id")?;
+    let rows = stmt.query_map([app_id], |r| Ok(TeamMember { team_id: r.get(0)?, agent_id: r.get(1)? }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Returns the chatflow's round-robin cursor and advances it (0 when the chatflow is gone).
+pub(super) fn routing_cursor_in(conn: &Connection, chatflow_id: i64) -> StoreResult<u64> {
+    let cursor: Option<i64> = conn
+        .prepare_cached(
+            "UPDATE chatflows SET routing_cursor = routing_cursor + 1 WHERE id = ?1 RETURNING routing_cursor - 1",
+        )?
+        .query_row([chatflow_id], |r| r.get(0))
+        .optional()?;
+    Ok(cursor.map(super::seq_from_sql).unwrap_or(0))
+}
+
 impl AppStore for SqliteStore {
     fn apply_app_seed(&self, seed: &AppSeed, now: i64) -> StoreResult<bool> {
         self.write(|tx| {
@@ -113,22 +137,11 @@ impl AppStore for SqliteStore {
     }
 
     fn agents(&self, app_id: &str) -> StoreResult<Vec<AgentRecord>> {
-        self.read(|c| {
-            let mut stmt =
-                c.prepare_cached(&format!("SELECT {AGENT_COLS} FROM agents WHERE app_id = ?1 ORDER BY id"))?;
-            let rows = stmt.query_map([app_id], agent_from_row)?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
+        self.read(|c| agents_in(c, app_id))
     }
 
     fn team_members(&self, app_id: &str) -> StoreResult<Vec<TeamMember>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT team_id, agent_id FROM team_members WHERE app_id = ?1 ORDER BY team_id, agent_id",
-            )?;
-            let rows = stmt.query_map([app_id], |r| Ok(TeamMember { team_id: r.get(0)?, agent_id: r.get(1)? }))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
+        self.read(|c| team_members_in(c, app_id))
     }
 
     fn set_agent_presence(&self, agent_id: &str, available: bool) -> StoreResult<()> {
@@ -188,16 +201,7 @@ impl ChatflowStore for SqliteStore {
     }
 
     fn next_routing_cursor(&self, chatflow_id: i64) -> StoreResult<u64> {
-        self.write(|tx| {
-            let cursor: Option<i64> = tx
-                .query_row(
-                    "UPDATE chatflows SET routing_cursor = routing_cursor + 1 WHERE id = ?1 RETURNING routing_cursor - 1",
-                    [chatflow_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Ok(cursor.map(super::seq_from_sql).unwrap_or(0))
-        })
+        self.write(|tx| routing_cursor_in(tx, chatflow_id))
     }
 }
 

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use chatflow_protocol::limits::MAX_PROPERTIES;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{seq_from_sql, seq_to_sql, SqliteStore};
@@ -59,7 +58,7 @@ fn finish(raw: Raw) -> StoreResult<BotSession> {
     Ok(BotSession { answers, pending, outcome, ..raw.session })
 }
 
-fn properties_in(conn: &Connection, visitor_id: &str) -> StoreResult<BTreeMap<String, String>> {
+pub(super) fn properties_in(conn: &Connection, visitor_id: &str) -> StoreResult<BTreeMap<String, String>> {
     let json: Option<String> = conn
         .prepare_cached("SELECT properties FROM visitors WHERE id = ?1")?
         .query_row([visitor_id], |r| r.get(0))
@@ -72,6 +71,48 @@ fn json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Inserts or replaces the conversation's bot session.
+pub(super) fn upsert_session_in(conn: &Connection, s: &BotSession, now: i64) -> StoreResult<()> {
+    let (answers, pending) = (json(&s.answers)?, json(&s.pending)?);
+    conn.prepare_cached(&format!(
+        "INSERT INTO bot_sessions ({COLS}, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (conversation_id) DO UPDATE SET current_node = excluded.current_node,
+             answers = excluded.answers, last_answer = excluded.last_answer, outcome = excluded.outcome,
+             last_activity_at = excluded.last_activity_at, handled_seq = excluded.handled_seq,
+             runs = excluded.runs, emitted = excluded.emitted, pending = excluded.pending,
+             handoff_due = excluded.handoff_due, updated_at = excluded.updated_at"
+    ))?
+    .execute(params![
+        s.conversation_id,
+        s.current_node,
+        answers,
+        s.last_answer,
+        outcome_str(s.outcome),
+        s.last_activity_at,
+        seq_to_sql(s.handled_seq),
+        s.runs,
+        seq_to_sql(s.emitted),
+        pending,
+        s.handoff_due,
+        now
+    ])?;
+    Ok(())
+}
+
+pub(super) fn set_properties_in(
+    conn: &Connection,
+    visitor_id: &str,
+    properties: &BTreeMap<String, String>,
+) -> StoreResult<()> {
+    let n = conn
+        .prepare_cached("UPDATE visitors SET properties = ?2 WHERE id = ?1")?
+        .execute(params![visitor_id, json(properties)?])?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("visitor `{visitor_id}` does not exist")));
+    }
+    Ok(())
+}
+
 impl BotStore for SqliteStore {
     fn bot_session(&self, conversation_id: &str) -> StoreResult<Option<BotSession>> {
         self.read(|c| {
@@ -80,52 +121,6 @@ impl BotStore for SqliteStore {
                 .optional()?
                 .map(finish)
                 .transpose()
-        })
-    }
-
-    fn save_bot_session(
-        &self,
-        s: &BotSession,
-        visitor_id: &str,
-        properties: &[(String, String)],
-        now: i64,
-    ) -> StoreResult<()> {
-        let (answers, pending) = (json(&s.answers)?, json(&s.pending)?);
-        self.write(|tx| {
-            tx.prepare_cached(&format!(
-                "INSERT INTO bot_sessions ({COLS}, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT (conversation_id) DO UPDATE SET current_node = excluded.current_node,
-                     answers = excluded.answers, last_answer = excluded.last_answer, outcome = excluded.outcome,
-                     last_activity_at = excluded.last_activity_at, handled_seq = excluded.handled_seq,
-                     runs = excluded.runs, emitted = excluded.emitted, pending = excluded.pending,
-                     handoff_due = excluded.handoff_due, updated_at = excluded.updated_at"
-            ))?
-            .execute(params![
-                s.conversation_id,
-                s.current_node,
-                answers,
-                s.last_answer,
-                outcome_str(s.outcome),
-                s.last_activity_at,
-                seq_to_sql(s.handled_seq),
-                s.runs,
-                seq_to_sql(s.emitted),
-                pending,
-                s.handoff_due,
-                now
-            ])?;
-            if properties.is_empty() {
-                return Ok(());
-            }
-            let mut props = properties_in(tx, visitor_id)?;
-            for (name, value) in properties {
-                // The same cap as PUT /v1/visitor/properties: existing names may change, new ones only below it.
-                if props.contains_key(name) || props.len() < MAX_PROPERTIES {
-                    props.insert(name.clone(), value.clone());
-                }
-            }
-            tx.execute("UPDATE visitors SET properties = ?2 WHERE id = ?1", params![visitor_id, json(&props)?])?;
-            Ok(())
         })
     }
 
@@ -157,7 +152,7 @@ impl BotStore for SqliteStore {
 mod tests {
     use super::*;
     use crate::store::sqlite::test_support::store;
-    use crate::store::{ConversationStore, NewConversation, VisitorStore};
+    use crate::store::{NewConversation, VisitorStore};
 
     #[test]
     fn sessions_round_trip_and_properties_merge() {
@@ -172,7 +167,7 @@ mod tests {
             assignee_agent_id: None,
             now: 1,
         };
-        s.create_conversation(&new).unwrap();
+        crate::domain::conversations::create(&s, &new).unwrap();
         assert_eq!(s.bot_session("c1").unwrap(), None);
         let mut session = BotSession::new("c1", 5);
         session.current_node = Some("ask".into());
@@ -186,7 +181,7 @@ mod tests {
             quick_replies: vec![],
         });
         let props = [("email".to_owned(), "a@b.co".to_owned()), ("plan".to_owned(), "pro".to_owned())];
-        s.save_bot_session(&session, "v1", &props, 9).unwrap();
+        crate::domain::bots::save_session(&s, &session, "v1", &props, 9).unwrap();
         assert_eq!(s.bot_session("c1").unwrap().as_ref(), Some(&session));
         assert_eq!(s.bot_sessions_with_work().unwrap(), ["c1"]);
         let got = s.visitor_properties("v1").unwrap();
@@ -194,7 +189,7 @@ mod tests {
         assert_eq!(got.get("email").map(String::as_str), Some("a@b.co"));
         session.pending.clear();
         session.handoff_due = false;
-        s.save_bot_session(&session, "v1", &[], 10).unwrap();
+        crate::domain::bots::save_session(&s, &session, "v1", &[], 10).unwrap();
         assert!(s.bot_sessions_with_work().unwrap().is_empty());
     }
 }

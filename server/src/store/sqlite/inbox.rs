@@ -1,22 +1,15 @@
-//! The agent inbox in SQLite: inbox state of conversations, views and filters, assignment, take-over, the bot close
-//! rule, blocked senders, spam, unlinking, deletion; and the hooks the conversation/message writes call so that the
-//! inbox columns stay right whatever path wrote (bot start, ticket creation and subject, take-over by reply, closed_at).
+//! The agent inbox in SQLite: inbox state of conversations, views and filters, blocked senders, spam, unlinking,
+//! deletion. (Assignment, take-over, handoff and the bot close rule are in `domain::inbox`.)
 
 use std::collections::BTreeMap;
 
-use chatflow_protocol::{Author, AuthorKind, ConversationStatus};
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::conversations::{conv_from_row, conversation_in, finish_conv, CONV_COLS};
 use super::{status_str, SqliteStore};
-use crate::store::inbox::{
-    Assignment, CloseOutcome, Contact, HandledBy, Handoff, InboxEntry, InboxQuery, InboxState, InboxStore, InboxView,
-};
+use crate::store::inbox::{Contact, HandledBy, InboxEntry, InboxQuery, InboxState, InboxStore, InboxView};
 use crate::store::{ConversationRecord, StoreError, StoreResult};
-
-/// Longest ticket subject taken from the first visitor message, in characters.
-pub const SUBJECT_CHARS: usize = 120;
 
 /// `CONV_COLS` qualified with the `c.` alias (joins with visitors, whose columns share names).
 fn conv_cols_c() -> String {
@@ -71,7 +64,7 @@ fn finish_state(row: StateRow) -> StoreResult<InboxState> {
     Ok(state)
 }
 
-fn state_in(conn: &Connection, id: &str) -> StoreResult<Option<InboxState>> {
+pub(super) fn state_in(conn: &Connection, id: &str) -> StoreResult<Option<InboxState>> {
     conn.prepare_cached(&format!("SELECT {} FROM conversations c WHERE c.id = ?1", state_cols()))?
         .query_row([id], |r| state_from_row(r, 0))
         .optional()?
@@ -236,98 +229,29 @@ fn entry_in(conn: &Connection, id: &str) -> StoreResult<Option<InboxEntry>> {
         .transpose()
 }
 
-fn agent_in_app(conn: &Connection, app_id: &str, agent_id: &str) -> StoreResult<()> {
-    let exists: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM agents WHERE id = ?1 AND app_id = ?2)",
-        params![agent_id, app_id],
-        |r| r.get(0),
-    )?;
-    if exists {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!("agent_id: no agent `{agent_id}` in this app")))
-    }
+pub(super) fn is_blocked_in(conn: &Connection, app_id: &str, visitor_id: &str) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM blocked_senders WHERE app_id = ?1 AND visitor_id = ?2)")?
+        .query_row(params![app_id, visitor_id], |r| r.get(0))?)
 }
 
-// Hooks called by the conversation and message writes (same transaction).
-
-/// A new conversation: a bot chatflow's starts with its bot; a help-desk chatflow or channel gets a ticket.
-pub(super) fn on_conversation_created(tx: &Transaction<'_>, conv: &ConversationRecord) -> StoreResult<()> {
-    let kind: Option<Option<String>> = tx
-        .prepare_cached("SELECT json_extract(config, '$.kind') FROM chatflows WHERE id = ?1")?
-        .query_row([conv.chatflow_id], |r| r.get(0))
-        .optional()?;
-    let bot = matches!(kind.flatten().as_deref(), Some("bot" | "ai_agent"));
-    if bot && conv.assignee_agent_id.is_none() {
-        tx.prepare_cached("UPDATE conversations SET handled_by = 'bot', bot_started = 1 WHERE id = ?1")?
-            .execute([&conv.id])?;
-    }
-    if let Some(pipeline) = super::tickets::ticket_pipeline(tx, conv)? {
-        super::tickets::insert_ticket(tx, conv, &pipeline, conv.created_at)?;
-    }
-    Ok(())
-}
-
-/// A message was stored: the first visitor message names the ticket; an agent's message takes a bot conversation
-/// over; a reopened conversation is no longer closed.
-pub(super) fn on_message_appended(
-    tx: &Transaction<'_>,
-    conv: &ConversationRecord,
-    author: &Author,
-    body: &str,
-    now: i64,
-    reopened: bool,
-) -> StoreResult<()> {
-    match author.kind {
-        AuthorKind::Visitor => {
-            let subject = subject_of(body);
-            tx.prepare_cached(
-                "UPDATE tickets SET subject = ?2, updated_at = ?3 WHERE conversation_id = ?1 AND subject IS NULL",
-            )?
-            .execute(params![conv.id, subject, now])?;
-        }
-        AuthorKind::Agent => {
-            tx.prepare_cached(
-                "UPDATE conversations SET handled_by = 'agents', taken_over_at = ?2 WHERE id = ?1 AND handled_by = 'bot'",
-            )?
-            .execute(params![conv.id, now])?;
-        }
-        AuthorKind::Bot | AuthorKind::System => {}
-    }
-    if reopened {
-        tx.prepare_cached("UPDATE conversations SET closed_at = NULL WHERE id = ?1")?.execute([&conv.id])?;
-    }
-    Ok(())
-}
-
-pub(super) fn on_conversation_closed(tx: &Transaction<'_>, id: &str, now: i64) -> StoreResult<()> {
-    tx.prepare_cached("UPDATE conversations SET closed_at = ?2 WHERE id = ?1")?.execute(params![id, now])?;
-    Ok(())
-}
-
-/// A ticket subject from a message: its first non-empty line, at most `SUBJECT_CHARS` characters.
-pub fn subject_of(body: &str) -> String {
-    let line = body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    let mut out: String = line.chars().take(SUBJECT_CHARS).collect();
-    if line.chars().count() > SUBJECT_CHARS {
-        out.pop();
-        out.push('…');
-    }
-    out
+pub(super) fn contact_owner_in(
+    conn: &Connection,
+    visitor_id: &str,
+    except_conversation: Option<&str>,
+) -> StoreResult<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT assignee_agent_id FROM conversations
+             WHERE visitor_id = ?1 AND id <> COALESCE(?2, '') AND assignee_agent_id IS NOT NULL
+                 AND contact_unlinked = 0
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+        )?
+        .query_row(params![visitor_id, except_conversation], |r| r.get(0))
+        .optional()?)
 }
 
 impl InboxStore for SqliteStore {
-    fn mark_handoff(&self, conversation_id: &str, now: i64) -> StoreResult<Handoff> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE conversations SET handled_by = 'agents', handoff_at = ?2 WHERE id = ?1 AND handled_by = 'bot'",
-                params![conversation_id, now],
-            )?;
-            let (conversation, state) = require_conversation(tx, conversation_id)?;
-            Ok(Handoff { conversation, state, changed: n > 0 })
-        })
-    }
-
     fn inbox_state(&self, conversation_id: &str) -> StoreResult<Option<InboxState>> {
         self.read(|c| state_in(c, conversation_id))
     }
@@ -345,83 +269,6 @@ impl InboxStore for SqliteStore {
 
     fn inbox_entry(&self, conversation_id: &str) -> StoreResult<Option<InboxEntry>> {
         self.read(|c| entry_in(c, conversation_id))
-    }
-
-    fn assign(
-        &self,
-        conversation_id: &str,
-        agent_id: Option<&str>,
-        only_if_unassigned: bool,
-        now: i64,
-    ) -> StoreResult<Assignment> {
-        self.write(|tx| {
-            let (conv, state) = require_conversation(tx, conversation_id)?;
-            if only_if_unassigned && conv.assignee_agent_id.is_some() {
-                return Ok(Assignment { conversation: conv, changed: false, taken_over: false });
-            }
-            let mut taken_over = false;
-            match agent_id {
-                Some(agent) => {
-                    agent_in_app(tx, &conv.app_id, agent)?;
-                    taken_over = state.handled_by == HandledBy::Bot;
-                    tx.execute(
-                        "UPDATE conversations SET assignee_agent_id = ?2, handled_by = 'agents',
-                             taken_over_at = CASE WHEN handled_by = 'bot' THEN ?3 ELSE taken_over_at END
-                         WHERE id = ?1",
-                        params![conversation_id, agent, now],
-                    )?;
-                }
-                None => {
-                    tx.execute("UPDATE conversations SET assignee_agent_id = NULL WHERE id = ?1", [conversation_id])?;
-                }
-            }
-            let changed = conv.assignee_agent_id.as_deref() != agent_id;
-            let conversation = conversation_in(tx, conversation_id)?
-                .ok_or_else(|| StoreError::Corrupt("conversation vanished".into()))?;
-            Ok(Assignment { conversation, changed, taken_over })
-        })
-    }
-
-    fn take_over(&self, conversation_id: &str, agent_id: &str, now: i64) -> StoreResult<Assignment> {
-        self.write(|tx| {
-            let (conv, state) = require_conversation(tx, conversation_id)?;
-            if state.handled_by != HandledBy::Bot {
-                return Ok(Assignment { conversation: conv, changed: false, taken_over: false });
-            }
-            agent_in_app(tx, &conv.app_id, agent_id)?;
-            tx.execute(
-                "UPDATE conversations SET handled_by = 'agents', taken_over_at = ?3, assignee_agent_id = ?2
-                 WHERE id = ?1",
-                params![conversation_id, agent_id, now],
-            )?;
-            let conversation = conversation_in(tx, conversation_id)?
-                .ok_or_else(|| StoreError::Corrupt("conversation vanished".into()))?;
-            let changed = conv.assignee_agent_id.as_deref() != Some(agent_id);
-            Ok(Assignment { conversation, changed, taken_over: true })
-        })
-    }
-
-    fn close_checked(&self, conversation_id: &str, now: i64, bot_idle_ms: i64) -> StoreResult<CloseOutcome> {
-        self.write(|tx| {
-            let (conv, state) = require_conversation(tx, conversation_id)?;
-            if conv.status == ConversationStatus::Closed {
-                return Ok(CloseOutcome::Closed { conversation: conv, changed: false });
-            }
-            if state.handled_by == HandledBy::Bot {
-                let last_active = state.last_visitor_message_at.unwrap_or(conv.created_at).max(conv.created_at);
-                let closable_at = last_active.saturating_add(bot_idle_ms);
-                if now < closable_at {
-                    return Ok(CloseOutcome::BotStillActive { closable_at });
-                }
-            }
-            tx.execute(
-                "UPDATE conversations SET status = 'closed', updated_at = ?2, closed_at = ?2 WHERE id = ?1",
-                params![conversation_id, now],
-            )?;
-            let conversation = conversation_in(tx, conversation_id)?
-                .ok_or_else(|| StoreError::Corrupt("conversation vanished".into()))?;
-            Ok(CloseOutcome::Closed { conversation, changed: true })
-        })
     }
 
     fn set_blocked(&self, app_id: &str, visitor_id: &str, blocked: bool, by: &str, now: i64) -> StoreResult<bool> {
@@ -443,10 +290,7 @@ impl InboxStore for SqliteStore {
     }
 
     fn is_blocked(&self, app_id: &str, visitor_id: &str) -> StoreResult<bool> {
-        self.read(|c| {
-            Ok(c.prepare_cached("SELECT EXISTS(SELECT 1 FROM blocked_senders WHERE app_id = ?1 AND visitor_id = ?2)")?
-                .query_row(params![app_id, visitor_id], |r| r.get(0))?)
-        })
+        self.read(|c| is_blocked_in(c, app_id, visitor_id))
     }
 
     fn set_spam(&self, conversation_id: &str, spam: bool) -> StoreResult<bool> {
@@ -477,39 +321,14 @@ impl InboxStore for SqliteStore {
     }
 
     fn contact_owner(&self, visitor_id: &str, except_conversation: Option<&str>) -> StoreResult<Option<String>> {
-        self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT assignee_agent_id FROM conversations
-                 WHERE visitor_id = ?1 AND id <> COALESCE(?2, '') AND assignee_agent_id IS NOT NULL
-                     AND contact_unlinked = 0
-                 ORDER BY created_at DESC, id DESC LIMIT 1",
-            )?
-            .query_row(params![visitor_id, except_conversation], |r| r.get(0))
-            .optional()?)
-        })
+        self.read(|c| contact_owner_in(c, visitor_id, except_conversation))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::store;
     use super::*;
-    use crate::store::{ConversationStore, NewConversation, VisitorStore};
-
-    fn setup() -> (tempfile::TempDir, SqliteStore) {
-        let (dir, s) = store();
-        s.create_visitor("app1", "v1", "t1", 1).unwrap();
-        let new = NewConversation {
-            id: "c1".into(),
-            app_id: "app1".into(),
-            chatflow_id: 1,
-            visitor_id: "v1".into(),
-            assignee_agent_id: None,
-            now: 1_000,
-        };
-        s.create_conversation(&new).unwrap();
-        (dir, s)
-    }
+    use crate::domain::tickets::{subject_of, SUBJECT_CHARS};
 
     #[test]
     fn like_patterns_escape_wildcards_and_subjects_are_short() {
@@ -548,31 +367,5 @@ mod tests {
         assert_eq!((state.closed_at, state.handoff_at, state.last_visitor_message_at), (None, None, None));
         let tickets: i64 = conn.query_row("SELECT COUNT(*) FROM tickets", [], |r| r.get(0)).unwrap();
         assert_eq!(tickets, 0);
-    }
-
-    #[test]
-    fn live_chat_conversations_are_handled_by_agents_and_handoff_is_a_no_op() {
-        let (_dir, s) = setup();
-        let state = s.inbox_state("c1").unwrap().unwrap();
-        assert_eq!(state.handled_by, HandledBy::Agents);
-        assert!(!state.bot_started && !state.blocked && state.closed_at.is_none());
-        let h = s.mark_handoff("c1", 5).unwrap();
-        assert!(!h.changed);
-        assert!(matches!(s.mark_handoff("nope", 5), Err(StoreError::NotFound(_))));
-    }
-
-    #[test]
-    fn assignment_checks_the_agent_and_blocking_is_idempotent() {
-        let (_dir, s) = setup();
-        assert!(matches!(s.assign("c1", Some("ghost"), false, 2), Err(StoreError::Invalid(_))));
-        let a = s.assign("c1", Some("ag1"), false, 2).unwrap();
-        assert!(a.changed && !a.taken_over);
-        assert!(!s.assign("c1", None, true, 2).unwrap().changed, "only_if_unassigned leaves it");
-        assert!(s.assign("c1", None, false, 2).unwrap().changed);
-        assert!(s.set_blocked("app1", "v1", true, "ag1", 3).unwrap());
-        assert!(!s.set_blocked("app1", "v1", true, "ag1", 3).unwrap());
-        assert!(s.inbox_state("c1").unwrap().unwrap().blocked);
-        assert!(s.set_blocked("app1", "v1", false, "ag1", 3).unwrap());
-        assert!(!s.is_blocked("app1", "v1").unwrap());
     }
 }

@@ -5,7 +5,7 @@ use chatflow_protocol::Article;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::SqliteStore;
-use crate::store::kb::{primary_language, ArticleInput, ChangesPage, KbMatch, KbStore, SeedArticle};
+use crate::store::kb::{primary_language, ArticleInput, ChangesPage, KbMatch, KbQuery, KbStore, SeedArticle, TermMode};
 use crate::store::{StoreError, StoreResult};
 
 const COLS: &str = "id, kb_id, title, body, language, tags, published, url, updated_at";
@@ -95,6 +95,15 @@ fn insert(
         change
     ])?;
     Ok(tx.last_insert_rowid())
+}
+
+/// The FTS5 `MATCH` expression of a structured query: quoted tokens (never FTS syntax), implicit AND or `OR`, `*` on
+/// prefixes — rendered by the protocol's builder, the same code as the SDK's offline index.
+fn fts5_expression(q: &KbQuery<'_>) -> String {
+    match q.mode {
+        TermMode::All => q.terms.all_terms(),
+        TermMode::Any => q.terms.any_term(),
+    }
 }
 
 impl KbStore for SqliteStore {
@@ -230,15 +239,9 @@ impl KbStore for SqliteStore {
         })
     }
 
-    fn kb_search(
-        &self,
-        app_id: &str,
-        kb_id: i64,
-        expression: &str,
-        lang: Option<&str>,
-        limit: u32,
-        offset: u32,
-    ) -> StoreResult<Vec<KbMatch>> {
+    fn kb_search(&self, q: &KbQuery<'_>) -> StoreResult<Vec<KbMatch>> {
+        let expression = fts5_expression(q);
+        let (app_id, kb_id, lang, limit, offset) = (q.app_id, q.kb_id, q.language, q.limit, q.offset);
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT f.rowid, a.title, a.url, a.body, f.rank FROM kb_fts f JOIN kb_articles a ON a.id = f.rowid
@@ -252,7 +255,9 @@ impl KbStore for SqliteStore {
         })
     }
 
-    fn kb_match_exists(&self, app_id: &str, kb_id: i64, expression: &str, lang: Option<&str>) -> StoreResult<bool> {
+    fn kb_match_exists(&self, q: &KbQuery<'_>) -> StoreResult<bool> {
+        let expression = fts5_expression(q);
+        let (app_id, kb_id, lang) = (q.app_id, q.kb_id, q.language);
         self.read(|c| {
             Ok(c.prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM kb_fts WHERE kb_fts MATCH ?1 AND app_id = ?2 AND kb_id = ?3
@@ -288,6 +293,7 @@ impl KbStore for SqliteStore {
 mod tests {
     use super::*;
     use crate::store::sqlite::test_support::store;
+    use chatflow_protocol::kb_query::FtsQuery;
 
     fn input(title: &str, body: &str, language: &str) -> ArticleInput {
         ArticleInput {
@@ -337,14 +343,22 @@ mod tests {
         let title_hit =
             s.create_kb_article("app1", 1, &input("Exporter vos données", "Un fichier CSV", "fr"), 2).unwrap();
         let en = s.create_kb_article("app1", 1, &input("Export data", "CSV file", "en"), 3).unwrap();
+        let terms = |text: &str| FtsQuery::parse(text).unwrap();
+        fn query<'a>(kb_id: i64, terms: &'a FtsQuery, language: Option<&'a str>) -> KbQuery<'a> {
+            KbQuery { app_id: "app1", kb_id, terms, mode: TermMode::All, language, limit: 10, offset: 0 }
+        }
         let found = |q: &str, lang: Option<&str>| -> Vec<i64> {
-            s.kb_search("app1", 1, q, lang, 10, 0).unwrap().iter().map(|m| m.id).collect()
+            s.kb_search(&query(1, &terms(q), lang)).unwrap().iter().map(|m| m.id).collect()
         };
-        assert_eq!(found("\"donnees\"", None), vec![title_hit.id, body_hit.id]);
-        assert_eq!(found("\"export\"*", Some("en")), vec![en.id]);
-        assert_eq!(found("\"export\"*", Some("fr")).len(), 2);
-        assert!(s.kb_match_exists("app1", 1, "\"csv\"", None).unwrap());
-        assert!(!s.kb_match_exists("app1", 2, "\"csv\"", None).unwrap());
+        assert_eq!(found("donnees", None), vec![title_hit.id, body_hit.id]);
+        assert_eq!(found("export", Some("en")), vec![en.id]);
+        assert_eq!(found("export", Some("fr")).len(), 2);
+        assert!(s.kb_match_exists(&query(1, &terms("csv"), None)).unwrap());
+        assert!(!s.kb_match_exists(&query(2, &terms("csv"), None)).unwrap());
+        let two_words = terms("zzz csv");
+        let either = KbQuery { mode: TermMode::Any, ..query(1, &two_words, Some("en")) };
+        assert_eq!(s.kb_search(&either).unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), vec![en.id]);
+        assert!(!s.kb_match_exists(&query(1, &terms("zzz csv"), None)).unwrap(), "all terms: zzz is nowhere");
         let mut hidden = input("Exporter vos données", "Un fichier CSV", "fr");
         hidden.published = false;
         s.update_kb_article("app1", 1, title_hit.id, &hidden, 4).unwrap();

@@ -5,10 +5,12 @@
 mod apps;
 mod bots;
 mod conversations;
+mod error;
 mod inbox;
 mod kb;
 pub mod migrations;
 mod tickets;
+mod tx;
 mod visitors;
 
 use std::path::Path;

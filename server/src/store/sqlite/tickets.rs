@@ -5,10 +5,8 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 
 use super::{channel_str, parse_channel, SqliteStore};
-use crate::store::inbox::{
-    HelpDeskScope, HelpDeskSetting, TicketRecord, TicketStatus, TicketStore, TicketUpdate, DEFAULT_PIPELINE,
-};
-use crate::store::{ConversationRecord, Put, StoreError, StoreResult};
+use crate::store::inbox::{HelpDeskScope, HelpDeskSetting, TicketRecord, TicketStatus, TicketStore, TicketUpdate};
+use crate::store::{StoreError, StoreResult};
 
 const TICKET_SELECT: &str = "SELECT t.id, t.app_id, t.conversation_id, c.chatflow_id, c.channel, t.pipeline, t.status,
         t.subject, c.assignee_agent_id, t.created_at, t.updated_at
@@ -56,7 +54,11 @@ fn ticket_where(conn: &Connection, sql_where: &str, args: Vec<Value>) -> StoreRe
         .transpose()
 }
 
-fn setting_in(conn: &Connection, app_id: &str, scope: &HelpDeskScope) -> StoreResult<Option<HelpDeskSetting>> {
+pub(super) fn setting_in(
+    conn: &Connection,
+    app_id: &str,
+    scope: &HelpDeskScope,
+) -> StoreResult<Option<HelpDeskSetting>> {
     let row = |r: &Row<'_>| Ok(HelpDeskSetting { create_tickets: r.get(0)?, pipeline: r.get(1)? });
     Ok(match scope {
         HelpDeskScope::Chatflow(id) => conn
@@ -75,36 +77,8 @@ fn setting_in(conn: &Connection, app_id: &str, scope: &HelpDeskScope) -> StoreRe
     })
 }
 
-/// The pipeline a new conversation's ticket goes to, if its chatflow (first) or channel creates tickets.
-pub(super) fn ticket_pipeline(conn: &Connection, conv: &ConversationRecord) -> StoreResult<Option<String>> {
-    let setting = match setting_in(conn, &conv.app_id, &HelpDeskScope::Chatflow(conv.chatflow_id))? {
-        Some(s) => Some(s),
-        None => setting_in(conn, &conv.app_id, &HelpDeskScope::Channel(conv.channel))?,
-    };
-    Ok(setting.filter(|s| s.create_tickets).map(|s| s.pipeline))
-}
-
-/// Inserts the conversation's ticket (status `new`, no subject yet) unless it has one; returns its id.
-pub(super) fn insert_ticket(
-    tx: &Transaction<'_>,
-    conv: &ConversationRecord,
-    pipeline: &str,
-    now: i64,
-) -> StoreResult<i64> {
-    // A ticket created after the conversation started takes its subject from the first visitor message.
-    let first: Option<String> = tx
-        .prepare_cached(
-            "SELECT body FROM messages WHERE conversation_id = ?1 AND author_kind = 'visitor' ORDER BY seq LIMIT 1",
-        )?
-        .query_row([&conv.id], |r| r.get(0))
-        .optional()?;
-    let subject = first.as_deref().map(super::inbox::subject_of);
-    tx.prepare_cached(
-        "INSERT INTO tickets (app_id, conversation_id, pipeline, status, subject, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'new', ?4, ?5, ?5) ON CONFLICT(conversation_id) DO NOTHING",
-    )?
-    .execute(params![conv.app_id, conv.id, pipeline, subject, now])?;
-    Ok(tx.query_row("SELECT id FROM tickets WHERE conversation_id = ?1", [&conv.id], |r| r.get(0))?)
+pub(super) fn ticket_of_conversation_in(conn: &Connection, conversation_id: &str) -> StoreResult<Option<TicketRecord>> {
+    ticket_where(conn, "t.conversation_id = ?", vec![Value::Text(conversation_id.into())])
 }
 
 impl TicketStore for SqliteStore {
@@ -146,35 +120,7 @@ impl TicketStore for SqliteStore {
     }
 
     fn ticket_of_conversation(&self, conversation_id: &str) -> StoreResult<Option<TicketRecord>> {
-        self.read(|c| ticket_where(c, "t.conversation_id = ?", vec![Value::Text(conversation_id.into())]))
-    }
-
-    fn create_ticket(&self, conversation_id: &str, pipeline: Option<&str>, now: i64) -> StoreResult<Put<TicketRecord>> {
-        self.write(|tx| {
-            let by_conv = |tx: &Transaction<'_>| {
-                ticket_where(tx, "t.conversation_id = ?", vec![Value::Text(conversation_id.into())])?
-                    .ok_or_else(|| StoreError::Corrupt("ticket vanished".into()))
-            };
-            let exists: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM tickets WHERE conversation_id = ?1)",
-                [conversation_id],
-                |r| r.get(0),
-            )?;
-            if exists {
-                return Ok(Put::Existing(by_conv(tx)?));
-            }
-            let conv = super::conversations::conversation_in(tx, conversation_id)?
-                .ok_or_else(|| StoreError::NotFound(format!("conversation `{conversation_id}` does not exist")))?;
-            let pipeline = match pipeline {
-                Some(p) => p.to_owned(),
-                None => setting_in(tx, &conv.app_id, &HelpDeskScope::Chatflow(conv.chatflow_id))?
-                    .or(setting_in(tx, &conv.app_id, &HelpDeskScope::Channel(conv.channel))?)
-                    .map(|s| s.pipeline)
-                    .unwrap_or_else(|| DEFAULT_PIPELINE.to_owned()),
-            };
-            insert_ticket(tx, &conv, &pipeline, now)?;
-            Ok(Put::Created(by_conv(tx)?))
-        })
+        self.read(|c| ticket_of_conversation_in(c, conversation_id))
     }
 
     fn update_ticket(
@@ -250,73 +196,6 @@ pub(super) fn set_help_desk_in(
 mod tests {
     use super::super::test_support::store;
     use super::*;
-    use crate::store::{ConversationStore, MessageStore, NewConversation, NewMessage, VisitorStore};
-    use chatflow_protocol::{Author, AuthorKind};
-
-    fn open(s: &SqliteStore, id: &str) -> ConversationRecord {
-        s.create_conversation(&NewConversation {
-            id: id.into(),
-            app_id: "app1".into(),
-            chatflow_id: 1,
-            visitor_id: "v1".into(),
-            assignee_agent_id: None,
-            now: 10,
-        })
-        .unwrap()
-    }
-
-    fn visitor_says(s: &SqliteStore, conv: &str, body: &str) {
-        s.append_message(&NewMessage {
-            conversation_id: conv.into(),
-            client_message_id: None,
-            author: Author { kind: AuthorKind::Visitor, id: Some("v1".into()), display_name: None, avatar_url: None },
-            body: body.into(),
-            quick_reply_id: None,
-            quick_replies: vec![],
-            now: 20,
-            owner_visitor_id: None,
-            reopen: true,
-            require_consent_hash: None,
-            assign_if_unassigned: None,
-        })
-        .unwrap();
-    }
-
-    #[test]
-    fn chatflow_setting_wins_over_channel_and_first_message_names_the_ticket() {
-        let (_dir, s) = store();
-        s.create_visitor("app1", "v1", "t1", 1).unwrap();
-        let on = |p: &str| HelpDeskSetting { create_tickets: true, pipeline: p.into() };
-        assert!(s.set_help_desk("app1", &HelpDeskScope::Channel(Channel::MobileChat), &on("chan")).unwrap());
-        open(&s, "c1");
-        assert_eq!(s.ticket_of_conversation("c1").unwrap().unwrap().pipeline, "chan");
-        let off = HelpDeskSetting { create_tickets: false, pipeline: "x".into() };
-        assert!(s.set_help_desk("app1", &HelpDeskScope::Chatflow(1), &off).unwrap());
-        open(&s, "c2");
-        assert!(s.ticket_of_conversation("c2").unwrap().is_none(), "the chatflow's `false` wins");
-        assert!(!s.set_help_desk("other", &HelpDeskScope::Chatflow(1), &on("p")).unwrap(), "not that app's chatflow");
-        visitor_says(&s, "c1", "My order is late\nmore");
-        visitor_says(&s, "c1", "second");
-        let t = s.ticket_of_conversation("c1").unwrap().unwrap();
-        assert_eq!((t.subject.as_deref(), t.status), (Some("My order is late"), TicketStatus::New));
-        // A ticket created by hand later still gets the first visitor message as subject.
-        visitor_says(&s, "c2", "Refund please");
-        let created = s.create_ticket("c2", None, 30).unwrap();
-        let Put::Created(t2) = created else { panic!("expected a new ticket") };
-        assert_eq!((t2.subject.as_deref(), t2.pipeline.as_str()), (Some("Refund please"), "x"));
-        assert!(matches!(s.create_ticket("c2", None, 31).unwrap(), Put::Existing(_)));
-        let upd = TicketUpdate { status: Some(TicketStatus::WaitingOnUs), ..Default::default() };
-        let t2 = s.update_ticket("app1", t2.id, &upd, 40).unwrap().unwrap();
-        assert_eq!(
-            (t2.status, t2.updated_at, t2.subject.as_deref()),
-            (TicketStatus::WaitingOnUs, 40, Some("Refund please"))
-        );
-        assert!(s.update_ticket("other", t2.id, &upd, 40).unwrap().is_none());
-        let listed = s.tickets("app1", None, None, None, 10).unwrap();
-        assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), vec![t2.id, t.id], "newest first");
-        assert_eq!(s.tickets("app1", Some(TicketStatus::New), None, None, 10).unwrap().len(), 1);
-        assert_eq!(s.tickets("app1", None, None, Some(t2.id), 10).unwrap().len(), 1);
-    }
 
     #[test]
     fn seeding_never_overwrites_an_admin_setting() {

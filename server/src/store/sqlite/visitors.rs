@@ -4,9 +4,7 @@ use chatflow_protocol::{ConsentRecord, ConsentRecordInput, DeviceInfo, PushPlatf
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{consent_kind_str, decision_str, parse_consent_kind, parse_decision, SqliteStore};
-use crate::store::{
-    ConsentStore, Identify, IdentifyOutcome, Put, StoreError, StoreResult, VisitorRecord, VisitorStore,
-};
+use crate::store::{StoreError, StoreResult, VisitorRecord, VisitorStore};
 
 const VISITOR_COLS: &str = "id, app_id, user_id, email, created_at";
 
@@ -14,17 +12,54 @@ fn visitor_from_row(r: &Row<'_>) -> rusqlite::Result<VisitorRecord> {
     Ok(VisitorRecord { id: r.get(0)?, app_id: r.get(1)?, user_id: r.get(2)?, email: r.get(3)?, created_at: r.get(4)? })
 }
 
-fn visitor_in(conn: &Connection, id: &str) -> StoreResult<Option<VisitorRecord>> {
+pub(super) fn visitor_in(conn: &Connection, id: &str) -> StoreResult<Option<VisitorRecord>> {
     Ok(conn
         .prepare_cached(&format!("SELECT {VISITOR_COLS} FROM visitors WHERE id = ?1"))?
         .query_row([id], visitor_from_row)
         .optional()?)
 }
 
-fn conversation_ids_of(conn: &Connection, visitor_id: &str) -> StoreResult<Vec<String>> {
+pub(super) fn conversation_ids_of(conn: &Connection, visitor_id: &str) -> StoreResult<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT id FROM conversations WHERE visitor_id = ?1 ORDER BY created_at, id")?;
     let rows = stmt.query_map([visitor_id], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn visitor_of_user_in(conn: &Connection, app_id: &str, user_id: &str) -> StoreResult<Option<VisitorRecord>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {VISITOR_COLS} FROM visitors WHERE app_id = ?1 AND user_id = ?2"))?
+        .query_row(params![app_id, user_id], visitor_from_row)
+        .optional()?)
+}
+
+pub(super) fn fold_visitor_in(conn: &Connection, from: &str, into: &str) -> StoreResult<()> {
+    conn.execute("UPDATE conversations SET visitor_id = ?2 WHERE visitor_id = ?1", params![from, into])?;
+    conn.execute("UPDATE OR IGNORE consent_records SET visitor_id = ?2 WHERE visitor_id = ?1", params![from, into])?;
+    conn.execute(
+        "UPDATE visitors SET
+             device = COALESCE((SELECT device FROM visitors WHERE id = ?1), device),
+             push_token = COALESCE((SELECT push_token FROM visitors WHERE id = ?1), push_token),
+             push_platform = COALESCE((SELECT push_platform FROM visitors WHERE id = ?1), push_platform)
+         WHERE id = ?2",
+        params![from, into],
+    )?;
+    conn.execute("DELETE FROM visitors WHERE id = ?1", [from])?;
+    Ok(())
+}
+
+pub(super) fn replace_token_in(
+    conn: &Connection,
+    old_hash: &str,
+    new_hash: &str,
+    visitor_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    conn.execute("DELETE FROM visitor_tokens WHERE token_hash = ?1", [old_hash])?;
+    conn.execute(
+        "INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) VALUES (?1, ?2, ?3)",
+        params![new_hash, visitor_id, now],
+    )?;
+    Ok(())
 }
 
 fn push_platform_str(p: PushPlatform) -> &'static str {
@@ -77,74 +112,6 @@ impl VisitorStore for SqliteStore {
         self.read(|c| visitor_in(c, id))
     }
 
-    fn identify(&self, req: &Identify) -> StoreResult<IdentifyOutcome> {
-        self.write(|tx| {
-            let current = visitor_in(tx, &req.current_visitor_id)?
-                .ok_or_else(|| StoreError::NotFound(format!("visitor `{}` does not exist", req.current_visitor_id)))?;
-            let existing: Option<VisitorRecord> = tx
-                .prepare_cached(&format!("SELECT {VISITOR_COLS} FROM visitors WHERE app_id = ?1 AND user_id = ?2"))?
-                .query_row(params![req.app_id, req.user_id], visitor_from_row)
-                .optional()?;
-            let mut merged = Vec::new();
-            let mut removed = None;
-            let target_id = match (&current.user_id, existing) {
-                // Already this user: only the token and the email change.
-                (Some(u), _) if *u == req.user_id => current.id.clone(),
-                // The user has a visitor (another device): fold the anonymous visitor into it.
-                (None, Some(user_visitor)) => {
-                    merged = conversation_ids_of(tx, &current.id)?;
-                    tx.execute(
-                        "UPDATE conversations SET visitor_id = ?2 WHERE visitor_id = ?1",
-                        params![current.id, user_visitor.id],
-                    )?;
-                    tx.execute(
-                        "UPDATE OR IGNORE consent_records SET visitor_id = ?2 WHERE visitor_id = ?1",
-                        params![current.id, user_visitor.id],
-                    )?;
-                    // The device now belongs to the user: carry its description and push token over.
-                    tx.execute(
-                        "UPDATE visitors SET
-                             device = COALESCE((SELECT device FROM visitors WHERE id = ?1), device),
-                             push_token = COALESCE((SELECT push_token FROM visitors WHERE id = ?1), push_token),
-                             push_platform = COALESCE((SELECT push_platform FROM visitors WHERE id = ?1), push_platform)
-                         WHERE id = ?2",
-                        params![current.id, user_visitor.id],
-                    )?;
-                    tx.execute("DELETE FROM visitors WHERE id = ?1", [&current.id])?;
-                    removed = Some(current.id.clone());
-                    user_visitor.id
-                }
-                // A first identification: the anonymous visitor becomes the user's.
-                (None, None) => {
-                    merged = conversation_ids_of(tx, &current.id)?;
-                    tx.execute("UPDATE visitors SET user_id = ?2 WHERE id = ?1", params![current.id, req.user_id])?;
-                    current.id.clone()
-                }
-                // The session belonged to another user: switch without merging anything.
-                (Some(_), Some(user_visitor)) => user_visitor.id,
-                (Some(_), None) => {
-                    tx.execute(
-                        "INSERT INTO visitors (id, app_id, user_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![req.fresh_visitor_id, req.app_id, req.user_id, req.now],
-                    )?;
-                    req.fresh_visitor_id.clone()
-                }
-            };
-            if let Some(email) = &req.email {
-                tx.execute("UPDATE visitors SET email = ?2 WHERE id = ?1", params![target_id, email])?;
-            }
-            // The presented token is replaced by the new one.
-            tx.execute("DELETE FROM visitor_tokens WHERE token_hash = ?1", [&req.current_token_hash])?;
-            tx.execute(
-                "INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) VALUES (?1, ?2, ?3)",
-                params![req.new_token_hash, target_id, req.now],
-            )?;
-            let visitor = visitor_in(tx, &target_id)?
-                .ok_or_else(|| StoreError::Corrupt(format!("visitor `{target_id}` vanished during identify")))?;
-            Ok(IdentifyOutcome { visitor, merged_conversation_ids: merged, removed_visitor_id: removed })
-        })
-    }
-
     fn set_properties(&self, visitor_id: &str, properties_json: &str) -> StoreResult<()> {
         self.write(|tx| {
             let n =
@@ -177,7 +144,7 @@ impl VisitorStore for SqliteStore {
     }
 }
 
-fn consent_from_row(r: &Row<'_>) -> rusqlite::Result<(ConsentRecord, String, String)> {
+pub(super) fn consent_from_row(r: &Row<'_>) -> rusqlite::Result<(ConsentRecord, String, String)> {
     let record = ConsentRecord {
         record_id: r.get(0)?,
         visitor_id: r.get(1)?,
@@ -195,66 +162,49 @@ fn consent_from_row(r: &Row<'_>) -> rusqlite::Result<(ConsentRecord, String, Str
     Ok((record, r.get(3)?, r.get(4)?))
 }
 
-impl ConsentStore for SqliteStore {
-    fn put_consent(
-        &self,
-        visitor_id: &str,
-        record_id: &str,
-        input: &ConsentRecordInput,
-        now: i64,
-    ) -> StoreResult<Put<ConsentRecord>> {
-        self.write(|tx| {
-            let existing = tx
-                .prepare_cached(
-                    "SELECT record_id, visitor_id, chatflow_id, kind, decision, text_hash, subscription_type,
-                            decided_at, recorded_at
-                     FROM consent_records WHERE visitor_id = ?1 AND record_id = ?2",
-                )?
-                .query_row(params![visitor_id, record_id], consent_from_row)
-                .optional()?;
-            if let Some((mut record, kind, decision)) = existing {
-                record.input.kind = parse_consent_kind(&kind)?;
-                record.input.decision = parse_decision(&decision)?;
-                if record.input == *input {
-                    return Ok(Put::Existing(record));
-                }
-                return Err(StoreError::Conflict(format!(
-                    "consent record `{record_id}` was already stored with different content; use a new record id"
-                )));
-            }
-            let known: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM chatflows c JOIN visitors v ON v.app_id = c.app_id
-                               WHERE c.id = ?1 AND v.id = ?2)",
-                params![input.chatflow_id, visitor_id],
-                |r| r.get(0),
-            )?;
-            if !known {
-                return Err(StoreError::NotFound(format!("chatflow {} does not exist in this app", input.chatflow_id)));
-            }
-            tx.execute(
-                "INSERT INTO consent_records (visitor_id, record_id, chatflow_id, kind, decision, text_hash,
-                     subscription_type, decided_at, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    visitor_id,
-                    record_id,
-                    input.chatflow_id,
-                    consent_kind_str(input.kind),
-                    decision_str(input.decision),
-                    input.text_hash,
-                    input.subscription_type,
-                    input.decided_at,
-                    now
-                ],
-            )?;
-            Ok(Put::Created(ConsentRecord {
-                record_id: record_id.to_owned(),
-                visitor_id: visitor_id.to_owned(),
-                input: input.clone(),
-                recorded_at: now,
-            }))
-        })
-    }
+/// The visitor's record under `record_id`.
+pub(super) fn consent_in(conn: &Connection, visitor_id: &str, record_id: &str) -> StoreResult<Option<ConsentRecord>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT record_id, visitor_id, chatflow_id, kind, decision, text_hash, subscription_type, decided_at,
+                    recorded_at
+             FROM consent_records WHERE visitor_id = ?1 AND record_id = ?2",
+        )?
+        .query_row(params![visitor_id, record_id], consent_from_row)
+        .optional()?;
+    row.map(|(mut record, kind, decision)| {
+        record.input.kind = parse_consent_kind(&kind)?;
+        record.input.decision = parse_decision(&decision)?;
+        Ok(record)
+    })
+    .transpose()
+}
+
+pub(super) fn insert_consent_in(conn: &Connection, r: &ConsentRecord) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO consent_records (visitor_id, record_id, chatflow_id, kind, decision, text_hash,
+             subscription_type, decided_at, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        r.visitor_id,
+        r.record_id,
+        r.input.chatflow_id,
+        consent_kind_str(r.input.kind),
+        decision_str(r.input.decision),
+        r.input.text_hash,
+        r.input.subscription_type,
+        r.input.decided_at,
+        r.recorded_at
+    ])?;
+    Ok(())
+}
+
+pub(super) fn visitor_app_in(conn: &Connection, visitor_id: &str) -> StoreResult<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT app_id FROM visitors WHERE id = ?1")?
+        .query_row([visitor_id], |r| r.get(0))
+        .optional()?)
 }
 
 #[cfg(test)]
@@ -262,86 +212,20 @@ mod tests {
     use super::super::test_support::store;
     use super::*;
     use crate::store::{ConversationStore, NewConversation};
-    use chatflow_protocol::{ConsentDecision, ConsentKind};
-
-    fn identify(current: &str, token: &str, user: &str, new_token: &str) -> Identify {
-        Identify {
-            current_visitor_id: current.into(),
-            current_token_hash: token.into(),
-            app_id: "app1".into(),
-            user_id: user.into(),
-            email: Some(format!("{user}@example.com")),
-            fresh_visitor_id: format!("fresh-{new_token}"),
-            new_token_hash: new_token.into(),
-            now: 10,
-        }
-    }
 
     fn conversation(s: &SqliteStore, id: &str, visitor: &str) {
-        s.create_conversation(&NewConversation {
-            id: id.into(),
-            app_id: "app1".into(),
-            chatflow_id: 1,
-            visitor_id: visitor.into(),
-            assignee_agent_id: None,
-            now: 1,
-        })
+        crate::domain::conversations::create(
+            s,
+            &NewConversation {
+                id: id.into(),
+                app_id: "app1".into(),
+                chatflow_id: 1,
+                visitor_id: visitor.into(),
+                assignee_agent_id: None,
+                now: 1,
+            },
+        )
         .unwrap();
-    }
-
-    #[test]
-    fn identify_promotes_then_merges_a_second_device() {
-        let (_dir, s) = store();
-        s.create_visitor("app1", "v1", "t1", 1).unwrap();
-        conversation(&s, "c1", "v1");
-        let out = s.identify(&identify("v1", "t1", "u1", "t1b")).unwrap();
-        assert_eq!(out.visitor.id, "v1");
-        assert_eq!(out.visitor.user_id.as_deref(), Some("u1"));
-        assert_eq!(out.merged_conversation_ids, vec!["c1".to_string()]);
-        assert!(s.visitor_by_token("t1").unwrap().is_none(), "the old token is replaced");
-
-        // Another device, anonymous first, then the same user.
-        s.create_visitor("app1", "v2", "t2", 2).unwrap();
-        conversation(&s, "c2", "v2");
-        let out = s.identify(&identify("v2", "t2", "u1", "t2b")).unwrap();
-        assert_eq!(out.visitor.id, "v1");
-        assert_eq!(out.merged_conversation_ids, vec!["c2".to_string()]);
-        assert_eq!(out.removed_visitor_id.as_deref(), Some("v2"));
-        let mine: Vec<_> = s.visitor_conversations("v1").unwrap().into_iter().map(|c| c.id).collect();
-        assert_eq!(mine.len(), 2);
-        assert_eq!(s.visitor_by_token("t2b").unwrap().unwrap().id, "v1");
-    }
-
-    #[test]
-    fn identify_as_another_user_does_not_merge() {
-        let (_dir, s) = store();
-        s.create_visitor("app1", "v1", "t1", 1).unwrap();
-        s.identify(&identify("v1", "t1", "u1", "t1b")).unwrap();
-        conversation(&s, "c1", "v1");
-        let out = s.identify(&identify("v1", "t1b", "u2", "t1c")).unwrap();
-        assert_ne!(out.visitor.id, "v1");
-        assert!(out.merged_conversation_ids.is_empty());
-        assert!(s.visitor_conversations(&out.visitor.id).unwrap().is_empty());
-    }
-
-    #[test]
-    fn consent_put_is_idempotent_and_detects_conflicts() {
-        let (_dir, s) = store();
-        s.create_visitor("app1", "v1", "t1", 1).unwrap();
-        let input = ConsentRecordInput {
-            chatflow_id: 1,
-            kind: ConsentKind::ProcessData,
-            decision: ConsentDecision::Accepted,
-            text_hash: "a".repeat(64),
-            subscription_type: None,
-            decided_at: 5,
-        };
-        assert!(matches!(s.put_consent("v1", "r1", &input, 6).unwrap(), Put::Created(_)));
-        assert!(matches!(s.put_consent("v1", "r1", &input, 7).unwrap(), Put::Existing(r) if r.recorded_at == 6));
-        let other = ConsentRecordInput { decision: ConsentDecision::Declined, ..input.clone() };
-        assert!(matches!(s.put_consent("v1", "r1", &other, 8), Err(StoreError::Conflict(_))));
-        let unknown_flow = ConsentRecordInput { chatflow_id: 42, ..input };
-        assert!(matches!(s.put_consent("v1", "r2", &unknown_flow, 8), Err(StoreError::NotFound(_))));
     }
 
     #[test]
