@@ -104,7 +104,9 @@ async fn run_lane(weak: Weak<ClientInner>, state: Arc<SyncState>, lane: Lane, no
                 wait(&notify, delay).await;
             }
             Step::AwaitConsents => {
-                if let Some(inner) = weak.upgrade() {
+                // The consent sender holds a refused certificate: poking it every few seconds would retry TLS in a loop.
+                let untrusted = state.untrusted.load(std::sync::atomic::Ordering::Relaxed);
+                if let Some(inner) = weak.upgrade().filter(|_| !untrusted) {
                     if let Err(e) = kick(&inner, &Lane::Consents) {
                         tracing::warn!(error = %e, "cannot start the consent sender");
                     }
@@ -217,6 +219,8 @@ async fn attempt(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: Box<Cl
         // store through catch-up, which also clears this entry.
         crate::sync::receiver::spawn_catch_up(inner, state, conversation_id);
     }
+    let untrusted = matches!(outcome, Outcome::Untrusted { .. });
+    state.untrusted.store(untrusted, std::sync::atomic::Ordering::Relaxed);
     match (&outcome, &finished.effect) {
         (Outcome::Untrusted { message }, _) => {
             tracing::warn!(error = %message, "send held until resume() or a new send: the server's certificate was refused");
