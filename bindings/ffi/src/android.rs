@@ -1,6 +1,7 @@
 //! Android only: the platform TLS verifier asks Android's `X509TrustManager` (system, user and MDM CAs,
 //! `network_security_config`) through JNI, so it needs the JVM and the app's `Context` before the first connection.
-//! The Kotlin facade (`AndroidPlatformTrust`, `src/androidMain`) calls this once from `ChatflowClient.open(context, …)`.
+//! The Kotlin facade (`AndroidPlatformTrust`, `src/androidMain`) calls this once from
+//! `ChatflowClient.open(context, …)`.
 //! A plain JNI entry point rather than a UniFFI export: UniFFI's JNA calls carry no `JNIEnv`.
 
 use jni::errors::ThrowRuntimeExAndDefault;

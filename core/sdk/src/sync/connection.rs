@@ -4,8 +4,9 @@
 //! list, REST catch-up from the stored cursors, `resume` + backlog) → `Online` (live frames; sends go over the socket)
 //! → on any failure `WaitingToRetry { retry_at }` with capped exponential backoff and full jitter, or at once when
 //! `resume()` is called; a refused certificate (`Error::Tls`) goes `Offline` until `resume()` instead, since
-//! retrying on a timer would give the same answer. A socket that stays silent for two heartbeats is dead; the client pings every half
-//! heartbeat so the server hears it too. `pause()` closes the socket and stops retrying until `resume()`.
+//! retrying on a timer would give the same answer. A socket that stays silent for two heartbeats is dead; the client
+//! pings every half heartbeat so the server hears it too. `pause()` closes the socket and stops retrying until
+//! `resume()`.
 //!
 //! Session changes (logout, another user) bump the session epoch: the socket of the old visitor is closed at once and
 //! a new one opened for the new visitor (if any).
@@ -99,7 +100,7 @@ async fn run(weak: Weak<ClientInner>, state: Arc<SyncState>) {
             }
             Ended::Failed { error: error @ Error::Tls { .. }, .. } => {
                 // A refused certificate does not heal on a timer: wait for resume(), a new conversation or session.
-                tracing::warn!(error = %error, "realtime not connecting until resume(): the server's certificate was refused");
+                tracing::warn!(error = %error, "realtime waits for resume(): the server's certificate was refused");
                 state.set_connection_state(ConnectionState::Offline);
                 tokio::select! {
                     _ = state.wake_connection.notified() => {}

@@ -107,7 +107,7 @@ pub enum Outcome {
     /// The server refused the entry itself: wedge it.
     Refused { code: ErrorCode, message: String },
     /// The server's certificate was refused (`Error::Tls`): says nothing about the entry, and retrying on a timer
-    /// gives the same answer. Keep it queued; the lane waits until it is woken (resume, a new send, a new session).
+    /// gives the same answer. Keep it queued; the lane waits until it is woken (`resume()`, a new send in its lane).
     Untrusted { message: String },
 }
 

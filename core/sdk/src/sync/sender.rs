@@ -104,7 +104,7 @@ async fn run_lane(weak: Weak<ClientInner>, state: Arc<SyncState>, lane: Lane, no
                 wait(&notify, delay).await;
             }
             Step::AwaitConsents => {
-                // The consent sender holds a refused certificate: poking it every few seconds would retry TLS in a loop.
+                // The consent sender holds a refused certificate: poking it every few seconds would loop on TLS.
                 let untrusted = state.untrusted.load(std::sync::atomic::Ordering::Relaxed);
                 if let Some(inner) = weak.upgrade().filter(|_| !untrusted) {
                     if let Err(e) = kick(&inner, &Lane::Consents) {
@@ -223,7 +223,7 @@ async fn attempt(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: Box<Cl
     state.untrusted.store(untrusted, std::sync::atomic::Ordering::Relaxed);
     match (&outcome, &finished.effect) {
         (Outcome::Untrusted { message }, _) => {
-            tracing::warn!(error = %message, "send held until resume() or a new send: the server's certificate was refused");
+            tracing::warn!(error = %message, "send held until resume(): the server's certificate was refused");
             Some(Held::Untrusted)
         }
         (_, Effect::Hold) => Some(Held::Session),

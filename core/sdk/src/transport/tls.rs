@@ -8,8 +8,8 @@
 //! * `extra_root_certificates` — CAs trusted in addition to the platform's. A chain the platform refuses is checked
 //!   again by a webpki verifier whose only anchors are these roots (full checks: name, validity, usage). A chain the
 //!   platform refuses as *revoked* is not given that second chance.
-//! * `pinned_spki_sha256` — after a chain was verified, some certificate in it must have one of these SubjectPublicKeyInfo
-//!   SHA-256 hashes (base64), otherwise the connection is refused.
+//! * `pinned_spki_sha256` — after a chain was verified, some certificate the server sent must have one of these
+//!   SubjectPublicKeyInfo SHA-256 hashes (base64), otherwise the connection is refused.
 //!
 //! A refused certificate surfaces as [`Error::Tls`] (see [`tls_error`]): not recoverable, the send queue and the
 //! realtime connection wait for the app instead of retrying it in a loop.

@@ -31,7 +31,8 @@ class SdkTest {
     @Test
     fun trustOptionsOfTheConfigFile() {
         val pin = "r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="
-        val base = """"server_url":"https://chat.example.com","app_id":"a","environment":"production","default_tag":"t""""
+        val base = """"server_url":"https://chat.example.com","app_id":"a",""" +
+            """"environment":"production","default_tag":"t""""
         val config = ChatflowConfig.fromJson("""{$base,"pinned_spki_sha256":["$pin"]}""")
         assertEquals(listOf(pin), config.pinnedSpkiSha256)
         assertEquals(null, config.extraRootCertificates)
