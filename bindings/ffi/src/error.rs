@@ -54,6 +54,12 @@ pub enum ChatflowError {
     #[error("{detail}")]
     Network { detail: String },
 
+    /// The server's certificate was refused: its CA is not trusted by the device (nor in `extra_root_certificates`),
+    /// it does not name the host, it expired, or it matches none of `pinned_spki_sha256`. Not retryable: `detail`
+    /// says what to fix. Queued messages stay queued; they go out after `resume()` once the server is trusted.
+    #[error("{detail}")]
+    Tls { detail: String },
+
     /// The server refused the request. `code` is the protocol's machine-readable reason (`InvalidToken`,
     /// `IdentityTokenExpired`, ...; `null` when the answer was not the protocol at all: check `server_url`), `status`
     /// the HTTP status; `retryable` is true for 5xx/408/429.
@@ -98,6 +104,7 @@ impl From<CoreError> for ChatflowError {
             CoreError::InvalidInput { .. } => ChatflowError::InvalidInput { detail },
             CoreError::Storage { .. } | CoreError::Sqlite(_) => ChatflowError::Storage { detail },
             CoreError::Network { .. } => ChatflowError::Network { detail },
+            CoreError::Tls { .. } => ChatflowError::Tls { detail },
             CoreError::Server { status, code, .. } => {
                 ChatflowError::Server { status, code: Some(code), retryable, detail }
             }
@@ -143,6 +150,9 @@ mod tests {
                 |e| matches!(e, ChatflowError::InvalidInput { detail } if detail == "invalid body: empty"),
             ),
             (CoreError::Network { message: "refused".into() }, |e| matches!(e, ChatflowError::Network { .. })),
+            (CoreError::Tls { message: "unknown issuer".into() }, |e| {
+                matches!(e, ChatflowError::Tls { detail } if detail.contains("unknown issuer")) && !e.is_retryable()
+            }),
             (CoreError::Storage { message: "disk full".into() }, |e| matches!(e, ChatflowError::Storage { .. })),
             (CoreError::NotFound { what: "conversation x".into() }, |e| matches!(e, ChatflowError::NotFound { .. })),
             (CoreError::Closed, |e| matches!(e, ChatflowError::Closed { .. })),

@@ -10,6 +10,8 @@
 
 uniffi::setup_scaffolding!();
 
+#[cfg(target_os = "android")]
+mod android;
 mod callbacks;
 mod client;
 mod error;

@@ -30,6 +30,8 @@ async fn sync_then_search_online_and_offline() {
         environment: Environment::Development,
         default_tag: fx.get("kb.tag"),
         language: Some("en".into()),
+        extra_root_certificates: None,
+        pinned_spki_sha256: Vec::new(),
     };
     let chat = ChatClient::open(config, storage.path().display().to_string()).unwrap();
     chat.refresh_chatflows().await.unwrap();

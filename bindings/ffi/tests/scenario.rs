@@ -35,6 +35,8 @@ async fn the_whole_conversation() {
         environment: Environment::Development,
         default_tag: fx.get("support.tag"),
         language: Some("en".into()),
+        extra_root_certificates: None,
+        pinned_spki_sha256: Vec::new(),
     };
     let chat = ChatClient::open(config, storage.path().display().to_string()).unwrap();
     let (tx, rx) = mpsc::channel();

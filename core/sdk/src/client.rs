@@ -54,6 +54,7 @@ pub struct ClientInner {
     pub(crate) sync: Arc<crate::sync::SyncState>,
     /// Knowledge-base sync and search (`kb/`). Cheap to build: no I/O.
     pub(crate) kb: crate::kb::KnowledgeBase,
+    tls: OnceLock<Arc<rustls::ClientConfig>>,
     http: OnceLock<HttpClient>,
     runtime: OnceLock<Runtime>,
 }
@@ -74,7 +75,16 @@ impl ChatClient {
         let session = SessionState::load(&store)?;
         let sync = Arc::new(crate::sync::SyncState::new(store.clone()));
         let kb = crate::kb::KnowledgeBase::new(store.clone());
-        let inner = ClientInner { config, store, session, sync, kb, http: OnceLock::new(), runtime: OnceLock::new() };
+        let inner = ClientInner {
+            config,
+            store,
+            session,
+            sync,
+            kb,
+            tls: OnceLock::new(),
+            http: OnceLock::new(),
+            runtime: OnceLock::new(),
+        };
         Ok(Arc::new(ChatClient { inner: Arc::new(inner) }))
     }
 
@@ -151,12 +161,22 @@ impl ClientInner {
         Ok(self.runtime()?.spawn(fut))
     }
 
-    /// The HTTP client, built on first use (loading TLS roots costs milliseconds `open` does not have).
+    /// The TLS configuration REST and the realtime socket share, built on first use (loading the platform's trust
+    /// store costs milliseconds `open` does not have).
+    pub(crate) fn tls(&self) -> Result<Arc<rustls::ClientConfig>> {
+        if let Some(t) = self.tls.get() {
+            return Ok(t.clone());
+        }
+        let _ = self.tls.set(crate::transport::tls::client_config(&self.config)?);
+        self.tls.get().cloned().ok_or(Error::Closed)
+    }
+
+    /// The HTTP client, built on first use, on [`ClientInner::tls`].
     pub(crate) fn http(&self) -> Result<&HttpClient> {
         if let Some(h) = self.http.get() {
             return Ok(h);
         }
-        let built = HttpClient::new(&self.config.server_url, &self.config.app_id)?;
+        let built = HttpClient::new(&self.config.server_url, &self.config.app_id, self.tls()?)?;
         let _ = self.http.set(built);
         self.http.get().ok_or(Error::Closed)
     }

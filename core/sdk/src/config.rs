@@ -6,7 +6,9 @@
 //!   "app_id": "acme-shop",
 //!   "environment": "production",
 //!   "default_tag": "support",
-//!   "language": "fr-CA"
+//!   "language": "fr-CA",
+//!   "extra_root_certificates": "-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n",
+//!   "pinned_spki_sha256": ["r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="]
 //! }
 //! ```
 //!
@@ -17,6 +19,11 @@
 //!   logs and to the app; a typo (`prod`) is refused rather than silently treated as production.
 //! * `default_tag` — the mobile tag resolved when the app asks for "the" chatflow without naming one; not blank.
 //! * `language` — optional BCP 47 tag used when the app gives no preferred languages to `resolve`.
+//! * `extra_root_certificates` — optional PEM text, one or more `CERTIFICATE` blocks (a CA bundle file's content): CAs
+//!   trusted in addition to the platform's trust store, for a self-hosted server with a private CA.
+//! * `pinned_spki_sha256` — optional list of base64 SHA-256 hashes of SubjectPublicKeyInfo; when not empty, a
+//!   connection is accepted only if a certificate the server sends (leaf or intermediate) has one of them, after the
+//!   normal verification. `transport::tls` explains both.
 //!
 //! Unknown fields are refused too: a misspelt optional field (`langauge`) would otherwise be ignored silently.
 
@@ -26,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::transport::tls;
 
 /// The validated config. Build it with [`Config::from_json_str`] / [`Config::from_file`], or construct it in code and
 /// call [`Config::validate`] (the client does).
@@ -37,6 +45,10 @@ pub struct Config {
     pub default_tag: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_root_certificates: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pinned_spki_sha256: Vec<String>,
 }
 
 /// The closed set of environments a config may name.
@@ -64,7 +76,8 @@ impl Environment {
     }
 }
 
-const FIELDS: [&str; 5] = ["server_url", "app_id", "environment", "default_tag", "language"];
+const FIELDS: [&str; 7] =
+    ["server_url", "app_id", "environment", "default_tag", "language", "extra_root_certificates", "pinned_spki_sha256"];
 const MAX_APP_ID_CHARS: usize = 64;
 
 impl Config {
@@ -110,6 +123,23 @@ impl Config {
                 return Err(bad("language", lang, "a BCP 47 language tag such as `en`, `fr` or `fr-CA`"));
             }
         }
+        if let Some(pem) = &self.extra_root_certificates {
+            // PEM text is long (and may hold a key pasted by mistake): say what is wrong, not the value.
+            tls::parse_certificates(pem).map_err(|why| Error::Config {
+                message: format!(
+                    "{source}: field `extra_root_certificates` must be PEM text with one or more \
+                     `-----BEGIN CERTIFICATE-----` blocks (the CA certificates to trust): {why}"
+                ),
+            })?;
+        }
+        for pin in &self.pinned_spki_sha256 {
+            tls::parse_pin(pin).map_err(|why| Error::Config {
+                message: format!(
+                    "{source}: field `pinned_spki_sha256` must list base64 SHA-256 hashes of a certificate's \
+                     SubjectPublicKeyInfo (44 characters ending in `=`): {why}"
+                ),
+            })?;
+        }
         Ok(())
     }
 }
@@ -140,6 +170,8 @@ fn parse(json: &str, source: &str) -> Result<Config> {
         environment,
         default_tag: required_str(&obj, source, "default_tag", "a non-empty mobile tag")?,
         language: optional_str(&obj, source, "language", "a BCP 47 language tag such as `fr-CA`")?,
+        extra_root_certificates: optional_str(&obj, source, "extra_root_certificates", "PEM text of CA certificates")?,
+        pinned_spki_sha256: optional_str_list(&obj, source, "pinned_spki_sha256", "base64 SHA-256 SPKI hashes")?,
     };
     config.validate_in(source)?;
     Ok(config)
@@ -156,6 +188,19 @@ fn optional_str(obj: &Map<String, Value>, source: &str, field: &str, expected: &
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => as_string(v, source, field, expected).map(Some),
+    }
+}
+
+fn optional_str_list(obj: &Map<String, Value>, source: &str, field: &str, expected: &str) -> Result<Vec<String>> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(|v| as_string(v, source, field, expected)).collect(),
+        Some(other) => Err(Error::Config {
+            message: format!(
+                "{source}: field `{field}` must be a list of strings ({expected}), got {} `{other}`",
+                kind_of(other)
+            ),
+        }),
     }
 }
 
@@ -222,8 +267,21 @@ pub(crate) fn is_language_tag(tag: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A valid config for unit tests elsewhere in the crate.
+    pub(crate) fn config(server_url: &str) -> Config {
+        Config {
+            server_url: server_url.into(),
+            app_id: "app".into(),
+            environment: Environment::Development,
+            default_tag: "support".into(),
+            language: None,
+            extra_root_certificates: None,
+            pinned_spki_sha256: Vec::new(),
+        }
+    }
 
     const GOOD: &str = r#"{"server_url":"https://chat.example.com","app_id":"acme","environment":"production",
         "default_tag":"support","language":"fr-CA"}"#;
@@ -252,6 +310,10 @@ mod tests {
         assert_eq!(c.language.as_deref(), Some("fr-CA"));
         let c = Config::from_json_str(&without("language")).unwrap();
         assert_eq!(c.language, None);
+        assert_eq!((c.extra_root_certificates, c.pinned_spki_sha256), (None, Vec::new()));
+        let pin = "r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=";
+        let c = Config::from_json_str(&with("pinned_spki_sha256", serde_json::json!([pin]))).unwrap();
+        assert_eq!(c.pinned_spki_sha256, vec![pin.to_owned()]);
     }
 
     #[test]
@@ -283,6 +345,27 @@ mod tests {
             (with("langauge", "fr".into()), vec!["unknown field `langauge`", "language"]),
             ("{".into(), vec!["not valid JSON"]),
             ("[1]".into(), vec!["must be a JSON object", "an array"]),
+            (
+                with("extra_root_certificates", "MIIBxyz".into()),
+                vec!["`extra_root_certificates`", "PEM text", "no `-----BEGIN CERTIFICATE-----` block"],
+            ),
+            (
+                with(
+                    "extra_root_certificates",
+                    "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into(),
+                ),
+                vec!["`extra_root_certificates`", "not a CERTIFICATE"],
+            ),
+            (with("extra_root_certificates", 3.into()), vec!["`extra_root_certificates`", "must be a string"]),
+            (
+                with("pinned_spki_sha256", serde_json::json!(["abc"])),
+                vec!["`pinned_spki_sha256`", "`abc`", "SubjectPublicKeyInfo"],
+            ),
+            (
+                with("pinned_spki_sha256", "r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=".into()),
+                vec!["`pinned_spki_sha256`", "must be a list of strings", "a string"],
+            ),
+            (with("pinned_spki_sha256", serde_json::json!([1])), vec!["`pinned_spki_sha256`", "a number"]),
         ];
         for (json, needles) in cases {
             let msg = err(&json);

@@ -26,6 +26,11 @@ pub enum Error {
     #[error("network: {message}")]
     Network { message: String },
 
+    /// The server's certificate was refused (unknown CA, wrong host, expired, pin mismatch) or TLS could not be set
+    /// up. Not recoverable: retrying the same connection gives the same answer; the message says what to fix.
+    #[error("TLS: {message}")]
+    Tls { message: String },
+
     /// The server refused the request (4xx) or failed (5xx) with a protocol error code.
     #[error("server refused ({status} {code}): {message}")]
     Server { status: u16, code: ErrorCode, message: String },

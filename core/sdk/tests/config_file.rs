@@ -30,6 +30,8 @@ fn open_refuses_an_invalid_config_naming_the_field() {
         environment: Environment::Production,
         default_tag: "support".into(),
         language: None,
+        extra_root_certificates: None,
+        pinned_spki_sha256: Vec::new(),
     };
     let err = ChatClient::open(config, dir.path()).unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err:?}");

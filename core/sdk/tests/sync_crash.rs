@@ -30,6 +30,8 @@ fn config_for(url: &str) -> Config {
         environment: Environment::Development,
         default_tag: "support".into(),
         language: None,
+        extra_root_certificates: None,
+        pinned_spki_sha256: Vec::new(),
     }
 }
 

@@ -16,6 +16,11 @@ public enum ChatflowError: Error, Equatable, Sendable {
     case consentRequired(chatflowId: Int64, declined: Bool, String)
     /// The server could not be reached. Queued messages are retried automatically; reads can be retried later.
     case network(String)
+    /// The server's certificate was refused: its CA is not trusted by the device (nor in the config's
+    /// `extra_root_certificates`), it does not name the host, it expired, or it matches none of `pinned_spki_sha256`.
+    /// Not retryable: the detail says what to fix. Queued messages stay queued and go out after `resume()` once the
+    /// server is trusted.
+    case tls(String)
     /// The server refused the request; `code` is the protocol's machine-readable reason (`nil` when the answer was not
     /// the Chatflow protocol at all: check the server URL).
     case server(status: Int, code: ErrorCode?, retryable: Bool, String)
@@ -40,7 +45,7 @@ public enum ChatflowError: Error, Equatable, Sendable {
     /// What went wrong and what to do.
     public var detail: String {
         switch self {
-        case .config(let d), .invalidInput(let d), .network(let d), .storage(let d), .notFound(let d),
+        case .config(let d), .invalidInput(let d), .network(let d), .tls(let d), .storage(let d), .notFound(let d),
              .closed(let d), .internal(let d), .consentRequired(_, _, let d), .server(_, _, _, let d):
             d
         }
@@ -56,6 +61,7 @@ public enum ChatflowError: Error, Equatable, Sendable {
             case .InvalidInput(let d): self = .invalidInput(d)
             case .ConsentRequired(let id, let declined, let d): self = .consentRequired(chatflowId: id, declined: declined, d)
             case .Network(let d): self = .network(d)
+            case .Tls(let d): self = .tls(d)
             case .Server(let status, let code, let retryable, let d):
                 self = .server(status: Int(status), code: code, retryable: retryable, d)
             case .Storage(let d): self = .storage(d)

@@ -32,6 +32,21 @@ final class SdkTests: XCTestCase {
             ChatflowError(NativeError.ConsentRequired(chatflowId: 4, declined: true, detail: "consent")),
             .consentRequired(chatflowId: 4, declined: true, "consent"))
         XCTAssertFalse(ChatflowError.closed("closed").isRetryable)
+        let tls = ChatflowError(NativeError.Tls(detail: "unknown issuer"))
+        XCTAssertEqual(tls, .tls("unknown issuer"))
+        XCTAssertFalse(tls.isRetryable)
+    }
+
+    func testTrustOptionsOfTheConfigFile() throws {
+        let pin = "r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="
+        let base = #""server_url":"https://chat.example.com","app_id":"a","environment":"production","default_tag":"t""#
+        let config = try ChatflowConfig.fromJSON("{\(base),\"pinned_spki_sha256\":[\"\(pin)\"]}")
+        XCTAssertEqual(config.pinnedSpkiSha256, [pin])
+        XCTAssertNil(config.extraRootCertificates)
+        XCTAssertThrowsError(try ChatflowConfig.fromJSON("{\(base),\"pinned_spki_sha256\":[\"abc\"]}")) { error in
+            guard case .config(let detail) = error as? ChatflowError else { return XCTFail("\(error)") }
+            XCTAssertTrue(detail.contains("pinned_spki_sha256"), detail)
+        }
     }
 }
 

@@ -80,7 +80,8 @@ impl std::error::Error for CliError {}
 impl From<SdkError> for CliError {
     fn from(e: SdkError) -> CliError {
         let kind = match &e {
-            SdkError::Config { .. } => Kind::Config,
+            // A refused certificate is fixed in the trust setup (device CAs, `extra_root_certificates`, pins).
+            SdkError::Config { .. } | SdkError::Tls { .. } => Kind::Config,
             SdkError::InvalidInput { .. } => Kind::Usage,
             SdkError::Network { .. } => Kind::Network,
             // The server's own consent gate and "no such thing" answers read like their local twins.
@@ -116,6 +117,7 @@ mod tests {
         let cases = [
             (SdkError::Config { message: "x".into() }, 3),
             (SdkError::Network { message: "x".into() }, 4),
+            (SdkError::Tls { message: "x".into() }, 3),
             (SdkError::Server { status: 400, code: ErrorCode::MessageTooLong, message: "x".into() }, 5),
             (SdkError::Server { status: 403, code: ErrorCode::ConsentRequired, message: "x".into() }, 6),
             (SdkError::Server { status: 404, code: ErrorCode::NotFound, message: "x".into() }, 7),

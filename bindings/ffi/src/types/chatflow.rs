@@ -34,6 +34,12 @@ pub struct ChatflowConfig {
     pub default_tag: String,
     /// BCP 47 language used when the app gives no preferred languages.
     pub language: Option<String>,
+    /// PEM text of CA certificates trusted in addition to the platform's store (self-hosted server, private CA).
+    #[uniffi(default)]
+    pub extra_root_certificates: Option<String>,
+    /// base64 SHA-256 of SubjectPublicKeyInfo; when not empty, a certificate the server sends must have one of them.
+    #[uniffi(default)]
+    pub pinned_spki_sha256: Vec<String>,
 }
 
 // ----------------------------------------------------------------------------- protocol enums

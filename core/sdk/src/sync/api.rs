@@ -217,6 +217,7 @@ impl ChatClient {
     pub fn resume(&self) -> Result<()> {
         let state = &self.inner.sync;
         state.set_paused(false);
+        state.untrusted.store(false, std::sync::atomic::Ordering::Relaxed);
         connection::start(&self.inner)?;
         state.wake_connection.notify_one();
         sender::resume_all(&self.inner)

@@ -3,8 +3,10 @@
 //! States ([`ConnectionState`]): `Offline` (paused, or no visitor yet) → `Connecting` (upgrade, `hello`, conversation
 //! list, REST catch-up from the stored cursors, `resume` + backlog) → `Online` (live frames; sends go over the socket)
 //! → on any failure `WaitingToRetry { retry_at }` with capped exponential backoff and full jitter, or at once when
-//! `resume()` is called. A socket that stays silent for two heartbeats is dead; the client pings every half
-//! heartbeat so the server hears it too. `pause()` closes the socket and stops retrying until `resume()`.
+//! `resume()` is called; a refused certificate (`Error::Tls`) goes `Offline` until `resume()` instead, since
+//! retrying on a timer would give the same answer. A socket that stays silent for two heartbeats is dead; the client
+//! pings every half heartbeat so the server hears it too. `pause()` closes the socket and stops retrying until
+//! `resume()`.
 //!
 //! Session changes (logout, another user) bump the session epoch: the socket of the old visitor is closed at once and
 //! a new one opened for the new visitor (if any).
@@ -96,6 +98,18 @@ async fn run(weak: Weak<ClientInner>, state: Arc<SyncState>) {
                 }
                 continue;
             }
+            Ended::Failed { error: error @ Error::Tls { .. }, .. } => {
+                // A refused certificate does not heal on a timer: wait for resume(), a new conversation or session.
+                tracing::warn!(error = %error, "realtime waits for resume(): the server's certificate was refused");
+                state.set_connection_state(ConnectionState::Offline);
+                tokio::select! {
+                    _ = state.wake_connection.notified() => {}
+                    _ = epoch.changed() => {}
+                    _ = paused.changed() => {}
+                }
+                failures = 0;
+                continue;
+            }
             Ended::Failed { error, online_for } => {
                 failures = if online_for >= STABLE_AFTER { 1 } else { failures.saturating_add(1) };
                 tracing::info!(error = %error, failures, "realtime connection lost");
@@ -150,7 +164,9 @@ async fn connect_and_serve(
 /// Upgrade, `hello`, conversation list, REST catch-up, `resume`. Returns the socket, the visitor and the heartbeat.
 async fn connect(inner: &Arc<ClientInner>, state: &Arc<SyncState>) -> Result<(Socket, String, Duration)> {
     let session = inner.visitor_session().await?;
-    let mut socket = realtime::connect(&inner.config.server_url, &inner.config.app_id, &session.visitor_token).await?;
+    let tls = inner.tls()?;
+    let mut socket =
+        realtime::connect(&inner.config.server_url, &inner.config.app_id, &session.visitor_token, &tls).await?;
     let heartbeat = match tokio::time::timeout(HANDSHAKE_TIMEOUT, socket.next()).await {
         Ok(Incoming::Frame(frame)) => match *frame {
             ServerFrame::Hello { heartbeat_interval_ms, .. } => {

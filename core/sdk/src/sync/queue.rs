@@ -106,6 +106,9 @@ pub enum Outcome {
     AuthRequired,
     /// The server refused the entry itself: wedge it.
     Refused { code: ErrorCode, message: String },
+    /// The server's certificate was refused (`Error::Tls`): says nothing about the entry, and retrying on a timer
+    /// gives the same answer. Keep it queued; the lane waits until it is woken (`resume()`, a new send in its lane).
+    Untrusted { message: String },
 }
 
 /// Maps a transport error onto an outcome.
@@ -118,6 +121,7 @@ pub fn classify(err: &Error) -> Outcome {
             _ if code.is_retryable() || *status >= 500 || *status == 408 || *status == 429 => Outcome::Recoverable,
             _ => Outcome::Refused { code: *code, message: message.clone() },
         },
+        Error::Tls { message } => Outcome::Untrusted { message: message.clone() },
         // Unreachable server, broken connection, an answer that is not ours (a captive portal, a proxy page),
         // a local hiccup: none of them says anything about the entry, so it stays queued.
         _ => Outcome::Recoverable,
@@ -134,7 +138,7 @@ pub enum Effect {
         attempts: u32,
         next_attempt_at: i64,
     },
-    /// Keep it queued as it is; the lane waits for a fresh token.
+    /// Keep it queued as it is; the lane waits for a fresh token (or, for `Untrusted`, to be woken).
     Hold,
     Wedge {
         code: ErrorCode,
@@ -151,7 +155,7 @@ pub fn effect_of(entry: &Entry, outcome: &Outcome, backoff: &Backoff, now_ms: i6
             let delay = backoff.delay_with(attempts, unit);
             Effect::Retry { attempts, next_attempt_at: now_ms.saturating_add(millis(delay)) }
         }
-        Outcome::AuthRequired => Effect::Hold,
+        Outcome::AuthRequired | Outcome::Untrusted { .. } => Effect::Hold,
         Outcome::Refused { code, message } => Effect::Wedge { code: *code, message: message.clone() },
     }
 }
@@ -276,6 +280,7 @@ mod tests {
     fn errors_are_classified() {
         let table = [
             (Error::Network { message: "refused".into() }, Outcome::Recoverable),
+            (Error::Tls { message: "unknown issuer".into() }, Outcome::Untrusted { message: "unknown issuer".into() }),
             (Error::Protocol { message: "html".into() }, Outcome::Recoverable),
             (server(500, ErrorCode::Internal), Outcome::Recoverable),
             (server(401, ErrorCode::IdentityTokenExpired), Outcome::AuthRequired),

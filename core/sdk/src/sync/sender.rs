@@ -104,7 +104,9 @@ async fn run_lane(weak: Weak<ClientInner>, state: Arc<SyncState>, lane: Lane, no
                 wait(&notify, delay).await;
             }
             Step::AwaitConsents => {
-                if let Some(inner) = weak.upgrade() {
+                // The consent sender holds a refused certificate: poking it every few seconds would loop on TLS.
+                let untrusted = state.untrusted.load(std::sync::atomic::Ordering::Relaxed);
+                if let Some(inner) = weak.upgrade().filter(|_| !untrusted) {
                     if let Err(e) = kick(&inner, &Lane::Consents) {
                         tracing::warn!(error = %e, "cannot start the consent sender");
                     }
@@ -117,26 +119,45 @@ async fn run_lane(weak: Weak<ClientInner>, state: Arc<SyncState>, lane: Lane, no
                 let epoch = inner.session.epoch();
                 let held = attempt(&inner, &state, claim).await;
                 drop(inner);
-                if held {
-                    // The token was refused even after a renewal: wait for a new session (or try again later).
-                    holds = holds.saturating_add(1);
-                    let mut sessions = match weak.upgrade() {
-                        Some(inner) => inner.session.subscribe(),
-                        None => break,
-                    };
-                    if sessions.borrow_and_update().to_owned() == epoch {
-                        tokio::select! {
-                            _ = sessions.changed() => {}
-                            _ = wait(&notify, Backoff::RECONNECT.delay(holds)) => {}
+                match held {
+                    None => holds = 0,
+                    // A refused certificate does not heal on a timer: wait to be woken (resume, a new send).
+                    Some(Held::Untrusted) => wait_until_woken(&notify, &mut paused).await,
+                    Some(Held::Session) => {
+                        // The token was refused even after a renewal: wait for a new session (or try again later).
+                        holds = holds.saturating_add(1);
+                        let mut sessions = match weak.upgrade() {
+                            Some(inner) => inner.session.subscribe(),
+                            None => break,
+                        };
+                        if sessions.borrow_and_update().to_owned() == epoch {
+                            tokio::select! {
+                                _ = sessions.changed() => {}
+                                _ = wait(&notify, Backoff::RECONNECT.delay(holds)) => {}
+                            }
                         }
                     }
-                } else {
-                    holds = 0;
                 }
             }
         }
     }
     state.lane_gone(&lane);
+}
+
+/// Why a lane holds its head entry.
+enum Held {
+    /// The visitor token was refused even after a renewal.
+    Session,
+    /// The server's certificate was refused.
+    Untrusted,
+}
+
+/// Sleeps until the lane is woken or the sync is paused (after a pause, the loop waits for `resume`).
+async fn wait_until_woken(notify: &Notify, paused: &mut tokio::sync::watch::Receiver<bool>) {
+    tokio::select! {
+        _ = notify.notified() => {}
+        _ = paused.changed() => {}
+    }
 }
 
 /// Sleeps for `delay` or until the lane is woken.
@@ -147,8 +168,8 @@ async fn wait(notify: &Notify, delay: Duration) {
     }
 }
 
-/// One delivery attempt and its bookkeeping. Returns true when the lane must hold for a new session.
-async fn attempt(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: Box<Claim>) -> bool {
+/// One delivery attempt and its bookkeeping. Returns why the lane must hold, if it must.
+async fn attempt(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: Box<Claim>) -> Option<Held> {
     let message_ids = match &claim.payload {
         Payload::Message { conversation_id, client_message_id, .. } => {
             Some((conversation_id.clone(), client_message_id.clone()))
@@ -168,7 +189,7 @@ async fn attempt(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: Box<Cl
         Ok(f) => f,
         Err(e) => {
             tracing::warn!(error = %e, "recording a send attempt failed; the entry stays queued");
-            return false;
+            return None;
         }
     };
     match (&finished.effect, &message_ids) {
@@ -198,7 +219,16 @@ async fn attempt(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: Box<Cl
         // store through catch-up, which also clears this entry.
         crate::sync::receiver::spawn_catch_up(inner, state, conversation_id);
     }
-    matches!(finished.effect, Effect::Hold)
+    let untrusted = matches!(outcome, Outcome::Untrusted { .. });
+    state.untrusted.store(untrusted, std::sync::atomic::Ordering::Relaxed);
+    match (&outcome, &finished.effect) {
+        (Outcome::Untrusted { message }, _) => {
+            tracing::warn!(error = %message, "send held until resume(): the server's certificate was refused");
+            Some(Held::Untrusted)
+        }
+        (_, Effect::Hold) => Some(Held::Session),
+        _ => None,
+    }
 }
 
 /// Delivers a claimed entry over the socket or REST. Returns the outcome and, for a message, the server's copy.

@@ -47,6 +47,9 @@ pub(crate) struct SyncState {
     pub wake_connection: Notify,
     /// A send over the socket was not acknowledged in time: the connection manager drops the socket.
     pub suspect: Notify,
+    /// The server's certificate was refused on the last send attempt: senders stop poking each other until
+    /// `resume()` clears it (so does any send attempt that ends otherwise).
+    pub untrusted: AtomicBool,
     link: Mutex<Option<Link>>,
     /// Running sender tasks, by lane, with the notifier that wakes each.
     lanes: Mutex<HashMap<Lane, Arc<Notify>>>,
@@ -65,6 +68,7 @@ impl SyncState {
             started: AtomicBool::new(false),
             wake_connection: Notify::new(),
             suspect: Notify::new(),
+            untrusted: AtomicBool::new(false),
             link: Mutex::new(None),
             lanes: Mutex::new(HashMap::new()),
             catching_up: Mutex::new(HashSet::new()),

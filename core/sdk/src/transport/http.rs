@@ -7,7 +7,8 @@
 //! * every request names the app (`x-chatflow-app`) and, when given, the visitor (`Authorization: Bearer …`);
 //! * a non-2xx answer becomes [`Error::Server`] with the protocol [`ErrorBody`]'s code and message — or, when the body
 //!   is not a protocol error (a proxy's HTML page), a code guessed from the status and the first bytes of the body;
-//! * a connection failure or timeout becomes [`Error::Network`] (recoverable: queued work retries);
+//! * a connection failure or timeout becomes [`Error::Network`] (recoverable: queued work retries), a refused
+//!   certificate [`Error::Tls`] (not recoverable);
 //! * `304 Not Modified` on a conditional GET is [`Fetched::NotModified`], not an error;
 //! * an empty 2xx body reads as JSON `null`, so `()` (or `Option<T>`) is a valid answer type for `204 No Content`.
 //!
@@ -16,7 +17,7 @@
 //!
 //! Secrets: tokens travel only in headers and are never logged; log lines name the method, the path and the status.
 
-use std::sync::Once;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chatflow_protocol::{ErrorBody, ErrorCode, APP_ID_HEADER};
@@ -58,41 +59,17 @@ impl std::fmt::Debug for HttpClient {
     }
 }
 
-/// rustls needs a process-wide crypto provider before the first TLS client is built. Installing ring's fails only
-/// when the app (or another library) installed one already — then that one is used, which is what the app wants.
-fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
-/// TLS for REST: ring + the bundled Mozilla roots, the same trust as the realtime socket. The platform verifier
-/// reqwest would pick needs a JNI initialisation with the app's `Context` on Android before the first request; bundled
-/// roots work the same on every platform, offline of any OS trust-store API.
-fn tls_config() -> Result<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let config =
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Network { message: format!("cannot set up TLS: {e}") })?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-    Ok(config)
-}
-
 impl HttpClient {
-    /// Builds the client. Costs a few milliseconds (TLS roots): the SDK builds it lazily, not in `open`.
-    pub fn new(server_url: &str, app_id: &str) -> Result<HttpClient> {
-        install_crypto_provider();
+    /// Builds the client on the client's TLS configuration ([`super::tls::client_config`]). Costs a few milliseconds
+    /// (the platform's trust store): the SDK builds it lazily, not in `open`.
+    pub fn new(server_url: &str, app_id: &str, tls: Arc<rustls::ClientConfig>) -> Result<HttpClient> {
         let mut headers = HeaderMap::new();
         let app = HeaderValue::from_str(app_id).map_err(|_| Error::Config {
             message: format!("app_id `{app_id}` cannot be sent in an HTTP header; use letters, digits, `_`, `-`, `.`"),
         })?;
         headers.insert(APP_ID_HEADER, app);
         let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config()?)
+            .tls_backend_preconfigured(Arc::unwrap_or_clone(tls))
             .default_headers(headers)
             .user_agent(concat!("chatflow-core/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
@@ -100,6 +77,12 @@ impl HttpClient {
             .build()
             .map_err(|e| Error::Network { message: format!("cannot set up the HTTP client: {e}") })?;
         Ok(HttpClient { client, base: server_url.trim_end_matches('/').to_owned(), app_id: app_id.to_owned() })
+    }
+
+    /// A client on its own TLS configuration built from `config` (its server, app, extra roots and pins): for tools
+    /// outside a [`crate::client::ChatClient`], which builds one configuration for REST and realtime.
+    pub fn for_config(config: &crate::config::Config) -> Result<HttpClient> {
+        HttpClient::new(&config.server_url, &config.app_id, super::tls::client_config(config)?)
     }
 
     pub fn app_id(&self) -> &str {
@@ -194,6 +177,9 @@ fn fresh<T>(f: Fetched<T>, path: &str) -> Result<T> {
 }
 
 fn network_error(method: &Method, path: &str, e: &reqwest::Error) -> Error {
+    if let Some(tls) = super::tls::tls_error(&format!("{method} {path}"), e) {
+        return tls;
+    }
     // reqwest's Display omits the cause ("error sending request"); the source chain says what actually failed.
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -241,9 +227,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bundled_roots_tls_config_is_accepted_by_the_http_stack() {
+    fn the_platform_tls_config_is_accepted_by_the_http_stack() {
         // reqwest refuses a preconfigured TLS config of another rustls version with an "unknown TLS backend" error.
-        let client = HttpClient::new("https://chat.example.com", "app_acme");
+        let client = HttpClient::for_config(&crate::config::tests::config("https://chat.example.com"));
         assert!(client.is_ok(), "{:?}", client.err());
     }
 
@@ -282,7 +268,7 @@ mod tests {
     async fn a_refused_connection_is_a_recoverable_network_error() {
         // Bind then drop a listener: the port is (almost certainly) closed for the next instant.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let http = HttpClient::new(&format!("http://127.0.0.1:{port}/"), "app").unwrap();
+        let http = HttpClient::for_config(&crate::config::tests::config(&format!("http://127.0.0.1:{port}/"))).unwrap();
         let err = http.get::<serde_json::Value>("/v1/x", None, None).await.unwrap_err();
         assert!(matches!(err, Error::Network { .. }), "{err:?}");
         assert!(err.is_recoverable());

@@ -6,15 +6,17 @@
 //! session and retry rules are the same for both transports. The token travels in the `Authorization` header only
 //! and is never logged.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use rustls::ClientConfig;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use chatflow_protocol::limits::MAX_WS_FRAME_BYTES;
 use chatflow_protocol::{ClientFrame, ServerFrame, APP_ID_HEADER};
@@ -65,8 +67,8 @@ pub enum Incoming {
     Closed(Option<String>),
 }
 
-/// Connects and upgrades, authenticated as the visitor.
-pub async fn connect(server_url: &str, app_id: &str, visitor_token: &str) -> Result<Socket> {
+/// Connects and upgrades, authenticated as the visitor; `wss://` on the client's TLS configuration (the one REST uses).
+pub async fn connect(server_url: &str, app_id: &str, visitor_token: &str, tls: &Arc<ClientConfig>) -> Result<Socket> {
     let url = realtime_url(server_url)?;
     let mut request = url.as_str().into_client_request().map_err(|e| Error::Config {
         message: format!("server_url `{server_url}` does not give a valid realtime URL: {e}"),
@@ -78,7 +80,8 @@ pub async fn connect(server_url: &str, app_id: &str, visitor_token: &str) -> Res
     request.headers_mut().insert("authorization", bearer);
     request.headers_mut().insert(APP_ID_HEADER, app);
     let config = WebSocketConfig::default().max_message_size(Some(MAX_READ_BYTES)).max_frame_size(Some(MAX_READ_BYTES));
-    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    let connector = Connector::Rustls(tls.clone());
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(connector));
     match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Err(_) => Err(Error::Network { message: "realtime connect timed out".into() }),
         Ok(Err(e)) => Err(handshake_error(e)),
@@ -95,7 +98,8 @@ fn handshake_error(e: tungstenite::Error) -> Error {
             crate::transport::http::server_error(status, body)
         }
         tungstenite::Error::Url(u) => Error::Config { message: format!("realtime URL: {u}") },
-        other => Error::Network { message: format!("realtime connect failed: {other}") },
+        other => crate::transport::tls::tls_error("realtime connect", &other)
+            .unwrap_or_else(|| Error::Network { message: format!("realtime connect failed: {other}") }),
     }
 }
 
@@ -147,7 +151,8 @@ mod tests {
     #[tokio::test]
     async fn a_refused_port_is_a_network_error() {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let err = connect(&format!("http://127.0.0.1:{port}"), "app", "t").await.unwrap_err();
+        let tls = crate::transport::tls::client_config(&crate::config::tests::config("http://127.0.0.1:1")).unwrap();
+        let err = connect(&format!("http://127.0.0.1:{port}"), "app", "t", &tls).await.unwrap_err();
         assert!(matches!(err, Error::Network { .. }), "{err:?}");
     }
 }

@@ -89,11 +89,13 @@ impl TestServer {
             environment: Environment::Development,
             default_tag: "support".into(),
             language: None,
+            extra_root_certificates: None,
+            pinned_spki_sha256: Vec::new(),
         }
     }
 
     pub fn http(&self) -> HttpClient {
-        HttpClient::new(&self.url, APP).expect("http client")
+        HttpClient::for_config(&self.config()).expect("http client")
     }
 
     /// Replaces chatflow `id` through the admin API, after `edit` changed its JSON.

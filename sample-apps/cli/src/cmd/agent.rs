@@ -63,7 +63,7 @@ pub struct Agent {
 
 impl Agent {
     pub fn new(ctx: &Ctx, token: String) -> CliResult<Agent> {
-        Ok(Agent { http: HttpClient::new(&ctx.config.server_url, &ctx.config.app_id)?, token })
+        Ok(Agent { http: HttpClient::for_config(&ctx.config)?, token })
     }
 
     /// The app's open conversations, most recently active first: (id, assignee id, last seq).

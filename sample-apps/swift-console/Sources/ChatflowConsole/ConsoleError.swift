@@ -26,7 +26,8 @@ struct ConsoleError: Error {
     /// do; the case tells which kind of failure it is.
     init(_ error: ChatflowError, doing what: String) {
         let kind: Kind = switch error {
-        case .config: .config
+        // A refused certificate is fixed in the trust setup (device CAs, `extra_root_certificates`, pins).
+        case .config, .tls: .config
         case .invalidInput: .usage
         case .consentRequired: .consent
         case .network: .network

@@ -24,9 +24,14 @@ object AndroidDevice {
     }
 }
 
-/** Opens a client storing its data in the app's private files (`filesDir/chatflow`). */
-fun ChatflowClient.Companion.open(context: Context, config: ChatflowConfig): ChatflowClient =
-    ChatflowClient.open(config, File(context.filesDir, "chatflow"))
+/**
+ * Opens a client storing its data in the app's private files (`filesDir/chatflow`), after giving the native library
+ * the app's Context for TLS verification by Android's trust manager ([AndroidPlatformTrust]).
+ */
+fun ChatflowClient.Companion.open(context: Context, config: ChatflowConfig): ChatflowClient {
+    AndroidPlatformTrust.init(context)
+    return ChatflowClient.open(config, File(context.filesDir, "chatflow"))
+}
 
 /** Reports this device (OS, model, app version, locale) for the team's inbox. */
 suspend fun ChatflowClient.reportDevice(context: Context) = setDeviceInfo(AndroidDevice.info(context))

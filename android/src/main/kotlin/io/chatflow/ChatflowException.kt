@@ -30,6 +30,14 @@ sealed class ChatflowException(message: String, cause: Throwable? = null) : Exce
     }
 
     /**
+     * The server's certificate was refused: its CA is not trusted by the device (nor in the config's
+     * `extra_root_certificates`), it does not name the host, it expired, or it matches none of `pinned_spki_sha256`.
+     * Not retryable: the message says what to fix. Queued messages stay queued and go out after `resume()` once the
+     * server is trusted.
+     */
+    class Tls(message: String) : ChatflowException(message)
+
+    /**
      * The server refused the request; [code] is the protocol's machine-readable reason (`null` when the answer was
      * not the Chatflow protocol at all: check the server URL).
      */
@@ -58,6 +66,7 @@ internal fun Throwable.toChatflowException(): Throwable = when (this) {
     is NativeException.InvalidInput -> ChatflowException.InvalidInput(detail)
     is NativeException.ConsentRequired -> ChatflowException.ConsentRequired(chatflowId, declined, detail)
     is NativeException.Network -> ChatflowException.Network(detail)
+    is NativeException.Tls -> ChatflowException.Tls(detail)
     is NativeException.Server -> ChatflowException.Server(status.toInt(), code, retryable, detail)
     is NativeException.Storage -> ChatflowException.Storage(detail)
     is NativeException.NotFound -> ChatflowException.NotFound(detail)

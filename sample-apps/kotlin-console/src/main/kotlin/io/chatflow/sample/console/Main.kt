@@ -72,7 +72,8 @@ const val EXIT_CONSENT = 6
 const val EXIT_NOT_FOUND = 7
 
 fun exitCodeOf(e: ChatflowException): Int = when (e) {
-    is ChatflowException.Config -> EXIT_CONFIG
+    // A refused certificate is fixed in the trust setup (device CAs, `extra_root_certificates`, pins).
+    is ChatflowException.Config, is ChatflowException.Tls -> EXIT_CONFIG
     is ChatflowException.InvalidInput -> EXIT_USAGE
     is ChatflowException.Network -> EXIT_NETWORK
     is ChatflowException.Server -> EXIT_REFUSED
