@@ -54,6 +54,15 @@ val cargoNdkBuild by tasks.registering(Exec::class) {
     pipeline("native", *abis.toTypedArray())
 }
 
+/** The TLS platform verifier's Kotlin half, from the crate Cargo.lock pins; bundled in the AAR (libs/). */
+val platformVerifierJar = rustOut.map { it.file("platform-verifier/rustls-platform-verifier.jar") }
+val extractPlatformVerifier by tasks.registering(Exec::class) {
+    description = "Extracts org.rustls.platformverifier classes for the AAR (android/build.sh verifier-jar)."
+    inputs.file(File(repoRoot, "Cargo.lock"))
+    outputs.file(platformVerifierJar)
+    pipeline("verifier-jar", platformVerifierJar.get().asFile.path)
+}
+
 /** Generates the Kotlin bindings from the first ABI's unstripped library (UniFFI reads the symbol table). */
 val generateUniffiKotlin by tasks.registering(Exec::class) {
     description = "Generates the UniFFI Kotlin bindings into build/rust/kotlin (android/build.sh bindings)."
@@ -157,6 +166,8 @@ dependencies {
     // JNA with its Android native dispatch libraries (the @aar artifact), as UniFFI's generated code requires.
     // 5.17.0 is the first whose Android libjnidispatch.so loads on 16 KB-page devices (README.md).
     implementation("net.java.dev.jna:jna:$jnaVersion@aar")
+    // The TLS platform verifier's Kotlin half: the native library calls it through JNI (docs/decisions.md #3).
+    implementation(files(platformVerifierJar).builtBy(extractPlatformVerifier))
 
     // Host JVM tests: the plain JNA jar carries the desktop dispatch library.
     testImplementation("net.java.dev.jna:jna:$jnaVersion")

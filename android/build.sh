@@ -7,10 +7,13 @@
 #   android/build.sh bindings           uniffi-bindgen (Kotlin) from the first target's unstripped library
 #   android/build.sh strip              strips each unstripped library into jniLibs/<abi>/ (the files that ship)
 #   android/build.sh stage              the AAR tree AGP would package, from the host run: AndroidManifest.xml,
-#                                        classes.jar (kotlinc: generated + facade), jni/<abi>/, proguard.txt
+#                                        classes.jar (kotlinc: generated + facade), libs/ (the TLS verifier's Kotlin
+#                                        classes), jni/<abi>/, proguard.txt
 #   android/build.sh verify [DIR|AAR]   checks a staged tree (default aar/) or a built .aar: layout, every library
 #                                        stripped, 16 KB pages, the same build the bindings came from, consumer rules
 #   android/build.sh host               native host + bindings + strip + stage + verify (what the test command runs)
+#   android/build.sh verifier-jar DEST  the Kotlin half of the TLS platform verifier (rustls-platform-verifier calls it
+#                                        through JNI), taken from the crate Cargo.lock pins, as a jar at DEST
 #   android/build.sh minify APP_JAR     ProGuard (shrink + obfuscate) of classes.jar with proguard.txt, APP_JAR as the
 #                                        app whose *Test classes are its entry points -> minified.jar (see below)
 #
@@ -173,7 +176,31 @@ EOF
     mkdir -p "$aar/jni/$abi"
     cp -p "$OUT/jniLibs/$abi/$LIB" "$aar/jni/$abi/$LIB"
   done
+  cmd_verifier_jar "$aar/libs/rustls-platform-verifier.jar"
   cp android/consumer-rules.pro "$aar/proguard.txt"
+}
+
+# The TLS platform verifier (docs/decisions.md #3) checks certificates with Android's TrustManager through a small
+# Kotlin component, org.rustls.platformverifier. It ships inside the rustls-platform-verifier-android crate that
+# Cargo.lock pins (a local Maven repository holding its AAR), so its version always matches the Rust half; a library
+# must bundle its classes. VERIFIER_CLASS is what the Rust half loads by name.
+VERIFIER_CLASS=org/rustls/platformverifier/CertificateVerifier.class
+cmd_verifier_jar() {
+  local dest=${1:?verifier-jar: name the destination jar} dir aar tmp
+  dir=$(cargo metadata --locked --format-version 1 --filter-platform aarch64-linux-android --manifest-path bindings/ffi/Cargo.toml |
+    python3 -c 'import json, os, sys
+pkgs = [p for p in json.load(sys.stdin)["packages"] if p["name"] == "rustls-platform-verifier-android"]
+print(os.path.dirname(pkgs[0]["manifest_path"]) if pkgs else "")')
+  [ -n "$dir" ] || die "verifier-jar: rustls-platform-verifier-android is not in the Android dependency graph"
+  aar=$(find "$dir/maven" -name 'rustls-platform-verifier-*.aar' 2>/dev/null | sort | tail -n 1)
+  [ -n "$aar" ] || die "verifier-jar: no AAR in $dir/maven (this version of the crate ships none: pin one that does, Cargo.toml)"
+  tmp=$(mktemp -d)
+  unzip -q -o "$aar" classes.jar -d "$tmp"
+  unzip -Z1 "$tmp/classes.jar" | grep -qx "$VERIFIER_CLASS" || die "verifier-jar: $aar has no $VERIFIER_CLASS"
+  mkdir -p "$(dirname "$dest")"
+  mv "$tmp/classes.jar" "$dest"
+  rm -rf "$tmp"
+  say "verifier-jar: $(basename "$aar") -> $dest"
 }
 
 # ----------------------------------------------------------------------------- verify
@@ -259,6 +286,7 @@ case ${1:-} in
   verify) shift; cmd_verify "${1:-$OUT/aar}" ;;
   host) cmd_host ;;
   minify) shift; cmd_minify "$@" ;;
+  verifier-jar) shift; cmd_verifier_jar "$@" ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

@@ -48,6 +48,13 @@ verify_layout() {
   done
   grep -q 'package="[A-Za-z_][A-Za-z0-9_.]*"' "$tree/AndroidManifest.xml" 2>/dev/null ||
     verify_fail "layout: AndroidManifest.xml names no package"
+  # The TLS platform verifier's Rust half loads its Kotlin half by name through JNI: without it in the AAR, every
+  # HTTPS connection on a device fails.
+  local jar found=""
+  for jar in "$tree"/libs/*.jar; do
+    if [ -f "$jar" ] && unzip -Z1 "$jar" | grep -qx "$VERIFIER_CLASS"; then found=$jar; fi
+  done
+  [ -n "$found" ] || verify_fail "layout: no jar in libs/ holds $VERIFIER_CLASS (the TLS verifier's Kotlin half: android/build.sh verifier-jar)"
   [ -d "$tree/jni" ] || { verify_fail "layout: no jni/ directory"; return; }
   for dir in "$tree"/jni/*; do
     abi=$(basename "$dir")
@@ -120,9 +127,16 @@ verify_rules() {
   # JNA_JAR: the JNA the AAR depends on (Gradle passes its own); else the Debian one (scripts/toolchains.sh env).
   [ -n "${JNA_JAR:-}" ] || eval "$(scripts/toolchains.sh env)"
   # One line per class of classes.jar: NAME|direct supertypes|native (1 when it declares native methods).
+  # The library's own classes and the jars it bundles (libs/: the TLS verifier's Kotlin classes).
+  local cp=$tree/classes.jar jar
   unzip -Z1 "$tree/classes.jar" '*.class' | grep -v 'module-info' | sed 's/\.class$//; s|/|.|g' >"$tmp/names"
+  for jar in "$tree"/libs/*.jar; do
+    [ -f "$jar" ] || continue
+    cp=$cp:$jar
+    unzip -Z1 "$jar" '*.class' | grep -v 'module-info' | sed 's/\.class$//; s|/|.|g' >>"$tmp/names"
+  done
   # shellcheck disable=SC2046
-  javap -cp "$tree/classes.jar" $(cat "$tmp/names") | awk '
+  javap -cp "$cp" $(cat "$tmp/names") | awk '
     function flush() { if (name != "") print name "|" supers "|" native }
     /^[a-z].*(class|interface|enum) [A-Za-z0-9_.$]+/ {
       flush(); line = $0
@@ -191,7 +205,7 @@ verify_rules() {
       }' "$decls" >"$tmp/match"
     n=$(wc -l <"$tmp/match")
     if [ "$n" = 0 ]; then
-      verify_fail "rules: '$rule' matches no class in classes.jar or JNA"
+      verify_fail "rules: '$rule' matches no class in classes.jar, libs/ or JNA"
     else
       say "verify: rule '$rule' keeps $n classes"
       cat "$tmp/match" >>"$kept"
