@@ -3444,6 +3444,14 @@ public struct ChatflowConfig: Equatable, Hashable {
      * BCP 47 language used when the app gives no preferred languages.
      */
     public let language: String?
+    /**
+     * PEM text of CA certificates trusted in addition to the platform's store (self-hosted server, private CA).
+     */
+    public let extraRootCertificates: String?
+    /**
+     * base64 SHA-256 of SubjectPublicKeyInfo; when not empty, a certificate the server sends must have one of them.
+     */
+    public let pinnedSpkiSha256: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3459,12 +3467,20 @@ public struct ChatflowConfig: Equatable, Hashable {
          */defaultTag: String, 
         /**
          * BCP 47 language used when the app gives no preferred languages.
-         */language: String?) {
+         */language: String?, 
+        /**
+         * PEM text of CA certificates trusted in addition to the platform's store (self-hosted server, private CA).
+         */extraRootCertificates: String? = nil, 
+        /**
+         * base64 SHA-256 of SubjectPublicKeyInfo; when not empty, a certificate the server sends must have one of them.
+         */pinnedSpkiSha256: [String] = []) {
         self.serverUrl = serverUrl
         self.appId = appId
         self.environment = environment
         self.defaultTag = defaultTag
         self.language = language
+        self.extraRootCertificates = extraRootCertificates
+        self.pinnedSpkiSha256 = pinnedSpkiSha256
     }
 
     
@@ -3487,7 +3503,9 @@ public struct FfiConverterTypeChatflowConfig: FfiConverterRustBuffer {
                 appId: FfiConverterString.read(from: &buf), 
                 environment: FfiConverterTypeEnvironment.read(from: &buf), 
                 defaultTag: FfiConverterString.read(from: &buf), 
-                language: FfiConverterOptionString.read(from: &buf)
+                language: FfiConverterOptionString.read(from: &buf), 
+                extraRootCertificates: FfiConverterOptionString.read(from: &buf), 
+                pinnedSpkiSha256: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -3497,6 +3515,8 @@ public struct FfiConverterTypeChatflowConfig: FfiConverterRustBuffer {
         FfiConverterTypeEnvironment.write(value.environment, into: &buf)
         FfiConverterString.write(value.defaultTag, into: &buf)
         FfiConverterOptionString.write(value.language, into: &buf)
+        FfiConverterOptionString.write(value.extraRootCertificates, into: &buf)
+        FfiConverterSequenceString.write(value.pinnedSpkiSha256, into: &buf)
     }
 }
 
@@ -6293,6 +6313,13 @@ enum NativeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Network(detail: String
     )
     /**
+     * The server's certificate was refused: its CA is not trusted by the device (nor in `extra_root_certificates`),
+     * it does not name the host, it expired, or it matches none of `pinned_spki_sha256`. Not retryable: `detail`
+     * says what to fix. Queued messages stay queued; they go out after `resume()` once the server is trusted.
+     */
+    case Tls(detail: String
+    )
+    /**
      * The server refused the request. `code` is the protocol's machine-readable reason (`InvalidToken`,
      * `IdentityTokenExpired`, ...; `null` when the answer was not the protocol at all: check `server_url`), `status`
      * the HTTP status; `retryable` is true for 5xx/408/429.
@@ -6363,22 +6390,25 @@ public struct FfiConverterTypeNativeError: FfiConverterRustBuffer {
         case 4: return .Network(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .Server(
+        case 5: return .Tls(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 6: return .Server(
             status: try FfiConverterUInt16.read(from: &buf), 
             code: try FfiConverterOptionTypeErrorCode.read(from: &buf), 
             retryable: try FfiConverterBool.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Storage(
+        case 7: return .Storage(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .NotFound(
+        case 8: return .NotFound(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 8: return .Closed(
+        case 9: return .Closed(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 9: return .Internal(
+        case 10: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -6415,8 +6445,13 @@ public struct FfiConverterTypeNativeError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Server(status,code,retryable,detail):
+        case let .Tls(detail):
             writeInt(&buf, Int32(5))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Server(status,code,retryable,detail):
+            writeInt(&buf, Int32(6))
             FfiConverterUInt16.write(status, into: &buf)
             FfiConverterOptionTypeErrorCode.write(code, into: &buf)
             FfiConverterBool.write(retryable, into: &buf)
@@ -6424,22 +6459,22 @@ public struct FfiConverterTypeNativeError: FfiConverterRustBuffer {
             
         
         case let .Storage(detail):
-            writeInt(&buf, Int32(6))
-            FfiConverterString.write(detail, into: &buf)
-            
-        
-        case let .NotFound(detail):
             writeInt(&buf, Int32(7))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Closed(detail):
+        case let .NotFound(detail):
             writeInt(&buf, Int32(8))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Internal(detail):
+        case let .Closed(detail):
             writeInt(&buf, Int32(9))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Internal(detail):
+            writeInt(&buf, Int32(10))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -7790,14 +7825,26 @@ public func sdkVersion() -> String  {
 })
 }
 /**
- * Reads a push payload (FCM data / APNs custom keys): is it ours, and which conversation to open. Pure: usable from
- * a notification extension without a client.
+ * Reads a flat string push payload (an FCM data message, `RemoteMessage.data`): is it ours, and which conversation
+ * to open. Pure: usable without a client.
  */
 public func parsePush(payload: [String: String]) -> PushTarget  {
     return try!  FfiConverterTypePushTarget_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_chatflow_ffi_fn_func_parse_push(
         FfiConverterDictionaryStringString.lower(payload),uniffiCallStatus
+    )
+})
+}
+/**
+ * Reads a push payload given as JSON text (an APNs `userInfo`, our keys beside `aps`; values strings or numbers).
+ * Text that is not a JSON object is `NotOurs`. Pure: usable from a notification service extension.
+ */
+public func parsePushJson(payloadJson: String) -> PushTarget  {
+    return try!  FfiConverterTypePushTarget_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatflow_ffi_fn_func_parse_push_json(
+        FfiConverterString.lower(payloadJson),uniffiCallStatus
     )
 })
 }
@@ -7848,7 +7895,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatflow_ffi_checksum_func_sdk_version() != 45048) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_func_parse_push() != 62805) {
+    if (uniffi_chatflow_ffi_checksum_func_parse_push() != 12758) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_func_parse_push_json() != 2659) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_func_clear_logger() != 19478) {

@@ -658,6 +658,11 @@ RustBuffer uniffi_chatflow_ffi_fn_func_sdk_version(RustCallStatus *_Nonnull out_
 RustBuffer uniffi_chatflow_ffi_fn_func_parse_push(RustBuffer payload, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_FUNC_PARSE_PUSH_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_FUNC_PARSE_PUSH_JSON
+RustBuffer uniffi_chatflow_ffi_fn_func_parse_push_json(RustBuffer payload_json, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_FUNC_CLEAR_LOGGER
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_FUNC_CLEAR_LOGGER
 void uniffi_chatflow_ffi_fn_func_clear_logger(RustCallStatus *_Nonnull out_status
@@ -950,6 +955,12 @@ uint16_t uniffi_chatflow_ffi_checksum_func_sdk_version(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_FUNC_PARSE_PUSH
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_FUNC_PARSE_PUSH
 uint16_t uniffi_chatflow_ffi_checksum_func_parse_push(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_FUNC_PARSE_PUSH_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_FUNC_PARSE_PUSH_JSON
+uint16_t uniffi_chatflow_ffi_checksum_func_parse_push_json(void
     
 );
 #endif
