@@ -1,6 +1,8 @@
 // @ts-check
-// The page: sign-in, then the feed first (so nothing that happens while the lists load is lost: events are held
-// until the REST load is in, then applied in order), the lists and counts, the open conversation, and rendering.
+// The page: sign-in; the lists, counts and open conversation from REST; the live feed. Every time the feed is
+// ready on a fresh connection (the first, or after a resync) the page loads again from REST while holding the feed's
+// events, then applies them in order: nothing that happens between a REST read and the feed's start is lost. The
+// page also loads at once, so the inbox works (without live updates) while the feed is unreachable.
 
 import { createApi, ApiError } from "./api.js";
 import { byId, h, replace } from "./dom.js";
@@ -77,6 +79,7 @@ function signedOut(notice) {
 async function signedIn(session) {
   api.setCsrf(session.csrf_token);
   state = { ...S.initialState(), me: session.agent };
+  lastDeps.clear();
   byId("login").hidden = true;
   byId("app").hidden = false;
   held = [];
@@ -92,6 +95,7 @@ async function signedIn(session) {
     toast(e instanceof Error ? e.message : String(e), true);
   }
   mountFilters(byId("filters"), state, (filters) => chooseView(state.view, filters));
+  reloadAll();
   const opened = /^#\/c\/([\w-]+)$/.exec(location.hash);
   if (opened) openConversation(opened[1]);
   scheduleRender();
@@ -102,8 +106,9 @@ async function signedIn(session) {
 /** @param {FeedEvent} event */
 function onEvent(event) {
   if (event.type === "ready") {
+    const fresh = state.cursor === null; // no cursor was passed: this connection starts from now
     state = S.apply(state, event, Date.now());
-    if (held !== null || state.needsReload) reloadAll();
+    if (fresh || state.needsReload) reloadAll();
     return;
   }
   if (event.type === "resync") {
@@ -144,13 +149,16 @@ function handle(event) {
 }
 
 /** Lists, counts and the open conversation from REST, while feed events wait; then the held events, in order. */
+let reloads = 0;
 async function reloadAll() {
+  const mine = ++reloads;
   held = held ?? [];
   try {
     await Promise.all([loadList(false), loadCounts(), state.openId ? loadConversation(state.openId) : null]);
   } catch (e) {
     toast(e instanceof Error ? e.message : String(e), true);
   }
+  if (mine !== reloads) return; // a newer reload releases the events
   const waiting = held ?? [];
   held = null;
   for (const event of waiting) handle(event);
@@ -296,9 +304,14 @@ function render() {
   if (!me) return;
   const now = Date.now();
   document.title = titleFor(S.unreadCount(state), me.app_name);
-  renderTopbar(now);
-  renderViews(byId("views"), state, (view) => chooseView(view, state.filters));
-  renderList(byId("list"), state, now, { onOpen: openConversation, onMore: () => loadList(true), loading: listLoading });
+  if (changed("topbar", [me, feedStatus])) renderTopbar();
+  if (changed("views", [state.view, state.counts])) {
+    renderViews(byId("views"), state, (view) => chooseView(view, state.filters));
+  }
+  const typingNow = Object.keys(state.typingUntil).filter((c) => S.isTyping(state, c, now)).join(" ");
+  if (changed("list", [state.listIds, state.rows, state.openId, typingNow, state.nextCursor, listLoading, minute(now)])) {
+    renderList(byId("list"), state, now, { onOpen: openConversation, onMore: () => loadList(true), loading: listLoading });
+  }
   document.body.classList.toggle("sidebar-hidden", !sidebarOpen);
   const row = state.openId ? state.rows[state.openId] : undefined;
   byId("conversation").hidden = !row;
@@ -307,20 +320,23 @@ function render() {
     replace(byId("sidebar"));
     return;
   }
-  renderHeader(byId("conv-header"), row);
-  renderActions(byId("conv-actions"), row, {
-    api, me, agents: Object.values(state.agents), onRow: putRow, onInfo: (t) => toast(t, false),
-    onError: (t) => toast(t, true), sidebarOpen,
-    onToggleSidebar: () => {
-      sidebarOpen = !sidebarOpen;
-      scheduleRender();
-    },
-  });
-  renderMessages(byId("messages"), state, row, now, { onEarlier: loadEarlier, loadingEarlier });
+  const id = row.conversation.id;
+  // Regions are rebuilt only when what they show changed: an open menu, a text selection or the reading place must
+  // survive unrelated updates.
+  if (changed("head", [row, sidebarOpen, state.agents])) {
+    renderHeader(byId("conv-header"), row);
+    renderActions(byId("conv-actions"), row, {
+      api, me, agents: Object.values(state.agents), onRow: putRow, onInfo: (t) => toast(t, false),
+      onError: (t) => toast(t, true), sidebarOpen,
+      onToggleSidebar: toggleSidebar,
+    });
+  }
+  if (changed("messages", [id, state.messages[id], state.notes[id], row.conversation.visitor_read_seq, state.hasEarlier[id], loadingEarlier, minute(now)])) {
+    renderMessages(byId("messages"), state, row, now, { onEarlier: loadEarlier, loadingEarlier });
+  }
   renderTyping(byId("typing"), state, row, now);
-  if (composerFor !== row.conversation.id) {
-    composerFor = row.conversation.id;
-    const id = row.conversation.id;
+  if (composerFor !== id) {
+    composerFor = id;
     composer = mountComposer(byId("composer"), {
       api, agentName: me.display_name, canned: () => canned,
       row: () => state.rows[id] ?? row,
@@ -335,13 +351,36 @@ function render() {
       onError: (t) => toast(t, true),
     });
   }
-  if (visitor.id === row.conversation.id) {
-    renderSidebar(byId("sidebar"), row, visitor.data, visitor.error, now, openConversation);
+  if (visitor.id === id && changed("sidebar", [row, visitor.data, visitor.error, sidebarOpen])) {
+    renderSidebar(byId("sidebar"), row, visitor.data, visitor.error, now, openConversation, toggleSidebar);
   }
 }
 
-/** @param {number} _now */
-function renderTopbar(_now) {
+function toggleSidebar() {
+  sidebarOpen = !sidebarOpen;
+  scheduleRender();
+  // The focus follows: into the panel when it opens, back to its toolbar button when it closes.
+  requestAnimationFrame(() => {
+    const target = sidebarOpen ? document.querySelector("#sidebar [data-key=hide-sidebar]")
+      : document.querySelector('#conv-actions [aria-controls="sidebar"]');
+    if (target instanceof HTMLElement) target.focus();
+  });
+}
+
+/** @type {Map<string, unknown[]>} */
+const lastDeps = new Map();
+/** Whether a region's inputs changed since it was last drawn (compared by identity: the store never mutates). */
+function changed(/** @type {string} */ region, /** @type {unknown[]} */ deps) {
+  const before = lastDeps.get(region);
+  if (before && before.length === deps.length && before.every((d, i) => d === deps[i])) return false;
+  lastDeps.set(region, deps);
+  return true;
+}
+
+/** Times on screen change at most once a minute. */
+const minute = (/** @type {number} */ now) => Math.floor(now / 60_000);
+
+function renderTopbar() {
   const me = /** @type {import("./types.js").AgentMe} */ (state.me);
   replace(
     byId("topbar"),

@@ -17,10 +17,27 @@ import { fullTime, humanize, shortTime } from "./format.js";
  * @param {string | null} error
  * @param {number} now
  * @param {(id: string) => void} onOpen
+ * @param {() => void} onHide
  */
-export function renderSidebar(el, row, ctx, error, now, onOpen) {
+export function renderSidebar(el, row, ctx, error, now, onOpen, onHide) {
+  const title = h("div", { class: "side-head" }, h("h2", { class: "pane-title" }, "Visitor"),
+    h("button", { type: "button", class: "btn link", "aria-controls": "sidebar", "data-key": "hide-sidebar",
+      on: { click: onHide } }, "Hide"));
   if (!ctx) {
-    replace(el, h("h2", { class: "pane-title" }, "Visitor"), h("p", { class: error ? "error" : "empty" }, error ?? "Loading…"));
+    // What the row already says, while the details load (or when they cannot).
+    replace(
+      el,
+      title,
+      h("section", { class: "side-card", "aria-labelledby": "side-contact" },
+        h("h3", { id: "side-contact", class: "contact-name" }, row.contact_name),
+        row.contact_email ? h("p", { class: "contact-email" }, row.contact_email) : null,
+        h("p", null, row.visitor_user_id
+          ? h("span", { class: "badge ok" }, "Identified")
+          : h("span", { class: "badge muted" }, "Anonymous"))),
+      h("section", { class: "side-card" },
+        h("p", { class: error ? "error" : "empty", role: error ? "alert" : null },
+          error ? `Visitor details are unavailable: ${error}` : "Loading visitor details…")),
+    );
     return;
   }
   const name = ctx.name || row.contact_name;
@@ -28,7 +45,7 @@ export function renderSidebar(el, row, ctx, error, now, onOpen) {
   const d = ctx.device;
   replace(
     el,
-    h("h2", { class: "pane-title" }, "Visitor"),
+    title,
     h("section", { class: "side-card", "aria-labelledby": "side-contact" },
       h("h3", { id: "side-contact", class: "contact-name" }, name),
       ctx.email ? h("p", { class: "contact-email" }, ctx.email) : null,

@@ -271,7 +271,11 @@ export function withMessage(state, m) {
   }
   const row = state.rows[m.conversation_id];
   if (row && m.seq > row.conversation.last_seq) {
-    const bumped = { ...row, conversation: { ...row.conversation, last_seq: m.seq }, preview: m.body };
+    // As the server does: the author has read the conversation up to their own message (bots and system count as
+    // the team's side).
+    const read = m.author.kind === "visitor" ? "visitor_read_seq" : "agent_read_seq";
+    const conversation = { ...row.conversation, last_seq: m.seq, [read]: Math.max(row.conversation[read], m.seq) };
+    const bumped = { ...row, conversation, preview: m.body };
     next = { ...next, rows: { ...next.rows, [m.conversation_id]: bumped } };
   }
   return next;
