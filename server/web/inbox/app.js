@@ -153,6 +153,10 @@ let reloads = 0;
 async function reloadAll() {
   const mine = ++reloads;
   held = held ?? [];
+  if (state.needsReload) {
+    // Events were lost: what the page holds of conversations may have gaps; start again from REST.
+    state = { ...state, messages: {}, notes: {}, hasEarlier: {} };
+  }
   try {
     await Promise.all([loadList(false), loadCounts(), state.openId ? loadConversation(state.openId) : null]);
   } catch (e) {
@@ -231,6 +235,7 @@ async function loadConversation(id) {
       api.notes(id).catch(() => ({ notes: [] })),
     ]);
     state = { ...state, rows: { ...state.rows, [id]: row } };
+    if (row.visitor_typing) state = S.apply(state, { type: "typing", conversation_id: id, typing: true }, Date.now());
     state = S.loadMessages(state, id, page.messages, page.has_more, false);
     state = S.loadNotes(state, id, notes.notes);
     scheduleRender();

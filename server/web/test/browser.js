@@ -114,8 +114,9 @@ async function seedConversations(/** @type {ReturnType<typeof client>} */ call) 
   await new Promise((r) => setTimeout(r, 300)); // the bot's welcome and question, sent by the server
   await call("PUT", `/v1/conversations/${botConv.id}/messages/m${++n}`, sam, { body: "Billing", quick_reply_id: "billing" });
   await new Promise((r) => setTimeout(r, 300));
-  for (let i = 0; i < 3; i++) await open(await visitor({ name: `Customer ${i + 1}` }), 2, [`Question number ${i + 1} about my account`]);
-  return { parcel, xss, closed, spam, bot: botConv.id };
+  for (let i = 0; i < 2; i++) await open(await visitor({ name: `Customer ${i + 1}` }), 2, [`Question number ${i + 1} about my account`]);
+  const long = await open(await visitor({ name: "Long History" }), 2, Array.from({ length: 56 }, (_, i) => `Message ${i + 1}`));
+  return { parcel, xss, closed, spam, bot: botConv.id, long };
 }
 
 async function main() {
@@ -189,6 +190,23 @@ async function main() {
     const row = await call("GET", `/v1/agent/conversations/${ids.xss}`, ALICE, undefined);
     assert.equal(row.conversation.assignee?.id, "ag_alice", "replying took the unassigned conversation");
     assert.equal(row.conversation.agent_read_seq, 3, "opening it marked it read");
+
+    // Canned responses: "/" opens the menu, Esc closes it and leaves the text.
+    await page.keyboard.type("/");
+    await page.waitForSelector("#canned-menu:not([hidden])");
+    assert.equal(await page.locator(".composer textarea").getAttribute("aria-expanded"), "true");
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("#canned-menu[hidden]", { state: "attached" });
+    await page.keyboard.press("Backspace");
+
+    // History paging: the latest 50 first, then the earlier ones above, in order.
+    await page.locator("button.row", { hasText: "Long History" }).click();
+    await page.waitForSelector('#messages button:has-text("Load earlier messages")');
+    assert.equal(await page.locator("#messages article.msg").count(), 50);
+    await page.locator('#messages button:has-text("Load earlier messages")').click();
+    await page.waitForSelector("#messages p.start");
+    const history = await page.locator("#messages .bubble").allTextContents();
+    assert.deepEqual(history, Array.from({ length: 56 }, (_, i) => `Message ${i + 1}`));
 
     // Jane's conversation: agent message read by the visitor, multi-line text, sidebar.
     await page.locator("button.row", { hasText: "Jane Doe" }).click();
