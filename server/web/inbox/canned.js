@@ -2,12 +2,31 @@
 // Canned responses in the composer: the `/shortcut` being typed, the matching responses, and the placeholder
 // expansion (an unknown or empty value becomes "", never the raw placeholder in the sent text).
 
-/** @typedef {import("./types.js").CannedResponse} CannedResponse */
+/**
+ * @typedef {import("./types.js").CannedResponse} CannedResponse
+ * @typedef {import("./types.js").InboxRow} InboxRow
+ */
 
 /**
  * @typedef {{visitor_name?: string, visitor_first_name?: string, visitor_email?: string, agent_name?: string}}
  *   PlaceholderValues
  */
+
+/**
+ * The placeholder values for a conversation. The row's contact name falls back to the email, then to
+ * "Visitor #…": neither is a name to greet someone with, so those give an empty name.
+ * @param {InboxRow} row @param {string} agentName @returns {PlaceholderValues}
+ */
+export function placeholderValues(row, agentName) {
+  const named = !row.contact_unlinked && !row.contact_name.startsWith("Visitor #") && row.contact_name !== row.contact_email;
+  const name = named ? row.contact_name.trim() : "";
+  return {
+    visitor_name: name,
+    visitor_first_name: name.split(/\s+/)[0] ?? "",
+    visitor_email: row.contact_unlinked ? "" : row.contact_email ?? "",
+    agent_name: agentName,
+  };
+}
 
 /** Replaces `{name}` placeholders; any `{word}` that is not a known, non-empty value becomes "". */
 export function expandPlaceholders(/** @type {string} */ text, /** @type {PlaceholderValues} */ values) {

@@ -4,8 +4,7 @@
 // search; typing signals to the visitor (replies only, at most one every 3 s, "stopped" after 4 s idle).
 
 import { h, replace, safeUrl } from "./dom.js";
-import { expandPlaceholders, insertAt, matchCanned, slashQuery } from "./canned.js";
-import { firstName } from "./format.js";
+import { expandPlaceholders, insertAt, matchCanned, placeholderValues, slashQuery } from "./canned.js";
 
 /**
  * @typedef {import("./api.js").Api} Api
@@ -17,6 +16,8 @@ import { firstName } from "./format.js";
  */
 
 const TYPING_EVERY_MS = 3000;
+/** Unsent text per conversation and mode, kept while the agent looks at other conversations (this tab only). */
+const drafts = new Map();
 const TYPING_IDLE_MS = 4000;
 
 /**
@@ -66,6 +67,7 @@ export function mountComposer(el, props) {
       sendButton));
   replace(el, form);
   el.classList.remove("note-mode");
+  text.value = drafts.get(`${id}:reply`) ?? "";
 
   function setMode(/** @type {"reply" | "note"} */ next) {
     mode = next;
@@ -80,6 +82,7 @@ export function mountComposer(el, props) {
       ? "Reply… (Enter to send, Shift+Enter for a new line, / for canned responses)"
       : "Internal note… (never shown to the visitor)";
     if (mode === "note") stopTyping();
+    text.value = drafts.get(`${id}:${mode}`) ?? "";
     text.focus();
   }
 
@@ -114,13 +117,7 @@ export function mountComposer(el, props) {
   function pickCanned(/** @type {number} */ i) {
     const chosen = options[i];
     if (!chosen || !slash) return;
-    const row = props.row();
-    const expanded = expandPlaceholders(chosen.text, {
-      visitor_name: row.contact_unlinked || row.contact_name.startsWith("Visitor #") ? "" : row.contact_name,
-      visitor_first_name: row.contact_unlinked || row.contact_name.startsWith("Visitor #") ? "" : firstName(row.contact_name),
-      visitor_email: row.contact_email ?? "",
-      agent_name: props.agentName,
-    });
+    const expanded = expandPlaceholders(chosen.text, placeholderValues(props.row(), props.agentName));
     const next = insertAt(text.value, slash.start, text.selectionStart, expanded);
     text.value = next.text;
     text.setSelectionRange(next.caret, next.caret);
@@ -212,7 +209,10 @@ export function mountComposer(el, props) {
       } else {
         props.onNote(await props.api.addNote(id, body, pending.clientId));
       }
-      if (text.value.trim() === body) text.value = "";
+      if (text.value.trim() === body) {
+        text.value = "";
+        drafts.delete(`${id}:${mode}`);
+      }
       pending = { text: "", clientId: "" };
     } catch (e) {
       props.onError(e instanceof Error ? e.message : String(e)); // the text stays for a retry
@@ -224,6 +224,7 @@ export function mountComposer(el, props) {
   }
 
   text.addEventListener("input", () => {
+    drafts.set(`${id}:${mode}`, text.value);
     updateCanned();
     typing();
   });

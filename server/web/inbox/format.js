@@ -49,11 +49,6 @@ export function initials(/** @type {string} */ name) {
   return letters.join("").toUpperCase();
 }
 
-/** A first name for greetings: the first word of a name. */
-export function firstName(/** @type {string | undefined} */ name) {
-  return (name ?? "").trim().split(/\s+/)[0] ?? "";
-}
-
 /** `waiting_on_contact` → `Waiting on contact`. */
 export function humanize(/** @type {string} */ code) {
   const text = code.replace(/_/g, " ");

@@ -16,8 +16,8 @@ export function titleFor(/** @type {number} */ unread, /** @type {string} */ app
 }
 
 /**
- * What a feed event is worth a notification for, judged against the state before it: a conversation the page did not
- * know, in a view the agent works (not bots, not filtered), or a visitor message in a conversation the agent is not
+ * What a feed event is worth a notification for, judged against the state before it: a new conversation in a view the
+ * agent works (not bots, not filtered, not someone else's), or a visitor message in a conversation the agent is not
  * looking at (or the tab is hidden). Text only: the page builds no markup from it.
  * @param {State} before @param {FeedEvent} event @param {boolean} pageVisible
  * @returns {{title: string, body: string, tag: string} | null}
@@ -26,7 +26,10 @@ export function notificationFor(before, event, pageVisible) {
   if (event.type === "conversation") {
     const row = event.row;
     const id = row.conversation.id;
-    if (id in before.rows || row.blocked || row.spam || row.handled_by !== "agents") return null;
+    // New: not held by the page and at most its first message (a change to a conversation outside the loaded list
+    // is not new). Its first visitor message may notify too: both use the conversation as tag, so one shows.
+    if (id in before.rows || row.conversation.last_seq > 1) return null;
+    if (row.blocked || row.spam || row.handled_by !== "agents") return null;
     const mine = row.conversation.assignee?.id;
     if (mine && mine !== before.me?.id) return null;
     return { title: `New conversation: ${row.contact_name}`, body: row.preview ?? row.title, tag: id };

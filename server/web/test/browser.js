@@ -161,6 +161,24 @@ async function main() {
     assert.ok((await page.locator("button.row.unread").count()) >= 3, "unread rows are marked");
     await page.screenshot({ path: join(OUT, "1-list.png") });
 
+    // The DOM helper in the real browser: strings are text, no handler attributes, only http(s) links.
+    const dom = await page.evaluate(async (url) => {
+      const { h } = /** @type {typeof import("../inbox/dom.js")} */ (await import(url));
+      const p = h("p", { title: "<b>" }, "<b>bold</b>", 3, null, ["<i>x</i>"]);
+      const link = h("a", { href: "javascript:alert(1)" }, "x");
+      const web = h("a", { href: "https://help.example/a?b=1" }, "x");
+      let refused = 0;
+      for (const attrs of [{ onclick: "alert(1)" }, { style: "color:red" }, { ONerror: "x" }]) {
+        try {
+          h("div", attrs);
+        } catch {
+          refused++;
+        }
+      }
+      return { text: p.textContent, elements: p.children.length, title: p.title, link: link.hasAttribute("href"), web: web.getAttribute("href"), refused };
+    }, "/inbox/dom.js");
+    assert.deepEqual(dom, { text: "<b>bold</b>3<i>x</i>", elements: 0, title: "<b>", link: false, web: "https://help.example/a?b=1", refused: 3 });
+
     // Open the XSS conversation with the keyboard: focus the list, arrows, Enter.
     await page.locator("button.row").first().focus();
     const rows = await page.locator("button.row").count();

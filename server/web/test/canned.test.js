@@ -2,7 +2,8 @@
 // Canned responses: placeholder expansion (never a raw placeholder in sent text), the `/word` trigger, matching.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { expandPlaceholders, insertAt, matchCanned, slashQuery } from "../inbox/canned.js";
+import { expandPlaceholders, insertAt, matchCanned, placeholderValues, slashQuery } from "../inbox/canned.js";
+import { row } from "./fixtures.js";
 
 test("placeholders expand; unknown or empty values become empty strings", () => {
   const values = { visitor_name: "Jane Doe", visitor_first_name: "Jane", visitor_email: "", agent_name: "Alice" };
@@ -39,4 +40,16 @@ test("matching puts shortcut prefixes first, then other matches", () => {
 
 test("insertion replaces the /query and puts the caret after the text", () => {
   assert.deepEqual(insertAt("Hi /th there", 3, 6, "Thanks!"), { text: "Hi Thanks! there", caret: 10 });
+});
+
+test("placeholder values: a real name only; the email or 'Visitor #' fallbacks greet nobody", () => {
+  assert.deepEqual(placeholderValues(row("a", {}, { contact_name: "Jane  Doe", contact_email: "j@x.io" }), "Alice"),
+    { visitor_name: "Jane  Doe", visitor_first_name: "Jane", visitor_email: "j@x.io", agent_name: "Alice" });
+  const byEmail = placeholderValues(row("a", {}, { contact_name: "j@x.io", contact_email: "j@x.io" }), "Alice");
+  assert.equal(byEmail.visitor_name, "");
+  assert.equal(byEmail.visitor_email, "j@x.io");
+  const anonymous = placeholderValues(row("a", {}, { contact_name: "Visitor #1a2b3c4d" }), "Alice");
+  assert.equal(expandPlaceholders("Hi {visitor_first_name}!", anonymous), "Hi !");
+  const unlinked = placeholderValues(row("a", {}, { contact_name: "Jane", contact_email: "j@x.io", contact_unlinked: true }), "A");
+  assert.deepEqual([unlinked.visitor_name, unlinked.visitor_email], ["", ""]);
 });

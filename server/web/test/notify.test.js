@@ -23,6 +23,8 @@ test("new conversations the agent works on notify; bots, filtered and others' do
   assert.equal(notificationFor(s, event(row("n", { assignee: { id: "bob", display_name: "Bob" } })), true), null);
   const known = S.loadList(s, [row("n")], undefined, false);
   assert.equal(notificationFor(known, event(row("n")), true), null, "a change to a known row is not new");
+  assert.equal(notificationFor(s, event(row("old", { last_seq: 7 })), true), null,
+    "a conversation outside the loaded list that changes is not new");
 });
 
 test("visitor messages notify unless the agent is looking at that conversation", () => {
