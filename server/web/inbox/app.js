@@ -228,6 +228,7 @@ async function openConversation(id) {
 
 /** @param {string} id */
 async function loadConversation(id) {
+  loadVisitor(id); // at once, in parallel: the panel must never show the previous visitor meanwhile
   try {
     const [row, page, notes] = await Promise.all([
       api.row(id),
@@ -243,12 +244,12 @@ async function loadConversation(id) {
   } catch (e) {
     toast(e instanceof Error ? e.message : String(e), true);
   }
-  loadVisitor(id);
 }
 
 /** @param {string} id */
 async function loadVisitor(id) {
   visitor = { id, data: null, error: null };
+  scheduleRender();
   try {
     const data = await api.visitor(id);
     if (visitor.id === id) visitor = { id, data, error: null };
@@ -390,7 +391,7 @@ function renderTopbar() {
   replace(
     byId("topbar"),
     h("span", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }), me.app_name),
-    h("span", { class: `feed ${feedStatus}`, role: "status" },
+    h("span", { class: `feed ${feedStatus}`, title: "Live updates" },
       feedStatus === "live" ? "Live" : feedStatus === "connecting" ? "Connecting…" : "Offline, reconnecting…"),
     h("span", { class: "spacer" }),
     h("button", {

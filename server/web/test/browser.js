@@ -311,6 +311,9 @@ async function main() {
     await page.locator("button.row", { hasText: "Jane Doe" }).first().click().catch(() => {});
     await page.locator("button.row").first().click();
     await page.waitForSelector("#messages article.msg");
+    await page.waitForSelector("#sidebar .contact-name");
+    assert.equal(await page.locator("#sidebar .contact-name").textContent(), await page.locator("#conv-heading").textContent(),
+      "the visitor panel shows the open conversation's visitor");
     await page.screenshot({ path: join(OUT, "5-1024-sidebar.png") });
     await page.locator("#sidebar button", { hasText: "Hide" }).click();
     await page.waitForSelector("body.sidebar-hidden");
