@@ -56,9 +56,12 @@ export function renderMessages(log, state, row, now, props) {
       ? h("button", { type: "button", class: "btn more", "data-key": "earlier", disabled: props.loadingEarlier,
         on: { click: props.onEarlier } }, props.loadingEarlier ? "Loading…" : "Load earlier messages")
       : h("p", { class: "start" }, `Conversation opened ${fullTime(row.opened_at)}`),
-    items.map((item) => item.kind === "message"
-      ? messageView(item.message, row, now, answered)
-      : noteView(item.note, now)),
+    items.map((item, i) => {
+      if (item.kind === "note") return noteView(item.note, now);
+      const prev = items[i - 1];
+      const grouped = prev?.kind === "message" && sameSender(prev.message, item.message);
+      return messageView(item.message, row, now, answered, grouped);
+    }),
     items.length === 0 ? h("p", { class: "empty" }, "No messages yet.") : null,
   );
   const firstAfter = log.querySelector("[data-seq]")?.getAttribute("data-seq");
@@ -74,8 +77,17 @@ export function renderTyping(el, state, row, now) {
   replace(el, isTyping(state, row.conversation.id, now) ? `${row.contact_name} is typing…` : "");
 }
 
-/** @param {Message} m @param {InboxRow} row @param {number} now @param {Set<string | undefined>} answered */
-function messageView(m, row, now, answered) {
+/** Consecutive messages of one sender within 5 minutes are shown as one group (one name, one avatar). */
+function sameSender(/** @type {Message} */ a, /** @type {Message} */ b) {
+  return a.author.kind === b.author.kind && a.author.id === b.author.id && a.author.kind !== "system" &&
+    b.created_at - a.created_at < 5 * 60_000 && !a.quick_replies?.length;
+}
+
+/**
+ * @param {Message} m @param {InboxRow} row @param {number} now @param {Set<string | undefined>} answered
+ * @param {boolean} grouped follows a message of the same sender: no repeated name and avatar
+ */
+function messageView(m, row, now, answered, grouped) {
   const kind = m.author.kind;
   const name = authorName(m.author, row.contact_name);
   if (kind === "system") {
@@ -86,10 +98,10 @@ function messageView(m, row, now, answered) {
   const state = outgoing
     ? (m.seq <= row.conversation.visitor_read_seq ? "Read" : "Sent")
     : null;
-  return h("article", { class: `msg ${kind} ${outgoing ? "out" : "in"}`, "data-seq": m.seq, "aria-label": `${name}, ${fullTime(m.created_at)}` },
+  return h("article", { class: `msg ${kind} ${outgoing ? "out" : "in"}${grouped ? " grouped" : ""}`, "data-seq": m.seq, "aria-label": `${name}, ${fullTime(m.created_at)}` },
     h("span", { class: `avatar ${kind}`, "aria-hidden": "true" }, kind === "bot" ? "B" : initials(name)),
     h("div", { class: "msg-main" },
-      h("div", { class: "msg-head" },
+      grouped ? null : h("div", { class: "msg-head" },
         h("span", { class: "msg-author" }, name),
         kind === "bot" ? h("span", { class: "badge bot" }, "Bot") : null,
         h("time", { datetime: isoTime(m.created_at), title: fullTime(m.created_at) }, shortTime(m.created_at, now))),
