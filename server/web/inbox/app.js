@@ -235,7 +235,7 @@ async function loadConversation(id) {
       api.messages(id, null),
       api.notes(id).catch(() => ({ notes: [] })),
     ]);
-    state = { ...state, rows: { ...state.rows, [id]: row } };
+    state = S.putRow(state, row);
     if (row.visitor_typing) state = S.apply(state, { type: "typing", conversation_id: id, typing: true }, Date.now());
     state = S.loadMessages(state, id, page.messages, page.has_more, false);
     state = S.loadNotes(state, id, notes.notes);
@@ -288,7 +288,7 @@ function markRead() {
 
 /** @param {InboxRow} row */
 function putRow(row) {
-  state = { ...state, rows: { ...state.rows, [row.conversation.id]: row } };
+  state = S.putRow(state, row);
   scheduleCounts();
   scheduleRender();
 }

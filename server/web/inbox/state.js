@@ -189,11 +189,12 @@ export function timeline(messages, notes) {
 }
 
 /**
- * A row changed: replace it (a copy older than the one held, by last_seq, is a late duplicate and is ignored), and
- * keep the current list in line with the view.
+ * A row changed (feed event, or the answer to an action): replace it (a copy older than the one held, by last_seq, is
+ * a late duplicate and is ignored), and keep the current list in line with the view. The open conversation stays in
+ * the list until the agent leaves it, so an action never makes it jump away.
  * @param {State} state @param {InboxRow} row @returns {State}
  */
-function putRow(state, row) {
+export function putRow(state, row) {
   const id = row.conversation.id;
   const held = state.rows[id];
   if (held && row.conversation.last_seq < held.conversation.last_seq) return state;

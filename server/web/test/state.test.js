@@ -200,3 +200,13 @@ test("notes follow the message they were written after", () => {
   const partial = S.timeline([m(5), m(6)], S.mergeNotes([], [n("old", 1, 1), n("here", 5, 2)]));
   assert.deepEqual(partial.map((x) => x.kind === "message" ? `m${x.message.seq}` : x.note.id), ["m5", "here", "m6"]);
 });
+
+test("an action's answer moves rows between views, except the open one", () => {
+  let s = S.loadList({ ...loaded(), openId: null }, [row("a"), row("b")], undefined, false);
+  s = S.putRow(s, row("a", {}, { blocked: true }));
+  assert.deepEqual(s.listIds, ["b"], "a blocked sender leaves All");
+  s = S.openConversation(s, "b");
+  s = S.putRow(s, row("b", {}, { spam: true }));
+  assert.deepEqual(s.listIds, ["b"], "the open one stays until the agent leaves it");
+  assert.equal(s.rows.b.spam, true);
+});
