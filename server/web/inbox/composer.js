@@ -40,7 +40,7 @@ export function mountComposer(el, props) {
   const text = h("textarea", {
     id: "composer-text", rows: 3, maxlength: 4000, "aria-label": "Reply to the visitor",
     placeholder: "Reply… (Enter to send, Shift+Enter for a new line, / for canned responses)",
-    "aria-autocomplete": "list", "aria-controls": "canned-menu", "aria-expanded": "false",
+    "aria-autocomplete": "list", "aria-controls": "canned-menu",
   });
   const cannedMenu = h("ul", { id: "canned-menu", class: "popup", role: "listbox", "aria-label": "Canned responses", hidden: true });
   const kbPanel = h("div", { class: "popup kb", hidden: true });
@@ -100,7 +100,6 @@ export function mountComposer(el, props) {
   function drawCanned() {
     const open = slash !== null;
     cannedMenu.hidden = !open;
-    text.setAttribute("aria-expanded", String(open));
     if (!open) {
       text.removeAttribute("aria-activedescendant");
       return;

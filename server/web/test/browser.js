@@ -15,6 +15,22 @@ import { createInterface } from "node:readline";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { startDevServer } from "./devserver.js";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * Runs axe-core (WCAG 2 A/AA rules) on the page as it is; returns "rule (impact): n nodes" for each violation.
+ * @param {import("playwright-core").Page} page
+ */
+async function accessibilityViolations(page) {
+  await page.evaluate(AXE); // DevTools evaluation: not subject to the page's CSP
+  const result = await page.evaluate(() =>
+    /** @type {any} */ (window).axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+  return /** @type {{id: string, impact: string, nodes: {target: string[]}[]}[]} */ (result.violations)
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 const SEED = join(ROOT, "server", "seeds", "test.json");
@@ -160,6 +176,11 @@ async function main() {
     assert.equal(await page.locator("#list img").count(), 0);
     assert.ok((await page.locator("button.row.unread").count()) >= 3, "unread rows are marked");
     await page.screenshot({ path: join(OUT, "1-list.png") });
+    await page.locator("details.filters summary").click(); // the filters open, so they are checked too
+    const listA11y = await accessibilityViolations(page);
+    console.log("axe-core, list:", listA11y.length ? listA11y : "no violation");
+    problems.push(...listA11y.map((v) => `accessibility: ${v}`));
+    await page.locator("details.filters summary").click();
 
     // The DOM helper in the real browser: strings are text, no handler attributes, only http(s) links.
     const dom = await page.evaluate(async (url) => {
@@ -212,7 +233,7 @@ async function main() {
     // Canned responses: "/" opens the menu, Esc closes it and leaves the text.
     await page.keyboard.type("/");
     await page.waitForSelector("#canned-menu:not([hidden])");
-    assert.equal(await page.locator(".composer textarea").getAttribute("aria-expanded"), "true");
+    assert.equal(await page.locator(".composer textarea").getAttribute("aria-activedescendant"), null, "no option without responses");
     await page.keyboard.press("Escape");
     await page.waitForSelector("#canned-menu[hidden]", { state: "attached" });
     await page.keyboard.press("Backspace");
@@ -231,6 +252,9 @@ async function main() {
     await page.waitForSelector("#messages .msg-state.read");
     await page.waitForSelector("#sidebar .contact-name");
     await page.screenshot({ path: join(OUT, "2-conversation.png") });
+    const a11y = await accessibilityViolations(page);
+    console.log("axe-core, conversation view:", a11y.length ? a11y : "no violation");
+    problems.push(...a11y.map((v) => `accessibility: ${v}`));
 
     // Assign with the keyboard: the menu opens with ArrowDown, Esc closes it, Enter picks.
     const assign = page.locator('#conv-actions button[aria-haspopup="menu"]').first();
@@ -271,6 +295,9 @@ async function main() {
     await page.locator("button.row", { hasText: "Sam" }).click();
     await page.waitForSelector("#messages .quick-replies .qr.chosen");
     await page.screenshot({ path: join(OUT, "4-bot.png") });
+    const botA11y = await accessibilityViolations(page);
+    console.log("axe-core, bot conversation:", botA11y.length ? botA11y : "no violation");
+    problems.push(...botA11y.map((v) => `accessibility: ${v}`));
     await page.getByRole("button", { name: "Take over" }).click();
     await page.waitForFunction(() => !document.querySelector('#conv-actions button.primary'));
     assert.equal((await call("GET", `/v1/agent/conversations/${ids.bot}`, ALICE, undefined)).handled_by, "agents");
@@ -335,6 +362,9 @@ async function main() {
       await page.waitForFunction(() => (document.querySelector('#login [role="alert"]')?.textContent ?? "") !== "");
       console.log("sign-in refusal shown:", await page.locator('#login [role="alert"]').textContent());
       await page.screenshot({ path: join(OUT, "7-sign-in.png") });
+      const loginA11y = await accessibilityViolations(page);
+      console.log("axe-core, sign-in:", loginA11y.length ? loginA11y : "no violation");
+      problems.push(...loginA11y.map((v) => `accessibility: ${v}`));
     } finally {
       await signedOut.close();
     }
