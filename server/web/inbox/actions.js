@@ -1,6 +1,7 @@
 // @ts-check
 // The conversation's toolbar: assign (me, another agent, a team, nobody), take over a bot conversation, close /
-// reopen, and under "More": block / unblock the sender, spam, create a ticket, download the transcript.
+// reopen, and under "More": block / unblock the sender, spam, unlink the contact, create a ticket, download the
+// transcript.
 
 import { h, replace } from "./dom.js";
 import { menuButton } from "./menu.js";
@@ -40,20 +41,32 @@ export function renderActions(el, row, p) {
     label: c.assignee ? c.assignee.display_name : "Unassigned",
     title: "Assignee",
     items: () => [
-      { label: "Assign to me", disabled: assignee === p.me.id,
-        onSelect: run(() => p.api.assign(id, { agent_id: p.me.id }), "Assigned to you.") },
+      {
+        label: "Assign to me",
+        disabled: assignee === p.me.id,
+        onSelect: run(() => p.api.assign(id, { agent_id: p.me.id }), "Assigned to you."),
+      },
       "separator",
-      ...p.agents.filter((a) => a.id !== p.me.id).map((a) => ({
-        label: a.display_name, detail: a.available ? "available" : "away", disabled: assignee === a.id,
-        onSelect: run(() => p.api.assign(id, { agent_id: a.id }), `Assigned to ${a.display_name}.`),
-      })),
+      ...p.agents
+        .filter((a) => a.id !== p.me.id)
+        .map((a) => ({
+          label: a.display_name,
+          detail: a.available ? "available" : "away",
+          disabled: assignee === a.id,
+          onSelect: run(() => p.api.assign(id, { agent_id: a.id }), `Assigned to ${a.display_name}.`),
+        })),
       ...(teams.length ? /** @type {const} */ (["separator"]) : []),
       ...teams.map((t) => ({
-        label: `Team ${t}`, detail: "routing picks someone available",
+        label: `Team ${t}`,
+        detail: "routing picks someone available",
         onSelect: run(() => p.api.assign(id, { team_id: t }), `Assigned to team ${t}.`),
       })),
       "separator",
-      { label: "Unassign", disabled: !assignee, onSelect: run(() => p.api.assign(id, { agent_id: null }), "Unassigned.") },
+      {
+        label: "Unassign",
+        disabled: !assignee,
+        onSelect: run(() => p.api.assign(id, { agent_id: null }), "Unassigned."),
+      },
     ],
   });
 
@@ -63,41 +76,98 @@ export function renderActions(el, row, p) {
     items: () => [
       row.blocked
         ? { label: "Unblock sender", onSelect: run(() => p.api.action(id, "block", "DELETE"), "Sender unblocked.") }
-        : { label: "Block sender", danger: true, detail: "their conversations go to Filtered",
-          onSelect: run(() => p.api.action(id, "block"), "Sender blocked: their conversations are in Filtered.") },
+        : {
+            label: "Block sender",
+            danger: true,
+            detail: "their conversations go to Filtered",
+            onSelect: run(() => p.api.action(id, "block"), "Sender blocked: their conversations are in Filtered."),
+          },
       row.spam
         ? { label: "Not spam", onSelect: run(() => p.api.action(id, "spam", "DELETE"), "No longer marked as spam.") }
         : { label: "Mark as spam", danger: true, onSelect: run(() => p.api.action(id, "spam"), "Marked as spam.") },
+      row.contact_unlinked
+        ? { label: "Contact unlinked", disabled: true, onSelect: () => {} }
+        : {
+            label: "Unlink contact",
+            detail: "the conversation becomes anonymous",
+            onSelect: run(() => p.api.action(id, "unlink-contact"), "Contact unlinked from this conversation."),
+          },
       "separator",
       row.ticket_id
         ? { label: `Ticket #${row.ticket_id}`, detail: "already created", disabled: true, onSelect: () => {} }
-        : { label: "Create ticket", onSelect: run(async () => {
-          const t = await p.api.createTicket(id);
-          return p.api.row(t.conversation_id);
-        }, "Ticket created.") },
-      { label: "Download transcript", disabled: c.status !== "closed" || row.handled_by === "bot",
-        detail: c.status !== "closed" ? "closed conversations only" : row.handled_by === "bot" ? "not for bot conversations" : undefined,
-        onSelect: () => downloadTranscript(p, row) },
+        : {
+            label: "Create ticket",
+            onSelect: run(async () => {
+              const t = await p.api.createTicket(id);
+              return p.api.row(t.conversation_id);
+            }, "Ticket created."),
+          },
+      {
+        label: "Download transcript",
+        disabled: c.status !== "closed" || row.handled_by === "bot",
+        detail:
+          c.status !== "closed"
+            ? "closed conversations only"
+            : row.handled_by === "bot"
+              ? "not for bot conversations"
+              : undefined,
+        onSelect: () => downloadTranscript(p, row),
+      },
     ],
   });
 
   replace(
     el,
-    h("div", { class: "toolbar", role: "toolbar", "aria-label": "Conversation actions" },
+    h(
+      "div",
+      { class: "toolbar", role: "toolbar", "aria-label": "Conversation actions" },
       h("span", { class: "toolbar-label" }, "Assignee"),
       assign,
       row.handled_by === "bot"
-        ? h("button", { type: "button", class: "btn primary", on: { click: run(() => p.api.action(id, "take-over"), "You took the conversation over from the bot.") } },
-          "Take over")
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "btn primary",
+              on: { click: run(() => p.api.action(id, "take-over"), "You took the conversation over from the bot.") },
+            },
+            "Take over",
+          )
         : null,
       c.status === "open"
-        ? h("button", { type: "button", class: "btn", title: "Close the conversation", on: { click: run(() => p.api.action(id, "close"), "Conversation closed.") } }, "✓ Close")
-        : h("button", { type: "button", class: "btn", on: { click: run(() => p.api.action(id, "reopen"), "Conversation reopened.") } }, "Reopen"),
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "btn",
+              title: "Close the conversation",
+              on: { click: run(() => p.api.action(id, "close"), "Conversation closed.") },
+            },
+            "✓ Close",
+          )
+        : h(
+            "button",
+            {
+              type: "button",
+              class: "btn",
+              on: { click: run(() => p.api.action(id, "reopen"), "Conversation reopened.") },
+            },
+            "Reopen",
+          ),
       more,
-      h("button", {
-        type: "button", class: "btn icon", "aria-pressed": String(p.sidebarOpen), "aria-controls": "sidebar",
-        title: p.sidebarOpen ? "Hide the visitor panel" : "Show the visitor panel", on: { click: p.onToggleSidebar },
-      }, "Visitor")),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn icon",
+          "aria-pressed": String(p.sidebarOpen),
+          "aria-controls": "sidebar",
+          title: p.sidebarOpen ? "Hide the visitor panel" : "Show the visitor panel",
+          on: { click: p.onToggleSidebar },
+        },
+        "Visitor",
+      ),
+    ),
   );
 }
 
@@ -107,7 +177,10 @@ async function downloadTranscript(/** @type {ActionProps} */ p, /** @type {Inbox
     const text = await p.api.transcriptText(row.conversation.id);
     const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
     const safeName = row.contact_name.replace(/[^\p{L}\p{N}_-]+/gu, "-").slice(0, 40) || "conversation";
-    const a = h("a", { download: `transcript-${safeName}-${row.conversation.id.slice(-8)}.txt`, class: "visually-hidden" });
+    const a = h("a", {
+      download: `transcript-${safeName}-${row.conversation.id.slice(-8)}.txt`,
+      class: "visually-hidden",
+    });
     a.href = url; // a blob: URL made here, not data (h only takes http(s) links)
     document.body.appendChild(a);
     a.click();

@@ -47,7 +47,12 @@ export async function errorFrom(/** @type {Response} */ res) {
   } catch {
     // Not JSON (a proxy's page): fall through to a generic message.
   }
-  return new ApiError(res.status, "http_" + res.status, `The server answered ${res.status} ${res.statusText}.`, retryAfter);
+  return new ApiError(
+    res.status,
+    "http_" + res.status,
+    `The server answered ${res.status} ${res.statusText}.`,
+    retryAfter,
+  );
 }
 
 /** The list's query string for a view and filters (empty filters are left out; dates become Unix ms). */
@@ -162,7 +167,8 @@ export function createApi(options = {}) {
     /** @returns {Promise<{canned_responses: CannedResponse[]}>} */
     canned: () => request("GET", "/v1/agent/canned-responses"),
     /** @returns {Promise<{hits: KbHit[]}>} */
-    kbSearch: (/** @type {string} */ q) => request("GET", `/v1/agent/kb/search?${new URLSearchParams({ q, limit: "5" })}`),
+    kbSearch: (/** @type {string} */ q) =>
+      request("GET", `/v1/agent/kb/search?${new URLSearchParams({ q, limit: "5" })}`),
     /** @returns {Promise<{agents: Agent[]}>} */
     agents: () => request("GET", "/v1/agent/agents"),
     /** @returns {Promise<{available: boolean}>} */

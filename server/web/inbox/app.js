@@ -141,7 +141,11 @@ function handle(event) {
       announce(`${authorName(event.message.author, row.contact_name)}: ${event.message.body}`);
     }
     markRead();
-  } else if (event.type === "conversation" && !(event.row.conversation.id in before.rows) && state.listIds.includes(event.row.conversation.id)) {
+  } else if (
+    event.type === "conversation" &&
+    !(event.row.conversation.id in before.rows) &&
+    state.listIds.includes(event.row.conversation.id)
+  ) {
     announce(`New conversation from ${event.row.contact_name}`);
   }
   if (event.type === "conversation") scheduleCounts();
@@ -282,7 +286,10 @@ function markRead() {
   if (!row || document.visibilityState !== "visible" || !S.isUnread(row)) return;
   const seq = row.conversation.last_seq;
   const id = row.conversation.id;
-  state = { ...state, rows: { ...state.rows, [id]: { ...row, conversation: { ...row.conversation, agent_read_seq: seq } } } };
+  state = {
+    ...state,
+    rows: { ...state.rows, [id]: { ...row, conversation: { ...row.conversation, agent_read_seq: seq } } },
+  };
   api.read(id, seq).then(scheduleCounts, () => {});
 }
 
@@ -314,9 +321,17 @@ function render() {
   if (changed("views", [state.view, state.counts])) {
     renderViews(byId("views"), state, (view) => chooseView(view, state.filters));
   }
-  const typingNow = Object.keys(state.typingUntil).filter((c) => S.isTyping(state, c, now)).join(" ");
-  if (changed("list", [state.listIds, state.rows, state.openId, typingNow, state.nextCursor, listLoading, minute(now)])) {
-    renderList(byId("list"), state, now, { onOpen: openConversation, onMore: () => loadList(true), loading: listLoading });
+  const typingNow = Object.keys(state.typingUntil)
+    .filter((c) => S.isTyping(state, c, now))
+    .join(" ");
+  if (
+    changed("list", [state.listIds, state.rows, state.openId, typingNow, state.nextCursor, listLoading, minute(now)])
+  ) {
+    renderList(byId("list"), state, now, {
+      onOpen: openConversation,
+      onMore: () => loadList(true),
+      loading: listLoading,
+    });
   }
   document.body.classList.toggle("sidebar-hidden", !sidebarOpen);
   const row = state.openId ? state.rows[state.openId] : undefined;
@@ -332,19 +347,36 @@ function render() {
   if (changed("head", [row, sidebarOpen, state.agents])) {
     renderHeader(byId("conv-header"), row);
     renderActions(byId("conv-actions"), row, {
-      api, me, agents: Object.values(state.agents), onRow: putRow, onInfo: (t) => toast(t, false),
-      onError: (t) => toast(t, true), sidebarOpen,
+      api,
+      me,
+      agents: Object.values(state.agents),
+      onRow: putRow,
+      onInfo: (t) => toast(t, false),
+      onError: (t) => toast(t, true),
+      sidebarOpen,
       onToggleSidebar: toggleSidebar,
     });
   }
-  if (changed("messages", [id, state.messages[id], state.notes[id], row.conversation.visitor_read_seq, state.hasEarlier[id], loadingEarlier, minute(now)])) {
+  if (
+    changed("messages", [
+      id,
+      state.messages[id],
+      state.notes[id],
+      row.conversation.visitor_read_seq,
+      state.hasEarlier[id],
+      loadingEarlier,
+      minute(now),
+    ])
+  ) {
     renderMessages(byId("messages"), state, row, now, { onEarlier: loadEarlier, loadingEarlier });
   }
   renderTyping(byId("typing"), state, row, now);
   if (composerFor !== id) {
     composerFor = id;
     composer = mountComposer(byId("composer"), {
-      api, agentName: me.display_name, canned: () => canned,
+      api,
+      agentName: me.display_name,
+      canned: () => canned,
       row: () => state.rows[id] ?? row,
       onSent: (m) => {
         state = S.withMessage(state, m);
@@ -367,7 +399,8 @@ function toggleSidebar() {
   scheduleRender();
   // The focus follows: into the panel when it opens, back to its toolbar button when it closes.
   requestAnimationFrame(() => {
-    const target = sidebarOpen ? document.querySelector("#sidebar [data-key=hide-sidebar]")
+    const target = sidebarOpen
+      ? document.querySelector("#sidebar [data-key=hide-sidebar]")
       : document.querySelector('#conv-actions [aria-controls="sidebar"]');
     if (target instanceof HTMLElement) target.focus();
   });
@@ -391,35 +424,65 @@ function renderTopbar() {
   replace(
     byId("topbar"),
     h("span", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }), me.app_name),
-    h("span", { class: `feed ${feedStatus}`, title: "Live updates" },
-      feedStatus === "live" ? "Live" : feedStatus === "connecting" ? "Connecting…" : "Offline, reconnecting…"),
+    h(
+      "span",
+      { class: `feed ${feedStatus}`, title: "Live updates" },
+      feedStatus === "live" ? "Live" : feedStatus === "connecting" ? "Connecting…" : "Offline, reconnecting…",
+    ),
     h("span", { class: "spacer" }),
-    h("button", {
-      type: "button", class: me.available ? "presence available" : "presence away", "aria-pressed": String(me.available),
-      "data-key": "presence",
-      title: me.available
-        ? "Available: routing gives you new conversations. Click to go away."
-        : "Away: you keep your conversations, routing gives you no new ones. Click to become available.",
-      on: { click: togglePresence },
-    }, h("span", { class: "presence-dot", "aria-hidden": "true" }), me.available ? "Available" : "Away"),
-    h("label", { class: "notify-toggle" },
-      h("input", { type: "checkbox", checked: notificationsWanted(), "data-key": "notify", on: { change: async (e) => {
-        const box = /** @type {HTMLInputElement} */ (e.currentTarget);
-        box.checked = await setNotificationsWanted(box.checked);
-        if (!box.checked && notificationsWanted() === false && typeof Notification !== "undefined" && Notification.permission === "denied") {
-          toast("The browser blocks notifications for this site.", true);
-        }
-      } } }),
-      "Desktop notifications"),
+    h(
+      "button",
+      {
+        type: "button",
+        class: me.available ? "presence available" : "presence away",
+        "aria-pressed": String(me.available),
+        "data-key": "presence",
+        title: me.available
+          ? "Available: routing gives you new conversations. Click to go away."
+          : "Away: you keep your conversations, routing gives you no new ones. Click to become available.",
+        on: { click: togglePresence },
+      },
+      h("span", { class: "presence-dot", "aria-hidden": "true" }),
+      me.available ? "Available" : "Away",
+    ),
+    h(
+      "label",
+      { class: "notify-toggle" },
+      h("input", {
+        type: "checkbox",
+        checked: notificationsWanted(),
+        "data-key": "notify",
+        on: {
+          change: async (e) => {
+            const box = /** @type {HTMLInputElement} */ (e.currentTarget);
+            const wanted = box.checked;
+            box.checked = await setNotificationsWanted(wanted);
+            if (wanted && !box.checked) toast("The browser does not allow notifications for this site.", true);
+          },
+        },
+      }),
+      "Desktop notifications",
+    ),
     h("span", { class: "me" }, me.display_name),
-    h("button", { type: "button", class: "btn link", "data-key": "logout", on: { click: async () => {
-      try {
-        await api.logout();
-      } catch {
-        // Signed out locally anyway.
-      }
-      signedOut();
-    } } }, "Sign out"),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn link",
+        "data-key": "logout",
+        on: {
+          click: async () => {
+            try {
+              await api.logout();
+            } catch {
+              // Signed out locally anyway.
+            }
+            signedOut();
+          },
+        },
+      },
+      "Sign out",
+    ),
   );
 }
 
@@ -429,7 +492,12 @@ async function togglePresence() {
   try {
     const { available } = await api.presence(!me.available);
     state = S.apply(state, { type: "presence", agent_id: me.id, available }, Date.now());
-    toast(available ? "You are available: routing gives you new conversations." : "You are away: you keep your conversations; routing gives you no new ones.", false);
+    toast(
+      available
+        ? "You are available: routing gives you new conversations."
+        : "You are away: you keep your conversations; routing gives you no new ones.",
+      false,
+    );
   } catch (e) {
     toast(e instanceof Error ? e.message : String(e), true);
   }
@@ -454,9 +522,12 @@ function toast(text, isError) {
   other.textContent = "";
   el.textContent = text;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => {
-    el.textContent = "";
-  }, isError ? 8000 : 4000);
+  toastTimer = setTimeout(
+    () => {
+      el.textContent = "";
+    },
+    isError ? 8000 : 4000,
+  );
 }
 
 // Typing indicators expire by themselves: re-render while one is showing.

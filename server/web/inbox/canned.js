@@ -18,12 +18,13 @@
  * @param {InboxRow} row @param {string} agentName @returns {PlaceholderValues}
  */
 export function placeholderValues(row, agentName) {
-  const named = !row.contact_unlinked && !row.contact_name.startsWith("Visitor #") && row.contact_name !== row.contact_email;
+  const named =
+    !row.contact_unlinked && !row.contact_name.startsWith("Visitor #") && row.contact_name !== row.contact_email;
   const name = named ? row.contact_name.trim() : "";
   return {
     visitor_name: name,
     visitor_first_name: name.split(/\s+/)[0] ?? "",
-    visitor_email: row.contact_unlinked ? "" : row.contact_email ?? "",
+    visitor_email: row.contact_unlinked ? "" : (row.contact_email ?? ""),
     agent_name: agentName,
   };
 }

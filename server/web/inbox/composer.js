@@ -38,33 +38,83 @@ export function mountComposer(el, props) {
   let sending = false;
 
   const text = h("textarea", {
-    id: "composer-text", rows: 3, maxlength: 4000, "aria-label": "Reply to the visitor",
+    id: "composer-text",
+    rows: 3,
+    maxlength: 4000,
+    "aria-label": "Reply to the visitor",
     placeholder: "Reply… (Enter to send, Shift+Enter for a new line, / for canned responses)",
-    "aria-autocomplete": "list", "aria-controls": "canned-menu",
+    "aria-autocomplete": "list",
+    "aria-controls": "canned-menu",
   });
-  const cannedMenu = h("ul", { id: "canned-menu", class: "popup", role: "listbox", "aria-label": "Canned responses", hidden: true });
+  const cannedMenu = h("ul", {
+    id: "canned-menu",
+    class: "popup",
+    role: "listbox",
+    "aria-label": "Canned responses",
+    hidden: true,
+  });
   const kbPanel = h("div", { class: "popup kb", hidden: true });
   const sendButton = h("button", { type: "submit", class: "btn primary" }, "Send");
-  const replyTab = h("button", { type: "button", class: "tab active", "aria-pressed": "true", on: { click: () => setMode("reply") } }, "Reply");
-  const noteTab = h("button", { type: "button", class: "tab", "aria-pressed": "false", on: { click: () => setMode("note") } }, "Note");
-  const form = h("form", { class: "composer-form", "aria-label": "Composer" },
-    h("div", { class: "composer-tabs" }, replyTab, noteTab,
-      h("span", { class: "composer-hint" }, "Notes are visible to your team only")),
-    cannedMenu, kbPanel, text,
-    h("div", { class: "composer-bar" },
-      h("button", { type: "button", class: "btn", title: "Canned responses (type / in the text)", on: { click: () => {
-        const at = text.selectionStart;
-        const prefix = at > 0 && !/\s/.test(text.value[at - 1]) ? " /" : "/";
-        const next = insertAt(text.value, at, at, prefix);
-        text.value = next.text;
-        text.setSelectionRange(next.caret, next.caret);
-        text.focus();
-        updateCanned();
-      } } }, "Canned responses"),
-      h("button", { type: "button", class: "btn", "aria-expanded": "false", on: { click: (e) => toggleKb(/** @type {HTMLElement} */ (e.currentTarget)) } },
-        "Insert article"),
+  const replyTab = h(
+    "button",
+    { type: "button", class: "tab active", "aria-pressed": "true", on: { click: () => setMode("reply") } },
+    "Reply",
+  );
+  const noteTab = h(
+    "button",
+    { type: "button", class: "tab", "aria-pressed": "false", on: { click: () => setMode("note") } },
+    "Note",
+  );
+  const form = h(
+    "form",
+    { class: "composer-form", "aria-label": "Composer" },
+    h(
+      "div",
+      { class: "composer-tabs" },
+      replyTab,
+      noteTab,
+      h("span", { class: "composer-hint" }, "Notes are visible to your team only"),
+    ),
+    cannedMenu,
+    kbPanel,
+    text,
+    h(
+      "div",
+      { class: "composer-bar" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn",
+          title: "Canned responses (type / in the text)",
+          on: {
+            click: () => {
+              const at = text.selectionStart;
+              const prefix = at > 0 && !/\s/.test(text.value[at - 1]) ? " /" : "/";
+              const next = insertAt(text.value, at, at, prefix);
+              text.value = next.text;
+              text.setSelectionRange(next.caret, next.caret);
+              text.focus();
+              updateCanned();
+            },
+          },
+        },
+        "Canned responses",
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn",
+          "aria-expanded": "false",
+          on: { click: (e) => toggleKb(/** @type {HTMLElement} */ (e.currentTarget)) },
+        },
+        "Insert article",
+      ),
       h("span", { class: "spacer" }),
-      sendButton));
+      sendButton,
+    ),
+  );
   replace(el, form);
   el.classList.remove("note-mode");
   text.value = drafts.get(`${id}:reply`) ?? "";
@@ -78,9 +128,10 @@ export function mountComposer(el, props) {
     el.classList.toggle("note-mode", mode === "note");
     text.setAttribute("aria-label", mode === "reply" ? "Reply to the visitor" : "Internal note for your team");
     sendButton.textContent = mode === "reply" ? "Send" : "Add note";
-    text.placeholder = mode === "reply"
-      ? "Reply… (Enter to send, Shift+Enter for a new line, / for canned responses)"
-      : "Internal note… (never shown to the visitor)";
+    text.placeholder =
+      mode === "reply"
+        ? "Reply… (Enter to send, Shift+Enter for a new line, / for canned responses)"
+        : "Internal note… (never shown to the visitor)";
     if (mode === "note") stopTyping();
     text.value = drafts.get(`${id}:${mode}`) ?? "";
     text.focus();
@@ -104,13 +155,35 @@ export function mountComposer(el, props) {
       text.removeAttribute("aria-activedescendant");
       return;
     }
-    replace(cannedMenu, options.length === 0
-      ? h("li", { class: "popup-empty" }, props.canned().length ? "No canned response matches." : "No canned responses yet.")
-      : options.map((c, i) => h("li", {
-        id: `canned-${i}`, role: "option", class: i === active ? "option active" : "option", "aria-selected": String(i === active),
-        on: { mousedown: (e) => { e.preventDefault(); pickCanned(i); } },
-      }, h("span", { class: "shortcut" }, "/" + c.shortcut), h("span", { class: "option-title" }, c.title),
-      h("span", { class: "option-text" }, c.text))));
+    replace(
+      cannedMenu,
+      options.length === 0
+        ? h(
+            "li",
+            { class: "popup-empty" },
+            props.canned().length ? "No canned response matches." : "No canned responses yet.",
+          )
+        : options.map((c, i) =>
+            h(
+              "li",
+              {
+                id: `canned-${i}`,
+                role: "option",
+                class: i === active ? "option active" : "option",
+                "aria-selected": String(i === active),
+                on: {
+                  mousedown: (e) => {
+                    e.preventDefault();
+                    pickCanned(i);
+                  },
+                },
+              },
+              h("span", { class: "shortcut" }, "/" + c.shortcut),
+              h("span", { class: "option-title" }, c.title),
+              h("span", { class: "option-text" }, c.text),
+            ),
+          ),
+    );
     if (options.length) text.setAttribute("aria-activedescendant", `canned-${active}`);
   }
   function pickCanned(/** @type {number} */ i) {
@@ -125,7 +198,11 @@ export function mountComposer(el, props) {
   }
 
   // Knowledge-base links.
-  const kbInput = h("input", { type: "search", placeholder: "Search the knowledge base", "aria-label": "Search the knowledge base" });
+  const kbInput = h("input", {
+    type: "search",
+    placeholder: "Search the knowledge base",
+    "aria-label": "Search the knowledge base",
+  });
   const kbResults = h("ul", { class: "kb-results", "aria-label": "Articles" });
   replace(kbPanel, kbInput, kbResults);
   /** @type {HTMLElement | null} */
@@ -150,9 +227,23 @@ export function mountComposer(el, props) {
       if (!q) return replace(kbResults);
       try {
         const { hits } = await props.api.kbSearch(q);
-        replace(kbResults, hits.length === 0 ? h("li", { class: "popup-empty" }, "No article found.") : hits.map((hit) =>
-          h("li", null, h("button", { type: "button", class: "kb-hit", on: { click: () => insertArticle(hit) } },
-            h("span", { class: "option-title" }, hit.title), h("span", { class: "option-text" }, hit.snippet)))));
+        replace(
+          kbResults,
+          hits.length === 0
+            ? h("li", { class: "popup-empty" }, "No article found.")
+            : hits.map((hit) =>
+                h(
+                  "li",
+                  null,
+                  h(
+                    "button",
+                    { type: "button", class: "kb-hit", on: { click: () => insertArticle(hit) } },
+                    h("span", { class: "option-title" }, hit.title),
+                    h("span", { class: "option-text" }, hit.snippet),
+                  ),
+                ),
+              ),
+        );
       } catch (e) {
         replace(kbResults, h("li", { class: "popup-empty" }, e instanceof Error ? e.message : String(e)));
       }

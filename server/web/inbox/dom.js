@@ -12,6 +12,9 @@
  * }} Attrs
  */
 
+/** Attributes holding a URL the browser may load or navigate to: only http(s) values get through. */
+const URL_ATTRIBUTES = new Set(["href", "src", "action", "formaction", "poster", "cite", "data", "xlink:href"]);
+
 /** URLs a link may point to: absolute http(s) only (never javascript:, data:, …). */
 export function safeUrl(/** @type {string} */ url) {
   try {
@@ -41,7 +44,7 @@ export function h(tag, attrs, ...children) {
     if (value === null || value === undefined || value === false) continue;
     if (typeof value === "object") throw new TypeError(`attribute ${name}: only \`on\` takes an object`);
     if (/^on/i.test(name)) throw new TypeError(`attribute ${name}: pass listeners in \`on\``);
-    if (name === "href" || name === "src") {
+    if (URL_ATTRIBUTES.has(name.toLowerCase())) {
       const url = safeUrl(String(value));
       if (url) el.setAttribute(name, url);
       continue;

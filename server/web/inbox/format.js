@@ -43,7 +43,11 @@ export function authorName(/** @type {Author} */ author, /** @type {string} */ c
 
 /** One or two letters for an avatar. */
 export function initials(/** @type {string} */ name) {
-  const words = name.replace(/[^\p{L}\p{N} ]/gu, " ").trim().split(/\s+/).filter(Boolean);
+  const words = name
+    .replace(/[^\p{L}\p{N} ]/gu, " ")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
   if (words.length === 0) return "?";
   const letters = words.length === 1 ? [...words[0]].slice(0, 2) : [[...words[0]][0], [...words[words.length - 1]][0]];
   return letters.join("").toUpperCase();

@@ -37,22 +37,39 @@ export function renderViews(nav, state, onView) {
   replace(
     nav,
     h("h2", { class: "pane-title" }, "Inbox"),
-    h("ul", { class: "views" }, VIEWS.map(([view, label]) => {
-      const count = state.counts?.[view];
-      const unread = state.counts?.unread?.[view];
-      return h("li", null, h("button", {
-        type: "button",
-        class: view === state.view ? "view active" : "view",
-        "data-key": "view-" + view,
-        "aria-current": view === state.view ? "page" : null,
-        on: { click: () => onView(view) },
-      },
-      h("span", { class: "view-label" }, label),
-      count === undefined ? null : h("span", {
-        class: unread ? "count unread" : "count",
-        "aria-label": `${count} open${unread ? `, ${unread} unread` : ""}`,
-      }, String(count))));
-    })),
+    h(
+      "ul",
+      { class: "views" },
+      VIEWS.map(([view, label]) => {
+        const count = state.counts?.[view];
+        const unread = state.counts?.unread?.[view];
+        return h(
+          "li",
+          null,
+          h(
+            "button",
+            {
+              type: "button",
+              class: view === state.view ? "view active" : "view",
+              "data-key": "view-" + view,
+              "aria-current": view === state.view ? "page" : null,
+              on: { click: () => onView(view) },
+            },
+            h("span", { class: "view-label" }, label),
+            count === undefined
+              ? null
+              : h(
+                  "span",
+                  {
+                    class: unread ? "count unread" : "count",
+                    "aria-label": `${count} open${unread ? `, ${unread} unread` : ""}`,
+                  },
+                  String(count),
+                ),
+          ),
+        );
+      }),
+    ),
   );
 }
 
@@ -63,41 +80,94 @@ export function renderViews(nav, state, onView) {
 export function mountFilters(form, state, onChange) {
   const f = state.filters;
   const agents = Object.values(state.agents).sort((a, b) => a.display_name.localeCompare(b.display_name));
-  const select = (/** @type {string} */ name, /** @type {string} */ label, /** @type {string[][]} */ options,
-    /** @type {string} */ value) =>
-    h("label", { class: "field" }, h("span", { class: "field-label" }, label),
-      h("select", { name }, options.map(([v, text]) => h("option", { value: v, selected: v === value }, text))));
+  const select = (
+    /** @type {string} */ name,
+    /** @type {string} */ label,
+    /** @type {string[][]} */ options,
+    /** @type {string} */ value,
+  ) =>
+    h(
+      "label",
+      { class: "field" },
+      h("span", { class: "field-label" }, label),
+      h(
+        "select",
+        { name },
+        options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)),
+      ),
+    );
   const search = h("input", {
-    type: "search", name: "q", value: f.q, placeholder: "Search name, email, messages", maxlength: 200,
+    type: "search",
+    name: "q",
+    value: f.q,
+    placeholder: "Search name, email, messages",
+    maxlength: 200,
     "aria-label": "Search conversations",
   });
   replace(
     form,
     h("div", { class: "search-row" }, search),
-    h("details", { class: "filters" },
+    h(
+      "details",
+      { class: "filters" },
       h("summary", null, "Filters"),
-      h("div", { class: "filter-grid" },
-        select("status", "Status", [["", "Any status"], ["open", "Open"], ["closed", "Closed"]], f.status),
+      h(
+        "div",
+        { class: "filter-grid" },
+        select(
+          "status",
+          "Status",
+          [
+            ["", "Any status"],
+            ["open", "Open"],
+            ["closed", "Closed"],
+          ],
+          f.status,
+        ),
         select("assignee", "Assignee", [["", "Anyone"], ...agents.map((a) => [a.id, a.display_name])], f.assignee),
         select("channel", "Channel", CHANNELS, f.channel),
-        h("label", { class: "field" }, h("span", { class: "field-label" }, "Opened from"),
-          h("input", { type: "date", name: "from", value: f.from })),
-        h("label", { class: "field" }, h("span", { class: "field-label" }, "to"),
-          h("input", { type: "date", name: "to", value: f.to })),
-        h("button", { type: "button", class: "btn link", on: { click: () => {
-          const reset = emptyFilters();
-          for (const el of form.querySelectorAll("select, input")) {
-            const input = /** @type {HTMLInputElement} */ (el);
-            input.value = reset[/** @type {keyof Filters} */ (input.name)] ?? "";
-          }
-          onChange(reset);
-        } } }, "Reset filters"))),
+        h(
+          "label",
+          { class: "field" },
+          h("span", { class: "field-label" }, "Opened from"),
+          h("input", { type: "date", name: "from", value: f.from }),
+        ),
+        h(
+          "label",
+          { class: "field" },
+          h("span", { class: "field-label" }, "to"),
+          h("input", { type: "date", name: "to", value: f.to }),
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn link",
+            on: {
+              click: () => {
+                const reset = emptyFilters();
+                for (const el of form.querySelectorAll("select, input")) {
+                  const input = /** @type {HTMLInputElement} */ (el);
+                  input.value = reset[/** @type {keyof Filters} */ (input.name)] ?? "";
+                }
+                onChange(reset);
+              },
+            },
+          },
+          "Reset filters",
+        ),
+      ),
+    ),
   );
   const read = () => {
     const get = (/** @type {string} */ name) =>
       /** @type {HTMLInputElement} */ (form.querySelector(`[name="${name}"]`)).value;
     return /** @type {Filters} */ ({
-      status: get("status"), assignee: get("assignee"), channel: get("channel"), from: get("from"), to: get("to"),
+      status: get("status"),
+      assignee: get("assignee"),
+      channel: get("channel"),
+      from: get("from"),
+      to: get("to"),
       q: get("q"),
     });
   };
@@ -124,10 +194,21 @@ export function renderList(listEl, state, now, props) {
     listEl,
     rows.length === 0
       ? h("p", { class: "empty" }, props.loading ? "Loading conversations…" : "No conversations here.")
-      : h("ul", { class: "rows", "aria-label": "Conversations, newest first", on: { keydown: (e) => moveBetweenRows(/** @type {KeyboardEvent} */ (e)) } }, items),
+      : h(
+          "ul",
+          {
+            class: "rows",
+            "aria-label": "Conversations, newest first",
+            on: { keydown: (e) => moveBetweenRows(/** @type {KeyboardEvent} */ (e)) },
+          },
+          items,
+        ),
     state.nextCursor
-      ? h("button", { type: "button", class: "btn more", "data-key": "more", on: { click: props.onMore } },
-        "Load more conversations")
+      ? h(
+          "button",
+          { type: "button", class: "btn more", "data-key": "more", on: { click: props.onMore } },
+          "Load more conversations",
+        )
       : null,
   );
 }
@@ -143,24 +224,36 @@ function rowButton(row, state, now, onOpen) {
     row.blocked ? h("span", { class: "badge danger" }, "Blocked") : null,
     row.spam ? h("span", { class: "badge danger" }, "Spam") : null,
   ];
-  return h("button", {
-    type: "button",
-    class: ["row", unread ? "unread" : "", c.id === state.openId ? "active" : ""].join(" ").trim(),
-    "data-key": c.id,
-    "aria-current": c.id === state.openId ? "true" : null,
-    on: { click: () => onOpen(c.id) },
-  },
-  h("span", { class: "row-top" },
-    unread ? h("span", { class: "dot", "aria-hidden": "true" }) : null,
-    h("span", { class: "row-name" }, row.contact_name),
-    unread ? h("span", { class: "visually-hidden" }, ", unread") : null,
-    h("time", { class: "row-time", datetime: isoTime(row.opened_at), title: fullTime(row.opened_at) },
-      shortTime(row.opened_at, now))),
-  h("span", { class: typing ? "row-title typing" : "row-title" }, typing ? "typing…" : row.title),
-  h("span", { class: "row-meta" },
-    h("span", { class: "chip" }, row.channel_label),
-    h("span", { class: "row-assignee" }, c.assignee ? c.assignee.display_name : "Unassigned"),
-    badges));
+  return h(
+    "button",
+    {
+      type: "button",
+      class: ["row", unread ? "unread" : "", c.id === state.openId ? "active" : ""].join(" ").trim(),
+      "data-key": c.id,
+      "aria-current": c.id === state.openId ? "true" : null,
+      on: { click: () => onOpen(c.id) },
+    },
+    h(
+      "span",
+      { class: "row-top" },
+      unread ? h("span", { class: "dot", "aria-hidden": "true" }) : null,
+      h("span", { class: "row-name" }, row.contact_name),
+      unread ? h("span", { class: "visually-hidden" }, ", unread") : null,
+      h(
+        "time",
+        { class: "row-time", datetime: isoTime(row.opened_at), title: fullTime(row.opened_at) },
+        shortTime(row.opened_at, now),
+      ),
+    ),
+    h("span", { class: typing ? "row-title typing" : "row-title" }, typing ? "typing…" : row.title),
+    h(
+      "span",
+      { class: "row-meta" },
+      h("span", { class: "chip" }, row.channel_label),
+      h("span", { class: "row-assignee" }, c.assignee ? c.assignee.display_name : "Unassigned"),
+      badges,
+    ),
+  );
 }
 
 /** Up/Down move the focus between rows; Home/End to the first/last. */

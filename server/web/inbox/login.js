@@ -11,15 +11,33 @@ import { ApiError } from "./api.js";
  * @param {Element} el @param {Api} api @param {(session: Session) => void} onSignedIn @param {string} [notice]
  */
 export function renderLogin(el, api, onSignedIn, notice) {
-  const email = h("input", { id: "login-email", type: "email", name: "email", autocomplete: "username", required: true });
-  const password = h("input", { id: "login-password", type: "password", name: "password", autocomplete: "current-password", required: true });
+  const email = h("input", {
+    id: "login-email",
+    type: "email",
+    name: "email",
+    autocomplete: "username",
+    required: true,
+  });
+  const password = h("input", {
+    id: "login-password",
+    type: "password",
+    name: "password",
+    autocomplete: "current-password",
+    required: true,
+  });
   const message = h("p", { class: "error", role: "alert" }, notice ?? "");
   const submit = h("button", { type: "submit", class: "btn primary wide" }, "Sign in");
-  const form = h("form", { class: "login-card", "aria-labelledby": "login-title" },
+  const form = h(
+    "form",
+    { class: "login-card", "aria-labelledby": "login-title" },
     h("h1", { id: "login-title" }, "Sign in to the inbox"),
-    h("label", { for: "login-email" }, "Email"), email,
-    h("label", { for: "login-password" }, "Password"), password,
-    message, submit);
+    h("label", { for: "login-email" }, "Email"),
+    email,
+    h("label", { for: "login-password" }, "Password"),
+    password,
+    message,
+    submit,
+  );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     submit.disabled = true;
@@ -44,7 +62,8 @@ export function loginError(/** @type {unknown} */ err) {
   if (err instanceof ApiError) {
     if (err.code === "rate_limited" && err.retryAfter) {
       const minutes = Math.ceil(err.retryAfter / 60);
-      return `Too many attempts. Try again in ${err.retryAfter < 90 ? `${err.retryAfter} seconds` : `${minutes} minutes`}.`;
+      const wait = err.retryAfter < 90 ? `${err.retryAfter} seconds` : `${minutes} minutes`;
+      return `Too many attempts. Try again in ${wait}.`;
     }
     return err.message;
   }

@@ -9,17 +9,23 @@ import { h } from "./dom.js";
  * @param {{label: string, title?: string, className?: string, items: () => (MenuItem | "separator")[]}} props
  */
 export function menuButton(props) {
-  const button = h("button", {
-    type: "button",
-    class: props.className ?? "btn",
-    "aria-haspopup": "menu",
-    "aria-expanded": "false",
-    title: props.title ?? null,
-  }, props.label, h("span", { class: "caret", "aria-hidden": "true" }, "▾"));
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: props.className ?? "btn",
+      "aria-haspopup": "menu",
+      "aria-expanded": "false",
+      title: props.title ?? null,
+    },
+    props.label,
+    h("span", { class: "caret", "aria-hidden": "true" }, "▾"),
+  );
   const list = h("div", { class: "menu", role: "menu", "aria-label": props.label, hidden: true });
   const wrap = h("div", { class: "menu-wrap" }, button, list);
 
-  const items = () => /** @type {HTMLElement[]} */ ([...list.querySelectorAll('[role="menuitem"]:not([aria-disabled="true"])')]);
+  const items = () =>
+    /** @type {HTMLElement[]} */ ([...list.querySelectorAll('[role="menuitem"]:not([aria-disabled="true"])')]);
   const onOutside = (/** @type {Event} */ e) => {
     if (!wrap.contains(/** @type {Node} */ (e.target))) close(false);
   };
@@ -32,20 +38,25 @@ export function menuButton(props) {
         continue;
       }
       list.appendChild(
-        h("button", {
-          type: "button",
-          role: "menuitem",
-          tabindex: "-1",
-          class: item.danger ? "menu-item danger" : "menu-item",
-          "aria-disabled": item.disabled ? "true" : null,
-          on: {
-            click: () => {
-              if (item.disabled) return;
-              close(true);
-              item.onSelect();
+        h(
+          "button",
+          {
+            type: "button",
+            role: "menuitem",
+            tabindex: "-1",
+            class: item.danger ? "menu-item danger" : "menu-item",
+            "aria-disabled": item.disabled ? "true" : null,
+            on: {
+              click: () => {
+                if (item.disabled) return;
+                close(true);
+                item.onSelect();
+              },
             },
           },
-        }, h("span", null, item.label), item.detail ? h("span", { class: "menu-detail" }, item.detail) : null),
+          h("span", null, item.label),
+          item.detail ? h("span", { class: "menu-detail" }, item.detail) : null,
+        ),
       );
     }
     list.hidden = false;

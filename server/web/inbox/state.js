@@ -263,7 +263,10 @@ export function apply(state, event, now) {
 export function withMessage(state, m) {
   let next = state;
   if (m.conversation_id in state.messages) {
-    next = { ...next, messages: { ...state.messages, [m.conversation_id]: mergeMessages(state.messages[m.conversation_id], [m]) } };
+    next = {
+      ...next,
+      messages: { ...state.messages, [m.conversation_id]: mergeMessages(state.messages[m.conversation_id], [m]) },
+    };
   }
   if (m.author.kind === "visitor" && m.conversation_id in state.typingUntil) {
     const typingUntil = { ...state.typingUntil };

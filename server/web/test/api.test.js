@@ -11,10 +11,12 @@ import { loginError } from "../inbox/login.js";
 function recorder(/** @type {Response[]} */ answers) {
   /** @type {{url: string, init: RequestInit}[]} */
   const calls = [];
-  const fetch = /** @type {typeof globalThis.fetch} */ (async (url, init) => {
-    calls.push({ url: String(url), init: init ?? {} });
-    return /** @type {Response} */ (answers.shift());
-  });
+  const fetch = /** @type {typeof globalThis.fetch} */ (
+    async (url, init) => {
+      calls.push({ url: String(url), init: init ?? {} });
+      return /** @type {Response} */ (answers.shift());
+    }
+  );
   return { calls, fetch };
 }
 const json = (/** @type {number} */ status, /** @type {unknown} */ body, headers = {}) =>
@@ -43,7 +45,10 @@ test("refusals become ApiError with the server's message; 401 signs out", async 
     json(429, { code: "rate_limited", message: "slow down" }, { "Retry-After": "120" }),
   ]);
   const api = createApi({ fetch: r.fetch, onUnauthorized: () => signedOut++ });
-  await assert.rejects(api.action("c", "close"), (e) => e instanceof ApiError && e.code === "forbidden" && e.message === "still run by its bot");
+  await assert.rejects(
+    api.action("c", "close"),
+    (e) => e instanceof ApiError && e.code === "forbidden" && e.message === "still run by its bot",
+  );
   await assert.rejects(api.counts(), (e) => e instanceof ApiError && e.status === 401);
   assert.equal(signedOut, 1);
   await assert.rejects(api.counts(), (e) => e instanceof ApiError && e.code === "http_502" && /502/.test(e.message));
@@ -55,7 +60,9 @@ test("refusals become ApiError with the server's message; 401 signs out", async 
 
 test("the list query leaves empty filters out and includes the whole 'to' day", () => {
   assert.equal(listQuery("mine", { ...emptyFilters(), status: "" }, null), "view=mine&limit=50");
-  const q = new URLSearchParams(listQuery("all", { ...emptyFilters(), from: "2024-03-01", to: "2024-03-01", q: " parcel " }, "cur"));
+  const q = new URLSearchParams(
+    listQuery("all", { ...emptyFilters(), from: "2024-03-01", to: "2024-03-01", q: " parcel " }, "cur"),
+  );
   assert.equal(q.get("status"), "open");
   assert.equal(Number(q.get("to")) - Number(q.get("from")), 86_400_000);
   assert.equal(q.get("q"), "parcel");

@@ -27,9 +27,13 @@ const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.mi
 async function accessibilityViolations(page) {
   await page.evaluate(AXE); // DevTools evaluation: not subject to the page's CSP
   const result = await page.evaluate(() =>
-    /** @type {any} */ (window).axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
-  return /** @type {{id: string, impact: string, nodes: {target: string[]}[]}[]} */ (result.violations)
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    /** @type {any} */ (window).axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    }),
+  );
+  return /** @type {{id: string, impact: string, nodes: {target: string[]}[]}[]} */ (result.violations).map(
+    (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
 }
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
@@ -65,10 +69,18 @@ async function startServer() {
 
 /** A small JSON client for the real server. */
 function client(/** @type {string} */ base) {
-  return async (/** @type {string} */ method, /** @type {string} */ path, /** @type {string} */ token, /** @type {unknown} */ body) => {
+  return async (
+    /** @type {string} */ method,
+    /** @type {string} */ path,
+    /** @type {string} */ token,
+    /** @type {unknown} */ body,
+  ) => {
     const res = await fetch(base + path, {
       method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -84,7 +96,12 @@ async function seedConversations(/** @type {ReturnType<typeof client>} */ call) 
     const v = await call("POST", "/v1/apps/app_acme/visitors", "", undefined);
     if (Object.keys(properties).length) await call("PUT", "/v1/visitor/properties", v.visitor_token, { properties });
     await call("PUT", "/v1/visitor/device", v.visitor_token, {
-      platform: "ios", os_version: "18.2", app_version: "4.12.0", device_model: "iPhone15,3", locale: "en-GB", sdk_version: "0.1.0",
+      platform: "ios",
+      os_version: "18.2",
+      app_version: "4.12.0",
+      device_model: "iPhone15,3",
+      locale: "en-GB",
+      sdk_version: "0.1.0",
     });
     return v.visitor_token;
   };
@@ -94,10 +111,17 @@ async function seedConversations(/** @type {ReturnType<typeof client>} */ call) 
     return c.id;
   };
   const jane = await visitor({ name: "Jane Doe", email: "jane@example.com", plan: "Business", order: "A-1042" });
-  const parcel = await open(jane, 2, ["Hello! My parcel is late.", "The order number is A-1042, it was due on Monday."]);
-  await call("POST", `/v1/agent/conversations/${parcel}/messages`, ALICE, { body: "Sorry about that, Jane! Let me check with the carrier." });
+  const parcel = await open(jane, 2, [
+    "Hello! My parcel is late.",
+    "The order number is A-1042, it was due on Monday.",
+  ]);
+  await call("POST", `/v1/agent/conversations/${parcel}/messages`, ALICE, {
+    body: "Sorry about that, Jane! Let me check with the carrier.",
+  });
   await call("POST", `/v1/conversations/${parcel}/read`, jane, { seq: 3 });
-  await call("PUT", `/v1/conversations/${parcel}/messages/m${++n}`, jane, { body: "Thanks, I'll wait.\nI'm home all day." });
+  await call("PUT", `/v1/conversations/${parcel}/messages/m${++n}`, jane, {
+    body: "Thanks, I'll wait.\nI'm home all day.",
+  });
 
   const eve = await visitor({ name: XSS, email: "eve@example.com" });
   const xss = await open(eve, 2, [XSS, "<script>alert(2)</script> **bold** & <b>tags</b>"]);
@@ -106,7 +130,9 @@ async function seedConversations(/** @type {ReturnType<typeof client>} */ call) 
   await open(marc, 1, ["Bonjour, je ne trouve pas ma facture de mars."]);
   const anon = await visitor({});
   const closed = await open(anon, 2, ["How do I change my payment method?"]);
-  await call("POST", `/v1/agent/conversations/${closed}/messages`, ALICE, { body: "Account > Billing > Payment method. Anything else?" });
+  await call("POST", `/v1/agent/conversations/${closed}/messages`, ALICE, {
+    body: "Account > Billing > Payment method. Anything else?",
+  });
   await call("POST", `/v1/agent/conversations/${closed}/close`, ALICE, undefined);
   const spammer = await visitor({ name: "Cheap Watches" });
   const spam = await open(spammer, 2, ["Buy cheap watches now!!!"]);
@@ -114,24 +140,57 @@ async function seedConversations(/** @type {ReturnType<typeof client>} */ call) 
 
   // A bot conversation with quick replies, the visitor having tapped one.
   const bot = await call("POST", "/v1/admin/chatflows", ADMIN, {
-    name: "Helper bot", kind: "bot", enabled: true, priority: 1, mobile_tags: ["helper"], language: "en",
-    welcome_message: "Hi! I'm the helper.", header: { display_name: "Helper" }, email_capture: { mode: "never" },
+    name: "Helper bot",
+    kind: "bot",
+    enabled: true,
+    priority: 1,
+    mobile_tags: ["helper"],
+    language: "en",
+    welcome_message: "Hi! I'm the helper.",
+    header: { display_name: "Helper" },
+    email_capture: { mode: "never" },
     routing: { mode: "specific", agent_ids: ["ag_alice"], available_agents_only: false },
     availability: { mode: "always", when_away: "away_message", away_message: "Away" },
-    knowledge_base: { enabled: false }, consent: { process_data: { mode: "off" } },
-    bot: { session_timeout_minutes: 600, message_delay_ms: 0, display_name: "Helper bot", flow: { start: "topic", nodes: [
-      { id: "topic", action: "ask", text: "What is it about?", quick_replies: [{ id: "billing", label: "Billing" }, { id: "delivery", label: "Delivery" }], next: "more" },
-      { id: "more", action: "ask", text: "Tell me more.", allow_free_text: true, next: "human" },
-      { id: "human", action: "handoff", text: "Getting someone." },
-    ] } },
+    knowledge_base: { enabled: false },
+    consent: { process_data: { mode: "off" } },
+    bot: {
+      session_timeout_minutes: 600,
+      message_delay_ms: 0,
+      display_name: "Helper bot",
+      flow: {
+        start: "topic",
+        nodes: [
+          {
+            id: "topic",
+            action: "ask",
+            text: "What is it about?",
+            quick_replies: [
+              { id: "billing", label: "Billing" },
+              { id: "delivery", label: "Delivery" },
+            ],
+            next: "more",
+          },
+          { id: "more", action: "ask", text: "Tell me more.", allow_free_text: true, next: "human" },
+          { id: "human", action: "handoff", text: "Getting someone." },
+        ],
+      },
+    },
   });
   const sam = await visitor({ name: "Sam Bot-User" });
   const botConv = await call("POST", "/v1/conversations", sam, { chatflow_id: bot.id });
   await new Promise((r) => setTimeout(r, 300)); // the bot's welcome and question, sent by the server
-  await call("PUT", `/v1/conversations/${botConv.id}/messages/m${++n}`, sam, { body: "Billing", quick_reply_id: "billing" });
+  await call("PUT", `/v1/conversations/${botConv.id}/messages/m${++n}`, sam, {
+    body: "Billing",
+    quick_reply_id: "billing",
+  });
   await new Promise((r) => setTimeout(r, 300));
-  for (let i = 0; i < 2; i++) await open(await visitor({ name: `Customer ${i + 1}` }), 2, [`Question number ${i + 1} about my account`]);
-  const long = await open(await visitor({ name: "Long History" }), 2, Array.from({ length: 56 }, (_, i) => `Message ${i + 1}`));
+  for (let i = 0; i < 2; i++)
+    await open(await visitor({ name: `Customer ${i + 1}` }), 2, [`Question number ${i + 1} about my account`]);
+  const long = await open(
+    await visitor({ name: "Long History" }),
+    2,
+    Array.from({ length: 56 }, (_, i) => `Message ${i + 1}`),
+  );
   return { parcel, xss, closed, spam, bot: botConv.id, long };
 }
 
@@ -145,8 +204,16 @@ async function main() {
   // A fresh user-data dir for each run (playwright passes it as --user-data-dir).
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     viewport: { width: 1440, height: 900 },
     acceptDownloads: true,
   });
@@ -161,7 +228,8 @@ async function main() {
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("console", (m) => {
       // 404s of routes the server does not have yet are expected; CSP violations and script errors are not.
-      if (m.type() === "error" && !/404|Failed to load resource|WebSocket/.test(m.text())) problems.push(`console: ${m.text()}`);
+      if (m.type() === "error" && !/404|Failed to load resource|WebSocket/.test(m.text()))
+        problems.push(`console: ${m.text()}`);
       if (/Content Security Policy/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
     });
 
@@ -196,9 +264,23 @@ async function main() {
           refused++;
         }
       }
-      return { text: p.textContent, elements: p.children.length, title: p.title, link: link.hasAttribute("href"), web: web.getAttribute("href"), refused };
+      return {
+        text: p.textContent,
+        elements: p.children.length,
+        title: p.title,
+        link: link.hasAttribute("href"),
+        web: web.getAttribute("href"),
+        refused,
+      };
     }, "/inbox/dom.js");
-    assert.deepEqual(dom, { text: "<b>bold</b>3<i>x</i>", elements: 0, title: "<b>", link: false, web: "https://help.example/a?b=1", refused: 3 });
+    assert.deepEqual(dom, {
+      text: "<b>bold</b>3<i>x</i>",
+      elements: 0,
+      title: "<b>",
+      link: false,
+      web: "https://help.example/a?b=1",
+      refused: 3,
+    });
 
     // Open the XSS conversation with the keyboard: focus the list, arrows, Enter.
     await page.locator("button.row").first().focus();
@@ -215,7 +297,11 @@ async function main() {
     const bodies = await page.locator("#messages .bubble").allTextContents();
     assert.equal(bodies[0], XSS, "the message shows as text");
     assert.equal(await page.locator("#messages img, #messages script, #messages b").count(), 0, "no markup from data");
-    assert.equal(await page.locator(".composer textarea").evaluate((el) => el === document.activeElement), true, "the composer has the focus");
+    assert.equal(
+      await page.locator(".composer textarea").evaluate((el) => el === document.activeElement),
+      true,
+      "the composer has the focus",
+    );
 
     // Reply: Shift+Enter makes a new line, Enter sends; the server stores exactly that text.
     await page.keyboard.type("Hello, how can I help?");
@@ -233,7 +319,11 @@ async function main() {
     // Canned responses: "/" opens the menu, Esc closes it and leaves the text.
     await page.keyboard.type("/");
     await page.waitForSelector("#canned-menu:not([hidden])");
-    assert.equal(await page.locator(".composer textarea").getAttribute("aria-activedescendant"), null, "no option without responses");
+    assert.equal(
+      await page.locator(".composer textarea").getAttribute("aria-activedescendant"),
+      null,
+      "no option without responses",
+    );
     await page.keyboard.press("Escape");
     await page.waitForSelector("#canned-menu[hidden]", { state: "attached" });
     await page.keyboard.press("Backspace");
@@ -245,7 +335,10 @@ async function main() {
     await page.locator('#messages button:has-text("Load earlier messages")').click();
     await page.waitForSelector("#messages p.start");
     const history = await page.locator("#messages .bubble").allTextContents();
-    assert.deepEqual(history, Array.from({ length: 56 }, (_, i) => `Message ${i + 1}`));
+    assert.deepEqual(
+      history,
+      Array.from({ length: 56 }, (_, i) => `Message ${i + 1}`),
+    );
 
     // Jane's conversation: agent message read by the visitor, multi-line text, sidebar.
     await page.locator("button.row", { hasText: "Jane Doe" }).click();
@@ -264,7 +357,8 @@ async function main() {
     await page.screenshot({ path: join(OUT, "3-assign-menu.png") });
     await page.keyboard.press("Escape");
     assert.equal(await assign.evaluate((el) => el === document.activeElement), true, "Esc gives the focus back");
-    await page.keyboard.press("ArrowDown"); // opens on the first enabled item: Bob ("Assign to me" is disabled, it is mine)
+    // ↓ opens on the first enabled item: Bob ("Assign to me" is disabled: it is mine already).
+    await page.keyboard.press("ArrowDown");
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Bobaway");
     await page.keyboard.press("Enter");
     await page.waitForFunction(() => document.querySelector(".toast")?.textContent === "Assigned to Bob.");
@@ -275,12 +369,18 @@ async function main() {
     await page.locator('#conv-actions button:has-text("More")').click();
     await page.getByRole("menuitem", { name: "Create ticket" }).click();
     await page.waitForFunction(() => document.querySelector(".toast")?.textContent === "Ticket created.");
-    assert.equal(typeof (await call("GET", `/v1/agent/conversations/${ids.parcel}`, ALICE, undefined)).ticket_id, "number");
+    assert.equal(
+      typeof (await call("GET", `/v1/agent/conversations/${ids.parcel}`, ALICE, undefined)).ticket_id,
+      "number",
+    );
 
     // Close from the toolbar; the server agrees; the button becomes Reopen.
     await page.getByRole("button", { name: "✓ Close" }).click();
     await page.waitForSelector('#conv-actions button:has-text("Reopen")');
-    assert.equal((await call("GET", `/v1/agent/conversations/${ids.parcel}`, ALICE, undefined)).conversation.status, "closed");
+    assert.equal(
+      (await call("GET", `/v1/agent/conversations/${ids.parcel}`, ALICE, undefined)).conversation.status,
+      "closed",
+    );
 
     // Note mode against a server without notes yet: the refusal is shown with the server's message, text kept.
     await page.locator(".composer .tab", { hasText: "Note" }).click();
@@ -299,13 +399,13 @@ async function main() {
     console.log("axe-core, bot conversation:", botA11y.length ? botA11y : "no violation");
     problems.push(...botA11y.map((v) => `accessibility: ${v}`));
     await page.getByRole("button", { name: "Take over" }).click();
-    await page.waitForFunction(() => !document.querySelector('#conv-actions button.primary'));
+    await page.waitForFunction(() => !document.querySelector("#conv-actions button.primary"));
     assert.equal((await call("GET", `/v1/agent/conversations/${ids.bot}`, ALICE, undefined)).handled_by, "agents");
 
     // Filtered view: the blocked sender; unblock from More.
     await page.locator("button.view", { hasText: "Filtered" }).click();
     await page.locator("button.row", { hasText: "Cheap Watches" }).click();
-    await page.waitForSelector('#conv-header .badge.danger');
+    await page.waitForSelector("#conv-header .badge.danger");
     await page.locator('#conv-actions button:has-text("More")').click();
     await page.getByRole("menuitem", { name: /Unblock sender/ }).click();
     await page.waitForFunction(() => document.querySelector(".toast")?.textContent === "Sender unblocked.");
@@ -335,16 +435,27 @@ async function main() {
     // The narrowest supported width, with the visitor panel open over the conversation.
     await page.setViewportSize({ width: 1024, height: 720 });
     await page.selectOption('select[name="status"]', "open");
-    await page.locator("button.row", { hasText: "Jane Doe" }).first().click().catch(() => {});
+    await page
+      .locator("button.row", { hasText: "Jane Doe" })
+      .first()
+      .click()
+      .catch(() => {});
     await page.locator("button.row").first().click();
     await page.waitForSelector("#messages article.msg");
     await page.waitForSelector("#sidebar .contact-name");
-    assert.equal(await page.locator("#sidebar .contact-name").textContent(), await page.locator("#conv-heading").textContent(),
-      "the visitor panel shows the open conversation's visitor");
+    assert.equal(
+      await page.locator("#sidebar .contact-name").textContent(),
+      await page.locator("#conv-heading").textContent(),
+      "the visitor panel shows the open conversation's visitor",
+    );
     await page.screenshot({ path: join(OUT, "5-1024-sidebar.png") });
     await page.locator("#sidebar button", { hasText: "Hide" }).click();
     await page.waitForSelector("body.sidebar-hidden");
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-controls")), "sidebar", "the focus goes back to the toolbar");
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute("aria-controls")),
+      "sidebar",
+      "the focus goes back to the toolbar",
+    );
     await page.screenshot({ path: join(OUT, "6-1024.png") });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
     assert.equal(overflow, false, "no horizontal scrolling at 1024 px");

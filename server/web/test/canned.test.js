@@ -14,8 +14,11 @@ test("placeholders expand; unknown or empty values become empty strings", () => 
   assert.equal(expandPlaceholders("{visitor_name}", {}), "");
   assert.equal(expandPlaceholders("braces {} and {Upper} stay", values), "braces {} and {Upper} stay");
   assert.equal(expandPlaceholders("{{visitor_name}}", values), "{Jane Doe}");
-  assert.equal(expandPlaceholders("{visitor_name}", { visitor_name: "{agent_name}", agent_name: "X" }), "{agent_name}",
-    "a value is inserted as is, not expanded again");
+  assert.equal(
+    expandPlaceholders("{visitor_name}", { visitor_name: "{agent_name}", agent_name: "X" }),
+    "{agent_name}",
+    "a value is inserted as is, not expanded again",
+  );
 });
 
 test("the slash query is the /word before the caret, at a line start or after a space", () => {
@@ -33,8 +36,14 @@ test("matching puts shortcut prefixes first, then other matches", () => {
     { id: "2", shortcut: "refund", title: "Refund policy", text: "", updated_at: 0 },
     { id: "3", shortcut: "thx", title: "Thanks for the refund request", text: "", updated_at: 0 },
   ];
-  assert.deepEqual(matchCanned(all, "ref").map((c) => c.id), ["2", "3"]);
-  assert.deepEqual(matchCanned(all, "").map((c) => c.id), ["1", "2", "3"]);
+  assert.deepEqual(
+    matchCanned(all, "ref").map((c) => c.id),
+    ["2", "3"],
+  );
+  assert.deepEqual(
+    matchCanned(all, "").map((c) => c.id),
+    ["1", "2", "3"],
+  );
   assert.deepEqual(matchCanned(all, "zzz"), []);
 });
 
@@ -43,13 +52,20 @@ test("insertion replaces the /query and puts the caret after the text", () => {
 });
 
 test("placeholder values: a real name only; the email or 'Visitor #' fallbacks greet nobody", () => {
-  assert.deepEqual(placeholderValues(row("a", {}, { contact_name: "Jane  Doe", contact_email: "j@x.io" }), "Alice"),
-    { visitor_name: "Jane  Doe", visitor_first_name: "Jane", visitor_email: "j@x.io", agent_name: "Alice" });
+  assert.deepEqual(placeholderValues(row("a", {}, { contact_name: "Jane  Doe", contact_email: "j@x.io" }), "Alice"), {
+    visitor_name: "Jane  Doe",
+    visitor_first_name: "Jane",
+    visitor_email: "j@x.io",
+    agent_name: "Alice",
+  });
   const byEmail = placeholderValues(row("a", {}, { contact_name: "j@x.io", contact_email: "j@x.io" }), "Alice");
   assert.equal(byEmail.visitor_name, "");
   assert.equal(byEmail.visitor_email, "j@x.io");
   const anonymous = placeholderValues(row("a", {}, { contact_name: "Visitor #1a2b3c4d" }), "Alice");
   assert.equal(expandPlaceholders("Hi {visitor_first_name}!", anonymous), "Hi !");
-  const unlinked = placeholderValues(row("a", {}, { contact_name: "Jane", contact_email: "j@x.io", contact_unlinked: true }), "A");
+  const unlinked = placeholderValues(
+    row("a", {}, { contact_name: "Jane", contact_email: "j@x.io", contact_unlinked: true }),
+    "A",
+  );
   assert.deepEqual([unlinked.visitor_name, unlinked.visitor_email], ["", ""]);
 });

@@ -28,7 +28,12 @@ export const CSP = [
 ].join("; ");
 export const DEV_CSRF = "dev-csrf-token";
 
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml" };
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+};
 const STATIC_DIR = join(import.meta.dirname, "..", "inbox");
 
 /**
@@ -49,13 +54,22 @@ export async function startDevServer(options) {
 
   /** The agent as GET /v1/agent/me will describe it (presence and teams read live from the server). */
   async function me() {
-    const res = await fetch(new URL("/v1/agent/agents", upstream), { headers: { Authorization: `Bearer ${options.token}` } });
-    const { agents } = /** @type {{agents: {id: string, available: boolean, team_ids: string[]}[]}} */ (await res.json());
+    const res = await fetch(new URL("/v1/agent/agents", upstream), {
+      headers: { Authorization: `Bearer ${options.token}` },
+    });
+    const { agents } = /** @type {{agents: {id: string, available: boolean, team_ids: string[]}[]}} */ (
+      await res.json()
+    );
     const live = agents.find((a) => a.id === agent.id);
     return {
       agent: {
-        id: agent.id, app_id: app.id, app_name: app.name, display_name: agent.display_name,
-        email: agent.email ?? `${agent.id}@example.invalid`, available: live?.available ?? false, team_ids: live?.team_ids ?? [],
+        id: agent.id,
+        app_id: app.id,
+        app_name: app.name,
+        display_name: agent.display_name,
+        email: agent.email ?? `${agent.id}@example.invalid`,
+        available: live?.available ?? false,
+        team_ids: live?.team_ids ?? [],
       },
       csrf_token: DEV_CSRF,
     };
@@ -79,12 +93,16 @@ export async function startDevServer(options) {
         const body = await readFile(join(STATIC_DIR, name)).catch(() => null);
         if (!body) return send(404, { code: "not_found", message: "no such file" });
         res.writeHead(200, {
-          "Content-Type": type, "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-          "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache",
+          "Content-Type": type,
+          "Content-Security-Policy": CSP,
+          "X-Content-Type-Options": "nosniff",
+          "Referrer-Policy": "no-referrer",
+          "Cache-Control": "no-cache",
         });
         return res.end(body);
       }
-      if (!url.pathname.startsWith("/v1/")) return send(404, { code: "unknown_route", message: "not a dev-server route" });
+      if (!url.pathname.startsWith("/v1/"))
+        return send(404, { code: "unknown_route", message: "not a dev-server route" });
       const write = req.method !== "GET" && req.method !== "HEAD";
       // Sign-in is the one write without a session, hence without a CSRF token.
       if (write && url.pathname !== "/v1/agent/login" && req.headers["x-csrf-token"] !== DEV_CSRF) {
@@ -139,10 +157,11 @@ export async function startDevServer(options) {
   const address = /** @type {import("node:net").AddressInfo} */ (server.address());
   return {
     url: `http://127.0.0.1:${address.port}`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -153,7 +172,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return process.argv[i + 1];
   };
   const dev = await startDevServer({
-    upstream: arg("upstream"), seedPath: arg("seed"), token: arg("token"),
+    upstream: arg("upstream"),
+    seedPath: arg("seed"),
+    token: arg("token"),
     port: process.argv.includes("--port") ? Number(arg("port")) : 0,
   });
   console.log(`inbox on ${dev.url}/inbox/`);

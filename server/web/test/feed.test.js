@@ -23,15 +23,30 @@ class FakeSocket extends EventTarget {
 }
 
 test("backoff: full jitter under an exponential cap", () => {
-  assert.equal(backoffDelay(0, () => 1 - 1e-9), BACKOFF_BASE_MS - 1);
-  assert.equal(backoffDelay(3, () => 0.5), BACKOFF_BASE_MS * 4);
-  assert.equal(backoffDelay(30, () => 1 - 1e-9), BACKOFF_MAX_MS - 1);
-  assert.equal(backoffDelay(5, () => 0), 0);
+  assert.equal(
+    backoffDelay(0, () => 1 - 1e-9),
+    BACKOFF_BASE_MS - 1,
+  );
+  assert.equal(
+    backoffDelay(3, () => 0.5),
+    BACKOFF_BASE_MS * 4,
+  );
+  assert.equal(
+    backoffDelay(30, () => 1 - 1e-9),
+    BACKOFF_MAX_MS - 1,
+  );
+  assert.equal(
+    backoffDelay(5, () => 0),
+    0,
+  );
 });
 
 test("the URL resumes after a cursor, on the page's origin", () => {
   assert.equal(feedUrl({ protocol: "https:", host: "x.example" }, null), "wss://x.example/v1/agent/feed");
-  assert.equal(feedUrl({ protocol: "http:", host: "127.0.0.1:9" }, "a/b+c"), "ws://127.0.0.1:9/v1/agent/feed?after=a%2Fb%2Bc");
+  assert.equal(
+    feedUrl({ protocol: "http:", host: "127.0.0.1:9" }, "a/b+c"),
+    "ws://127.0.0.1:9/v1/agent/feed?after=a%2Fb%2Bc",
+  );
 });
 
 test("unknown or malformed frames are dropped", () => {
@@ -78,8 +93,21 @@ test("reconnects with the last cursor, starts over after resync, and resets the 
     const fourth = FakeSocket.made[3];
     assert.equal(fourth.url, "ws://h/v1/agent/feed", "after a resync: from now, no cursor");
     fourth.receive({ type: "ready", cursor: "c9" });
-    assert.deepEqual(events.map((e) => /** @type {any} */ (e).type), ["ready", "message", "typing", "resync", "ready"]);
-    assert.deepEqual(statuses, ["connecting", "live", "offline", "connecting", "offline", "connecting", "offline", "connecting", "live"]);
+    assert.deepEqual(
+      events.map((e) => /** @type {any} */ (e).type),
+      ["ready", "message", "typing", "resync", "ready"],
+    );
+    assert.deepEqual(statuses, [
+      "connecting",
+      "live",
+      "offline",
+      "connecting",
+      "offline",
+      "connecting",
+      "offline",
+      "connecting",
+      "live",
+    ]);
     feed.stop();
     mock.timers.tick(BACKOFF_MAX_MS);
     assert.equal(FakeSocket.made.length, 4, "stopped: no reconnection");

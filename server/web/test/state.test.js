@@ -41,9 +41,17 @@ function serverEvents(seed, count) {
     if (roll < 0.4) {
       const seq = r.conversation.last_seq + 1;
       const kind = random() < 0.6 ? "visitor" : "agent";
-      events.push({ type: "message", cursor: cursor(), message: {
-        conversation_id: id, seq, author: { kind }, body: `m${seq}`, created_at: 2000 + n,
-      } });
+      events.push({
+        type: "message",
+        cursor: cursor(),
+        message: {
+          conversation_id: id,
+          seq,
+          author: { kind },
+          body: `m${seq}`,
+          created_at: 2000 + n,
+        },
+      });
       rows[id] = { ...r, conversation: { ...r.conversation, last_seq: seq }, preview: `m${seq}`, title: `m${seq}` };
       events.push({ type: "conversation", cursor: cursor(), row: rows[id] });
     } else if (roll < 0.6) {
@@ -57,13 +65,25 @@ function serverEvents(seed, count) {
       rows[id] = { ...r, conversation: { ...r.conversation, agent_read_seq: r.conversation.last_seq } };
       events.push({ type: "conversation", cursor: cursor(), row: rows[id] });
     } else if (roll < 0.85) {
-      rows[id] = { ...r, blocked: !r.blocked, conversation: { ...r.conversation, status: random() < 0.5 ? "open" : "closed" } };
+      rows[id] = {
+        ...r,
+        blocked: !r.blocked,
+        conversation: { ...r.conversation, status: random() < 0.5 ? "open" : "closed" },
+      };
       events.push({ type: "conversation", cursor: cursor(), row: rows[id] });
     } else {
-      events.push({ type: "note", cursor: cursor(), note: {
-        id: `n${++notes}`, conversation_id: id, after_seq: r.conversation.last_seq, author: { kind: "agent", id: "ag_alice" },
-        body: "note", created_at: 3000 + n,
-      } });
+      events.push({
+        type: "note",
+        cursor: cursor(),
+        note: {
+          id: `n${++notes}`,
+          conversation_id: id,
+          after_seq: r.conversation.last_seq,
+          author: { kind: "agent", id: "ag_alice" },
+          body: "note",
+          created_at: 3000 + n,
+        },
+      });
     }
   }
   return events;
@@ -104,11 +124,18 @@ test("duplicate events are ignored: each message and note once, in order", () =>
   for (let seed = 100; seed < 120; seed++) {
     const events = serverEvents(seed, 60);
     const once = applyAll(loaded(), events);
-    const twice = applyAll(loaded(), events.flatMap((e) => [e, e]));
+    const twice = applyAll(
+      loaded(),
+      events.flatMap((e) => [e, e]),
+    );
     assert.deepEqual(twice, once);
     for (const id of ["c1", "c2"]) {
       const seqs = once.messages[id].map((m) => m.seq);
-      assert.deepEqual(seqs, [...Array(seqs.length).keys()].map((i) => i + 1), "seqs 1..n, each once");
+      assert.deepEqual(
+        seqs,
+        [...Array(seqs.length).keys()].map((i) => i + 1),
+        "seqs 1..n, each once",
+      );
       const noteIds = once.notes[id].map((n) => n.id);
       assert.equal(new Set(noteIds).size, noteIds.length);
     }
@@ -121,7 +148,7 @@ test("the list holds exactly the rows of the view after any sequence", () => {
     const events = serverEvents(seed, 70);
     const s = applyAll(loaded(), events);
     for (const [id, r] of Object.entries(s.rows)) {
-      const expected = S.matchesView(r, "all", s.filters, "ag_alice") || id === s.openId && s.listIds.includes(id);
+      const expected = S.matchesView(r, "all", s.filters, "ag_alice") || (id === s.openId && s.listIds.includes(id));
       assert.equal(s.listIds.includes(id), expected, `seed ${seed}: ${id} in list`);
     }
     const sorted = [...s.listIds].sort((a, b) => S.compareRows(s.rows[a], s.rows[b]));
@@ -177,7 +204,15 @@ test("typing expires after 6 s; a visitor message ends it", () => {
   s = S.apply(s, { type: "typing", conversation_id: "c1", typing: true }, 1000);
   assert.equal(S.isTyping(s, "c1", 6999), true);
   assert.equal(S.isTyping(s, "c1", 7000), false);
-  s = S.apply(s, { type: "message", cursor: "x", message: { conversation_id: "c1", seq: 1, author: { kind: "visitor" }, body: "hi", created_at: 1 } }, 1500);
+  s = S.apply(
+    s,
+    {
+      type: "message",
+      cursor: "x",
+      message: { conversation_id: "c1", seq: 1, author: { kind: "visitor" }, body: "hi", created_at: 1 },
+    },
+    1500,
+  );
   assert.equal(S.isTyping(s, "c1", 2000), false);
 });
 
@@ -190,15 +225,32 @@ test("presence changes the agent and, for oneself, the topbar", () => {
 });
 
 test("notes follow the message they were written after", () => {
-  const m = (/** @type {number} */ seq) => ({ conversation_id: "c", seq, author: { kind: /** @type {const} */ ("visitor") }, body: "", created_at: seq });
-  const n = (/** @type {string} */ id, /** @type {number} */ after, /** @type {number} */ at) =>
-    ({ id, conversation_id: "c", after_seq: after, author: { kind: /** @type {const} */ ("agent") }, body: "", created_at: at });
+  const m = (/** @type {number} */ seq) => ({
+    conversation_id: "c",
+    seq,
+    author: { kind: /** @type {const} */ ("visitor") },
+    body: "",
+    created_at: seq,
+  });
+  const n = (/** @type {string} */ id, /** @type {number} */ after, /** @type {number} */ at) => ({
+    id,
+    conversation_id: "c",
+    after_seq: after,
+    author: { kind: /** @type {const} */ ("agent") },
+    body: "",
+    created_at: at,
+  });
   const notes = S.mergeNotes([], [n("late", 2, 9), n("early", 2, 5), n("first", 0, 1)]);
-  const order = S.timeline([m(1), m(2), m(3)], notes).map((x) => x.kind === "message" ? `m${x.message.seq}` : x.note.id);
+  const order = S.timeline([m(1), m(2), m(3)], notes).map((x) =>
+    x.kind === "message" ? `m${x.message.seq}` : x.note.id,
+  );
   assert.deepEqual(order, ["first", "m1", "m2", "early", "late", "m3"]);
   // With only later history loaded, a note about earlier messages waits for "load earlier".
   const partial = S.timeline([m(5), m(6)], S.mergeNotes([], [n("old", 1, 1), n("here", 5, 2)]));
-  assert.deepEqual(partial.map((x) => x.kind === "message" ? `m${x.message.seq}` : x.note.id), ["m5", "here", "m6"]);
+  assert.deepEqual(
+    partial.map((x) => (x.kind === "message" ? `m${x.message.seq}` : x.note.id)),
+    ["m5", "here", "m6"],
+  );
 });
 
 test("an action's answer moves rows between views, except the open one", () => {
