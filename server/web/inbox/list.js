@@ -150,6 +150,7 @@ export function mountFilters(form, state, onChange) {
                   const input = /** @type {HTMLInputElement} */ (el);
                   input.value = reset[/** @type {keyof Filters} */ (input.name)] ?? "";
                 }
+                statusChosen = false;
                 onChange(reset);
               },
             },
@@ -159,6 +160,8 @@ export function mountFilters(form, state, onChange) {
       ),
     ),
   );
+  const statusSelect = /** @type {HTMLSelectElement} */ (form.querySelector('[name="status"]'));
+  let statusChosen = f.status !== emptyFilters().status;
   const read = () => {
     const get = (/** @type {string} */ name) =>
       /** @type {HTMLInputElement} */ (form.querySelector(`[name="${name}"]`)).value;
@@ -171,10 +174,15 @@ export function mountFilters(form, state, onChange) {
       q: get("q"),
     });
   };
-  form.addEventListener("change", () => onChange(read()));
+  form.addEventListener("change", (e) => {
+    if (/** @type {HTMLElement} */ (e.target).getAttribute("name") === "status") statusChosen = true;
+    onChange(read());
+  });
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let debounce;
   search.addEventListener("input", () => {
+    // Search covers open and closed conversations, unless the agent picked a status themselves.
+    if (!statusChosen) statusSelect.value = search.value.trim() ? "" : "open";
     clearTimeout(debounce);
     debounce = setTimeout(() => onChange(read()), 300);
   });

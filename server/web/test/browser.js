@@ -411,6 +411,14 @@ async function main() {
     await page.waitForFunction(() => document.querySelector(".toast")?.textContent === "Sender unblocked.");
     assert.equal((await call("GET", `/v1/agent/conversations/${ids.spam}`, ALICE, undefined)).blocked, false);
 
+    // Search covers closed conversations too (the status filter follows until the agent picks one).
+    await page.locator("button.view", { hasText: "All conversations" }).click();
+    await page.locator('input[name="q"]').fill("payment method");
+    await page.waitForFunction(() => document.querySelectorAll("button.row").length === 1);
+    assert.match((await page.locator("button.row").textContent()) ?? "", /Closed/);
+    await page.locator('input[name="q"]').fill("");
+    await page.waitForFunction(() => document.querySelectorAll("button.row").length > 1);
+
     // Closed conversations: the status filter, then the transcript download.
     await page.locator("button.view", { hasText: "All conversations" }).click();
     await page.locator("details.filters summary").click();
