@@ -306,10 +306,11 @@ let renderQueued = false;
 function scheduleRender() {
   if (renderQueued) return;
   renderQueued = true;
-  requestAnimationFrame(() => {
+  // Not requestAnimationFrame: it stops in background tabs, where the title's unread count matters most.
+  setTimeout(() => {
     renderQueued = false;
     render();
-  });
+  }, 16);
 }
 
 function render() {
@@ -396,14 +397,12 @@ function render() {
 
 function toggleSidebar() {
   sidebarOpen = !sidebarOpen;
-  scheduleRender();
+  render();
   // The focus follows: into the panel when it opens, back to its toolbar button when it closes.
-  requestAnimationFrame(() => {
-    const target = sidebarOpen
-      ? document.querySelector("#sidebar [data-key=hide-sidebar]")
-      : document.querySelector('#conv-actions [aria-controls="sidebar"]');
-    if (target instanceof HTMLElement) target.focus();
-  });
+  const target = sidebarOpen
+    ? document.querySelector("#sidebar [data-key=hide-sidebar]")
+    : document.querySelector('#conv-actions [aria-controls="sidebar"]');
+  if (target instanceof HTMLElement) target.focus();
 }
 
 /** @type {Map<string, unknown[]>} */

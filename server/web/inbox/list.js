@@ -106,56 +106,60 @@ export function mountFilters(form, state, onChange) {
   });
   replace(
     form,
-    h("div", { class: "search-row" }, search),
     h(
-      "details",
-      { class: "filters" },
-      h("summary", null, "Filters"),
+      "div",
+      { class: "list-tools-box" },
+      h("div", { class: "search-row" }, search),
       h(
-        "div",
-        { class: "filter-grid" },
-        select(
-          "status",
-          "Status",
-          [
-            ["", "Any status"],
-            ["open", "Open"],
-            ["closed", "Closed"],
-          ],
-          f.status,
-        ),
-        select("assignee", "Assignee", [["", "Anyone"], ...agents.map((a) => [a.id, a.display_name])], f.assignee),
-        select("channel", "Channel", CHANNELS, f.channel),
+        "details",
+        { class: "filters" },
+        h("summary", null, "Filters"),
         h(
-          "label",
-          { class: "field" },
-          h("span", { class: "field-label" }, "Opened from"),
-          h("input", { type: "date", name: "from", value: f.from }),
-        ),
-        h(
-          "label",
-          { class: "field" },
-          h("span", { class: "field-label" }, "to"),
-          h("input", { type: "date", name: "to", value: f.to }),
-        ),
-        h(
-          "button",
-          {
-            type: "button",
-            class: "btn link",
-            on: {
-              click: () => {
-                const reset = emptyFilters();
-                for (const el of form.querySelectorAll("select, input")) {
-                  const input = /** @type {HTMLInputElement} */ (el);
-                  input.value = reset[/** @type {keyof Filters} */ (input.name)] ?? "";
-                }
-                statusChosen = false;
-                onChange(reset);
+          "div",
+          { class: "filter-grid" },
+          select(
+            "status",
+            "Status",
+            [
+              ["", "Any status"],
+              ["open", "Open"],
+              ["closed", "Closed"],
+            ],
+            f.status,
+          ),
+          select("assignee", "Assignee", [["", "Anyone"], ...agents.map((a) => [a.id, a.display_name])], f.assignee),
+          select("channel", "Channel", CHANNELS, f.channel),
+          h(
+            "label",
+            { class: "field" },
+            h("span", { class: "field-label" }, "Opened from"),
+            h("input", { type: "date", name: "from", value: f.from }),
+          ),
+          h(
+            "label",
+            { class: "field" },
+            h("span", { class: "field-label" }, "to"),
+            h("input", { type: "date", name: "to", value: f.to }),
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "btn link",
+              on: {
+                click: () => {
+                  const reset = emptyFilters();
+                  for (const el of form.querySelectorAll("select, input")) {
+                    const input = /** @type {HTMLInputElement} */ (el);
+                    input.value = reset[/** @type {keyof Filters} */ (input.name)] ?? "";
+                  }
+                  statusChosen = false;
+                  onChange(reset);
+                },
               },
             },
-          },
-          "Reset filters",
+            "Reset filters",
+          ),
         ),
       ),
     ),
@@ -174,7 +178,9 @@ export function mountFilters(form, state, onChange) {
       q: get("q"),
     });
   };
-  form.addEventListener("change", (e) => {
+  // Listeners go on the fresh content, not on the form itself: signing in again mounts the filters again.
+  const fields = /** @type {HTMLElement} */ (form.firstElementChild);
+  fields.addEventListener("change", (e) => {
     if (/** @type {HTMLElement} */ (e.target).getAttribute("name") === "status") statusChosen = true;
     onChange(read());
   });
@@ -186,7 +192,10 @@ export function mountFilters(form, state, onChange) {
     clearTimeout(debounce);
     debounce = setTimeout(() => onChange(read()), 300);
   });
-  form.addEventListener("submit", (e) => e.preventDefault());
+  if (!form.hasAttribute("data-mounted")) {
+    form.setAttribute("data-mounted", "");
+    form.addEventListener("submit", (e) => e.preventDefault());
+  }
 }
 
 /**
