@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The web inbox's checks: formatting (prettier), the type check (tsc, strict, over every script and test) and the
+# unit tests.
+# Node is needed only here, never by the server. `--browser` also runs the browser check (test/browser.mjs).
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund
+fi
+npx prettier --check --log-level warn "inbox/**/*.{js,css,html}" "test/*.js"
+npx tsc --noEmit -p jsconfig.json
+npx tsc --noEmit -p test/jsconfig.json
+node --test test/*.test.js
+if [ "${1:-}" = "--browser" ]; then
+  node test/browser.mjs
+fi
