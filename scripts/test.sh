@@ -3,11 +3,11 @@
 # Installs what it needs on a fresh machine and caches toolchains outside the repo (see scripts/README.md).
 #
 #   bash scripts/test.sh              # everything
-#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust kotlin swift
+#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust fuzz kotlin swift
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-STAGES=${STAGES:-"lint rust kotlin swift"}
+STAGES=${STAGES:-"lint rust fuzz kotlin swift"}
 want() { [[ " $STAGES " == *" $1 "* ]]; }
 step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%T)"; }
 SECONDS=0
@@ -40,6 +40,12 @@ if want rust; then
   cargo nextest run --workspace --locked --no-fail-fast
   step "Rust doc tests"
   cargo test --workspace --locked --doc
+fi
+
+# Fuzz smoke: every fuzz target for a few seconds from its seed corpus (fuzz/README.md); longer runs: scripts/fuzz.sh.
+if want fuzz; then
+  step "fuzz smoke: every decoder of outside bytes, ${FUZZ_SECONDS:-10} s per target (build time printed apart)"
+  scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 fi
 
 # Binding suites (scripts/bindings.sh): the Kotlin facade + generated code on the JVM, the Swift package on Linux
