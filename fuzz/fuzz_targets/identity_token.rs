@@ -15,7 +15,15 @@ const APP: &str = "app1";
 #[derive(Debug, Arbitrary)]
 enum Input {
     Text(String),
-    Signed { sub: String, email: Option<String>, other_app: bool, iat: i64, ttl: i64, now_offset: i16, edits: Vec<Edit> },
+    Signed {
+        sub: String,
+        email: Option<String>,
+        other_app: bool,
+        iat: i64,
+        ttl: i64,
+        now_offset: i16,
+        edits: Vec<Edit>,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
