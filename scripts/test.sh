@@ -3,14 +3,24 @@
 # Installs what it needs on a fresh machine and caches toolchains outside the repo (see scripts/README.md).
 #
 #   bash scripts/test.sh              # everything
-#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust kotlin swift
+#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust web fuzz kotlin swift
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-STAGES=${STAGES:-"lint rust kotlin swift"}
-want() { [[ " $STAGES " == *" $1 "* ]]; }
+STAGES=${STAGES:-"lint rust web fuzz kotlin swift"}
 step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%T)"; }
 SECONDS=0
+# want STAGE: whether to run it; also closes the previous stage's timer, so each stage's time is printed at the end.
+TIMES=()
+current="" since=0
+stage_timer() {
+  [ -n "$current" ] && TIMES+=("$(printf '%-7s %5d s' "$current" $((SECONDS - since)))")
+  current=$1 since=$SECONDS
+}
+want() {
+  [[ " $STAGES " == *" $1 "* ]] || return 1
+  stage_timer "$1"
+}
 
 # cargo-nextest runs each test in its own process (the end-to-end tests start servers); install it if missing.
 ensure_nextest() {
@@ -40,6 +50,19 @@ if want rust; then
   cargo nextest run --workspace --locked --no-fail-fast
   step "Rust doc tests"
   cargo test --workspace --locked --doc
+fi
+
+# The agent web inbox (server/web): formatting, the strict type check of its typed JavaScript, its unit tests.
+# Node and npm are needed here only; the server serves the files as they are.
+if want web; then
+  step "web inbox: prettier, tsc (strict), unit tests (server/web/check.sh)"
+  server/web/check.sh
+fi
+
+# Fuzz smoke: every fuzz target for a few seconds from its seed corpus (fuzz/README.md); longer runs: scripts/fuzz.sh.
+if want fuzz; then
+  step "fuzz smoke: every decoder of outside bytes, ${FUZZ_SECONDS:-10} s per target (build time printed apart)"
+  scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 fi
 
 # Binding suites (scripts/bindings.sh): the Kotlin facade + generated code on the JVM, the Swift package on Linux
@@ -77,4 +100,6 @@ if want swift; then
   sample-apps/swift-console/smoke-test.sh
 fi
 
+stage_timer ""
 step "all requested stages passed ($STAGES) in ${SECONDS}s"
+printf '  %s\n' "${TIMES[@]}"

@@ -105,10 +105,11 @@ pub fn verify_identity_token(
     m.update(p.as_bytes());
     // verify_slice compares in constant time.
     m.verify_slice(&signature).map_err(|_| IdentityError::Forged)?;
-    if claims.exp + CLOCK_LEEWAY_SECS <= now_secs {
+    // Saturating: `exp` is whatever the app's backend signed, up to i64::MAX.
+    if claims.exp.saturating_add(CLOCK_LEEWAY_SECS) <= now_secs {
         return Err(IdentityError::Expired { exp: claims.exp });
     }
-    if claims.iat > now_secs + CLOCK_LEEWAY_SECS {
+    if claims.iat > now_secs.saturating_add(CLOCK_LEEWAY_SECS) {
         return Err(IdentityError::Malformed(format!("`iat` {} is in the future", claims.iat)));
     }
     Ok(claims)
@@ -159,6 +160,18 @@ mod tests {
         assert_eq!(verify_identity_token(&t, b"secret", "app1", NOW), Err(IdentityError::Expired { exp: c.exp }));
         let c = IdentityClaims { exp: NOW - CLOCK_LEEWAY_SECS + 1, ..c };
         assert!(verify_identity_token(&sign_identity_token(b"secret", &c), b"secret", "app1", NOW).is_ok());
+    }
+
+    /// Found while writing the `identity_token` fuzz target: `exp + leeway` overflowed for a signed token expiring at
+    /// the end of time (a panic in debug builds, "expired" in release).
+    #[test]
+    fn a_token_expiring_at_the_end_of_time_verifies() {
+        let c = IdentityClaims { exp: i64::MAX, ..claims() };
+        let t = sign_identity_token(b"secret", &c);
+        assert_eq!(verify_identity_token(&t, b"secret", "app1", NOW), Ok(c));
+        let c = IdentityClaims { iat: i64::MAX - 1, exp: i64::MAX, ..claims() };
+        let t = sign_identity_token(b"secret", &c);
+        assert_eq!(verify_identity_token(&t, b"secret", "app1", i64::MAX - 5), Ok(c));
     }
 
     #[test]
