@@ -31,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
     let payload = payload(data);
     match parse_push(&payload) {
         PushTarget::Conversation { conversation_id, .. } => {
-            assert_eq!(payload.get(push_keys::SOURCE).map(String::as_str), Some(push_keys::SOURCE_VALUE));
+            // Values are read with surrounding white space trimmed, the source too.
+            assert_eq!(payload.get(push_keys::SOURCE).map(|s| s.trim()), Some(push_keys::SOURCE_VALUE));
             let sent = payload.get(push_keys::CONVERSATION_ID).map(|s| s.trim());
             assert!(!conversation_id.is_empty() && sent == Some(conversation_id.as_str()));
         }
