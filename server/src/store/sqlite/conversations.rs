@@ -210,47 +210,13 @@ impl MessageStore for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::store;
+    use super::super::test_support::{store_with_conversation, visitor_msg};
     use super::*;
-    use crate::domain::conversations;
-    use crate::domain::messages::{self, NewMessage};
-    use crate::store::{NewConversation, VisitorStore};
-    use chatflow_protocol::{Author, AuthorKind};
-
-    fn setup() -> (tempfile::TempDir, SqliteStore) {
-        let (dir, s) = store();
-        s.create_visitor("app1", "v1", "t1", 1).unwrap();
-        let new = NewConversation {
-            id: "c1".into(),
-            app_id: "app1".into(),
-            chatflow_id: 1,
-            visitor_id: "v1".into(),
-            assignee_agent_id: None,
-            now: 1,
-        };
-        conversations::create(&s, &new).unwrap();
-        (dir, s)
-    }
-
-    fn visitor_msg(client_id: &str, body: &str) -> NewMessage {
-        NewMessage {
-            conversation_id: "c1".into(),
-            client_message_id: Some(client_id.into()),
-            author: Author { kind: AuthorKind::Visitor, id: Some("v1".into()), display_name: None, avatar_url: None },
-            body: body.into(),
-            quick_reply_id: None,
-            quick_replies: vec![],
-            now: 2,
-            owner_visitor_id: Some("v1".into()),
-            reopen: true,
-            require_consent_hash: None,
-            assign_if_unassigned: None,
-        }
-    }
+    use crate::domain::messages;
 
     #[test]
     fn paging_edges() {
-        let (_dir, s) = setup();
+        let (_dir, s) = store_with_conversation(1);
         let empty = s.messages("c1", Paging::Latest, 10).unwrap();
         assert!(empty.messages.is_empty() && !empty.has_more && empty.last_seq == 0);
         for i in 0..10 {

@@ -262,4 +262,44 @@ pub(crate) mod test_support {
         assert!(store.apply_app_seed(&seed, 1).unwrap());
         (dir, store)
     }
+
+    /// Opens conversation `id` of `visitor` on chatflow 1 at `now`, as the domain does (routing, bot start).
+    pub fn open_conversation(s: &SqliteStore, id: &str, visitor: &str, now: i64) {
+        let new = crate::store::NewConversation {
+            id: id.into(),
+            app_id: "app1".into(),
+            chatflow_id: 1,
+            visitor_id: visitor.into(),
+            assignee_agent_id: None,
+            now,
+        };
+        crate::domain::conversations::create(s, &new).unwrap();
+    }
+
+    /// [`store`] with visitor `v1` (token `t1`) and its conversation `c1` opened at `now`.
+    pub fn store_with_conversation(now: i64) -> (tempfile::TempDir, SqliteStore) {
+        use crate::store::VisitorStore;
+        let (dir, s) = store();
+        s.create_visitor("app1", "v1", "t1", 1).unwrap();
+        open_conversation(&s, "c1", "v1", now);
+        (dir, s)
+    }
+
+    /// A message of visitor `v1` in `c1` at 2, idempotent by `client_id`.
+    pub fn visitor_msg(client_id: &str, body: &str) -> crate::domain::messages::NewMessage {
+        use chatflow_protocol::{Author, AuthorKind};
+        crate::domain::messages::NewMessage {
+            conversation_id: "c1".into(),
+            client_message_id: Some(client_id.into()),
+            author: Author { kind: AuthorKind::Visitor, id: Some("v1".into()), display_name: None, avatar_url: None },
+            body: body.into(),
+            quick_reply_id: None,
+            quick_replies: vec![],
+            now: 2,
+            owner_visitor_id: Some("v1".into()),
+            reopen: true,
+            require_consent_hash: None,
+            assign_if_unassigned: None,
+        }
+    }
 }

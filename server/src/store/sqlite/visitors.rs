@@ -209,30 +209,15 @@ pub(super) fn visitor_app_in(conn: &Connection, visitor_id: &str) -> StoreResult
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::store;
+    use super::super::test_support::{open_conversation, store};
     use super::*;
-    use crate::store::{ConversationStore, NewConversation};
-
-    fn conversation(s: &SqliteStore, id: &str, visitor: &str) {
-        crate::domain::conversations::create(
-            s,
-            &NewConversation {
-                id: id.into(),
-                app_id: "app1".into(),
-                chatflow_id: 1,
-                visitor_id: visitor.into(),
-                assignee_agent_id: None,
-                now: 1,
-            },
-        )
-        .unwrap();
-    }
+    use crate::store::ConversationStore;
 
     #[test]
     fn deleting_a_visitor_removes_everything_it_owns() {
         let (_dir, s) = store();
         s.create_visitor("app1", "v1", "t1", 1).unwrap();
-        conversation(&s, "c1", "v1");
+        open_conversation(&s, "c1", "v1", 1);
         s.delete_visitor("v1").unwrap();
         assert!(s.visitor_by_token("t1").unwrap().is_none());
         assert!(s.conversation("c1").unwrap().is_none());
