@@ -14,14 +14,7 @@ final class PushTests: XCTestCase {
     }
 
     private func properties(_ file: String) throws -> [String: String] {
-        let text = try String(contentsOf: try dir.appendingPathComponent(file), encoding: .utf8)
-        var out: [String: String] = [:]
-        for raw in text.split(separator: "\n") {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            guard !line.isEmpty, !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
-            out[String(line[..<eq])] = String(line[line.index(after: eq)...])
-        }
-        return out
+        Fixtures.properties(try String(contentsOf: try dir.appendingPathComponent(file), encoding: .utf8))
     }
 
     /// `conversation ID CHATFLOW_ID SEQ` (`-`: absent) or `not-ours`.

@@ -106,6 +106,11 @@ enum Fixtures {
         guard let dir = ProcessInfo.processInfo.environment["CHATFLOW_FIXTURES"],
               let text = try? String(contentsOfFile: dir + "/scenario.properties", encoding: .utf8)
         else { return [:] }
+        return properties(text)
+    }()
+
+    /// `key=value` lines of a fixture file; blank lines and `#` comments skipped.
+    static func properties(_ text: String) -> [String: String] {
         var out: [String: String] = [:]
         for raw in text.split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespaces)
@@ -113,7 +118,7 @@ enum Fixtures {
             out[String(line[..<eq])] = String(line[line.index(after: eq)...])
         }
         return out
-    }()
+    }
 
     static subscript(_ key: String) -> String {
         guard let v = values[key] else { fatalError("fixture `\(key)` missing (is CHATFLOW_FIXTURES set?)") }
