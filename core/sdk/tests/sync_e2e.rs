@@ -113,7 +113,11 @@ async fn agent_replies_arrive_live_count_as_unread_until_read() {
     let unread = client.unread_counts().unwrap();
     assert_eq!(unread.total, before + 1);
     assert!(unread.counts.iter().any(|c| c.conversation_id == conv.id));
-    assert!(events.any(|e| matches!(e, ChatEvent::UnreadCountsChanged { total, .. } if *total == before + 1)));
+    // Events reach the listener on its own thread, just after the store write the wait above saw.
+    wait_for("the unread count event", 30, || {
+        events.any(|e| matches!(e, ChatEvent::UnreadCountsChanged { total, .. } if *total == before + 1)).then_some(())
+    })
+    .await;
 
     client.mark_read(&conv.id, None).unwrap();
     assert_eq!(client.unread_counts().unwrap().total, 0);
