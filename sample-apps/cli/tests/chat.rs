@@ -233,7 +233,12 @@ fn the_chat_reads_lines_from_a_pipe() {
 #[test]
 fn the_chat_speaks_json_lines_with_json() {
     let env = Env::start();
-    let out = env.cli().args(["--json", "chat"]).write_stdin("hello json\n/nonsense\n").output().unwrap();
+    let out = env
+        .cli()
+        .args(["--json", "chat"])
+        .write_stdin("/typing\nhello json\n/typing\n/typing sideways\n/nonsense\n")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -249,8 +254,13 @@ fn the_chat_speaks_json_lines_with_json() {
             && e["messages"].as_array().unwrap().iter().any(|m| m["body"] == "hello json" && m["state"] == "sent")),
         "{kinds:?}"
     );
-    let error = events.iter().find(|e| e["event"] == "error").expect("error event");
-    assert_eq!(error["error"]["kind"], "usage");
+    let errors: Vec<&Value> = events.iter().filter(|e| e["event"] == "error").collect();
+    assert_eq!(errors.len(), 3, "/typing before a conversation, /typing sideways, /nonsense: {kinds:?}");
+    assert!(errors.iter().all(|e| e["error"]["kind"] == "usage"), "{errors:?}");
+    assert!(errors[0]["error"]["message"].as_str().unwrap().contains("no conversation yet"), "{errors:?}");
+    let typing = events.iter().find(|e| e["event"] == "typing_sent").expect("typing_sent");
+    assert_eq!(typing["typing"], true);
+    assert_eq!(typing["conversation_id"], queued["message"]["conversation_id"]);
 }
 
 #[test]

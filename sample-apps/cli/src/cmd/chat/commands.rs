@@ -16,6 +16,7 @@ const HELP: &str = "\
   /consent         show the consent state; /consent accept | /consent decline
   /email ADDRESS   give your email to the team
   /pause, /resume  go offline (messages queue up) and back online
+  /typing [off]    show the team you are typing (what an app sends while the user types), or stop
   /quit            leave (queued messages are kept and sent next time)";
 
 impl Chat<'_> {
@@ -147,11 +148,27 @@ impl Chat<'_> {
                 self.paused = false;
                 self.ctx.client.resume()?;
             }
+            "typing" => self.typing(rest)?,
             other => {
                 return Err(CliError::new(Kind::Usage, format!("unknown command /{other}; /help lists them")));
             }
         }
         Ok(Flow::Continue)
+    }
+
+    /// A line-based chat sees no keystrokes, so the signal an app sends while its user types is a command here.
+    fn typing(&mut self, arg: &str) -> CliResult<()> {
+        let typing = match arg {
+            "" | "on" => true,
+            "off" => false,
+            other => return Err(CliError::new(Kind::Usage, format!("/typing {other}: use /typing or /typing off"))),
+        };
+        let Some(c) = self.conversation.clone() else {
+            return Err(CliError::new(Kind::Usage, "/typing: no conversation yet: your first message starts one"));
+        };
+        self.ctx.client.set_typing(&c.id, typing)?;
+        self.emit(serde_json::json!({ "event": "typing_sent", "conversation_id": c.id, "typing": typing }));
+        Ok(())
     }
 
     fn history(&mut self, n: u32) -> CliResult<()> {
