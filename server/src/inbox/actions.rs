@@ -51,7 +51,7 @@ fn assign_target(req: AssignRequest) -> Result<AssignTo, ApiError> {
         (None, Some(team)) if !team.trim().is_empty() => Ok(AssignTo::Team(team)),
         (None, Some(_)) => Err(ApiError::invalid_field("team_id must not be empty")),
         (Some(_), Some(_)) => Err(ApiError::invalid_field("give either agent_id or team_id, not both")),
-        (None, None) => Err(ApiError::invalid_field(
+        (None, None) => Err(ApiError::invalid_body(
             "agent_id (an agent id, or null to unassign) or team_id (a team of the app) is required",
         )),
     }

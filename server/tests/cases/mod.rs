@@ -1,9 +1,11 @@
+mod agent_feed;
 mod auth;
 pub mod availability;
 mod bots;
 mod chatflows;
 mod consent;
 mod demo_seed;
+mod feed_util;
 mod inbox_actions;
 mod inbox_bots;
 mod inbox_util;
