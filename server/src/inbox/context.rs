@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::Json;
-use chatflow_protocol::{ConsentRecord, ConversationStatus, DeviceInfo, ErrorBody, ErrorCode};
+use chatflow_protocol::{ConsentRecord, ConversationStatus, DeviceInfo, ErrorBody, ErrorCode, ServerFrame};
 use serde::{Deserialize, Serialize};
 
 use super::app_conversation;
@@ -191,7 +191,8 @@ pub async fn counts(State(state): State<AppState>, auth: AgentAuth) -> Result<Js
     path = "/v1/agent/conversations/{id}/reopen",
     tag = "inbox",
     security(("agent_token" = [])),
-    description = "A closed conversation back to open (assignee kept). The feed reports the row.",
+    description = "A closed conversation back to open (assignee kept). The visitor gets `conversation_reopened`; the \
+        agents' feed reports the row.",
     params(("id" = String, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "The conversation's inbox row", body = AgentConversationSummary),
@@ -211,10 +212,14 @@ pub async fn reopen(
     let now = state.now_ms();
     let (app, conv_id) = (app_id.clone(), id.clone());
     state
-        .db_try(move |s| {
+        .db_publish(move |s, hub| {
             app_conversation(s, &app, &conv_id)?;
             match domain::inbox::reopen(s, &conv_id, now)? {
-                ReopenOutcome::Reopened(_) => Ok(()),
+                ReopenOutcome::Reopened(conv) => {
+                    let frame = ServerFrame::ConversationReopened { conversation_id: conv.id.clone() };
+                    hub.publish(&conv.visitor_id, &frame);
+                    Ok(())
+                }
                 ReopenOutcome::NotClosed => Err(ApiError::new(
                     ErrorCode::IdempotencyConflict,
                     format!("conversation `{conv_id}` is open: only a closed conversation can be reopened"),

@@ -85,8 +85,11 @@ async fn reopen_only_a_closed_conversation() {
     let r = act(&api, ALICE, "POST", &conv, "/reopen", None).await;
     assert_eq!((r.status.as_u16(), r.code()), (409, "idempotency_conflict"));
     assert_eq!(act(&api, ALICE, "POST", &conv, "/close", None).await.status, 200);
+    let mut ws = ready_ws(&server, &token).await;
     let r = act(&api, ALICE, "POST", &conv, "/reopen", None).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
+    let told = next_state_frame(&mut ws).await;
+    assert_eq!(told, chatflow_protocol::ServerFrame::ConversationReopened { conversation_id: conv.clone() });
     assert_eq!(r.body["conversation"]["status"], "open");
     assert!(r.body.get("closed_at").is_none());
     assert_eq!(r.body["conversation"]["assignee"]["id"], "ag_alice", "the assignee is kept");
