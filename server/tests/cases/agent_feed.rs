@@ -241,3 +241,12 @@ async fn feed_latency() {
         percentile(&floor, 0.99)
     );
 }
+
+#[tokio::test]
+async fn a_server_stop_closes_the_feed_with_1001() {
+    let server = TestServer::start();
+    let (mut feed, _, _) = Feed::open(&server, ALICE, None).await;
+    let stopping = tokio::task::spawn_blocking(move || server.stop());
+    assert_eq!(feed.closed_with().await, Some(1001));
+    stopping.await.unwrap();
+}

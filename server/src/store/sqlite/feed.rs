@@ -224,4 +224,21 @@ mod tests {
         assert_eq!(pos.horizon, pos.last - 2);
         assert_eq!(s.feed_events("app1", 0, 10).unwrap().len(), 2);
     }
+
+    #[test]
+    fn a_rolled_back_change_logs_nothing_and_nobody_is_woken() {
+        let (_dir, s) = store_with_conversation(10);
+        let woken = Arc::new(Mutex::new(0));
+        let sink = Arc::clone(&woken);
+        s.set_feed_listener(Arc::new(move |_, _| *lock(&sink) += 1));
+        let before = s.feed_position().unwrap();
+        let refused: Result<(), StoreError> = crate::store::tx::in_tx(&s, |tx| {
+            let change = crate::store::tx::ConversationChange { updated_at: Some(99), ..Default::default() };
+            tx.update_conversation("c1", &change)?;
+            Err(StoreError::Invalid("refused after a write".into()))
+        });
+        assert!(refused.is_err());
+        assert_eq!(s.feed_position().unwrap(), before);
+        assert_eq!(*lock(&woken), 0);
+    }
 }
