@@ -189,6 +189,9 @@ pub async fn presence(
     auth: AgentAuth,
     ApiJson(p): ApiJson<AgentPresence>,
 ) -> Result<Json<AgentPresence>, ApiError> {
-    state.db(move |s| s.set_agent_presence(&auth.agent.id, p.available)).await?;
+    let agent = auth.agent;
+    let id = agent.id.clone();
+    state.db(move |s| s.set_agent_presence(&id, p.available)).await?;
+    crate::agent_feed::publish_presence(&state, &agent.app_id, &agent.id, p.available);
     Ok(Json(p))
 }

@@ -6,8 +6,10 @@
 
 pub mod admin;
 pub mod agent;
+pub mod agent_feed;
 pub mod auth;
 pub mod bots;
+pub mod canned;
 pub mod chatflows;
 pub mod clock;
 pub mod consent;
@@ -18,6 +20,7 @@ pub mod http;
 pub mod inbox;
 pub mod kb;
 pub mod messages;
+pub mod notes;
 pub mod openapi;
 pub mod realtime;
 pub mod routing;
@@ -111,6 +114,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/agent/conversations/{id}/transcript"),
     ("GET", "/v1/agent/conversations/{id}/transcript.txt"),
     ("POST", "/v1/agent/conversations/{id}/ticket"),
+    ("GET", "/v1/agent/feed"),
+    ("GET", "/v1/agent/conversations/counts"),
+    ("GET", "/v1/agent/conversations/{id}/visitor"),
+    ("POST", "/v1/agent/conversations/{id}/reopen"),
+    ("POST", "/v1/agent/conversations/{id}/notes"),
+    ("GET", "/v1/agent/conversations/{id}/notes"),
+    ("GET", "/v1/agent/canned-responses"),
+    ("POST", "/v1/agent/canned-responses"),
+    ("PUT", "/v1/agent/canned-responses/{id}"),
+    ("DELETE", "/v1/agent/canned-responses/{id}"),
+    ("GET", "/v1/agent/kb/search"),
     ("GET", "/v1/agent/tickets"),
     ("GET", "/v1/agent/tickets/{id}"),
     ("PATCH", "/v1/agent/tickets/{id}"),
@@ -170,6 +184,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/agent/conversations/{id}/transcript", get(inbox::transcript::json))
         .route("/v1/agent/conversations/{id}/transcript.txt", get(inbox::transcript::text))
         .route("/v1/agent/conversations/{id}/ticket", post(tickets::create_for_conversation))
+        .route("/v1/agent/feed", get(agent_feed::feed))
+        // A static segment wins over `{id}` in axum's router: `counts` is never taken as a conversation id.
+        .route("/v1/agent/conversations/counts", get(inbox::context::counts))
+        .route("/v1/agent/conversations/{id}/visitor", get(inbox::context::visitor))
+        .route("/v1/agent/conversations/{id}/reopen", post(inbox::context::reopen))
+        .route("/v1/agent/conversations/{id}/notes", post(notes::create).get(notes::list))
+        .route("/v1/agent/canned-responses", get(canned::list).post(canned::create))
+        .route("/v1/agent/canned-responses/{id}", put(canned::update).delete(canned::delete))
+        .route("/v1/agent/kb/search", get(inbox::context::kb_search))
         .route("/v1/agent/tickets", get(tickets::list))
         .route("/v1/agent/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/v1/admin/chatflows", get(admin::list).post(admin::create))

@@ -33,6 +33,9 @@ struct Cli {
     /// Test servers only: a settable clock (`PUT /v1/admin/clock {"now_ms": …}` pins "now" server-wide).
     #[arg(long, env = "CHATFLOW_FAKE_CLOCK", value_parser = clap::builder::BoolishValueParser::new())]
     fake_clock: bool,
+    /// Events the agents' feed keeps for reconnecting clients (all apps together); an older cursor must resync.
+    #[arg(long, env = "CHATFLOW_FEED_RETENTION", value_name = "EVENTS", default_value_t = 100_000)]
+    feed_retention: u64,
 }
 
 /// Listens for SIGINT and SIGTERM from now on and returns what completes on the first one. Called before the address
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
                 heartbeat_interval: Duration::from_millis(cli.heartbeat_ms.max(100)),
                 ws_queue_frames: cli.ws_queue.max(1),
                 fake_clock: cli.fake_clock,
+                feed_retention_events: cli.feed_retention.max(1),
             },
         };
         let server = match serve(config).await {

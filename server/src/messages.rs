@@ -157,6 +157,7 @@ pub async fn visitor_typing(
     let visitor_id = visitor.id.clone();
     let conv = state.db(move |s| own_conversation(s, &visitor_id, &id)).await?;
     state.hub.set_visitor_typing(&conv.id, typing, Duration::from_millis(TYPING_EXPIRES_MS));
+    crate::agent_feed::publish_typing(state, &conv.app_id, &conv.id, typing);
     Ok(())
 }
 

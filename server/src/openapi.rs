@@ -6,7 +6,10 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, agent, chatflows, clock, consent, conversations, inbox, kb, messages, realtime, tickets, visitors};
+use crate::{
+    admin, agent, agent_feed, canned, chatflows, clock, consent, conversations, inbox, kb, messages, notes, realtime,
+    tickets, visitors,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -56,6 +59,17 @@ use crate::{admin, agent, chatflows, clock, consent, conversations, inbox, kb, m
         inbox::actions::delete,
         inbox::transcript::json,
         inbox::transcript::text,
+        agent_feed::feed,
+        inbox::context::counts,
+        inbox::context::visitor,
+        inbox::context::reopen,
+        inbox::context::kb_search,
+        notes::create,
+        notes::list,
+        canned::list,
+        canned::create,
+        canned::update,
+        canned::delete,
         tickets::create_for_conversation,
         tickets::list,
         tickets::get,
@@ -78,7 +92,7 @@ use crate::{admin, agent, chatflows, clock, consent, conversations, inbox, kb, m
         kb::admin_update,
         kb::admin_delete,
     ),
-    components(schemas(chatflow_protocol::ClientFrame, chatflow_protocol::ServerFrame, Health)),
+    components(schemas(chatflow_protocol::ClientFrame, chatflow_protocol::ServerFrame, agent_feed::FeedFrame, Health)),
     modifiers(&Security),
     tags(
         (name = "chatflows", description = "Chatflow configuration and availability, read by the SDK"),

@@ -113,9 +113,31 @@ pub fn route(
     Ok(pick_assignee(&chatflow.routing, &agents, &members, owner.as_deref(), cursor))
 }
 
+/// The team member who gets a conversation assigned to a team: round-robin over the available members (ascending
+/// id); `cursor` is read (and advanced) only when someone is available. `None`: nobody available.
+pub fn pick_team_member(
+    available: &[String],
+    cursor: impl FnOnce() -> StoreResult<u64>,
+) -> StoreResult<Option<String>> {
+    if available.is_empty() {
+        return Ok(None);
+    }
+    let at = cursor()? % available.len() as u64;
+    Ok(available.get(at as usize).cloned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn team_members_take_turns_and_nobody_available_means_unassigned() {
+        let members = vec!["a".to_owned(), "b".to_owned()];
+        let picks: Vec<Option<String>> = (0..3).map(|c| pick_team_member(&members, || Ok(c)).unwrap()).collect();
+        assert_eq!(picks, [Some("a".into()), Some("b".into()), Some("a".into())]);
+        let untouched = pick_team_member(&[], || panic!("the cursor must not move when nobody is available"));
+        assert_eq!(untouched.unwrap(), None);
+    }
 
     fn agent(id: &str, available: bool) -> AgentRecord {
         AgentRecord { id: id.into(), app_id: "a".into(), display_name: id.into(), avatar_url: None, available }

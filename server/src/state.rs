@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::agent_feed::FeedHub;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::realtime::Hub;
@@ -17,6 +18,8 @@ pub struct Settings {
     pub ws_queue_frames: usize,
     /// Settable clock (`--fake-clock`): enables `PUT /v1/admin/clock` (tests only).
     pub fake_clock: bool,
+    /// Events the agents' feed log keeps (all apps together); a cursor older than that gets `resync`.
+    pub feed_retention_events: u64,
 }
 
 impl Default for Settings {
@@ -25,6 +28,7 @@ impl Default for Settings {
             heartbeat_interval: Duration::from_millis(chatflow_protocol::HEARTBEAT_INTERVAL_MS),
             ws_queue_frames: 1024,
             fake_clock: false,
+            feed_retention_events: 100_000,
         }
     }
 }
@@ -33,6 +37,8 @@ impl Default for Settings {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub hub: Hub,
+    /// Wakes the agents' feed sockets after commits; carries their live-only frames (typing, presence).
+    pub feed: FeedHub,
     pub settings: Arc<Settings>,
     /// "Now" for every handler (see `clock`): the wall clock, or a settable one with `--fake-clock`.
     pub clock: Clock,
@@ -48,8 +54,10 @@ pub fn now_ms() -> i64 {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
         let hub = Hub::new(settings.ws_queue_frames);
+        let feed = FeedHub::new(settings.ws_queue_frames);
+        feed.attach(store.as_ref(), settings.feed_retention_events);
         let clock = if settings.fake_clock { Clock::fake() } else { Clock::system() };
-        Self { store, hub, settings: Arc::new(settings), clock, events: Arc::new(Mutex::new(())) }
+        Self { store, hub, feed, settings: Arc::new(settings), clock, events: Arc::new(Mutex::new(())) }
     }
 
     /// Now, in Unix milliseconds, from the server's clock.

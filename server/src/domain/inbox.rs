@@ -191,3 +191,57 @@ pub fn close_checked<S: UnitOfWork + ?Sized>(
         Ok(CloseOutcome::Closed { conversation: close_in(tx, conversation_id, now)?, changed: true })
     })
 }
+
+/// Result of [`reopen`].
+#[derive(Debug, Clone)]
+pub enum ReopenOutcome {
+    Reopened(ConversationRecord),
+    /// The conversation is open: nothing to reopen.
+    NotClosed,
+}
+
+/// A closed conversation back to open (`closed_at` cleared); the visitor's messages and the assignee are kept.
+pub fn reopen<S: UnitOfWork + ?Sized>(store: &S, conversation_id: &str, now: i64) -> StoreResult<ReopenOutcome> {
+    in_tx(store, |tx| {
+        let conv = conversation(tx, conversation_id)?;
+        if conv.status != ConversationStatus::Closed {
+            return Ok(ReopenOutcome::NotClosed);
+        }
+        let change = ConversationChange {
+            status: Some(ConversationStatus::Open),
+            updated_at: Some(now),
+            closed_at: Some(None),
+            ..Default::default()
+        };
+        tx.update_conversation(conversation_id, &change)?;
+        Ok(ReopenOutcome::Reopened(super::reread(tx, conversation_id)?))
+    })
+}
+
+/// Assigns the conversation to a team: an available member by the team's round-robin (ascending agent id, a cursor
+/// per team), or nobody when no member is available — then it waits unassigned, recorded as the team's. Like a manual
+/// assignment, a bot conversation is taken over when a member gets it. `Invalid` for a team without members.
+pub fn assign_team<S: UnitOfWork + ?Sized>(
+    store: &S,
+    conversation_id: &str,
+    team_id: &str,
+    now: i64,
+) -> StoreResult<Assignment> {
+    in_tx(store, |tx| {
+        let conv = conversation(tx, conversation_id)?;
+        let members: Vec<String> =
+            tx.team_members(&conv.app_id)?.into_iter().filter(|m| m.team_id == team_id).map(|m| m.agent_id).collect();
+        if members.is_empty() {
+            return Err(StoreError::Invalid(format!("team_id: no team `{team_id}` with members in this app")));
+        }
+        let available: Vec<String> = tx
+            .agents(&conv.app_id)?
+            .into_iter()
+            .filter(|a| a.available && members.contains(&a.id))
+            .map(|a| a.id)
+            .collect();
+        let pick = routing::pick_team_member(&available, || tx.next_team_cursor(&conv.app_id, team_id))?;
+        tx.set_conversation_team(conversation_id, Some(team_id))?;
+        assign_in(tx, conversation_id, pick.as_deref(), false, now)
+    })
+}

@@ -11,6 +11,7 @@
 //! - `inbox` — assignment, take-over of a bot conversation, handoff marking, the bot close rule.
 //! - `visitors` — identification: which visitor a user's session becomes, the anonymous visitor's merge.
 //! - `tickets` — the ticket subject, the pipeline of a ticket created by hand.
+//! - `notes` — internal notes, idempotent by client id, placed after the conversation's last message.
 //!
 //! Each service has a `…_in(tx, …)` form that runs inside a caller's unit of work (to compose several rules in one
 //! transaction) and a form that opens its own.
@@ -20,6 +21,7 @@ pub mod consent;
 pub mod conversations;
 pub mod inbox;
 pub mod messages;
+pub mod notes;
 pub mod tickets;
 pub mod visitors;
 

@@ -20,17 +20,41 @@ use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath, NoBody};
 use crate::state::AppState;
 
-/// `POST /v1/agent/conversations/{id}/assign` body.
+/// `POST /v1/agent/conversations/{id}/assign` body: exactly one of `agent_id` and `team_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AssignRequest {
-    /// The new assignee (any agent of the app, available or away), or `null` to unassign. Required.
-    #[serde(deserialize_with = "required_nullable")]
-    pub agent_id: Option<String>,
+    /// The new assignee (any agent of the app, available or away), or `null` to unassign.
+    #[serde(default, deserialize_with = "present_nullable", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub agent_id: Option<Option<String>>,
+    /// A team of the app: its routing picks an available member (round-robin), or leaves the conversation
+    /// unassigned in that team when none is available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
 }
 
-/// A field that must be present but may be `null` (serde's default would take a missing field as `null`).
-fn required_nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Option::<String>::deserialize(d)
+/// A field that may be `null` but whose absence differs from `null` (serde's default takes a missing field as `null`).
+fn present_nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Who the assignment goes to.
+enum AssignTo {
+    Agent(Option<String>),
+    Team(String),
+}
+
+fn assign_target(req: AssignRequest) -> Result<AssignTo, ApiError> {
+    match (req.agent_id, req.team_id) {
+        (Some(agent), None) => Ok(AssignTo::Agent(agent)),
+        (None, Some(team)) if !team.trim().is_empty() => Ok(AssignTo::Team(team)),
+        (None, Some(_)) => Err(ApiError::invalid_field("team_id must not be empty")),
+        (Some(_), Some(_)) => Err(ApiError::invalid_field("give either agent_id or team_id, not both")),
+        (None, None) => Err(ApiError::invalid_body(
+            "agent_id (an agent id, or null to unassign) or team_id (a team of the app) is required",
+        )),
+    }
 }
 
 fn row_response(row: AgentConversationSummary) -> Json<AgentConversationSummary> {
@@ -42,14 +66,16 @@ fn row_response(row: AgentConversationSummary) -> Json<AgentConversationSummary>
     path = "/v1/agent/conversations/{id}/assign",
     tag = "inbox",
     security(("agent_token" = [])),
-    description = "Assigns, reassigns (`agent_id`) or unassigns (`null`) the conversation. Manual assignment ignores \
-        presence. Assigning a bot conversation takes it over from the bot. The visitor gets an `assigned` frame when \
-        the assignee changed.",
+    description = "Assigns, reassigns (`agent_id`) or unassigns (`null`) the conversation; or assigns it to a team \
+        (`team_id`): an available member by the team's round-robin, else unassigned (recorded as the team's). Manual \
+        assignment to an agent ignores presence. Assigning a bot conversation to an agent takes it over from the \
+        bot. The visitor gets an `assigned` frame when the assignee changed.",
     params(("id" = String, Path, description = "Conversation id")),
     request_body = AssignRequest,
     responses(
         (status = 200, description = "The conversation's inbox row", body = AgentConversationSummary),
-        (status = 400, description = "invalid_body, invalid_field (no such agent in this app)", body = ErrorBody),
+        (status = 400, description = "invalid_body, invalid_field (no such agent or team in this app; neither or both \
+            of agent_id and team_id)", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
     )
@@ -60,13 +86,17 @@ pub async fn assign(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> Result<Json<AgentConversationSummary>, ApiError> {
+    let target = assign_target(req)?;
     let app_id = auth.agent.app_id;
     let now = state.now_ms();
     let (app, conv_id) = (app_id.clone(), id.clone());
     state
         .db_publish(move |s, hub| {
             app_conversation(s, &app, &conv_id)?;
-            let a = domain::inbox::assign(s, &conv_id, req.agent_id.as_deref(), false, now)?;
+            let a = match target {
+                AssignTo::Agent(agent) => domain::inbox::assign(s, &conv_id, agent.as_deref(), false, now)?,
+                AssignTo::Team(team) => domain::inbox::assign_team(s, &conv_id, &team, now)?,
+            };
             if a.changed {
                 publish_assigned(s, hub, &a.conversation)?;
             }

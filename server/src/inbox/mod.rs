@@ -22,6 +22,7 @@
 //! `AppState::now_ms()` (the injectable clock), never from `SystemTime`.
 
 pub mod actions;
+pub mod context;
 pub mod transcript;
 pub mod views;
 

@@ -16,6 +16,7 @@ use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConsentRecord, C
 
 use crate::bots::engine::BotSession;
 
+use super::agent::NoteRecord;
 use super::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
 use super::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember, VisitorRecord};
 
@@ -197,7 +198,19 @@ pub trait BotTx {
     fn set_visitor_properties(&mut self, visitor_id: &str, properties: &BTreeMap<String, String>) -> StoreResult<()>;
 }
 
-/// Everything a domain service may do inside one unit of work.
-pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx {}
+/// Internal notes and team assignment (the agents' side).
+pub trait AgentTx {
+    /// The note stored under this client id in the conversation.
+    fn note_by_client_id(&mut self, conversation_id: &str, client_id: &str) -> StoreResult<Option<NoteRecord>>;
+    /// Inserts a note; `(conversation, client id)` is unique.
+    fn insert_note(&mut self, note: &NoteRecord) -> StoreResult<()>;
+    /// Records the team the conversation was assigned to (`None`: no team).
+    fn set_conversation_team(&mut self, conversation_id: &str, team_id: Option<&str>) -> StoreResult<()>;
+    /// Returns the team's round-robin cursor and advances it, atomically (like [`RoutingTx::next_routing_cursor`]).
+    fn next_team_cursor(&mut self, app_id: &str, team_id: &str) -> StoreResult<u64>;
+}
 
-impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + ?Sized> Tx for T {}
+/// Everything a domain service may do inside one unit of work.
+pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx {}
+
+impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx + ?Sized> Tx for T {}

@@ -272,7 +272,7 @@ impl InboxStore for SqliteStore {
     }
 
     fn set_blocked(&self, app_id: &str, visitor_id: &str, blocked: bool, by: &str, now: i64) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_logged(|tx, feed| {
             let n = if blocked {
                 tx.execute(
                     "INSERT OR IGNORE INTO blocked_senders (app_id, visitor_id, blocked_by, blocked_at)
@@ -285,6 +285,9 @@ impl InboxStore for SqliteStore {
                     params![app_id, visitor_id],
                 )?
             };
+            if n > 0 {
+                feed.visitor(visitor_id);
+            }
             Ok(n > 0)
         })
     }
@@ -294,23 +297,29 @@ impl InboxStore for SqliteStore {
     }
 
     fn set_spam(&self, conversation_id: &str, spam: bool) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_logged(|tx, feed| {
             require_conversation(tx, conversation_id)?;
             let n = tx.execute(
                 "UPDATE conversations SET spam = ?2 WHERE id = ?1 AND spam <> ?2",
                 params![conversation_id, spam],
             )?;
+            if n > 0 {
+                feed.conversation(conversation_id);
+            }
             Ok(n > 0)
         })
     }
 
     fn unlink_contact(&self, conversation_id: &str) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_logged(|tx, feed| {
             require_conversation(tx, conversation_id)?;
             let n = tx.execute(
                 "UPDATE conversations SET contact_unlinked = 1 WHERE id = ?1 AND contact_unlinked = 0",
                 [conversation_id],
             )?;
+            if n > 0 {
+                feed.conversation(conversation_id);
+            }
             Ok(n > 0)
         })
     }

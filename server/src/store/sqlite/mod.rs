@@ -2,10 +2,12 @@
 //! writes are serialized and never hit SQLITE_BUSY among themselves) and a few reader connections that see the last
 //! committed state. Callers run these methods on the blocking pool.
 
+mod agent;
 mod apps;
 mod bots;
 mod conversations;
 mod error;
+mod feed;
 mod inbox;
 mod kb;
 pub mod migrations;
@@ -32,6 +34,8 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
     /// Dropping it stops the checkpoint thread.
     _checkpointer: mpsc::Sender<()>,
+    /// The agents' feed log: retention and the commit listener.
+    feed: feed::FeedConfig,
 }
 
 /// How often the background thread checkpoints the WAL.
@@ -91,7 +95,13 @@ impl SqliteStore {
             configure(&conn)?;
             readers.push(Mutex::new(conn));
         }
-        Ok(Self { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0), _checkpointer: checkpointer })
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            _checkpointer: checkpointer,
+            feed: feed::FeedConfig::default(),
+        })
     }
 
     /// Runs `f` in a read transaction on a free reader connection (a consistent snapshot for multi-query reads).

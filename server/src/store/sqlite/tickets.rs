@@ -130,7 +130,7 @@ impl TicketStore for SqliteStore {
         update: &TicketUpdate,
         now: i64,
     ) -> StoreResult<Option<TicketRecord>> {
-        self.write(|tx| {
+        self.write_logged(|tx, feed| {
             let n = tx.execute(
                 "UPDATE tickets SET status = COALESCE(?3, status), pipeline = COALESCE(?4, pipeline),
                      subject = COALESCE(?5, subject), updated_at = ?6
@@ -140,7 +140,12 @@ impl TicketStore for SqliteStore {
             if n == 0 {
                 return Ok(None);
             }
-            ticket_where(tx, "t.id = ?", vec![Value::Integer(id)])
+            let ticket = ticket_where(tx, "t.id = ?", vec![Value::Integer(id)])?;
+            if let Some(t) = &ticket {
+                // The subject is the row's title.
+                feed.conversation(&t.conversation_id);
+            }
+            Ok(ticket)
         })
     }
 

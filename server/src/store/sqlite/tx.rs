@@ -9,6 +9,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::conversations::{conversation_in, insert_message_in, message_by_client_id};
+use super::feed::{flush, FeedLog};
 use super::{channel_str, consent_kind_str, lock, parse_decision, seq_from_sql, seq_to_sql, status_str, SqliteStore};
 use crate::bots::engine::BotSession;
 use crate::store::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
@@ -22,18 +23,33 @@ use crate::store::{
 
 /// The operations of `store::tx` on one open SQLite transaction.
 pub(super) struct SqliteTx<'a> {
-    tx: &'a Transaction<'a>,
+    pub(super) tx: &'a Transaction<'a>,
+    /// What this unit of work changed, for the agents' feed log (written before the commit).
+    pub(super) feed: FeedLog,
 }
 
 impl UnitOfWork for SqliteStore {
     fn transaction(&self, work: &mut dyn FnMut(&mut dyn Tx) -> StoreResult<Finish>) -> StoreResult<()> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // An error drops `tx`, which rolls back.
-        let finish = work(&mut SqliteTx { tx: &tx })?;
-        match finish {
-            Finish::Commit => tx.commit()?,
-            Finish::Rollback => tx.rollback()?,
+        let flushed = {
+            let mut conn = lock(&self.writer);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // An error drops `tx`, which rolls back.
+            let mut work_tx = SqliteTx { tx: &tx, feed: FeedLog::default() };
+            let finish = work(&mut work_tx)?;
+            match finish {
+                Finish::Commit => {
+                    let flushed = flush(&tx, &work_tx.feed, self.feed_retention())?;
+                    tx.commit()?;
+                    Some(flushed)
+                }
+                Finish::Rollback => {
+                    tx.rollback()?;
+                    None
+                }
+            }
+        };
+        if let Some(flushed) = flushed {
+            self.feed_committed(flushed);
         }
         Ok(())
     }
@@ -66,6 +82,7 @@ impl ConversationTx for SqliteTx<'_> {
                 handled_by.as_str(),
                 handled_by == HandledBy::Bot
             ])?;
+        self.feed.conversation(&new.id);
         Ok(())
     }
 
@@ -114,6 +131,7 @@ impl ConversationTx for SqliteTx<'_> {
         if n == 0 {
             return Err(StoreError::NotFound(format!("conversation `{id}` does not exist")));
         }
+        self.feed.conversation(id);
         Ok(())
     }
 
@@ -145,7 +163,9 @@ impl MessageTx for SqliteTx<'_> {
     }
 
     fn insert_message(&mut self, message: &Message) -> StoreResult<()> {
-        insert_message_in(self.tx, message)
+        insert_message_in(self.tx, message)?;
+        self.feed.message(&message.conversation_id, message.seq);
+        Ok(())
     }
 
     fn first_visitor_body(&mut self, conversation_id: &str) -> StoreResult<Option<String>> {
@@ -200,11 +220,13 @@ impl VisitorTx for SqliteTx<'_> {
 
     fn set_visitor_user(&mut self, visitor_id: &str, user_id: &str) -> StoreResult<()> {
         self.tx.execute("UPDATE visitors SET user_id = ?2 WHERE id = ?1", params![visitor_id, user_id])?;
+        self.feed.visitor(visitor_id);
         Ok(())
     }
 
     fn set_visitor_email(&mut self, visitor_id: &str, email: &str) -> StoreResult<()> {
         self.tx.execute("UPDATE visitors SET email = ?2 WHERE id = ?1", params![visitor_id, email])?;
+        self.feed.visitor(visitor_id);
         Ok(())
     }
 
@@ -213,7 +235,10 @@ impl VisitorTx for SqliteTx<'_> {
     }
 
     fn fold_visitor(&mut self, from: &str, into: &str) -> StoreResult<()> {
-        super::visitors::fold_visitor_in(self.tx, from, into)
+        super::visitors::fold_visitor_in(self.tx, from, into)?;
+        // The moved conversations now show the user's contact.
+        self.feed.visitor(into);
+        Ok(())
     }
 
     fn replace_token(&mut self, old_hash: &str, new_hash: &str, visitor_id: &str, now: i64) -> StoreResult<()> {
@@ -231,7 +256,9 @@ impl BotTx for SqliteTx<'_> {
     }
 
     fn set_visitor_properties(&mut self, visitor_id: &str, properties: &BTreeMap<String, String>) -> StoreResult<()> {
-        super::bots::set_properties_in(self.tx, visitor_id, properties)
+        super::bots::set_properties_in(self.tx, visitor_id, properties)?;
+        self.feed.visitor(visitor_id);
+        Ok(())
     }
 }
 
@@ -285,15 +312,22 @@ impl TicketTx for SqliteTx<'_> {
                  VALUES (?1, ?2, ?3, 'new', ?4, ?5, ?5) ON CONFLICT(conversation_id) DO NOTHING",
             )?
             .execute(params![t.app_id, t.conversation_id, t.pipeline, t.subject, t.now])?;
+        if n > 0 {
+            self.feed.conversation(&t.conversation_id);
+        }
         Ok(n > 0)
     }
 
     fn set_ticket_subject_if_empty(&mut self, conversation_id: &str, subject: &str, now: i64) -> StoreResult<()> {
-        self.tx
+        let n = self
+            .tx
             .prepare_cached(
                 "UPDATE tickets SET subject = ?2, updated_at = ?3 WHERE conversation_id = ?1 AND subject IS NULL",
             )?
             .execute(params![conversation_id, subject, now])?;
+        if n > 0 {
+            self.feed.conversation(conversation_id);
+        }
         Ok(())
     }
 }

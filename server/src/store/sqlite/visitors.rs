@@ -113,9 +113,11 @@ impl VisitorStore for SqliteStore {
     }
 
     fn set_properties(&self, visitor_id: &str, properties_json: &str) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_logged(|tx, feed| {
             let n =
                 tx.execute("UPDATE visitors SET properties = ?2 WHERE id = ?1", params![visitor_id, properties_json])?;
+            // The contact's name comes from the properties.
+            feed.visitor(visitor_id);
             require_one(n, visitor_id)
         })
     }
