@@ -33,6 +33,10 @@ struct Cli {
     /// Test servers only: a settable clock (`PUT /v1/admin/clock {"now_ms": …}` pins "now" server-wide).
     #[arg(long, env = "CHATFLOW_FAKE_CLOCK", value_parser = clap::builder::BoolishValueParser::new())]
     fake_clock: bool,
+    /// The server runs behind a TLS proxy you control: trust its `X-Forwarded-Proto` (https makes the inbox's
+    /// session cookie `Secure`) and `X-Forwarded-For` (the client address of the sign-in rate limit).
+    #[arg(long, env = "CHATFLOW_TRUST_PROXY", value_parser = clap::builder::BoolishValueParser::new())]
+    trust_proxy: bool,
 }
 
 /// Listens for SIGINT and SIGTERM from now on and returns what completes on the first one. Called before the address
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
                 heartbeat_interval: Duration::from_millis(cli.heartbeat_ms.max(100)),
                 ws_queue_frames: cli.ws_queue.max(1),
                 fake_clock: cli.fake_clock,
+                trust_proxy: cli.trust_proxy,
             },
         };
         let server = match serve(config).await {

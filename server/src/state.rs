@@ -17,6 +17,9 @@ pub struct Settings {
     pub ws_queue_frames: usize,
     /// Settable clock (`--fake-clock`): enables `PUT /v1/admin/clock` (tests only).
     pub fake_clock: bool,
+    /// Behind a TLS proxy the operator controls (`--trust-proxy`): `X-Forwarded-Proto: https` makes the session
+    /// cookie `Secure`, and the last `X-Forwarded-For` address is the client's (sign-in rate limit).
+    pub trust_proxy: bool,
 }
 
 impl Default for Settings {
@@ -25,6 +28,7 @@ impl Default for Settings {
             heartbeat_interval: Duration::from_millis(chatflow_protocol::HEARTBEAT_INTERVAL_MS),
             ws_queue_frames: 1024,
             fake_clock: false,
+            trust_proxy: false,
         }
     }
 }
@@ -36,6 +40,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// "Now" for every handler (see `clock`): the wall clock, or a settable one with `--fake-clock`.
     pub clock: Clock,
+    /// Failed sign-ins per email and per client address (in memory: one node; see docs/agent-inbox.md).
+    pub login_limiter: Arc<crate::accounts::limiter::LoginLimiter>,
     /// Serializes writes that emit realtime events with their publication (see `db_publish`).
     events: Arc<Mutex<()>>,
 }
@@ -49,7 +55,14 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
         let hub = Hub::new(settings.ws_queue_frames);
         let clock = if settings.fake_clock { Clock::fake() } else { Clock::system() };
-        Self { store, hub, settings: Arc::new(settings), clock, events: Arc::new(Mutex::new(())) }
+        Self {
+            store,
+            hub,
+            settings: Arc::new(settings),
+            clock,
+            login_limiter: Arc::default(),
+            events: Arc::new(Mutex::new(())),
+        }
     }
 
     /// Now, in Unix milliseconds, from the server's clock.

@@ -4,6 +4,7 @@
 //! (`AppState::db`) runs every call on the blocking pool. Nothing here names a backend: errors are [`StoreError`],
 //! whatever stores them.
 
+pub mod accounts;
 pub mod bots;
 pub mod inbox;
 pub mod kb;
@@ -14,6 +15,7 @@ use chatflow_protocol::{
     Channel, Chatflow, ChatflowInput, ConversationStatus, DeviceInfo, MessagePage, PushTokenRequest,
 };
 
+pub use accounts::AccountStore;
 pub use bots::BotStore;
 pub use inbox::{InboxStore, TicketStore};
 pub use kb::KbStore;
@@ -234,6 +236,7 @@ pub trait Store:
     + TicketStore
     + BotStore
     + KbStore
+    + AccountStore
     + Send
     + Sync
 {
@@ -250,6 +253,7 @@ impl<T> Store for T where
         + TicketStore
         + BotStore
         + KbStore
+        + AccountStore
         + Send
         + Sync
 {

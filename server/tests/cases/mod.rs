@@ -1,3 +1,5 @@
+mod agent_accounts;
+pub mod agent_sessions;
 mod auth;
 pub mod availability;
 mod bots;
