@@ -27,6 +27,7 @@ pub mod state;
 pub mod store;
 pub mod tickets;
 pub mod visitors;
+pub mod web_inbox;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -146,7 +147,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/admin/kb/{kb_id}/articles/{id}"),
 ];
 
-/// The HTTP application: every route of `ROUTES`, JSON 404/405 fallbacks, body limits.
+/// The HTTP application: every route of `ROUTES`, the web inbox's files (`/inbox/`, not API routes), JSON 404/405
+/// fallbacks, body limits.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(openapi::health))
@@ -212,6 +214,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/teams/{team_id}/members/{agent_id}",
             put(accounts::admin::add_member).delete(accounts::admin::remove_member),
         )
+        .route("/inbox", get(web_inbox::redirect))
+        .route("/inbox/", get(web_inbox::index))
+        .route("/inbox/{*file}", get(web_inbox::file))
         .fallback(http::unknown_route)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

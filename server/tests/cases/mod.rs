@@ -17,3 +17,4 @@ mod restart;
 mod robustness;
 mod routing;
 mod tickets;
+mod web_inbox;
