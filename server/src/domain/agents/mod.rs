@@ -71,7 +71,7 @@ pub fn session_live(now: i64, created_at: i64, last_seen_at: i64) -> bool {
     now - created_at < SESSION_MAX_MS && now - last_seen_at < SESSION_IDLE_MS
 }
 
-/// A password a person never chose: 128 random bits as 32 hex characters.
+/// A password a person never chose: 40 hex characters (over 150 random bits).
 pub fn generated_password() -> String {
     Uuid::new_v4().simple().to_string() + &Uuid::new_v4().simple().to_string()[..8]
 }
@@ -119,7 +119,7 @@ pub fn create_agent(s: &dyn Store, app_id: &str, input: AgentInput) -> Result<Cr
         None => (generated_password(), true),
     };
     check_password(&password).map_err(AccountError::Invalid)?;
-    let password_hash = password::hash(&password).map_err(|e| StoreError::Backend(e))?;
+    let password_hash = password::hash(&password).map_err(StoreError::Backend)?;
     let api_token = crate::auth::new_agent_token();
     let new = NewAgent {
         agent: AgentRecord {
