@@ -134,6 +134,18 @@ async fn teams_are_created_and_staffed_at_runtime() {
     assert_eq!((r.status.as_u16(), r.body.clone()), (201, json!({"id": "night", "agent_ids": []})));
     let dup = api.call("POST", "/v1/admin/teams", Some(ACME_ADMIN), Some(json!({"id": "night"}))).await;
     assert_eq!(dup.code(), "invalid_field");
+    // Chatflow routing may name the team before anyone joins it.
+    let mut flow = api.get(&format!("/v1/admin/chatflows/{FLOW_TEAM}"), Some(ACME_ADMIN)).await.body;
+    let flow_obj = flow.as_object_mut().unwrap();
+    flow_obj.remove("id");
+    flow_obj.remove("updated_at");
+    flow["routing"] =
+        json!({"mode": "specific", "agent_ids": [], "team_ids": ["night"], "available_agents_only": false});
+    let put = api.call("PUT", &format!("/v1/admin/chatflows/{FLOW_TEAM}"), Some(ACME_ADMIN), Some(flow.clone())).await;
+    assert_eq!(put.status, 200, "{:?}", put.body);
+    flow["routing"]["team_ids"] = json!(["day"]);
+    let put = api.call("PUT", &format!("/v1/admin/chatflows/{FLOW_TEAM}"), Some(ACME_ADMIN), Some(flow)).await;
+    assert_eq!(put.code(), "invalid_field", "an unknown team");
     let member = |method: &'static str, team: &'static str, agent: &'static str| {
         let api = api.clone();
         async move { api.call(method, &format!("/v1/admin/teams/{team}/members/{agent}"), Some(ACME_ADMIN), None).await }
