@@ -291,3 +291,34 @@ impl AccountStore for SqliteStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::super::migrations::{migrate, MIGRATIONS};
+
+    #[test]
+    fn upgrading_keeps_teams_and_agents_without_sign_in() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 3;
+             INSERT INTO apps (id, name, identity_secret, admin_token_hash, created_at) VALUES ('a', 'A', 's', 'h', 0);
+             INSERT INTO agents (id, app_id, display_name, token_hash) VALUES ('ag1', 'a', 'Ann', 't1');
+             INSERT INTO team_members (app_id, team_id, agent_id) VALUES ('a', 'support', 'ag1');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let team: String = conn.query_row("SELECT id FROM teams WHERE app_id = 'a'", [], |r| r.get(0)).unwrap();
+        assert_eq!(team, "support", "teams known through their members became rows");
+        let (email, hash, disabled): (Option<String>, Option<String>, bool) = conn
+            .query_row("SELECT email, password_hash, disabled FROM agents WHERE id = 'ag1'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((email, hash, disabled), (None, None, false), "token-only and enabled, as before");
+    }
+}
