@@ -86,9 +86,20 @@ export CHATFLOW_CONFIG=$TMP/chatflow.json
 export CHATFLOW_DATA_DIR=$TMP/data
 say "server on $URL · SDK config $CHATFLOW_CONFIG · SDK data $CHATFLOW_DATA_DIR"
 
+# The web inbox and the first seeded agent that can sign in (an `email` and a `password` in the seed; the demo seed
+# gives Camille of Trailmate both). Plain text tools: the seed keeps an agent's fields on their own lines.
+seed_field() { grep -o "\"$1\": *\"[^\"]*\"" "$SEED" | head -n1 | sed 's/^[^:]*: *"//; s/"$//'; }
+AGENT_EMAIL=$(seed_field email || true)
+AGENT_PASSWORD=$(seed_field password || true)
+if [[ -n $AGENT_EMAIL && -n $AGENT_PASSWORD ]]; then
+  say "web inbox: $URL/inbox/ · sign in as $AGENT_EMAIL / $AGENT_PASSWORD"
+else
+  say "web inbox: $URL/inbox/ (this seed has no agent with an email and a password: create one with POST /v1/admin/agents)"
+fi
+
 if [[ $MODE == chat ]]; then
   cat >&2 <<EOF
-    To answer as the support team, run in another terminal:
+    To answer as the support team, open $URL/inbox/ in a browser and sign in as $AGENT_EMAIL, or run in another terminal:
       CHATFLOW_CONFIG=$CHATFLOW_CONFIG CHATFLOW_DATA_DIR=$TMP/agent $CLI_BIN agent-reply --seed $SEED --typing-ms 1500 "Hello from the team!"
     In the chat: /help lists commands (/pause and /resume simulate going offline), /quit leaves.
     Other chatflows: bash scripts/demo.sh chat --tag TAG (\`chatflow explain\` lists the tags).

@@ -12,11 +12,21 @@ use crate::chatflows::validate::validate_chatflow;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::{Store, TeamMember};
 
 fn validated(s: &dyn Store, app_id: &str, input: &ChatflowInput) -> Result<(), ApiError> {
     let agents = s.agents(app_id)?;
-    let members = s.team_members(app_id)?;
+    // Validation asks whether a routed team exists: a team without members yet (POST /v1/admin/teams) counts, as
+    // one entry with no agent (routing reads the real members).
+    let mut members = Vec::new();
+    for team in s.teams(app_id)? {
+        if team.agent_ids.is_empty() {
+            members.push(TeamMember { team_id: team.id, agent_id: String::new() });
+        } else {
+            members
+                .extend(team.agent_ids.into_iter().map(|agent_id| TeamMember { team_id: team.id.clone(), agent_id }));
+        }
+    }
     validate_chatflow(input, &agents, &members).map_err(ApiError::invalid_field)
 }
 

@@ -4,6 +4,7 @@
 //! [`Server`] gives the bound address and a graceful `shutdown`. The binary (`main.rs`) is a thin CLI around it, and
 //! tests can start a server in-process the same way.
 
+pub mod accounts;
 pub mod admin;
 pub mod agent;
 pub mod agent_feed;
@@ -29,6 +30,7 @@ pub mod state;
 pub mod store;
 pub mod tickets;
 pub mod visitors;
+pub mod web_inbox;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -140,6 +142,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/v1/admin/channels/{channel}/help-desk"),
     ("GET", "/v1/kb/{kb_id}/changes"),
     ("GET", "/v1/kb/{kb_id}/search"),
+    ("POST", "/v1/agent/login"),
+    ("GET", "/v1/agent/me"),
+    ("POST", "/v1/agent/logout"),
+    ("GET", "/v1/admin/agents"),
+    ("POST", "/v1/admin/agents"),
+    ("POST", "/v1/admin/agents/{id}/disable"),
+    ("POST", "/v1/admin/agents/{id}/enable"),
+    ("POST", "/v1/admin/agents/{id}/password"),
+    ("GET", "/v1/admin/teams"),
+    ("POST", "/v1/admin/teams"),
+    ("PUT", "/v1/admin/teams/{team_id}/members/{agent_id}"),
+    ("DELETE", "/v1/admin/teams/{team_id}/members/{agent_id}"),
     ("GET", "/v1/admin/kb/{kb_id}/articles"),
     ("POST", "/v1/admin/kb/{kb_id}/articles"),
     ("GET", "/v1/admin/kb/{kb_id}/articles/{id}"),
@@ -147,7 +161,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/admin/kb/{kb_id}/articles/{id}"),
 ];
 
-/// The HTTP application: every route of `ROUTES`, JSON 404/405 fallbacks, body limits.
+/// The HTTP application: every route of `ROUTES`, the web inbox's files (`/inbox/`, not API routes), JSON 404/405
+/// fallbacks, body limits.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(openapi::health))
@@ -210,6 +225,21 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/kb/{kb_id}/search", get(kb::search))
         .route("/v1/admin/kb/{kb_id}/articles", get(kb::admin_list).post(kb::admin_create))
         .route("/v1/admin/kb/{kb_id}/articles/{id}", get(kb::admin_get).put(kb::admin_update).delete(kb::admin_delete))
+        .route("/v1/agent/login", post(accounts::login))
+        .route("/v1/agent/me", get(accounts::me))
+        .route("/v1/agent/logout", post(accounts::logout))
+        .route("/v1/admin/agents", get(accounts::admin::list_agents).post(accounts::admin::create_agent))
+        .route("/v1/admin/agents/{id}/disable", post(accounts::admin::disable_agent))
+        .route("/v1/admin/agents/{id}/enable", post(accounts::admin::enable_agent))
+        .route("/v1/admin/agents/{id}/password", post(accounts::admin::reset_password))
+        .route("/v1/admin/teams", get(accounts::admin::list_teams).post(accounts::admin::create_team))
+        .route(
+            "/v1/admin/teams/{team_id}/members/{agent_id}",
+            put(accounts::admin::add_member).delete(accounts::admin::remove_member),
+        )
+        .route("/inbox", get(web_inbox::redirect))
+        .route("/inbox/", get(web_inbox::index))
+        .route("/inbox/{*file}", get(web_inbox::file))
         .fallback(http::unknown_route)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -287,7 +317,8 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
         }
     });
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        // The peer address feeds the sign-in rate limit.
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })

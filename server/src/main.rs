@@ -36,6 +36,10 @@ struct Cli {
     /// Events the agents' feed keeps for reconnecting clients (all apps together); an older cursor must resync.
     #[arg(long, env = "CHATFLOW_FEED_RETENTION", value_name = "EVENTS", default_value_t = 100_000)]
     feed_retention: u64,
+    /// The server runs behind a TLS proxy you control: trust its `X-Forwarded-Proto` (https makes the inbox's
+    /// session cookie `Secure`) and `X-Forwarded-For` (the client address of the sign-in rate limit).
+    #[arg(long, env = "CHATFLOW_TRUST_PROXY", value_parser = clap::builder::BoolishValueParser::new())]
+    trust_proxy: bool,
 }
 
 /// Listens for SIGINT and SIGTERM from now on and returns what completes on the first one. Called before the address
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
                 ws_queue_frames: cli.ws_queue.max(1),
                 fake_clock: cli.fake_clock,
                 feed_retention_events: cli.feed_retention.max(1),
+                trust_proxy: cli.trust_proxy,
             },
         };
         let server = match serve(config).await {

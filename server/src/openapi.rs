@@ -3,12 +3,12 @@
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use serde::Serialize;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    admin, agent, agent_feed, canned, chatflows, clock, consent, conversations, inbox, kb, messages, notes, realtime,
-    tickets, visitors,
+    accounts, admin, agent, agent_feed, canned, chatflows, clock, consent, conversations, inbox, kb, messages, notes,
+    realtime, tickets, visitors,
 };
 
 #[derive(OpenApi)]
@@ -91,6 +91,18 @@ use crate::{
         kb::admin_get,
         kb::admin_update,
         kb::admin_delete,
+        accounts::login,
+        accounts::me,
+        accounts::logout,
+        accounts::admin::list_agents,
+        accounts::admin::create_agent,
+        accounts::admin::disable_agent,
+        accounts::admin::enable_agent,
+        accounts::admin::reset_password,
+        accounts::admin::list_teams,
+        accounts::admin::create_team,
+        accounts::admin::add_member,
+        accounts::admin::remove_member,
     ),
     components(schemas(chatflow_protocol::ClientFrame, chatflow_protocol::ServerFrame, agent_feed::FeedFrame, Health)),
     modifiers(&Security),
@@ -106,6 +118,8 @@ use crate::{
         (name = "tickets", description = "Help-desk tickets (agent token)"),
         (name = "admin", description = "Chatflow administration (admin token)"),
         (name = "kb", description = "Knowledge base: delta sync and search (visitor token)"),
+        (name = "accounts", description = "Agent sign-in to the web inbox (session cookie + CSRF token), and agents \
+            and teams managed with the admin token"),
         (name = "meta", description = "Health and this document"),
     )
 )]
@@ -121,6 +135,14 @@ impl Modify for Security {
         };
         components.add_security_scheme("visitor_token", bearer("Visitor token from POST /v1/apps/{app_id}/visitors"));
         components.add_security_scheme("agent_token", bearer("Agent token (from the seed)"));
+        components.add_security_scheme(
+            "agent_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "cf_agent_session",
+                "The web inbox's session cookie (POST /v1/agent/login). Requests other than GET/HEAD also need \
+                 `X-CSRF-Token`; every /v1/agent/* route accepts it like an agent token.",
+            ))),
+        );
         components.add_security_scheme("admin_token", bearer("The app's admin token (from the seed)"));
     }
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::auth::hash_token;
 use crate::chatflows::validate::validate_chatflow;
+use crate::store::accounts::SeedLogin;
 use crate::store::{AgentRecord, AppRecord, AppSeed, Store, StoreError, TeamMember};
 
 /// Shortest identity secret and token accepted: shorter ones are guessable.
@@ -56,6 +57,13 @@ pub struct SeedAgent {
     #[serde(default)]
     pub available: bool,
     pub token: String,
+    /// Sign-in email of the web inbox, unique in the app (case-insensitive); set at every start.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Sign-in password (10 to 256 characters), hashed (argon2id) at load. Set only while the agent has none, so a
+    /// reset through the admin API survives restarts.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,8 +96,18 @@ fn is_identifier(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Checks the whole file and turns it into store input (tokens hashed). The error names the app and field.
+/// Sign-in data and team ids of one app of the seed, applied after the app itself.
+pub type SeedAccounts = (String, Vec<SeedLogin>, Vec<String>);
+
+/// Checks the whole file and turns it into store input (tokens and passwords hashed). The error names the app and
+/// field.
 pub fn prepare(file: SeedFile) -> Result<Vec<AppSeed>, String> {
+    prepare_with_accounts(file).map(|(apps, _)| apps)
+}
+
+/// `prepare`, with each app's sign-in data.
+pub fn prepare_with_accounts(file: SeedFile) -> Result<(Vec<AppSeed>, Vec<SeedAccounts>), String> {
+    let mut accounts = Vec::new();
     let mut app_ids = HashSet::new();
     let mut agent_ids = HashSet::new();
     let mut tokens = HashSet::new();
@@ -114,6 +132,8 @@ pub fn prepare(file: SeedFile) -> Result<Vec<AppSeed>, String> {
         };
         check_token("admin_token".into(), &app.admin_token)?;
         let mut agents = Vec::new();
+        let mut logins = Vec::new();
+        let mut emails = HashSet::new();
         for (i, a) in app.agents.iter().enumerate() {
             if !is_identifier(&a.id) || !agent_ids.insert(a.id.clone()) {
                 return Err(at(&format!("agents[{i}].id `{}` must be unique, 1..=64 of [A-Za-z0-9_-]", a.id)));
@@ -127,9 +147,30 @@ pub fn prepare(file: SeedFile) -> Result<Vec<AppSeed>, String> {
                 available: a.available,
             };
             agents.push((record, hash_token(&a.token)));
+            let email = a
+                .email
+                .as_deref()
+                .map(crate::domain::agents::normalize_email)
+                .transpose()
+                .map_err(|e| at(&format!("agents[{i}].email: {e}")))?;
+            if let Some((_, norm)) = &email {
+                if !emails.insert(norm.clone()) {
+                    return Err(at(&format!("agents[{i}].email is used twice in this app")));
+                }
+            }
+            let password_hash = match &a.password {
+                Some(p) => {
+                    crate::domain::agents::check_password(p).map_err(|e| at(&format!("agents[{i}].password: {e}")))?;
+                    Some(crate::domain::agents::password::hash(p).map_err(|e| at(&e))?)
+                }
+                None => None,
+            };
+            logins.push(SeedLogin { agent_id: a.id.clone(), email, password_hash });
         }
         let mut members = Vec::new();
+        let team_ids: Vec<String> = app.teams.iter().map(|t| t.id.clone()).collect();
         for (i, t) in app.teams.iter().enumerate() {
+            crate::domain::agents::check_id("id", &t.id).map_err(|e| at(&format!("teams[{i}]: {e}")))?;
             for id in &t.agent_ids {
                 if !app.agents.iter().any(|a| &a.id == id) {
                     return Err(at(&format!("teams[{i}] names unknown agent `{id}`")));
@@ -148,6 +189,7 @@ pub fn prepare(file: SeedFile) -> Result<Vec<AppSeed>, String> {
             validate_chatflow(&c.input, &records, &members).map_err(|e| at(&format!("chatflows[{i}]: {e}")))?;
             chatflows.push((c.id, c.input));
         }
+        accounts.push((app.id.clone(), logins, team_ids));
         out.push(AppSeed {
             app: AppRecord {
                 name: app.name.unwrap_or_else(|| app.id.clone()),
@@ -160,7 +202,7 @@ pub fn prepare(file: SeedFile) -> Result<Vec<AppSeed>, String> {
             chatflows,
         });
     }
-    Ok(out)
+    Ok((out, accounts))
 }
 
 /// Reads, checks and applies the seed file.
@@ -181,11 +223,16 @@ pub fn apply(store: &dyn Store, path: &Path, now: i64) -> Result<(), SeedError> 
             .map_err(|e| invalid(format!("app `{}`: {e}", app.id)))?;
         articles.push((app.id.clone(), list));
     }
-    let apps = prepare(file).map_err(invalid)?;
+    let (apps, accounts) = prepare_with_accounts(file).map_err(invalid)?;
     for app in &apps {
         let created =
             store.apply_app_seed(app, now).map_err(|source| SeedError::Store { path: path.into(), source })?;
         tracing::info!(app = %app.app.id, created, chatflows = app.chatflows.len(), "seed applied");
+    }
+    for (app_id, logins, team_ids) in &accounts {
+        store
+            .apply_seed_logins(app_id, logins, team_ids, now)
+            .map_err(|source| SeedError::Store { path: path.into(), source })?;
     }
     for (app_id, rules) in &help_desk {
         crate::tickets::apply_seed_rules(store, app_id, rules)

@@ -20,6 +20,9 @@ pub struct Settings {
     pub fake_clock: bool,
     /// Events the agents' feed log keeps (all apps together); a cursor older than that gets `resync`.
     pub feed_retention_events: u64,
+    /// Behind a TLS proxy the operator controls (`--trust-proxy`): `X-Forwarded-Proto: https` makes the session
+    /// cookie `Secure`, and the last `X-Forwarded-For` address is the client's (sign-in rate limit).
+    pub trust_proxy: bool,
 }
 
 impl Default for Settings {
@@ -29,6 +32,7 @@ impl Default for Settings {
             ws_queue_frames: 1024,
             fake_clock: false,
             feed_retention_events: 100_000,
+            trust_proxy: false,
         }
     }
 }
@@ -42,6 +46,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// "Now" for every handler (see `clock`): the wall clock, or a settable one with `--fake-clock`.
     pub clock: Clock,
+    /// Failed sign-ins per email and per client address (in memory: one node; see docs/agent-inbox.md).
+    pub login_limiter: Arc<crate::accounts::limiter::LoginLimiter>,
     /// Serializes writes that emit realtime events with their publication (see `db_publish`).
     events: Arc<Mutex<()>>,
 }
@@ -57,7 +63,15 @@ impl AppState {
         let feed = FeedHub::new(settings.ws_queue_frames);
         feed.attach(store.as_ref(), settings.feed_retention_events);
         let clock = if settings.fake_clock { Clock::fake() } else { Clock::system() };
-        Self { store, hub, feed, settings: Arc::new(settings), clock, events: Arc::new(Mutex::new(())) }
+        Self {
+            store,
+            hub,
+            feed,
+            settings: Arc::new(settings),
+            clock,
+            login_limiter: Arc::default(),
+            events: Arc::new(Mutex::new(())),
+        }
     }
 
     /// Now, in Unix milliseconds, from the server's clock.

@@ -27,6 +27,9 @@ pub enum ErrorCode {
     UnknownRoute,
     MethodNotAllowed,
     Internal,
+    InvalidCredentials,
+    CsrfFailed,
+    RateLimited,
 }
 
 /// Every failure an SDK call can report. `detail` is a sentence for the developer (never shown to end users as is).

@@ -63,6 +63,13 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The server failed; the request may be retried.
     Internal,
+    /// An agent's sign-in was refused: unknown email, wrong password or disabled agent (never says which).
+    InvalidCredentials,
+    /// A request authenticated by the inbox's session cookie lacks the session's `X-CSRF-Token`, or a WebSocket
+    /// upgrade it authenticates comes from another origin.
+    CsrfFailed,
+    /// Too many failed attempts (sign-in): wait the `Retry-After` seconds.
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -72,13 +79,14 @@ impl ErrorCode {
         match self {
             InvalidBody | InvalidField | MessageTooLong | TooManyProperties | InvalidPaging => 400,
             IdentityTokenMalformed => 400,
-            Unauthenticated | InvalidToken | IdentityTokenExpired | IdentityTokenForged => 401,
+            Unauthenticated | InvalidToken | IdentityTokenExpired | IdentityTokenForged | InvalidCredentials => 401,
             IdentityTokenWrongApp => 401,
-            Forbidden | ConsentRequired | ChatflowDisabled => 403,
+            Forbidden | ConsentRequired | ChatflowDisabled | CsrfFailed => 403,
             NotFound | UnknownRoute => 404,
             MethodNotAllowed => 405,
             IdempotencyConflict => 409,
             PayloadTooLarge => 413,
+            RateLimited => 429,
             Internal => 500,
         }
     }
@@ -88,7 +96,7 @@ impl ErrorCode {
         matches!(self, ErrorCode::Internal)
     }
 
-    pub const ALL: [ErrorCode; 20] = {
+    pub const ALL: [ErrorCode; 23] = {
         use ErrorCode::*;
         [
             InvalidBody,
@@ -111,6 +119,9 @@ impl ErrorCode {
             UnknownRoute,
             MethodNotAllowed,
             Internal,
+            InvalidCredentials,
+            CsrfFailed,
+            RateLimited,
         ]
     };
 
@@ -138,6 +149,9 @@ impl ErrorCode {
             UnknownRoute => "unknown_route",
             MethodNotAllowed => "method_not_allowed",
             Internal => "internal",
+            InvalidCredentials => "invalid_credentials",
+            CsrfFailed => "csrf_failed",
+            RateLimited => "rate_limited",
         }
     }
 }

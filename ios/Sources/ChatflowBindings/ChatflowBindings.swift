@@ -5921,6 +5921,9 @@ public enum ErrorCode: Equatable, Hashable {
     case unknownRoute
     case methodNotAllowed
     case `internal`
+    case invalidCredentials
+    case csrfFailed
+    case rateLimited
 
 
 
@@ -5981,6 +5984,12 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         case 19: return .methodNotAllowed
         
         case 20: return .`internal`
+        
+        case 21: return .invalidCredentials
+        
+        case 22: return .csrfFailed
+        
+        case 23: return .rateLimited
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -6068,6 +6077,18 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case .`internal`:
             writeInt(&buf, Int32(20))
+        
+        
+        case .invalidCredentials:
+            writeInt(&buf, Int32(21))
+        
+        
+        case .csrfFailed:
+            writeInt(&buf, Int32(22))
+        
+        
+        case .rateLimited:
+            writeInt(&buf, Int32(23))
         
         }
     }

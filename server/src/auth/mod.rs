@@ -3,6 +3,7 @@
 //! because every lookup afterwards is scoped by the app (or visitor) the token resolved to.
 
 pub mod jwt;
+pub mod session;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -39,6 +40,11 @@ pub fn hash_token(token: &str) -> String {
 /// A new visitor token: 244 random bits (two v4 UUIDs) behind a recognizable prefix.
 pub fn new_visitor_token() -> String {
     format!("cfv_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+/// A new agent API token (for scripts): 244 random bits.
+pub fn new_agent_token() -> String {
+    format!("cfg_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -81,19 +87,41 @@ impl FromRequestParts<AppState> for VisitorAuth {
     }
 }
 
-/// A request made with an agent token.
+/// How an agent request was authenticated.
+#[derive(Debug, Clone)]
+pub enum AgentCredential {
+    /// `Authorization: Bearer <agent token>` (scripts).
+    Token,
+    /// The web inbox's session cookie (see `session`).
+    Session(session::Session),
+}
+
+/// A request made by an agent: with an agent token, or with the inbox's session cookie (CSRF and WebSocket origin
+/// checked, see `session`). A disabled agent's token and sessions are refused.
 #[derive(Debug, Clone)]
 pub struct AgentAuth {
     pub agent: AgentRecord,
+    pub credential: AgentCredential,
 }
 
 impl FromRequestParts<AppState> for AgentAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let hash = hash_token(bearer_token(parts)?);
-        let agent = state.db(move |s| s.agent_by_token(&hash)).await?.ok_or_else(invalid_token)?;
-        Ok(AgentAuth { agent })
+        if parts.headers.contains_key(AUTHORIZATION) {
+            let hash = hash_token(bearer_token(parts)?);
+            let agent = state.db(move |s| s.agent_by_token(&hash)).await?.ok_or_else(invalid_token)?;
+            return Ok(AgentAuth { agent, credential: AgentCredential::Token });
+        }
+        let Some(token) = session::session_cookie(parts) else {
+            return Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "this route needs an `Authorization: Bearer <agent token>` header or the inbox's session cookie \
+                 (sign in with POST /v1/agent/login)",
+            ));
+        };
+        let (agent, session) = session::authenticate(parts, state, token).await?;
+        Ok(AgentAuth { agent, credential: AgentCredential::Session(session) })
     }
 }
 

@@ -2,6 +2,7 @@
 //! of work (`store::tx`), so the rule holds under concurrent requests whatever backend stores the data. Handlers parse,
 //! authorise, call one service and map its errors; the store only stores.
 //!
+//! - `agents` — agent accounts: emails, password policy and hashing, sign-in, session expiry.
 //! - `bots` — saving a bot's session with the visitor properties it sets (the properties cap).
 //! - `consent` — consent records, idempotent by record id.
 //! - `conversations` — opening (a bot chatflow's conversation starts with its bot; help-desk rules create a ticket),
@@ -16,6 +17,7 @@
 //! Each service has a `…_in(tx, …)` form that runs inside a caller's unit of work (to compose several rules in one
 //! transaction) and a form that opens its own.
 
+pub mod agents;
 pub mod bots;
 pub mod consent;
 pub mod conversations;

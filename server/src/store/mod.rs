@@ -4,6 +4,7 @@
 //! (`AppState::db`) runs every call on the blocking pool. Nothing here names a backend: errors are [`StoreError`],
 //! whatever stores them.
 
+pub mod accounts;
 pub mod agent;
 pub mod bots;
 pub mod inbox;
@@ -15,6 +16,7 @@ use chatflow_protocol::{
     Channel, Chatflow, ChatflowInput, ConversationStatus, DeviceInfo, MessagePage, PushTokenRequest,
 };
 
+pub use accounts::AccountStore;
 pub use agent::{CannedStore, FeedStore, NoteStore, VisitorContextStore};
 pub use bots::BotStore;
 pub use inbox::{InboxStore, TicketStore};
@@ -240,6 +242,7 @@ pub trait Store:
     + NoteStore
     + CannedStore
     + VisitorContextStore
+    + AccountStore
     + Send
     + Sync
 {
@@ -260,6 +263,7 @@ impl<T> Store for T where
         + NoteStore
         + CannedStore
         + VisitorContextStore
+        + AccountStore
         + Send
         + Sync
 {

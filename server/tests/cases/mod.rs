@@ -1,4 +1,6 @@
+mod agent_accounts;
 mod agent_feed;
+pub mod agent_sessions;
 mod auth;
 pub mod availability;
 mod bots;
@@ -20,3 +22,4 @@ mod restart;
 mod robustness;
 mod routing;
 mod tickets;
+mod web_inbox;

@@ -41,7 +41,9 @@ pub(super) fn chatflow_in(conn: &Connection, app_id: &str, id: i64) -> StoreResu
 }
 
 pub(super) fn agents_in(conn: &Connection, app_id: &str) -> StoreResult<Vec<AgentRecord>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {AGENT_COLS} FROM agents WHERE app_id = ?1 ORDER BY id"))?;
+    // A disabled agent is out of routing, assignment and the agents list.
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {AGENT_COLS} FROM agents WHERE app_id = ?1 AND disabled = 0 ORDER BY id"))?;
     let rows = stmt.query_map([app_id], agent_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -91,7 +93,12 @@ impl AppStore for SqliteStore {
                     params![agent.id, app.id, agent.display_name, agent.avatar_url, agent.available, token_hash],
                 )?;
             }
-            tx.execute("DELETE FROM team_members WHERE app_id = ?1", [&app.id])?;
+            // The seed owns the members of the teams it names; teams made through the admin API keep theirs.
+            let mut seeded: Vec<&str> = seed.team_members.iter().map(|m| m.team_id.as_str()).collect();
+            seeded.dedup();
+            for team in seeded {
+                tx.execute("DELETE FROM team_members WHERE app_id = ?1 AND team_id = ?2", [&app.id, team])?;
+            }
             for m in &seed.team_members {
                 tx.execute(
                     "INSERT OR IGNORE INTO team_members (app_id, team_id, agent_id) VALUES (?1, ?2, ?3)",
@@ -130,7 +137,7 @@ impl AppStore for SqliteStore {
 
     fn agent_by_token(&self, token_hash: &str) -> StoreResult<Option<AgentRecord>> {
         self.read(|c| {
-            Ok(c.prepare_cached(&format!("SELECT {AGENT_COLS} FROM agents WHERE token_hash = ?1"))?
+            Ok(c.prepare_cached(&format!("SELECT {AGENT_COLS} FROM agents WHERE token_hash = ?1 AND disabled = 0"))?
                 .query_row([token_hash], agent_from_row)
                 .optional()?)
         })

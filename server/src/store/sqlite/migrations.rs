@@ -110,6 +110,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_inbox.sql"),
     // 3: bot sessions; knowledge-base articles, tombstones, change counter and full-text index.
     include_str!("migrations/0003_bots_kb.sql"),
+    // 4: agent accounts (email, password hash, disabled), teams, browser sessions.
+    include_str!("migrations/0004_agent_accounts.sql"),
     // 5: the agents' feed log, internal notes, canned responses, team assignment. (Independent of 4.)
     include_str!("migrations/0005_agent_feed.sql"),
 ];

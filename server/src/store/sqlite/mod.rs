@@ -2,6 +2,7 @@
 //! writes are serialized and never hit SQLITE_BUSY among themselves) and a few reader connections that see the last
 //! committed state. Callers run these methods on the blocking pool.
 
+mod accounts;
 mod agent;
 mod apps;
 mod bots;

@@ -1,0 +1,93 @@
+// @ts-check
+// Benchmark (not a test; nothing asserted): a visitor's message → rendered in an agent's inbox page, against the
+// floor of the same path ending at a bare WebSocket client subscribed to the agent feed. 200 messages, one at a
+// time, on loopback; both clocks are this machine's (`performance.timeOrigin + performance.now()` in Node and in
+// the page).
+//
+//   cargo build -p chatflow-server && node --experimental-websocket server/web/test/latency.js [COUNT]
+
+import { performance } from "node:perf_hooks";
+import { startServer, client, launchBrowser, signIn } from "./harness.js";
+
+const COUNT = Number(process.argv[2] ?? 200);
+const ALICE = { email: "alice@acme.test", password: "alice-test-password" };
+const ALICE_TOKEN = "cfg_acme_alice_test_token";
+const now = () => performance.timeOrigin + performance.now();
+
+/** @param {number[]} xs @param {number} q */
+const quantile = (xs, q) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+
+async function main() {
+  const server = await startServer();
+  const call = client(server.url);
+  const browser = await launchBrowser();
+  try {
+    const v = await call("POST", "/v1/apps/app_acme/visitors", "", undefined);
+    const conv = await call("POST", "/v1/conversations", v.visitor_token, { chatflow_id: 2 });
+    await call("PUT", `/v1/conversations/${conv.id}/messages/warm`, v.visitor_token, { body: "warm-up" });
+
+    // The floor: a bare feed client.
+    /** @type {Map<string, number>} */
+    const floorSeen = new Map();
+    const ws = new WebSocket(
+      server.url.replace(/^http/, "ws") + "/v1/agent/feed",
+      /** @type {any} */ ({
+        headers: { Authorization: `Bearer ${ALICE_TOKEN}` },
+      }),
+    );
+    await new Promise((resolve, reject) => {
+      ws.onmessage = (ev) => {
+        const frame = JSON.parse(String(ev.data));
+        if (frame.type === "ready") resolve(null);
+        if (frame.type === "message") floorSeen.set(frame.message.body, now());
+      };
+      ws.onerror = () => reject(new Error("the feed refused the bare client"));
+    });
+
+    // The page, with the conversation open; an observer notes when each message's bubble appears.
+    const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    await signIn(page, server.url, ALICE);
+    await page.locator("button.row", { hasText: "warm-up" }).click();
+    await page.locator("#messages .bubble", { hasText: "warm-up" }).waitFor();
+    await page.evaluate(() => {
+      const seen = /** @type {Record<string, number>} */ ({});
+      /** @type {any} */ (window).__seen = seen;
+      new MutationObserver(() => {
+        for (const b of document.querySelectorAll("#messages .bubble")) {
+          const t = b.textContent ?? "";
+          if (t.startsWith("bench-") && !(t in seen)) seen[t] = performance.timeOrigin + performance.now();
+        }
+      }).observe(document.body, { childList: true, subtree: true, characterData: true });
+    });
+
+    /** @type {number[]} */ const floor = [];
+    /** @type {number[]} */ const rendered = [];
+    for (let i = 0; i < COUNT; i++) {
+      const body = `bench-${i}`;
+      const t0 = now();
+      await call("PUT", `/v1/conversations/${conv.id}/messages/b${i}`, v.visitor_token, { body });
+      const at = await page.waitForFunction((b) => /** @type {any} */ (window).__seen[b], body, { timeout: 10_000 });
+      rendered.push(Number(await at.jsonValue()) - t0);
+      while (!floorSeen.has(body)) await new Promise((r) => setTimeout(r, 1));
+      floor.push(/** @type {number} */ (floorSeen.get(body)) - t0);
+    }
+    ws.close();
+    const row = (/** @type {string} */ name, /** @type {number[]} */ xs) =>
+      `${name.padEnd(28)} p50 ${quantile(xs, 0.5).toFixed(1).padStart(6)} ms   p99 ${quantile(xs, 0.99).toFixed(1).padStart(6)} ms`;
+    console.log(`visitor send → agent, ${COUNT} messages, loopback`);
+    console.log(row("bare feed client (floor)", floor));
+    console.log(row("rendered in the inbox page", rendered));
+    console.log(
+      `the page adds p50 ${(quantile(rendered, 0.5) - quantile(floor, 0.5)).toFixed(1)} ms, ` +
+        `p99 ${(quantile(rendered, 0.99) - quantile(floor, 0.99)).toFixed(1)} ms over the floor`,
+    );
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+}
+
+await main();
