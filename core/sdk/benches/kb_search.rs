@@ -8,8 +8,9 @@
 //!   network sync pays, minus the network), default page size, fresh store, the SDK's commits (WAL, `synchronous = NORMAL`).
 //! - Search: `KnowledgeBase::search_local` (query parsing, language filter and fallbacks, bm25 with title weight,
 //!   snippet + highlight ranges, limit 10) against two floors: a raw `MATCH` of the same terms (the same FTS5
-//!   expression) on the same table, `ORDER BY rank LIMIT 10`, returning rowid and rank only; and the same `MATCH`
-//!   returning the article text (title, body: the table's columns). Same reader connection, same run; for every query
+//!   expressions, tried in the same order: every word, then any word when no article has every word) on the same
+//!   table, `ORDER BY rank LIMIT 10`, returning rowid and rank only; and the same `MATCH`es returning the article
+//!   text (title, body: the table's columns). Same reader connection, same run; for every query
 //!   the three run in an order that rotates (none always finds the pages another just read). A last breakdown line
 //!   runs each search twice and times the second: the difference is reading the hits' text from the file.
 //! - Size: database file growth after a checkpoint, split by table with `dbstat`.
@@ -214,22 +215,45 @@ fn main() {
         floor_query(&FtsQuery::parse(text).expect("corpus queries have words").all_terms());
         floor_text_query(&FtsQuery::parse(text).expect("corpus queries have words").all_terms());
     }
+    // Only a few corpus queries have no article with every word. To time the fallback on as many queries, every
+    // fourth query runs once more with a word no article has (a typo): search and the floors then fall back to any
+    // word. Reported on their own line, outside "all queries".
+    let typo_queries: Vec<(String, &str)> =
+        queries.iter().step_by(4).map(|(text, language)| (format!("{text} zqxwvk"), *language)).collect();
+    let (mut typo_ours, mut typo_floor, mut typo_floor_text) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        for (i, (text, language)) in queries.iter().enumerate() {
-            let expr = FtsQuery::parse(text).expect("corpus queries have words").all_terms();
+        for (i, (text, language)) in queries.iter().chain(&typo_queries).enumerate() {
+            // The floors try the same expressions as search_kb, in the same order, until one matches: every word,
+            // then (two words or more) any word. A query whose AND has no match pays both in the floor too.
+            let parsed = FtsQuery::parse(text).expect("corpus queries have words");
+            let mut expressions = vec![parsed.all_terms()];
+            if parsed.len() > 1 {
+                expressions.push(parsed.any_term());
+            }
             let time_ours = || {
                 let t = Instant::now();
                 let r = kb.search_local(1, text, Some(language), 10, 0).expect("search");
                 (t.elapsed(), r.hits.len())
             };
+            // (time, hits of the last expression tried, hits of the AND expression)
             let time_floor = || {
                 let t = Instant::now();
-                let count = floor_query(&expr);
-                (t.elapsed(), count)
+                let mut counts = Vec::with_capacity(expressions.len());
+                for expr in &expressions {
+                    counts.push(floor_query(expr));
+                    if counts[counts.len() - 1] > 0 {
+                        break;
+                    }
+                }
+                (t.elapsed(), counts[0])
             };
             let time_floor_text = || {
                 let t = Instant::now();
-                floor_text_query(&expr);
+                for expr in &expressions {
+                    if floor_text_query(expr) > 0 {
+                        break;
+                    }
+                }
                 t.elapsed()
             };
             // Rotate which runs first, second and last so that none always gets the pages another just read.
@@ -242,10 +266,17 @@ fn main() {
                     _ => d_floor_text = time_floor_text(),
                 }
             }
+            if i >= queries.len() {
+                assert_eq!(floor_hits, 0, "no article has the typo, so no article has every word: {text}");
+                typo_ours.push(d_ours);
+                typo_floor.push(d_floor);
+                typo_floor_text.push(d_floor_text);
+                continue;
+            }
             hits_total += hits;
             by_kind[i % 10].0.push(d_ours);
             by_kind[i % 10].1.push(d_floor);
-            // "Fallback" queries: no article has every word, so search also tried OR (or other languages).
+            // "Fallback" queries: no article has every word, so search also tried OR (and so did the floors).
             if floor_hits == 0 {
                 ours_fallback.push(d_ours);
                 floor_fallback.push(d_floor);
@@ -313,7 +344,7 @@ fn main() {
     let all_ours: Vec<Duration> = ours.iter().chain(&ours_fallback).copied().collect();
     let all_floor: Vec<Duration> = floor.iter().chain(&floor_fallback).copied().collect();
     let all_floor_text: Vec<Duration> = floor_text.iter().chain(&floor_text_fallback).copied().collect();
-    let (ours_hit, ours_all) = (ours.clone(), all_ours.clone());
+    let (ours_hit, ours_all, ours_fallback_text) = (ours.clone(), all_ours.clone(), ours_fallback.clone());
     let report = |label: &str, a: Vec<Duration>, b: Vec<Duration>| {
         if a.is_empty() {
             return;
@@ -341,10 +372,13 @@ fn main() {
     report("all queries", all_ours, all_floor);
     report("queries with an AND hit", ours, floor);
     report("no AND hit (fallbacks ran)", ours_fallback, floor_fallback);
+    report("with a typo word (fallbacks ran)", typo_ours.clone(), typo_floor);
     println!("({direct} of {} timed queries had every word in some article)", queries.len() * rounds);
     println!("against the raw MATCH returning the article text, title and body (FLOOR_WITH_TEXT_SQL):");
     report("all queries", ours_all, all_floor_text);
     report("queries with an AND hit", ours_hit, floor_text);
+    report("no AND hit (fallbacks ran)", ours_fallback_text, floor_text_fallback);
+    report("with a typo word (fallbacks ran)", typo_ours, typo_floor_text);
     const KINDS: [&str; 10] = [
         "subject word",
         "two subject words",
