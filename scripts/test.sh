@@ -52,11 +52,19 @@ if want rust; then
   cargo test --workspace --locked --doc
 fi
 
-# The agent web inbox (server/web): formatting, the strict type check of its typed JavaScript, its unit tests.
-# Node and npm are needed here only; the server serves the files as they are.
+# The agent web inbox (server/web): formatting, the strict type check of its typed JavaScript, its unit tests, then
+# the browser tests in Debian's Chromium against the real server, the visitor being the real SDK (the CLI sample
+# app). Node and npm are needed here only; the server embeds the files at build time.
 if want web; then
-  step "web inbox: prettier, tsc (strict), unit tests (server/web/check.sh)"
-  server/web/check.sh
+  step "browser: Debian chromium (installed if missing)"
+  scripts/toolchains.sh browser
+  if [ -z "${CHATFLOW_SERVER_BIN:-}" ] || [ -z "${CHATFLOW_CLI_BIN:-}" ]; then
+    step "build chatflow-server and the chatflow CLI"
+    cargo build --locked -p chatflow-server -p chatflow-cli
+    export CHATFLOW_SERVER_BIN="$ROOT/target/debug/chatflow-server" CHATFLOW_CLI_BIN="$ROOT/target/debug/chatflow"
+  fi
+  step "web inbox: prettier, tsc (strict), unit tests, browser tests (server/web/check.sh --browser)"
+  server/web/check.sh --browser
 fi
 
 # Fuzz smoke: every fuzz target for a few seconds from its seed corpus (fuzz/README.md); longer runs: scripts/fuzz.sh.

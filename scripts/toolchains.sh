@@ -3,6 +3,7 @@
 #
 #   scripts/toolchains.sh kotlin                JDK check, Debian JNA + JUnit4, kotlinc (npm)
 #   scripts/toolchains.sh swift                 Debian trixie chroot with `swiftlang`
+#   scripts/toolchains.sh browser               Debian's Chromium for the inbox's browser tests
 #   scripts/toolchains.sh all                   kotlin + swift
 #   scripts/toolchains.sh env                   export lines:  eval "$(scripts/toolchains.sh env)"
 #   scripts/toolchains.sh swift-run DIR -- CMD  run CMD (bash -e) in the chroot, DIR at /src/proj
@@ -191,6 +192,16 @@ cmd_kotlin() {
     "$(dpkg-query -W -f='${Version}' libjna-java)" "$(dpkg-query -W -f='${Version}' junit4)"
 }
 
+# ----------------------------------------------------------------------------- browser
+# The web inbox's browser tests drive Debian's Chromium with playwright-core (npm); no browser is ever downloaded.
+cmd_browser() {
+  need_root
+  take_lock install
+  step "browser: Debian chromium" apt_ensure chromium
+  [ -x /usr/bin/chromium ] || die "missing /usr/bin/chromium"
+  printf 'browser: ready - %s\n' "$(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
+}
+
 # ----------------------------------------------------------------------------- swift
 swift_ready() {
   [ -x "$SWIFT_CHROOT/usr/bin/swiftc" ] && [ -f "$SWIFT_CHROOT/$SWIFT_READY" ] &&
@@ -369,7 +380,7 @@ cmd_reset() {
   say "reset: emptied $CACHE"
 }
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd=${1:-}
@@ -377,6 +388,7 @@ main() {
   case $cmd in
     kotlin)    cmd_kotlin ;;
     swift)     cmd_swift ;;
+    browser)   cmd_browser ;;
     all)       cmd_kotlin; cmd_swift ;;
     env)       cmd_env ;;
     swift-run) cmd_swift_run "$@" ;;

@@ -194,7 +194,10 @@ async function loadList(more) {
 
 async function loadCounts() {
   try {
-    state = { ...state, counts: await api.counts() };
+    // Wait first, then update: spreading the state and waiting inside the same expression would write back the
+    // state as it was before the wait, undoing whatever a list load stored meanwhile.
+    const counts = await api.counts();
+    state = { ...state, counts };
   } catch {
     // Counts are a convenience: the list works without them.
   }
@@ -306,11 +309,13 @@ let renderQueued = false;
 function scheduleRender() {
   if (renderQueued) return;
   renderQueued = true;
-  // Not requestAnimationFrame: it stops in background tabs, where the title's unread count matters most.
+  // Not requestAnimationFrame: it stops in background tabs, where the title's unread count matters most. A zero
+  // delay still batches everything of the current task (a burst of feed frames, a REST answer) into one render,
+  // and adds no wait before a new message shows.
   setTimeout(() => {
     renderQueued = false;
     render();
-  }, 16);
+  }, 0);
 }
 
 function render() {

@@ -56,34 +56,101 @@ export function renderMessages(log, state, row, now, props) {
   }
   const items = timeline(messages, state.notes[id] ?? []);
   const answered = new Set(messages.map((m) => m.quick_reply_id).filter(Boolean));
-  replace(
-    log,
-    state.hasEarlier[id]
-      ? h(
-          "button",
-          {
-            type: "button",
-            class: "btn more",
-            "data-key": "earlier",
-            disabled: props.loadingEarlier,
-            on: { click: props.onEarlier },
-          },
-          props.loadingEarlier ? "Loading…" : "Load earlier messages",
-        )
-      : h("p", { class: "start" }, `Conversation opened ${fullTime(row.opened_at)}`),
-    items.map((item, i) => {
-      if (item.kind === "note") return noteView(item.note, now);
-      const prev = items[i - 1];
-      const grouped = prev?.kind === "message" && sameSender(prev.message, item.message);
-      return messageView(item.message, row, now, answered, grouped);
-    }),
-    items.length === 0 ? h("p", { class: "empty" }, "No messages yet.") : null,
-  );
+  // Each message and note keeps its element while what it shows is unchanged: a new message adds one element to
+  // the log instead of rebuilding hundreds (the page's share of a message's way to the agent stays small).
+  const cache = builtFor(log, id);
+  /** @type {Map<string, {sig: string, el: Element}>} */
+  const next = new Map();
+  const reuse = (/** @type {string} */ key, /** @type {string} */ sig, /** @type {() => Element} */ build) => {
+    const old = cache.items.get(key);
+    const el = old && old.sig === sig ? old.el : build();
+    next.set(key, { sig, el });
+    return el;
+  };
+  const nodes = items.map((item, i) => {
+    if (item.kind === "note") {
+      const n = item.note;
+      return reuse(`n${n.id}`, JSON.stringify([n, shortTime(n.created_at, now)]), () => noteView(n, now));
+    }
+    const m = item.message;
+    const prev = items[i - 1];
+    const grouped = prev?.kind === "message" && sameSender(prev.message, m);
+    const sig = JSON.stringify([
+      m,
+      grouped,
+      m.seq <= row.conversation.visitor_read_seq,
+      m.quick_replies?.map((q) => answered.has(q.id)),
+      row.contact_name,
+      shortTime(m.created_at, now),
+    ]);
+    return reuse(`m${m.seq}`, sig, () => messageView(m, row, now, answered, grouped));
+  });
+  cache.items = next;
+  const head = state.hasEarlier[id]
+    ? h(
+        "button",
+        {
+          type: "button",
+          class: "btn more",
+          "data-key": "earlier",
+          disabled: props.loadingEarlier,
+          on: { click: props.onEarlier },
+        },
+        props.loadingEarlier ? "Loading…" : "Load earlier messages",
+      )
+    : h("p", { class: "start" }, `Conversation opened ${fullTime(row.opened_at)}`);
+  const headSig = `${state.hasEarlier[id]}|${props.loadingEarlier}|${row.opened_at}`;
+  if (cache.headSig !== headSig || !cache.head) [cache.head, cache.headSig] = [head, headSig];
+  reconcile(log, [
+    cache.head,
+    ...nodes,
+    ...(items.length === 0 ? [h("p", { class: "empty" }, "No messages yet.")] : []),
+  ]);
   const firstAfter = log.querySelector("[data-seq]")?.getAttribute("data-seq");
   if (firstBefore && firstAfter !== firstBefore) {
     log.scrollTop = log.scrollHeight - previousHeight; // earlier messages came in above: keep the reading place
   } else if (stick || !firstBefore) {
     log.scrollTop = log.scrollHeight;
+  }
+}
+
+/** @type {WeakMap<Element, {conversation: string, items: Map<string, {sig: string, el: Element}>, head?: Element, headSig?: string}>} */
+const built = new WeakMap();
+
+/** What `log` shows of conversation `id`, to reuse; forgotten when another conversation is opened. */
+function builtFor(/** @type {Element} */ log, /** @type {string} */ id) {
+  let cache = built.get(log);
+  if (!cache || cache.conversation !== id) {
+    cache = { conversation: id, items: new Map() };
+    built.set(log, cache);
+  }
+  return cache;
+}
+
+/**
+ * Makes `container`'s children exactly `nodes`, in order, moving only what differs (appending one message touches
+ * one element). The focused element stays focused when it is kept.
+ * @param {Element} container @param {Node[]} nodes
+ */
+function reconcile(container, nodes) {
+  const active = document.activeElement;
+  const key = active && container.contains(active) ? active.getAttribute("data-key") : null;
+  let current = container.firstChild;
+  for (const node of nodes) {
+    if (current === node) {
+      current = current.nextSibling;
+      continue;
+    }
+    container.insertBefore(node, current);
+  }
+  while (current) {
+    const following = current.nextSibling;
+    container.removeChild(current);
+    current = following;
+  }
+  if (key && !container.contains(document.activeElement)) {
+    const again = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (again instanceof HTMLElement) again.focus();
   }
 }
 

@@ -1,22 +1,20 @@
 // @ts-check
-// The browser check: Debian's Chromium (headless, driven by playwright-core) against a real chatflow-server (temp
-// database, test seed) behind the test-only dev server. It creates conversations as the mobile SDK would, then uses
-// the inbox like an agent — keyboard included — and saves screenshots in test/output/ for a person to look at.
+// The browser check: Debian's Chromium (headless, driven by playwright-core) against the real chatflow-server (temp
+// database, test seed) serving the page at /inbox/, signed in as Alice with her password. It creates conversations as
+// the mobile SDK would, then uses the inbox like an agent — keyboard included — and saves screenshots in test/output/
+// for a person to look at.
 //
 //   cargo build -p chatflow-server && node server/web/test/browser.js
 //
 // CHATFLOW_SERVER_BIN overrides the binary (default: target/debug/chatflow-server of this checkout).
 
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
-import { startDevServer } from "./devserver.js";
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+import { OUT, CHROMIUM, startServer, client, signIn, watchProblems } from "./harness.js";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
@@ -36,58 +34,10 @@ async function accessibilityViolations(page) {
   );
 }
 
-const ROOT = join(import.meta.dirname, "..", "..", "..");
-const SEED = join(ROOT, "server", "seeds", "test.json");
-const OUT = join(import.meta.dirname, "output");
-const BIN = process.env.CHATFLOW_SERVER_BIN ?? join(ROOT, "target", "debug", "chatflow-server");
 const ALICE = "cfg_acme_alice_test_token";
+const ALICE_SIGN_IN = { email: "alice@acme.test", password: "alice-inbox-password" };
 const ADMIN = "cfa_acme_admin_test_token";
 const XSS = "<img src=x onerror=alert(1)>";
-
-/** Starts the real server on a free port; resolves with its URL and a stop function. */
-async function startServer() {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`cargo build -p chatflow-server\` first`);
-  const dir = mkdtempSync(join(tmpdir(), "inbox-web-"));
-  const child = spawn(BIN, ["--db", join(dir, "t.db"), "--bind", "127.0.0.1:0", "--seed", SEED], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stderr.resume();
-  const line = await new Promise((resolve, reject) => {
-    createInterface({ input: /** @type {import("node:stream").Readable} */ (child.stdout) }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`chatflow-server exited (${code})`)));
-  });
-  const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(String(line));
-  if (!m) throw new Error(`unexpected first line: ${line}`);
-  return {
-    url: m[1],
-    stop: () => {
-      child.kill("SIGTERM");
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** A small JSON client for the real server. */
-function client(/** @type {string} */ base) {
-  return async (
-    /** @type {string} */ method,
-    /** @type {string} */ path,
-    /** @type {string} */ token,
-    /** @type {unknown} */ body,
-  ) => {
-    const res = await fetch(base + path, {
-      method,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
-}
 
 /** Conversations the way the SDK makes them: a visitor, properties, a device, a conversation, messages. */
 async function seedConversations(/** @type {ReturnType<typeof client>} */ call) {
@@ -199,11 +149,10 @@ async function main() {
   const server = await startServer();
   const call = client(server.url);
   const ids = await seedConversations(call);
-  const dev = await startDevServer({ upstream: server.url, seedPath: SEED, token: ALICE });
   const profile = mkdtempSync(join(tmpdir(), "inbox-web-chromium-"));
   // A fresh user-data dir for each run (playwright passes it as --user-data-dir).
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM,
     args: [
       "--headless",
       "--no-sandbox",
@@ -221,19 +170,9 @@ async function main() {
   const problems = [];
   try {
     const page = context.pages()[0] ?? (await context.newPage());
-    page.on("dialog", (d) => {
-      problems.push(`a dialog opened: ${d.message()}`);
-      d.dismiss();
-    });
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    page.on("console", (m) => {
-      // 404s of routes the server does not have yet are expected; CSP violations and script errors are not.
-      if (m.type() === "error" && !/404|Failed to load resource|WebSocket/.test(m.text()))
-        problems.push(`console: ${m.text()}`);
-      if (/Content Security Policy/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-    });
+    watchProblems(page, problems, "alice");
 
-    await page.goto(`${dev.url}/inbox/`);
+    await signIn(page, server.url, ALICE_SIGN_IN);
     await page.waitForSelector("button.row");
     const names = await page.locator("button.row .row-name").allTextContents();
     console.log("list (all, open):", names);
@@ -382,13 +321,18 @@ async function main() {
       "closed",
     );
 
-    // Note mode against a server without notes yet: the refusal is shown with the server's message, text kept.
+    // Note mode: the note is stored for the team and shown in place, in the note style; the visitor never gets it.
     await page.locator(".composer .tab", { hasText: "Note" }).click();
     await page.keyboard.type("Customer is VIP");
     await page.keyboard.press("Enter");
-    await page.waitForFunction(() => (document.querySelector(".toast.error")?.textContent ?? "").length > 0);
-    console.log("note refusal shown:", await page.locator(".toast.error").textContent());
-    assert.equal(await page.locator(".composer textarea").inputValue(), "Customer is VIP");
+    await page.locator("#messages .msg.note", { hasText: "Customer is VIP" }).waitFor();
+    assert.equal(await page.locator(".composer textarea").inputValue(), "", "the composer is cleared");
+    const notes = await call("GET", `/v1/agent/conversations/${ids.parcel}/notes`, ALICE, undefined);
+    assert.deepEqual(
+      notes.notes.map((/** @type {any} */ n) => n.body),
+      ["Customer is VIP"],
+    );
+    await page.locator(".composer .tab", { hasText: "Reply" }).click();
 
     // Bots view: the bot's messages with quick replies as the visitor saw them; take over.
     await page.locator("button.view", { hasText: "Bots" }).click();
@@ -468,28 +412,21 @@ async function main() {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
     assert.equal(overflow, false, "no horizontal scrolling at 1024 px");
 
-    // Without a session: the sign-in form, and the server's refusal shown as text.
-    const signedOut = await startDevServer({ upstream: server.url, seedPath: SEED, token: ALICE, signedOut: true });
-    try {
-      await page.setViewportSize({ width: 1024, height: 720 });
-      await page.goto(`${signedOut.url}/inbox/`);
-      await page.waitForSelector("#login-email:focus");
-      await page.keyboard.type("alice@example.com");
-      await page.keyboard.press("Tab");
-      await page.keyboard.type("wrong password");
-      await page.keyboard.press("Enter");
-      await page.waitForFunction(() => (document.querySelector('#login [role="alert"]')?.textContent ?? "") !== "");
-      console.log("sign-in refusal shown:", await page.locator('#login [role="alert"]').textContent());
-      await page.screenshot({ path: join(OUT, "7-sign-in.png") });
-      const loginA11y = await accessibilityViolations(page);
-      console.log("axe-core, sign-in:", loginA11y.length ? loginA11y : "no violation");
-      problems.push(...loginA11y.map((v) => `accessibility: ${v}`));
-    } finally {
-      await signedOut.close();
-    }
+    // Signed out: the sign-in form, and the server's refusal shown as text.
+    await page.locator("button", { hasText: "Sign out" }).click();
+    await page.waitForSelector("#login-email:focus");
+    await page.keyboard.type("alice@example.com");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("wrong password");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => (document.querySelector('#login [role="alert"]')?.textContent ?? "") !== "");
+    console.log("sign-in refusal shown:", await page.locator('#login [role="alert"]').textContent());
+    await page.screenshot({ path: join(OUT, "7-sign-in.png") });
+    const loginA11y = await accessibilityViolations(page);
+    console.log("axe-core, sign-in:", loginA11y.length ? loginA11y : "no violation");
+    problems.push(...loginA11y.map((v) => `accessibility: ${v}`));
   } finally {
     await context.close();
-    await dev.close();
     server.stop();
     rmSync(profile, { recursive: true, force: true });
   }

@@ -15,9 +15,10 @@ import { createInterface } from "node:readline";
 import assert from "node:assert/strict";
 import { OUT, SEED, CLI_BIN, startServer, client, launchBrowser, watchProblems, signIn } from "./harness.js";
 
-const ALICE = { email: "alice@acme.test", password: "alice-test-password" };
-const BOB = { email: "bob@acme.test", password: "bob-test-password" };
-const GINA = { email: "gina@globex.test", password: "gina-test-password" };
+const ALICE = { email: "alice@acme.test", password: "alice-inbox-password" };
+// Made by the apps' admins through the admin API at the start of the test.
+const DANA = { email: "dana@acme.test", password: "dana-inbox-password" };
+const GINA = { email: "gina@globex.test", password: "gina-inbox-password" };
 const ALICE_TOKEN = "cfg_acme_alice_test_token";
 const XSS = "<img src=x onerror=alert(1)>";
 const NOTE = "Internal: refund approved by finance";
@@ -102,8 +103,10 @@ async function main() {
       await signIn(page, server.url, agent);
       return page;
     };
+    await call("POST", "/v1/admin/agents", "cfa_acme_admin_test_token", { display_name: "Dana", ...DANA });
+    await call("POST", "/v1/admin/agents", "cfa_globex_admin_test_token", { display_name: "Gina", ...GINA });
     const alice = await agentPage("alice", ALICE);
-    const bob = await agentPage("bob", BOB);
+    const dana = await agentPage("dana", DANA);
     const gina = await agentPage("gina (another app)", GINA);
 
     // The visitor writes: Alice's list shows it without a reload.
@@ -156,12 +159,12 @@ async function main() {
     await visitor.waitFor(teamMessage(expanded), "the canned response");
     await alice.screenshot({ path: join(OUT, "e2e-2-conversation.png") });
 
-    // Bob's page: assigned to him by Alice, his "Assigned to me" view updates live.
-    await bob.locator("button.view", { hasText: "Assigned to me" }).click();
+    // Dana's page: assigned to her by Alice, her "Assigned to me" view updates live.
+    await dana.locator("button.view", { hasText: "Assigned to me" }).click();
     const assign = alice.locator('#conv-actions button[aria-haspopup="menu"]').first();
     await assign.click();
-    await alice.getByRole("menuitem", { name: /^Bob/ }).click();
-    await bob.locator("button.row", { hasText: "found your parcel" }).waitFor(WAIT);
+    await alice.getByRole("menuitem", { name: /^Dana/ }).click();
+    await dana.locator("button.row", { hasText: "found your parcel" }).waitFor(WAIT);
 
     // Closed; the visitor writes again; the conversation is back in the open list.
     await alice.getByRole("button", { name: "✓ Close" }).click();
@@ -211,15 +214,15 @@ async function main() {
       const res = await fetch(`${server.url}/v1/agent/login`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ email: BOB.email, password: `wrong-${i}` }),
+        body: JSON.stringify({ email: DANA.email, password: `wrong-${i}` }),
       });
       status = res.status;
       retryAfter = res.headers.get("retry-after");
     }
     assert.equal(status, 429, "sign-in attempts are throttled");
     assert.match(String(retryAfter), /^\d+$/);
-    await page.locator("#login-email").fill(BOB.email);
-    await page.locator("#login-password").fill(BOB.password);
+    await page.locator("#login-email").fill(DANA.email);
+    await page.locator("#login-password").fill(DANA.password);
     await page.keyboard.press("Enter");
     await page.waitForFunction(() =>
       /try again/i.test(document.querySelector('#login [role="alert"]')?.textContent ?? ""),

@@ -10,7 +10,7 @@ import { performance } from "node:perf_hooks";
 import { startServer, client, launchBrowser, signIn } from "./harness.js";
 
 const COUNT = Number(process.argv[2] ?? 200);
-const ALICE = { email: "alice@acme.test", password: "alice-test-password" };
+const ALICE = { email: "alice@acme.test", password: "alice-inbox-password" };
 const ALICE_TOKEN = "cfg_acme_alice_test_token";
 const now = () => performance.timeOrigin + performance.now();
 
@@ -63,6 +63,12 @@ async function main() {
       }).observe(document.body, { childList: true, subtree: true, characterData: true });
     });
 
+    // LATENCY_PROFILE=1: the page's JavaScript profile over the run, self time per function (where the page's share goes).
+    const cdp = process.env.LATENCY_PROFILE ? await page.context().newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.start");
+    }
     /** @type {number[]} */ const floor = [];
     /** @type {number[]} */ const rendered = [];
     for (let i = 0; i < COUNT; i++) {
@@ -75,6 +81,24 @@ async function main() {
       floor.push(/** @type {number} */ (floorSeen.get(body)) - t0);
     }
     ws.close();
+    if (cdp) {
+      const { profile } = await cdp.send("Profiler.stop");
+      const interval = (profile.endTime - profile.startTime) / 1000 / (profile.samples?.length ?? 1);
+      /** @type {Map<string, number>} */
+      const self = new Map();
+      for (const node of profile.nodes) {
+        const f = node.callFrame;
+        const name = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber + 1}`;
+        self.set(name, (self.get(name) ?? 0) + (node.hitCount ?? 0) * interval);
+      }
+      for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15))
+        console.log(`${ms.toFixed(0).padStart(7)} ms  ${name}`);
+    }
+    if (process.env.LATENCY_TRACE) {
+      const diff = rendered.map((r, i) => r - floor[i]);
+      for (let i = 0; i < diff.length; i += 20)
+        console.log(`messages ${i}..${i + 19}: page − floor p50 ${quantile(diff.slice(i, i + 20), 0.5).toFixed(1)} ms`);
+    }
     const row = (/** @type {string} */ name, /** @type {number[]} */ xs) =>
       `${name.padEnd(28)} p50 ${quantile(xs, 0.5).toFixed(1).padStart(6)} ms   p99 ${quantile(xs, 0.99).toFixed(1).padStart(6)} ms`;
     console.log(`visitor send → agent, ${COUNT} messages, loopback`);

@@ -56,3 +56,7 @@ test("the stylesheet loads nothing from elsewhere (system fonts, no CDN)", () =>
 test("scripts talk to their own origin only", () => {
   for (const file of js) assert.doesNotMatch(read(file), /["'`]https?:\/\//, `${file} has an absolute URL`);
 });
+
+test("no wait inside a state update (the spread would be the state from before the wait)", () => {
+  for (const file of js) assert.doesNotMatch(read(file), /\{\s*\.\.\.state\b[^;]*\bawait\b/, `${file} awaits in a spread`);
+});
