@@ -67,6 +67,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::not_found(what),
             StoreError::Conflict(what) => ApiError::new(ErrorCode::IdempotencyConflict, what),
+            StoreError::Taken(what) => ApiError::new(ErrorCode::Conflict, what),
             StoreError::ConsentRequired(what) => ApiError::new(ErrorCode::ConsentRequired, what),
             StoreError::Invalid(what) => ApiError::invalid_field(what),
             other @ (StoreError::Unavailable(_)

@@ -30,6 +30,7 @@ pub enum ErrorCode {
     InvalidCredentials,
     CsrfFailed,
     RateLimited,
+    Conflict,
 }
 
 /// Every failure an SDK call can report. `detail` is a sentence for the developer (never shown to end users as is).

@@ -70,6 +70,9 @@ pub enum ErrorCode {
     CsrfFailed,
     /// Too many failed attempts (sign-in): wait the `Retry-After` seconds.
     RateLimited,
+    /// The name or key is already used (an agent's email or id, a canned response's shortcut), or the action does
+    /// not fit the thing's state (reopening an open conversation).
+    Conflict,
 }
 
 impl ErrorCode {
@@ -84,7 +87,7 @@ impl ErrorCode {
             Forbidden | ConsentRequired | ChatflowDisabled | CsrfFailed => 403,
             NotFound | UnknownRoute => 404,
             MethodNotAllowed => 405,
-            IdempotencyConflict => 409,
+            IdempotencyConflict | Conflict => 409,
             PayloadTooLarge => 413,
             RateLimited => 429,
             Internal => 500,
@@ -96,7 +99,7 @@ impl ErrorCode {
         matches!(self, ErrorCode::Internal)
     }
 
-    pub const ALL: [ErrorCode; 23] = {
+    pub const ALL: [ErrorCode; 24] = {
         use ErrorCode::*;
         [
             InvalidBody,
@@ -122,6 +125,7 @@ impl ErrorCode {
             InvalidCredentials,
             CsrfFailed,
             RateLimited,
+            Conflict,
         ]
     };
 
@@ -152,6 +156,7 @@ impl ErrorCode {
             InvalidCredentials => "invalid_credentials",
             CsrfFailed => "csrf_failed",
             RateLimited => "rate_limited",
+            Conflict => "conflict",
         }
     }
 }

@@ -5924,6 +5924,7 @@ public enum ErrorCode: Equatable, Hashable {
     case invalidCredentials
     case csrfFailed
     case rateLimited
+    case conflict
 
 
 
@@ -5990,6 +5991,8 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         case 22: return .csrfFailed
         
         case 23: return .rateLimited
+        
+        case 24: return .conflict
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -6089,6 +6092,10 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case .rateLimited:
             writeInt(&buf, Int32(23))
+        
+        
+        case .conflict:
+            writeInt(&buf, Int32(24))
         
         }
     }

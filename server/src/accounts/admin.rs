@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chatflow_protocol::ErrorBody;
+use chatflow_protocol::{ErrorBody, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AdminAuth;
@@ -153,8 +153,8 @@ pub async fn list_agents(State(state): State<AppState>, auth: AdminAuth) -> Resu
     request_body = CreateAgentRequest,
     responses(
         (status = 201, description = "Created", body = CreatedAgentBody),
-        (status = 400, description = "invalid_body; invalid_field (bad email, password policy, id or email taken)",
-            body = ErrorBody),
+        (status = 400, description = "invalid_body; invalid_field (bad email, password policy, id)", body = ErrorBody),
+        (status = 409, description = "conflict: the id or the email is taken", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
     )
 )]
@@ -295,7 +295,8 @@ pub async fn list_teams(State(state): State<AppState>, auth: AdminAuth) -> Resul
     request_body = CreateTeamRequest,
     responses(
         (status = 201, description = "Created", body = TeamBody),
-        (status = 400, description = "invalid_body; invalid_field (bad id, or the team exists)", body = ErrorBody),
+        (status = 400, description = "invalid_body; invalid_field (bad id)", body = ErrorBody),
+        (status = 409, description = "conflict: the team exists", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
     )
 )]
@@ -307,7 +308,7 @@ pub async fn create_team(
     agents::check_id("id", &req.id).map_err(ApiError::invalid_field)?;
     let (id, now) = (req.id.clone(), state.now_ms());
     if !state.db(move |s| s.create_team(&auth.app.id, &id, now)).await? {
-        return Err(ApiError::invalid_field(format!("team `{}` already exists", req.id)));
+        return Err(ApiError::new(ErrorCode::Conflict, format!("team `{}` already exists", req.id)));
     }
     Ok((StatusCode::CREATED, Json(TeamBody { id: req.id, agent_ids: Vec::new() })))
 }

@@ -140,7 +140,7 @@ pub async fn list(State(state): State<AppState>, auth: AgentAuth) -> Result<Json
         (status = 400, description = "invalid_body, invalid_field (shortcut, title, text, placeholder)",
             body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
-        (status = 409, description = "idempotency_conflict: the shortcut is taken in this app", body = ErrorBody),
+        (status = 409, description = "conflict: the shortcut is taken in this app", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -174,7 +174,7 @@ pub async fn create(
         (status = 400, description = "invalid_body, invalid_field", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found (also another app's)", body = ErrorBody),
-        (status = 409, description = "idempotency_conflict: the shortcut is taken in this app", body = ErrorBody),
+        (status = 409, description = "conflict: the shortcut is taken in this app", body = ErrorBody),
     )
 )]
 pub async fn update(

@@ -199,7 +199,7 @@ pub async fn counts(State(state): State<AppState>, auth: AgentAuth) -> Result<Js
         (status = 400, description = "invalid_body (a body was sent)", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
-        (status = 409, description = "idempotency_conflict: the conversation is not closed", body = ErrorBody),
+        (status = 409, description = "conflict: the conversation is not closed", body = ErrorBody),
     )
 )]
 pub async fn reopen(
@@ -221,7 +221,7 @@ pub async fn reopen(
                     Ok(())
                 }
                 ReopenOutcome::NotClosed => Err(ApiError::new(
-                    ErrorCode::IdempotencyConflict,
+                    ErrorCode::Conflict,
                     format!("conversation `{conv_id}` is open: only a closed conversation can be reopened"),
                 )),
             }

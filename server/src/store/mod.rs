@@ -37,7 +37,10 @@ pub enum StoreError {
     /// The consent gate refused a message.
     #[error("{0}")]
     ConsentRequired(String),
-    /// A value the caller gave is not acceptable (an unknown agent, a seq beyond the last message, a taken id).
+    /// A name or key that must be unique is already used (an agent's email or id, a canned response's shortcut).
+    #[error("{0}")]
+    Taken(String),
+    /// A value the caller gave is not acceptable (an unknown agent, a seq beyond the last message).
     #[error("{0}")]
     Invalid(String),
     /// The backend is busy or unreachable (locked database, lost connection): the caller may retry later.

@@ -56,9 +56,15 @@ async fn an_agent_created_by_the_admin_signs_in_and_its_token_works() {
 async fn creation_refuses_taken_emails_and_ids_and_weak_passwords() {
     let server = TestServer::start();
     let api = server.api();
-    let cases = [
+    for (body, hint) in [
         (json!({"email": "ALICE@acme.test", "display_name": "Dup", "password": "long-enough-1"}), "already used"),
         (json!({"id": "ag_bob", "email": "b2@acme.test", "display_name": "Dup", "password": "long-enough-1"}), "taken"),
+    ] {
+        let r = create(&api, ACME_ADMIN, body.clone()).await;
+        assert_eq!((r.status.as_u16(), r.code()), (409, "conflict"), "{body}: {:?}", r.body);
+        assert!(r.body["message"].as_str().unwrap().contains(hint), "{body}: {:?}", r.body);
+    }
+    let cases = [
         (json!({"email": "c@acme.test", "display_name": "Short", "password": "short"}), "10 to 256"),
         (json!({"email": "not-an-email", "display_name": "X", "password": "long-enough-1"}), "email"),
         (json!({"email": "d@acme.test", "display_name": " ", "password": "long-enough-1"}), "display_name"),
@@ -133,7 +139,7 @@ async fn teams_are_created_and_staffed_at_runtime() {
     let r = api.call("POST", "/v1/admin/teams", Some(ACME_ADMIN), Some(json!({"id": "night"}))).await;
     assert_eq!((r.status.as_u16(), r.body.clone()), (201, json!({"id": "night", "agent_ids": []})));
     let dup = api.call("POST", "/v1/admin/teams", Some(ACME_ADMIN), Some(json!({"id": "night"}))).await;
-    assert_eq!(dup.code(), "invalid_field");
+    assert_eq!((dup.status.as_u16(), dup.code()), (409, "conflict"));
     // Chatflow routing may name the team before anyone joins it.
     let mut flow = api.get(&format!("/v1/admin/chatflows/{FLOW_TEAM}"), Some(ACME_ADMIN)).await.body;
     let flow_obj = flow.as_object_mut().unwrap();

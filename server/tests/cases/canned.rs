@@ -23,7 +23,7 @@ async fn canned_responses_crud_sorted_by_shortcut_and_unique_per_app() {
     assert_eq!(shortcuts, ["bye", "hello"], "the app's, by shortcut");
     // Same shortcut in the app: conflict; in another app: fine.
     let dup = api.call("POST", PATH, Some(BOB), Some(body("hello"))).await;
-    assert_eq!((dup.status.as_u16(), dup.code()), (409, "idempotency_conflict"));
+    assert_eq!((dup.status.as_u16(), dup.code()), (409, "conflict"));
     assert_eq!(api.call("POST", PATH, Some(GINA), Some(body("hello"))).await.status, 201);
     assert_eq!(api.get(PATH, Some(GINA)).await.body["canned_responses"].as_array().unwrap().len(), 1);
     // Update (renaming onto a taken shortcut conflicts), delete.

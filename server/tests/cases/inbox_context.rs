@@ -83,7 +83,7 @@ async fn reopen_only_a_closed_conversation() {
     let (_, token) = api.visitor(ACME).await;
     let conv = api.open(&token, FLOW_SUPPORT).await;
     let r = act(&api, ALICE, "POST", &conv, "/reopen", None).await;
-    assert_eq!((r.status.as_u16(), r.code()), (409, "idempotency_conflict"));
+    assert_eq!((r.status.as_u16(), r.code()), (409, "conflict"));
     assert_eq!(act(&api, ALICE, "POST", &conv, "/close", None).await.status, 200);
     let mut ws = ready_ws(&server, &token).await;
     let r = act(&api, ALICE, "POST", &conv, "/reopen", None).await;

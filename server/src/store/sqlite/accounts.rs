@@ -75,7 +75,7 @@ impl AccountStore for SqliteStore {
             let id_taken: bool =
                 tx.query_row("SELECT EXISTS(SELECT 1 FROM agents WHERE id = ?1)", [&a.id], |r| r.get(0))?;
             if id_taken {
-                return Err(StoreError::Invalid(format!("agent id `{}` is already taken", a.id)));
+                return Err(StoreError::Taken(format!("agent id `{}` is already taken", a.id)));
             }
             let email_taken: bool = tx.query_row(
                 "SELECT EXISTS(SELECT 1 FROM agents WHERE app_id = ?1 AND email_norm = ?2)",
@@ -83,7 +83,7 @@ impl AccountStore for SqliteStore {
                 |r| r.get(0),
             )?;
             if email_taken {
-                return Err(StoreError::Invalid(format!(
+                return Err(StoreError::Taken(format!(
                     "email `{}` is already used by an agent of this app",
                     new.email
                 )));

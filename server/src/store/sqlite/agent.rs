@@ -109,7 +109,7 @@ const CANNED_COLS: &str = "id, app_id, shortcut, title, text, updated_at";
 fn shortcut_taken(e: rusqlite::Error, shortcut: &str) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            StoreError::Conflict(format!("shortcut `{shortcut}` is already used by another canned response"))
+            StoreError::Taken(format!("shortcut `{shortcut}` is already used by another canned response"))
         }
         other => other.into(),
     }
