@@ -131,8 +131,30 @@ async fn refuse_after_drain(req: Request, declared: Option<u64>, refusal: ApiErr
     response
 }
 
+/// Whether a route of `ROUTES` serves `method` on `path` (`{name}` matches one non-empty segment; HEAD is served
+/// wherever GET is). The body guard runs before routing: a method the path does not serve must reach the router's
+/// 405 (with `Allow`), not a body refusal.
+pub fn serves(method: &Method, path: &str) -> bool {
+    let method = if method == Method::HEAD { "GET" } else { method.as_str() };
+    crate::ROUTES.iter().any(|(m, pattern)| {
+        *m == method && {
+            let mut given = path.split('/');
+            let mut wanted = pattern.split('/');
+            loop {
+                match (given.next(), wanted.next()) {
+                    (None, None) => break true,
+                    (Some(g), Some(w)) if w.starts_with('{') && !g.is_empty() => continue,
+                    (Some(g), Some(w)) if g == w => continue,
+                    _ => break false,
+                }
+            }
+        }
+    })
+}
+
 /// Runs before routing: refuses a declared body above the limit at once, and any body on GET/HEAD/DELETE, which take
-/// none. Chunked bodies are bounded by `DefaultBodyLimit` when read.
+/// none (on the routes that serve that method; others answer 405). Chunked bodies are bounded by `DefaultBodyLimit`
+/// when read.
 pub async fn body_guard(req: Request, next: Next) -> Response {
     let declared =
         req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
@@ -141,7 +163,7 @@ pub async fn body_guard(req: Request, next: Next) -> Response {
     }
     let bodyless = matches!(*req.method(), Method::GET | Method::HEAD | Method::DELETE);
     let has_body = declared.is_some_and(|n| n > 0) || req.headers().contains_key(TRANSFER_ENCODING);
-    if bodyless && has_body {
+    if bodyless && has_body && serves(req.method(), req.uri().path()) {
         let refusal = ApiError::invalid_body(format!("`{}` requests take no body", req.method()));
         return refuse_after_drain(req, declared, refusal).await;
     }
@@ -166,4 +188,22 @@ pub async fn unknown_route(method: Method, uri: Uri) -> ApiError {
 /// Fallback for a known path with a method it does not serve.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(ErrorCode::MethodNotAllowed, format!("`{}` does not accept `{method}`", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serves_matches_the_route_table() {
+        assert!(serves(&Method::GET, "/v1/agent/conversations/abc/messages"));
+        assert!(serves(&Method::POST, "/v1/agent/conversations/abc/messages"));
+        assert!(serves(&Method::HEAD, "/v1/agent/conversations/counts"));
+        assert!(serves(&Method::DELETE, "/v1/admin/teams/night/members/ag_1"));
+        assert!(!serves(&Method::DELETE, "/v1/agent/conversations/abc/messages"), "no DELETE there");
+        assert!(!serves(&Method::GET, "/v1/agent/conversations/abc/assign"), "POST only");
+        assert!(!serves(&Method::GET, "/v1/agent/conversations//messages"), "a parameter is never empty");
+        assert!(!serves(&Method::GET, "/v1/agent/conversations/abc/messages/extra"));
+        assert!(!serves(&Method::GET, "/nope"));
+    }
 }

@@ -122,7 +122,13 @@ async fn unknown_routes_and_wrong_methods_answer_json() {
     for (method, path) in cases {
         let r = api.call(method, path, None, None).await;
         assert_eq!((r.status.as_u16(), r.code()), (405, "method_not_allowed"), "{method} {path}");
+        // With a body too: the method is what is wrong, not the body (which GET and DELETE never take).
+        let r = api.call(method, path, None, Some(json!({"a": 1}))).await;
+        assert_eq!((r.status.as_u16(), r.code()), (405, "method_not_allowed"), "{method} {path} with a body");
+        assert!(r.headers.get("allow").is_some(), "{method} {path}: 405 names the allowed methods");
     }
+    let r = api.call("DELETE", "/v1/agent/conversations/x/block", None, Some(json!({"a": 1}))).await;
+    assert_eq!(r.code(), "invalid_body", "a body on a route that serves DELETE is still refused");
     // The realtime route refuses a plain GET (no upgrade) with a JSON error once authenticated.
     let (_, token) = api.visitor(ACME).await;
     let r = api.get("/v1/realtime", Some(&token)).await;
