@@ -350,7 +350,7 @@ function render() {
   const id = row.conversation.id;
   // Regions are rebuilt only when what they show changed: an open menu, a text selection or the reading place must
   // survive unrelated updates.
-  if (changed("head", [row, sidebarOpen, state.agents])) {
+  if (changed("head", [headShows(row), sidebarOpen, state.agents])) {
     renderHeader(byId("conv-header"), row);
     renderActions(byId("conv-actions"), row, {
       api,
@@ -395,7 +395,7 @@ function render() {
       onError: (t) => toast(t, true),
     });
   }
-  if (visitor.id === id && changed("sidebar", [row, visitor.data, visitor.error, sidebarOpen])) {
+  if (visitor.id === id && changed("sidebar", [sidebarShows(row), visitor.data, visitor.error, sidebarOpen])) {
     renderSidebar(byId("sidebar"), row, visitor.data, visitor.error, now, openConversation, toggleSidebar);
   }
 }
@@ -418,6 +418,39 @@ function changed(/** @type {string} */ region, /** @type {unknown[]} */ deps) {
   if (before && before.length === deps.length && before.every((d, i) => d === deps[i])) return false;
   lastDeps.set(region, deps);
   return true;
+}
+
+/**
+ * What the header and its actions show of a row, as a comparable key: a new message changes the row (preview, seqs)
+ * but not this, so the toolbar (and an open menu) is not rebuilt for it.
+ * @param {InboxRow} row
+ */
+function headShows(row) {
+  const c = row.conversation;
+  return JSON.stringify([
+    c.id,
+    c.status,
+    c.assignee,
+    row.handled_by,
+    row.blocked,
+    row.spam,
+    row.contact_name,
+    row.channel_label,
+    row.chatflow_name,
+    row.contact_unlinked,
+    row.ticket_id,
+  ]);
+}
+
+/** What the visitor panel shows of a row (the rest comes from the visitor context), as a comparable key. */
+function sidebarShows(/** @type {InboxRow} */ row) {
+  return JSON.stringify([
+    row.conversation.id,
+    row.contact_name,
+    row.contact_email,
+    row.visitor_user_id,
+    row.contact_unlinked,
+  ]);
 }
 
 /** Times on screen change at most once a minute. */

@@ -58,5 +58,6 @@ test("scripts talk to their own origin only", () => {
 });
 
 test("no wait inside a state update (the spread would be the state from before the wait)", () => {
-  for (const file of js) assert.doesNotMatch(read(file), /\{\s*\.\.\.state\b[^;]*\bawait\b/, `${file} awaits in a spread`);
+  for (const file of js)
+    assert.doesNotMatch(read(file), /\{\s*\.\.\.state\b[^;]*\bawait\b/, `${file} awaits in a spread`);
 });
