@@ -20,7 +20,12 @@ import java.io.File
  */
 class ChatflowClient private constructor(internal val raw: NativeChatClient) : AutoCloseable {
     companion object {
-        /** Opens (or creates) the local database in [storageDir] (app-private: it holds the visitor token). */
+        /**
+         * Opens (or creates) the local database in [storageDir] (app-private: it holds the visitor token). On Android
+         * prefer `ChatflowClient.open(context, config)`, which uses `noBackupFilesDir/chatflow` (out of cloud backup
+         * and device-to-device transfer); a directory under `filesDir` is backed up unless the app's backup rules
+         * exclude it (android/README.md).
+         */
         fun open(config: ChatflowConfig, storageDir: File): ChatflowClient {
             CallbackThreads.install()
             return ChatflowClient(ffi { NativeChatClient.open(config, storageDir.path) })
