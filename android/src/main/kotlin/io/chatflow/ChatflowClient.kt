@@ -12,7 +12,8 @@ import java.io.File
  * The chat for one app configuration. Thread-safe: open one per process and share it; [close] it when done.
  *
  * ```
- * val chat = ChatflowClient.open(ChatflowConfig.fromJson(assets.readText("chatflow.json")), filesDir)
+ * val config = ChatflowConfig.fromJson(assets.readText("chatflow.json"))
+ * val chat = ChatflowClient.open(context, config)   // Android: noBackupFilesDir/chatflow
  * val flow = (chat.resolve("support").outcome as ResolveOutcome.Found).chatflow
  * chat.events.collect { event -> render(event) }
  * ```
