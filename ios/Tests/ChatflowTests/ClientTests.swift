@@ -36,6 +36,8 @@ final class ClientTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: file.path, contents: Data("x".utf8)))
         XCTAssertThrowsError(try ChatflowClient(config: config(), storageDirectory: file)) { error in
             guard case ChatflowError.storage(let detail) = error else { return XCTFail("\(error)") }
+            // The facade's own step, which runs before the core opens anything.
+            XCTAssertTrue(detail.contains("cannot prepare the storage directory"), detail)
             XCTAssertTrue(detail.contains("not-a-directory"), detail)
         }
     }

@@ -34,10 +34,12 @@ impl Store {
             remove_file_if_any(&fresh)?;
             return Err(storage("the write-ahead log could not be checkpointed; the files were kept", &self.path));
         }
-        // Placeholders while no file is open: an in-memory database has no tables, so a use fails loudly.
-        close(std::mem::replace(&mut *reader, Connection::open_in_memory()?))?;
-        close(std::mem::replace(&mut *writer, Connection::open_in_memory()?))?;
-        let swapped = self.swap_in(&fresh, dir);
+        // Placeholders while no file is open: an in-memory database has no tables, so a use would fail loudly.
+        let (reader_stub, writer_stub) = (Connection::open_in_memory()?, Connection::open_in_memory()?);
+        let old_reader = std::mem::replace(&mut *reader, reader_stub);
+        let old_writer = std::mem::replace(&mut *writer, writer_stub);
+        // The files are only touched once both connections are closed.
+        let swapped = close(old_reader).and(close(old_writer)).and_then(|()| self.swap_in(&fresh, dir));
         // Reopen whatever file is in place, the renewed one or (after a failure) the old one, which is whole.
         let (w, r) = connect(&self.path)?;
         *writer = w;
