@@ -105,3 +105,23 @@ async fn an_offline_clear_keeps_only_the_token_its_cleanup_needs_until_the_serve
     assert!(eventually(|| files_containing(dir.path(), &token).is_empty()).await, "the token stayed on disk");
     assert!(client.store().meta_get("device.pending_cleanup").unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_still_ends_the_session_when_the_files_cannot_be_renewed() {
+    let server = TestServer::start();
+    let dir = storage();
+    let client = open(&server, dir.path());
+    send_and_confirm(&client, BODY).await;
+    // The renewal's copy cannot be written where a directory of that name stands (as when the disk is full).
+    std::fs::create_dir(dir.path().join("chatflow.sqlite3.fresh")).unwrap();
+
+    client.logout().await.unwrap();
+
+    assert!(client.session_info().is_none());
+    assert_eq!(count(&client, "messages"), 0);
+    std::fs::remove_dir(dir.path().join("chatflow.sqlite3.fresh")).unwrap();
+    // The next renewal (here: the next logout) removes what the failed one could not.
+    send_and_confirm(&client, "second visitor").await;
+    client.logout().await.unwrap();
+    assert_eq!(files_containing(dir.path(), BODY), Vec::<String>::new());
+}

@@ -206,7 +206,7 @@ impl ChatClient {
                 // Unregister the previous user's push token now rather than in the background: until it is gone,
                 // their notifications would still reach this device. Offline, it stays recorded and is retried.
                 let cleanup = inner.flush_cleanups().await;
-                inner.renew_files_after(cleanup)?;
+                inner.renew_files_after(cleanup);
             }
             inner.store.write(|tx| {
                 save_pending(tx, &identity_token, &user_id)?;

@@ -90,20 +90,29 @@ impl ClientInner {
         })?;
         let dropped = remaining.len() < list.len();
         if dropped {
-            self.store.renew_files()?;
+            self.renew_files();
         }
         failure.map_or(Ok(dropped), Err)
     }
 
     /// After a wipe and its cleanup attempt: renews the store's files unless the cleanup just did.
-    pub(crate) fn renew_files_after(&self, cleanup: Result<bool>) -> Result<()> {
+    pub(crate) fn renew_files_after(&self, cleanup: Result<bool>) {
         match cleanup {
-            Ok(true) => Ok(()),
-            Ok(false) => self.store.renew_files(),
+            Ok(true) => {}
+            Ok(false) => self.renew_files(),
             Err(e) => {
                 tracing::info!(error = %e, "server-side cleanup postponed until the network is back");
-                self.store.renew_files()
+                self.renew_files();
             }
+        }
+    }
+
+    /// The wipe has committed, so the session has ended whatever happens here: a renewal that fails (a full disk:
+    /// the copy needs room) is reported in the log, not to the caller, and the next one (next logout or cleanup)
+    /// writes a fresh copy again.
+    fn renew_files(&self) {
+        if let Err(e) = self.store.renew_files() {
+            tracing::warn!(error = %e, "the local database files could not be renewed after the wipe");
         }
     }
 
@@ -125,7 +134,8 @@ impl ClientInner {
             self.end_session_locked(delete_on_server).await?;
         }
         let cleanup = self.flush_cleanups().await;
-        self.renew_files_after(cleanup)
+        self.renew_files_after(cleanup);
+        Ok(())
     }
 }
 
