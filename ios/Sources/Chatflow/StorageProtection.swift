@@ -15,10 +15,14 @@ enum StorageProtection {
             let files = FileManager.default
             try files.createDirectory(at: directory, withIntermediateDirectories: true)
             #if os(iOS) || os(tvOS) || os(watchOS) || os(visionOS)
-            let protection: [FileAttributeKey: Any] = [.protectionKey: FileProtectionType.completeUntilFirstUserAuthentication]
-            try files.setAttributes(protection, ofItemAtPath: directory.path)
-            for item in try files.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil) {
-                try files.setAttributes(protection, ofItemAtPath: item.path)
+            let wanted = FileProtectionType.completeUntilFirstUserAuthentication
+            let items = [directory] + (try files.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil))
+            // Written only where it differs: most opens find every item right already and write nothing.
+            for item in items {
+                let current = try files.attributesOfItem(atPath: item.path)[.protectionKey]
+                if ((current as? FileProtectionType)?.rawValue ?? (current as? String)) != wanted.rawValue {
+                    try files.setAttributes([.protectionKey: wanted], ofItemAtPath: item.path)
+                }
             }
             #endif
             #if canImport(Darwin)
