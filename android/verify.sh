@@ -49,7 +49,7 @@ verify_layout() {
   grep -q 'package="[A-Za-z_][A-Za-z0-9_.]*"' "$tree/AndroidManifest.xml" 2>/dev/null ||
     verify_fail "layout: AndroidManifest.xml names no package"
   # Backup policy is the app's: a library's backup attributes would be merged into the app's <application>. The SDK
-  # keeps its files in noBackupFilesDir instead (docs/decisions.md #11).
+  # keeps its files in noBackupFilesDir instead (docs/decisions.md #12).
   if grep -Eq 'allowBackup|fullBackupContent|dataExtractionRules|backupAgent' "$tree/AndroidManifest.xml" 2>/dev/null; then
     verify_fail "layout: AndroidManifest.xml sets a backup attribute; the app's backup policy must stay the app's"
   fi

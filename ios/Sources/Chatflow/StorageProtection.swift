@@ -2,7 +2,7 @@ import Foundation
 
 /// The SDK's files (the SQLite database with the visitor token and the conversation, its `-wal`, `-shm` and
 /// `-journal`) get the data protection class `completeUntilFirstUserAuthentication` and stay out of iCloud and
-/// device backups (docs/decisions.md #11).
+/// device backups (docs/decisions.md #12).
 ///
 /// Why not `complete`: a push wakes the app in the background while the phone is locked, and the SDK must read its
 /// token and write the message then; a `complete` file cannot even be opened until the user unlocks. The class is set

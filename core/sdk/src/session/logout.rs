@@ -2,7 +2,7 @@
 //! too). Local first: the wipe commits before any network call, so a process killed mid-logout never shows the
 //! previous user's data again; the server-side part is recorded in the same transaction and retried until done.
 //! Then the store's files are renewed (`Store::renew_files`): deleted rows leave no bytes on disk (docs/decisions.md
-//! #11). The only secret kept is a forgotten visitor's token while its server-side cleanup waits for the network.
+//! #12). The only secret kept is a forgotten visitor's token while its server-side cleanup waits for the network.
 
 use std::sync::Arc;
 

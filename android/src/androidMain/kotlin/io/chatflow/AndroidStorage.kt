@@ -7,7 +7,7 @@ import java.io.File
  * Where the SDK keeps its files on Android: `noBackupFilesDir/chatflow`. The database holds the visitor token and
  * the conversation; Android leaves `noBackupFilesDir` out of Auto Backup (Google Drive) and device-to-device
  * transfer whatever the app's backup rules say, so the token never reaches another device and a restored app starts
- * with a fresh anonymous visitor instead of another device's session (docs/decisions.md #11).
+ * with a fresh anonymous visitor instead of another device's session (docs/decisions.md #12).
  * Android-only source set: not compiled by the JVM test build.
  */
 object AndroidStorage {
