@@ -4,8 +4,8 @@
 #
 #   cmd_verify DIR|AAR
 #
-# 1. layout: AndroidManifest.xml naming a package, classes.jar, proguard.txt, jni/<abi>/libchatflow_ffi.so and
-#    nothing else under jni/ (an unknown ABI directory is an error);
+# 1. layout: AndroidManifest.xml naming a package and setting no backup attribute, classes.jar, proguard.txt,
+#    jni/<abi>/libchatflow_ffi.so and nothing else under jni/ (an unknown ABI directory is an error);
 # 2. each library: the ELF machine of its ABI, stripped (no .symtab, no .debug_*), every LOAD segment aligned to
 #    16 KB with offset ≡ address (mod 16 KB), GNU_RELRO ending on a 16 KB boundary (its last page is made read-only),
 #    every symbol the generated Kotlin binds exported, and the build id of the library the bindings were generated
@@ -48,6 +48,11 @@ verify_layout() {
   done
   grep -q 'package="[A-Za-z_][A-Za-z0-9_.]*"' "$tree/AndroidManifest.xml" 2>/dev/null ||
     verify_fail "layout: AndroidManifest.xml names no package"
+  # Backup policy is the app's: a library's backup attributes would be merged into the app's <application>. The SDK
+  # keeps its files in noBackupFilesDir instead (docs/decisions.md #12).
+  if grep -Eq 'allowBackup|fullBackupContent|dataExtractionRules|backupAgent' "$tree/AndroidManifest.xml" 2>/dev/null; then
+    verify_fail "layout: AndroidManifest.xml sets a backup attribute; the app's backup policy must stay the app's"
+  fi
   # The TLS platform verifier's Rust half loads its Kotlin half by name through JNI: without it in the AAR, every
   # HTTPS connection on a device fails.
   local jar found=""

@@ -220,8 +220,9 @@ cmd_size() {
   abi=$(head -n1 "$out/targets")
   so=$out/jniLibs/$abi/libchatflow_ffi.so
   bytes=$(stat -c %s "$so")
-  printf 'stripped release libchatflow_ffi.so (%s): %d bytes = %s MiB, gzip -9 %d bytes; goal <= 4 MB\n' \
+  printf 'stripped release libchatflow_ffi.so (%s): %d bytes = %s MiB, gzip -9 %d bytes\n' \
     "$abi" "$bytes" "$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1048576 }')" "$(gzip -9c "$so" | wc -c)"
+  scripts/size-gate.sh "$so" || true
   printf '  sections: %s\n' "$(size -A "$so" | awk '$1 ~ /^\.(text|rodata|data\.rel\.ro|eh_frame|eh_frame_hdr|gcc_except_table|rela\.dyn|relr\.dyn)$/ {printf "%s=%d ", $1, $2}')"
   step "breakdown: the same build before strip, bytes by crate"
   size_breakdown "$out/unstripped/$abi/libchatflow_ffi.so"

@@ -83,6 +83,8 @@ if want kotlin; then
   # classes.jar minified by ProGuard under the AAR's consumer rules, loading its stripped library.
   step "Android pipeline, host target (android/build.sh host)"
   android/build.sh host
+  step "Library size gate: the stripped host library within its limit (scripts/size-gate.sh)"
+  scripts/size-gate.sh
   step "Kotlin binding tests (JVM) on the pipeline's classes.jar (ProGuard-minified) and stripped library"
   CHATFLOW_KOTLIN_MINIFY=1 CHATFLOW_KOTLIN_CLASSES="$ROOT/build/android/aar/classes.jar" \
     CHATFLOW_KOTLIN_NATIVE=$(echo "$ROOT"/build/android/aar/jni/*) scripts/bindings.sh kotlin

@@ -13,8 +13,12 @@ public final class ChatflowClient: Sendable {
     let raw: NativeChatClient
 
     /// Opens (or creates) the local database in `storageDirectory` (app-private, e.g. Application Support: it holds
-    /// the visitor token). No network; a few milliseconds.
+    /// the visitor token). No network; a few milliseconds. On Apple platforms the directory and its files get the
+    /// protection class `completeUntilFirstUserAuthentication` (readable in the background once the phone was unlocked
+    /// after boot) and are excluded from backups; give the SDK a directory of its own (e.g. `Application
+    /// Support/chatflow`), since both apply to everything in it.
     public init(config: ChatflowConfig, storageDirectory: URL) throws(ChatflowError) {
+        try StorageProtection.prepare(storageDirectory)
         raw = try ffi { try NativeChatClient.open(config: config, storageDir: storageDirectory.path) }
     }
 

@@ -27,6 +27,21 @@ final class ClientTests: XCTestCase {
         try ChatflowClient(config: config(url: url), storageDirectory: tempStorage())
     }
 
+    func testStorageDirectoryIsCreatedAndAFileInItsPlaceIsAStorageError() throws {
+        // Apple platforms also set its protection class and backup exclusion (StorageProtection.swift).
+        let nested = tempStorage().appendingPathComponent("Application Support/chatflow")
+        _ = try ChatflowClient(config: config(), storageDirectory: nested)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: nested.appendingPathComponent("chatflow.sqlite3").path))
+        let file = tempStorage().appendingPathComponent("not-a-directory")
+        XCTAssertTrue(FileManager.default.createFile(atPath: file.path, contents: Data("x".utf8)))
+        XCTAssertThrowsError(try ChatflowClient(config: config(), storageDirectory: file)) { error in
+            guard case ChatflowError.storage(let detail) = error else { return XCTFail("\(error)") }
+            // The facade's own step, which runs before the core opens anything.
+            XCTAssertTrue(detail.contains("cannot prepare the storage directory"), detail)
+            XCTAssertTrue(detail.contains("not-a-directory"), detail)
+        }
+    }
+
     func testConfigFromJSONNamesTheWrongField() throws {
         XCTAssertThrowsError(try ChatflowConfig.fromJSON(
             #"{"server_url":"ftp://x","app_id":"a","environment":"development","default_tag":"t"}"#)

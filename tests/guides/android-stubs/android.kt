@@ -10,6 +10,7 @@ abstract class Context {
     abstract val packageName: String
     abstract val packageManager: android.content.pm.PackageManager
     abstract val filesDir: File
+    abstract val noBackupFilesDir: File
     abstract val assets: android.content.res.AssetManager
     abstract val applicationContext: Context
 }
@@ -18,6 +19,7 @@ open class ContextWrapper : Context() {
     override val packageName: String get() = throw UnsupportedOperationException("stub")
     override val packageManager: android.content.pm.PackageManager get() = throw UnsupportedOperationException("stub")
     override val filesDir: File get() = throw UnsupportedOperationException("stub")
+    override val noBackupFilesDir: File get() = throw UnsupportedOperationException("stub")
     override val assets: android.content.res.AssetManager get() = throw UnsupportedOperationException("stub")
     override val applicationContext: Context get() = throw UnsupportedOperationException("stub")
 }

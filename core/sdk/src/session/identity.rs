@@ -205,9 +205,8 @@ impl ChatClient {
                 inner.end_session_locked(false).await?;
                 // Unregister the previous user's push token now rather than in the background: until it is gone,
                 // their notifications would still reach this device. Offline, it stays recorded and is retried.
-                if let Err(e) = inner.flush_cleanups().await {
-                    tracing::info!(error = %e, "previous user's push unregistration postponed");
-                }
+                let cleanup = inner.flush_cleanups().await;
+                inner.renew_files_after(cleanup);
             }
             inner.store.write(|tx| {
                 save_pending(tx, &identity_token, &user_id)?;

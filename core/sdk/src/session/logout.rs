@@ -1,6 +1,8 @@
 //! Ending a session: `logout` (this device forgets the user) and `clear_user_data` (the server forgets the visitor
 //! too). Local first: the wipe commits before any network call, so a process killed mid-logout never shows the
 //! previous user's data again; the server-side part is recorded in the same transaction and retried until done.
+//! Then the store's files are renewed (`Store::renew_files`): deleted rows leave no bytes on disk (docs/decisions.md
+//! #12). The only secret kept is a forgotten visitor's token while its server-side cleanup waits for the network.
 
 use std::sync::Arc;
 
@@ -55,11 +57,12 @@ impl ClientInner {
     }
 
     /// Performs the recorded server-side cleanups. Done or refused (token already invalid: nothing left to clean)
-    /// entries are dropped; the first network failure stops and keeps the rest for later.
-    pub(crate) async fn flush_cleanups(self: &Arc<Self>) -> Result<()> {
+    /// entries are dropped; the first network failure stops and keeps the rest for later. When entries were dropped,
+    /// renews the store's files so their tokens leave the disk too; `Ok(true)` says it did.
+    pub(crate) async fn flush_cleanups(self: &Arc<Self>) -> Result<bool> {
         let list = self.store.read(read_cleanups)?;
         if list.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let mut remaining = list.clone();
         let mut failure = None;
@@ -85,7 +88,32 @@ impl ClientInner {
                 meta_set(tx, local::META_PENDING_CLEANUP, &serde_json::to_string(&now)?)
             }
         })?;
-        failure.map_or(Ok(()), Err)
+        let dropped = remaining.len() < list.len();
+        if dropped {
+            self.renew_files();
+        }
+        failure.map_or(Ok(dropped), Err)
+    }
+
+    /// After a wipe and its cleanup attempt: renews the store's files unless the cleanup just did.
+    pub(crate) fn renew_files_after(&self, cleanup: Result<bool>) {
+        match cleanup {
+            Ok(true) => {}
+            Ok(false) => self.renew_files(),
+            Err(e) => {
+                tracing::info!(error = %e, "server-side cleanup postponed until the network is back");
+                self.renew_files();
+            }
+        }
+    }
+
+    /// The wipe has committed, so the session has ended whatever happens here: a renewal that fails (a full disk:
+    /// the copy needs room) is reported in the log, not to the caller, and the next one (next logout or cleanup)
+    /// writes a fresh copy again.
+    fn renew_files(&self) {
+        if let Err(e) = self.store.renew_files() {
+            tracing::warn!(error = %e, "the local database files could not be renewed after the wipe");
+        }
     }
 
     async fn cleanup_one(&self, item: &PendingCleanup) -> Result<()> {
@@ -105,17 +133,18 @@ impl ClientInner {
             let _gate = self.session.gate.lock().await;
             self.end_session_locked(delete_on_server).await?;
         }
-        if let Err(e) = self.flush_cleanups().await {
-            tracing::info!(error = %e, "server-side logout cleanup postponed until the network is back");
-        }
+        let cleanup = self.flush_cleanups().await;
+        self.renew_files_after(cleanup);
         Ok(())
     }
 }
 
 impl ChatClient {
     /// Logs the user out of the chat on this device: unregisters the push token from the visitor, deletes the
-    /// visitor's local rows (messages, queue, conversations, consents, properties) and forgets its tokens. The next
-    /// need creates a new anonymous visitor. Works offline (the server-side part is retried later).
+    /// visitor's local rows (messages, queue, conversations, consents, properties) and forgets its tokens, then
+    /// replaces the database files (with their WAL, shared-memory and journal files) by a copy holding only the app's
+    /// state, so no byte of the user's data stays on disk. The next need creates a new anonymous visitor. Works
+    /// offline (the server-side part is retried later).
     pub async fn logout(&self) -> Result<()> {
         self.run(|inner| async move { inner.end_session(false).await }).await
     }

@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 pub mod conversations;
 pub mod messages;
 pub mod outbox;
+mod renew;
+
+use renew::remove_file_if_any;
 
 /// Migrations in order; index + 1 is the schema version they produce.
 const MIGRATIONS: &[&str] = &[
@@ -32,6 +35,12 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// File name of the database inside the storage directory.
 pub const DB_FILE_NAME: &str = "chatflow.sqlite3";
+
+/// SQLite's companion files of the database: write-ahead log, its shared-memory index, rollback journal.
+pub const DB_COMPANION_SUFFIXES: &[&str] = &["-wal", "-shm", "-journal"];
+
+/// The compacted copy [`Store::renew_files`] writes before it replaces the database.
+const FRESH_FILE_NAME: &str = "chatflow.sqlite3.fresh";
 
 pub struct Store {
     path: PathBuf,
@@ -52,21 +61,9 @@ impl Store {
             message: format!("cannot create storage directory {}: {e}", dir.display()),
         })?;
         let path = dir.join(DB_FILE_NAME);
-        let mut writer = Connection::open(&path)?;
-        writer.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;",
-        )?;
-        configure_statements(&writer)?;
-        migrate(&mut writer)?;
-        let reader = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-        )?;
-        reader.execute_batch("PRAGMA busy_timeout = 5000;")?;
-        configure_statements(&reader)?;
+        // A copy left by a renewal the process did not finish: the database beside it is whole (see `renew_files`).
+        remove_file_if_any(&dir.join(FRESH_FILE_NAME))?;
+        let (writer, reader) = connect(&path)?;
         Ok(Store { path, writer: Mutex::new(writer), reader: Mutex::new(reader) })
     }
 
@@ -99,6 +96,26 @@ impl Store {
     pub fn meta_set(&self, key: &str, value: &str) -> Result<()> {
         self.write(|tx| meta_set(tx, key, value))
     }
+}
+
+/// The writer (WAL, migrated) and the reader connection on the database file at `path`.
+fn connect(path: &Path) -> Result<(Connection, Connection)> {
+    let mut writer = Connection::open(path)?;
+    writer.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    configure_statements(&writer)?;
+    migrate(&mut writer)?;
+    let reader = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    reader.execute_batch("PRAGMA busy_timeout = 5000;")?;
+    configure_statements(&reader)?;
+    Ok((writer, reader))
 }
 
 /// Sets a meta value inside an existing transaction.

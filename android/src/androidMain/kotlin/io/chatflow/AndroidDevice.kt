@@ -2,7 +2,6 @@ package io.chatflow
 
 import android.content.Context
 import android.os.Build
-import java.io.File
 import java.util.Locale
 
 /** Device metadata from Android APIs. Android-only source set: not compiled by the JVM test build. */
@@ -25,12 +24,13 @@ object AndroidDevice {
 }
 
 /**
- * Opens a client storing its data in the app's private files (`filesDir/chatflow`), after giving the native library
- * the app's Context for TLS verification by Android's trust manager ([AndroidPlatformTrust]).
+ * Opens a client storing its data in `noBackupFilesDir/chatflow` ([AndroidStorage]: out of cloud backup and
+ * device-to-device transfer), after giving the native library the app's Context for TLS verification by Android's
+ * trust manager ([AndroidPlatformTrust]).
  */
 fun ChatflowClient.Companion.open(context: Context, config: ChatflowConfig): ChatflowClient {
     AndroidPlatformTrust.init(context)
-    return ChatflowClient.open(config, File(context.filesDir, "chatflow"))
+    return ChatflowClient.open(config, AndroidStorage.directory(context))
 }
 
 /** Reports this device (OS, model, app version, locale) for the team's inbox. */

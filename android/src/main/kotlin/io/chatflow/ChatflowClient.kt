@@ -12,7 +12,8 @@ import java.io.File
  * The chat for one app configuration. Thread-safe: open one per process and share it; [close] it when done.
  *
  * ```
- * val chat = ChatflowClient.open(ChatflowConfig.fromJson(assets.readText("chatflow.json")), filesDir)
+ * val config = ChatflowConfig.fromJson(assets.readText("chatflow.json"))
+ * val chat = ChatflowClient.open(context, config)   // Android: noBackupFilesDir/chatflow
  * val flow = (chat.resolve("support").outcome as ResolveOutcome.Found).chatflow
  * chat.events.collect { event -> render(event) }
  * ```
@@ -20,7 +21,12 @@ import java.io.File
  */
 class ChatflowClient private constructor(internal val raw: NativeChatClient) : AutoCloseable {
     companion object {
-        /** Opens (or creates) the local database in [storageDir] (app-private: it holds the visitor token). */
+        /**
+         * Opens (or creates) the local database in [storageDir] (app-private: it holds the visitor token). On Android
+         * prefer `ChatflowClient.open(context, config)`, which uses `noBackupFilesDir/chatflow` (out of cloud backup
+         * and device-to-device transfer); a directory under `filesDir` is backed up unless the app's backup rules
+         * exclude it (android/README.md).
+         */
         fun open(config: ChatflowConfig, storageDir: File): ChatflowClient {
             CallbackThreads.install()
             return ChatflowClient(ffi { NativeChatClient.open(config, storageDir.path) })

@@ -30,7 +30,7 @@ fun loadConfig(file: File): ChatflowConfig {
 
 /**
  * One folder per app and server: a visitor token of one server means nothing to another.
- * (Android: `context.filesDir`, which is private to the app.)
+ * (Android: `ChatflowClient.open(context, config)` uses `noBackupFilesDir/chatflow`, private and never backed up.)
  */
 fun defaultDataDir(config: ChatflowConfig): File {
     val base = System.getenv("XDG_DATA_HOME")?.takeIf { it.isNotEmpty() }
