@@ -9,7 +9,7 @@ import { byId, h, replace } from "./dom.js";
 import { createFeed, feedUrl } from "./feed.js";
 import * as S from "./state.js";
 import { renderList, renderViews, mountFilters } from "./list.js";
-import { renderHeader, renderMessages, renderTyping } from "./conversation.js";
+import { readScroll, renderHeader, renderMessages, renderTyping } from "./conversation.js";
 import { mountComposer } from "./composer.js";
 import { renderActions } from "./actions.js";
 import { renderSidebar } from "./sidebar.js";
@@ -309,19 +309,21 @@ let renderQueued = false;
 function scheduleRender() {
   if (renderQueued) return;
   renderQueued = true;
-  // Not requestAnimationFrame: it stops in background tabs, where the title's unread count matters most. A zero
-  // delay still batches everything of the current task (a burst of feed frames, a REST answer) into one render,
-  // and adds no wait before a new message shows.
-  setTimeout(() => {
+  // Not requestAnimationFrame: it stops in background tabs, where the title's unread count matters most. Not a
+  // timer either: even a zero delay waited several milliseconds before a new message showed (measured with
+  // test/latency.js). A microtask still batches everything of the current task (a REST answer's updates) into one
+  // render.
+  queueMicrotask(() => {
     renderQueued = false;
     render();
-  }, 0);
+  });
 }
 
 function render() {
   const me = state.me;
   if (!me) return;
   const now = Date.now();
+  const scroll = readScroll(byId("messages"));
   document.title = titleFor(S.unreadCount(state), me.app_name);
   if (changed("topbar", [me, feedStatus])) renderTopbar();
   if (changed("views", [state.view, state.counts])) {
@@ -374,7 +376,7 @@ function render() {
       minute(now),
     ])
   ) {
-    renderMessages(byId("messages"), state, row, now, { onEarlier: loadEarlier, loadingEarlier });
+    renderMessages(byId("messages"), state, row, now, { onEarlier: loadEarlier, loadingEarlier, scroll });
   }
   renderTyping(byId("typing"), state, row, now);
   if (composerFor !== id) {

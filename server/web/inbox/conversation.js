@@ -14,6 +14,17 @@ import { isTyping, timeline } from "./state.js";
  * @typedef {import("./types.js").InboxRow} InboxRow
  */
 
+/**
+ * Where the log is scrolled, read before the page changes anything in a render: reading it after other regions
+ * changed would make the browser lay out the whole page an extra time for every new message.
+ * @typedef {{stick: boolean, previousHeight: number}} LogScroll
+ * @param {Element} log
+ * @returns {LogScroll}
+ */
+export function readScroll(log) {
+  return { stick: log.scrollHeight - log.scrollTop - log.clientHeight < 40, previousHeight: log.scrollHeight };
+}
+
 /** @param {Element} el @param {InboxRow} row */
 export function renderHeader(el, row) {
   const c = row.conversation;
@@ -42,13 +53,12 @@ export function renderHeader(el, row) {
  * @param {State} state
  * @param {InboxRow} row
  * @param {number} now
- * @param {{onEarlier: () => void, loadingEarlier: boolean}} props
+ * @param {{onEarlier: () => void, loadingEarlier: boolean, scroll: LogScroll}} props
  */
 export function renderMessages(log, state, row, now, props) {
   const id = row.conversation.id;
   const messages = state.messages[id];
-  const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-  const previousHeight = log.scrollHeight;
+  const { stick, previousHeight } = props.scroll;
   const firstBefore = log.querySelector("[data-seq]")?.getAttribute("data-seq");
   if (!messages) {
     replace(log, h("p", { class: "empty" }, "Loading messages…"));

@@ -104,6 +104,10 @@ async function main() {
     console.log(`visitor send → agent, ${COUNT} messages, loopback`);
     console.log(row("bare feed client (floor)", floor));
     console.log(row("rendered in the inbox page", rendered));
+    const paired = rendered.map((r, i) => r - floor[i]);
+    console.log(
+      `per message, page − floor: p50 ${quantile(paired, 0.5).toFixed(1)} ms, p99 ${quantile(paired, 0.99).toFixed(1)} ms`,
+    );
     console.log(
       `the page adds p50 ${(quantile(rendered, 0.5) - quantile(floor, 0.5)).toFixed(1)} ms, ` +
         `p99 ${(quantile(rendered, 0.99) - quantile(floor, 0.99)).toFixed(1)} ms over the floor`,
