@@ -14,7 +14,7 @@ import { join } from "node:path";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
-import { OUT, CHROMIUM, startServer, client, signIn, watchProblems } from "./harness.js";
+import { OUT, CHROMIUM, CHROMIUM_ARGS, startServer, client, signIn, watchProblems } from "./harness.js";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
@@ -153,16 +153,7 @@ async function main() {
   // A fresh user-data dir for each run (playwright passes it as --user-data-dir).
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: ["--headless", ...CHROMIUM_ARGS],
     viewport: { width: 1440, height: 900 },
     acceptDownloads: true,
   });
