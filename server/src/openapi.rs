@@ -104,7 +104,13 @@ use crate::{
         accounts::admin::add_member,
         accounts::admin::remove_member,
     ),
-    components(schemas(chatflow_protocol::ClientFrame, chatflow_protocol::ServerFrame, agent_feed::FeedFrame, Health)),
+    components(schemas(
+        chatflow_protocol::ClientFrame,
+        chatflow_protocol::ServerFrame,
+        agent_feed::FeedFrame,
+        Health,
+        crate::store::inbox::InboxView
+    )),
     modifiers(&Security),
     tags(
         (name = "chatflows", description = "Chatflow configuration and availability, read by the SDK"),
@@ -144,6 +150,7 @@ impl Modify for Security {
             ))),
         );
         components.add_security_scheme("admin_token", bearer("The app's admin token (from the seed)"));
+        tickets::require_one_patch_field(components);
     }
 }
 
