@@ -195,17 +195,25 @@ pub struct ChatflowStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatflowInput {
+    /// 1..=200 characters, not only spaces.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: String,
     pub kind: ChatflowKind,
     #[serde(default = "default_true")]
     pub enabled: bool,
     #[serde(default)]
     pub priority: i32,
+    /// At most 20 tags, each 1..=64 of letters, digits, `-`, `_` and `.` (unique, ignoring case).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
     pub mobile_tags: Vec<String>,
+    /// A BCP 47 tag such as `en`, `fr-CA` or `zh-Hant-TW` (default `en`).
     #[serde(default = "default_language")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"))]
     pub language: String,
+    /// At most 4000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub welcome_message: String,
     pub header: ChatHeader,
     pub email_capture: EmailCapture,

@@ -10,17 +10,24 @@ use super::StoreResult;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleInput {
+    /// 1..=300 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     pub title: String,
-    /// Plain text or simple Markdown.
+    /// Plain text or simple Markdown: 1..=50000 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 50000, pattern = r"\S")]
     pub body: String,
     /// BCP 47 (`en`, `fr`, `fr-CA`).
+    #[schema(pattern = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
     pub language: String,
+    /// At most 20 tags of 1..=64 characters (not only spaces), unique ignoring case.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
     /// Only published articles are synced to the SDK and searched.
     #[serde(default = "published_by_default")]
     pub published: bool,
-    /// Where the article is read on the web (http or https).
+    /// Where the article is read on the web (http or https), at most 2048 characters.
+    #[schema(max_length = 2048, pattern = r"^https?://")]
     pub url: String,
 }
 
