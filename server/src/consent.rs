@@ -56,7 +56,10 @@ fn validate(input: &ConsentRecordInput) -> Result<(), ApiError> {
     security(("visitor_token" = [])),
     description = "Stores a consent decision. Idempotent by record id: the same id with the same content returns the \
         stored record (200); with other content it is `idempotency_conflict`.",
-    params(("client_record_id" = String, Path, description = "Client-generated id, 1..=64 of [A-Za-z0-9_-]")),
+    params((
+        "client_record_id" = String, Path, description = "Client-generated id, 1..=64 of [A-Za-z0-9_-]",
+        min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$"
+    )),
     request_body = ConsentRecordInput,
     responses(
         (status = 201, description = "Stored now", body = ConsentRecord),

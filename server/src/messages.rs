@@ -203,7 +203,10 @@ pub fn paging(q: &MessagesQuery) -> Result<(Paging, u32), ApiError> {
         record on the current notice (`consent_required` otherwise). A message on a closed conversation reopens it.",
     params(
         ("id" = String, Path, description = "Conversation id"),
-        ("client_message_id" = String, Path, description = "Client-generated id (UUIDv7), 1..=64 of [A-Za-z0-9_-]"),
+        (
+            "client_message_id" = String, Path, description = "Client-generated id (UUIDv7), 1..=64 of [A-Za-z0-9_-]",
+            min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$"
+        ),
     ),
     request_body = SendMessageRequest,
     responses(

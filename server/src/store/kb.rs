@@ -21,7 +21,7 @@ pub struct ArticleInput {
     pub language: String,
     /// At most 20 tags of 1..=64 characters (not only spaces), unique ignoring case.
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(schema_with = article_tags_schema)]
     pub tags: Vec<String>,
     /// Only published articles are synced to the SDK and searched.
     #[serde(default = "published_by_default")]
@@ -29,6 +29,14 @@ pub struct ArticleInput {
     /// Where the article is read on the web (http or https), at most 2048 characters.
     #[schema(max_length = 2048, pattern = r"^https?://")]
     pub url: String,
+}
+
+/// At most 20 tags, each 1..=64 characters and not only spaces (utoipa has no attribute for the items' rules).
+fn article_tags_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let tag =
+        ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(64)).pattern(Some(r"\S"));
+    ArrayBuilder::new().items(tag).max_items(Some(20)).build()
 }
 
 fn published_by_default() -> bool {
