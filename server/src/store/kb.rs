@@ -31,12 +31,13 @@ pub struct ArticleInput {
     pub url: String,
 }
 
-/// At most 20 tags, each 1..=64 characters and not only spaces (utoipa has no attribute for the items' rules).
+/// At most 20 distinct tags, each 1..=64 characters and not only spaces (utoipa has no attribute for the items'
+/// rules). The server also refuses two tags equal but for case or surrounding spaces, which JSON Schema cannot say.
 fn article_tags_schema() -> utoipa::openapi::Array {
     use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
     let tag =
         ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(64)).pattern(Some(r"\S"));
-    ArrayBuilder::new().items(tag).max_items(Some(20)).build()
+    ArrayBuilder::new().items(tag).max_items(Some(20)).unique_items(true).build()
 }
 
 fn published_by_default() -> bool {
