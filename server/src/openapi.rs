@@ -152,6 +152,7 @@ impl Modify for Security {
         components.add_security_scheme("admin_token", bearer("The app's admin token (from the seed)"));
         tickets::require_one_patch_field(components);
         admin::bot_settings_follow_the_kind(components);
+        consent::communicate_needs_a_subscription_type(components);
     }
 }
 
