@@ -87,6 +87,28 @@ pub async fn put_consent(
     })
 }
 
+/// States in the document that a `communicate` record names its `subscription_type`: `ConsentRecordInput` becomes
+/// `allOf` [its fields, `oneOf` [kind `communicate` with a subscription type, kind `process_data`]].
+pub fn communicate_needs_a_subscription_type(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{AllOfBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::{ObjectBuilder, RefOr};
+    let Some(RefOr::T(fields)) = components.schemas.remove("ConsentRecordInput") else { return };
+    let kind = |k: &str| ObjectBuilder::new().schema_type(Type::String).enum_values(Some([k]));
+    let communicate = ObjectBuilder::new()
+        .property("kind", kind("communicate"))
+        .property("subscription_type", ObjectBuilder::new().schema_type(Type::String))
+        .required("kind")
+        .required("subscription_type");
+    let process_data = ObjectBuilder::new().property("kind", kind("process_data")).required("kind");
+    let description = match &fields {
+        Schema::Object(o) => o.description.clone(),
+        _ => None,
+    };
+    let shapes = OneOfBuilder::new().item(communicate).item(process_data);
+    let schema = AllOfBuilder::new().item(fields).item(shapes).description(description);
+    components.schemas.insert("ConsentRecordInput".to_owned(), RefOr::T(schema.into()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,26 +138,4 @@ mod tests {
         };
         assert!(validate(&ok).is_ok());
     }
-}
-
-/// States in the document that a `communicate` record names its `subscription_type`: `ConsentRecordInput` becomes
-/// `allOf` [its fields, `oneOf` [kind `communicate` with a subscription type, kind `process_data`]].
-pub fn communicate_needs_a_subscription_type(components: &mut utoipa::openapi::Components) {
-    use utoipa::openapi::schema::{AllOfBuilder, OneOfBuilder, Schema, Type};
-    use utoipa::openapi::{ObjectBuilder, RefOr};
-    let Some(RefOr::T(fields)) = components.schemas.remove("ConsentRecordInput") else { return };
-    let kind = |k: &str| ObjectBuilder::new().schema_type(Type::String).enum_values(Some([k]));
-    let communicate = ObjectBuilder::new()
-        .property("kind", kind("communicate"))
-        .property("subscription_type", ObjectBuilder::new().schema_type(Type::String))
-        .required("kind")
-        .required("subscription_type");
-    let process_data = ObjectBuilder::new().property("kind", kind("process_data")).required("kind");
-    let description = match &fields {
-        Schema::Object(o) => o.description.clone(),
-        _ => None,
-    };
-    let shapes = OneOfBuilder::new().item(communicate).item(process_data);
-    let schema = AllOfBuilder::new().item(fields).item(shapes).description(description);
-    components.schemas.insert("ConsentRecordInput".to_owned(), RefOr::T(schema.into()));
 }
