@@ -3,11 +3,11 @@
 # Installs what it needs on a fresh machine and caches toolchains outside the repo (see scripts/README.md).
 #
 #   bash scripts/test.sh              # everything
-#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust web fuzz kotlin swift
+#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust conformance web fuzz kotlin swift
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-STAGES=${STAGES:-"lint rust web fuzz kotlin swift"}
+STAGES=${STAGES:-"lint rust conformance web fuzz kotlin swift"}
 step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%T)"; }
 SECONDS=0
 # want STAGE: whether to run it; also closes the previous stage's timer, so each stage's time is printed at the end.
@@ -50,6 +50,13 @@ if want rust; then
   cargo nextest run --workspace --locked --no-fail-fast
   step "Rust doc tests"
   cargo test --workspace --locked --doc
+fi
+
+# API conformance (scripts/conformance.sh): schemathesis with every check against the server's /openapi.json, as an
+# anonymous caller, a visitor, an agent and an admin; 0 failures. Reuses the rust stage's server build when there is one.
+if want conformance; then
+  step "API conformance: schemathesis, every check, four kinds of caller"
+  scripts/conformance.sh
 fi
 
 # The agent web inbox (server/web): formatting, the strict type check of its typed JavaScript, its unit tests, then

@@ -161,3 +161,28 @@ pub async fn delete(
     tracing::info!(chatflow = id, "chatflow deleted");
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// States in the document that a `bot` chatflow carries `bot` settings and no other kind does: `ChatflowInput`
+/// becomes `allOf` [its fields, `oneOf` [kind `bot` with `bot`, another kind without]].
+pub fn bot_settings_follow_the_kind(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{AllOfBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::{ObjectBuilder, Ref, RefOr};
+    let Some(RefOr::T(fields)) = components.schemas.remove("ChatflowInput") else { return };
+    let kind = |kinds: &[&str]| ObjectBuilder::new().schema_type(Type::String).enum_values(Some(kinds.to_vec()));
+    let with_bot = ObjectBuilder::new()
+        .property("kind", kind(&["bot"]))
+        .property("bot", Ref::from_schema_name("BotSettings"))
+        .required("kind")
+        .required("bot");
+    let without_bot = ObjectBuilder::new()
+        .property("kind", kind(&["live_chat", "ai_agent"]))
+        .property("bot", ObjectBuilder::new().schema_type(Type::Null))
+        .required("kind");
+    let shapes = OneOfBuilder::new().item(with_bot).item(without_bot);
+    let description = match &fields {
+        Schema::Object(o) => o.description.clone(),
+        _ => None,
+    };
+    let schema = AllOfBuilder::new().item(fields).item(shapes).description(description);
+    components.schemas.insert("ChatflowInput".to_owned(), RefOr::T(schema.into()));
+}

@@ -83,6 +83,7 @@ impl Clock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClockSetting {
     /// Unix milliseconds, 0..=253402300799999 (year 9999).
+    #[schema(minimum = 0, maximum = 253402300799999_i64)]
     pub now_ms: i64,
 }
 
@@ -92,7 +93,8 @@ pub struct ClockSetting {
     tag = "admin",
     security(("admin_token" = [])),
     description = "Test servers only (`--fake-clock`): pins the server-wide clock at `now_ms` until set again. \
-        Without the flag the route does not exist (`unknown_route`).",
+        The admin token is checked first (401 without one); without the flag the route then does not exist \
+        (`unknown_route`).",
     request_body = ClockSetting,
     responses(
         (status = 200, description = "The clock now reads this", body = ClockSetting),
@@ -106,11 +108,12 @@ pub async fn put_clock(
     admin: Result<AdminAuth, ApiError>,
     body: Result<ApiJson<ClockSetting>, ApiError>,
 ) -> Result<Json<ClockSetting>, ApiError> {
-    // The flag is checked before anything else: on a real-clock server the route does not exist for anyone.
+    // Authenticate first (an anonymous caller learns nothing about the server's clock), then the flag: on a
+    // real-clock server the route does not exist, even for an admin.
+    admin?;
     if !state.clock.is_fake() {
         return Err(not_enabled());
     }
-    admin?;
     let ApiJson(req) = body?;
     if !(0..=MAX_FAKE_MS).contains(&req.now_ms) {
         return Err(ApiError::invalid_field(format!(

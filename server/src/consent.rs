@@ -56,7 +56,10 @@ fn validate(input: &ConsentRecordInput) -> Result<(), ApiError> {
     security(("visitor_token" = [])),
     description = "Stores a consent decision. Idempotent by record id: the same id with the same content returns the \
         stored record (200); with other content it is `idempotency_conflict`.",
-    params(("client_record_id" = String, Path, description = "Client-generated id, 1..=64 of [A-Za-z0-9_-]")),
+    params((
+        "client_record_id" = String, Path, description = "Client-generated id, 1..=64 of [A-Za-z0-9_-]",
+        min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$"
+    )),
     request_body = ConsentRecordInput,
     responses(
         (status = 201, description = "Stored now", body = ConsentRecord),
@@ -82,6 +85,28 @@ pub async fn put_consent(
         Put::Created(r) => (StatusCode::CREATED, Json(r)),
         Put::Existing(r) => (StatusCode::OK, Json(r)),
     })
+}
+
+/// States in the document that a `communicate` record names its `subscription_type`: `ConsentRecordInput` becomes
+/// `allOf` [its fields, `oneOf` [kind `communicate` with a subscription type, kind `process_data`]].
+pub fn communicate_needs_a_subscription_type(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{AllOfBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::{ObjectBuilder, RefOr};
+    let Some(RefOr::T(fields)) = components.schemas.remove("ConsentRecordInput") else { return };
+    let kind = |k: &str| ObjectBuilder::new().schema_type(Type::String).enum_values(Some([k]));
+    let communicate = ObjectBuilder::new()
+        .property("kind", kind("communicate"))
+        .property("subscription_type", ObjectBuilder::new().schema_type(Type::String))
+        .required("kind")
+        .required("subscription_type");
+    let process_data = ObjectBuilder::new().property("kind", kind("process_data")).required("kind");
+    let description = match &fields {
+        Schema::Object(o) => o.description.clone(),
+        _ => None,
+    };
+    let shapes = OneOfBuilder::new().item(communicate).item(process_data);
+    let schema = AllOfBuilder::new().item(fields).item(shapes).description(description);
+    components.schemas.insert("ConsentRecordInput".to_owned(), RefOr::T(schema.into()));
 }
 
 #[cfg(test)]

@@ -31,10 +31,60 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
+        if !is_json(req.headers()) {
+            return Err(ApiError::invalid_body("expected a JSON body with `Content-Type: application/json`"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                ApiError::invalid_body(r.body_text())
+            }
+        })?;
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                // JSON has one number type: `18230.0` is the integer 18230, as JSON Schema's `integer` says. Only a
+                // body that failed as sent is rewritten, so the common path parses once.
+                let retried = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .and_then(|mut v| integral_floats_to_integers(&mut v).then_some(v))
+                    .and_then(|v| serde_json::from_value::<T>(v).ok());
+                retried.map(ApiJson).ok_or_else(|| json_rejection(JsonRejection::JsonDataError(e)))
+            }
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+/// `application/json` or any `application/*+json`, as axum's `Json` accepts.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Turns every float with no fractional part that fits an `i64` or `u64` into that integer; true if any changed.
+fn integral_floats_to_integers(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // 2^63 and 2^64 are exact in f64: the half-open ranges keep the casts exact.
+            let int = if f.fract() != 0.0 || !f.is_finite() {
+                None
+            } else if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                Some(serde_json::Number::from(f as i64))
+            } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                Some(serde_json::Number::from(f as u64))
+            } else {
+                None
+            };
+            int.map(|i| *n = i).is_some()
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |acc, x| integral_floats_to_integers(x) | acc),
+        Value::Object(map) => map.values_mut().fold(false, |acc, x| integral_floats_to_integers(x) | acc),
+        _ => false,
     }
 }
 
@@ -205,5 +255,15 @@ mod tests {
         assert!(!serves(&Method::GET, "/v1/agent/conversations//messages"), "a parameter is never empty");
         assert!(!serves(&Method::GET, "/v1/agent/conversations/abc/messages/extra"));
         assert!(!serves(&Method::GET, "/nope"));
+    }
+
+    #[test]
+    fn integral_floats_become_integers_and_nothing_else_changes() {
+        let mut v = serde_json::json!({"a": 3.0, "b": [-2.0, 1.5, "4.0"], "c": {"d": 1e300, "e": 7}, "f": 1.8e19});
+        assert!(integral_floats_to_integers(&mut v));
+        let want = serde_json::json!({"a": 3, "b": [-2, 1.5, "4.0"], "c": {"d": 1e300, "e": 7}, "f": 18_000_000_000_000_000_000_u64});
+        assert_eq!(v, want);
+        let mut plain = serde_json::json!({"seq": 3, "x": 0.5});
+        assert!(!integral_floats_to_integers(&mut plain));
     }
 }

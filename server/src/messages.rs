@@ -161,15 +161,20 @@ pub async fn visitor_typing(
     Ok(())
 }
 
-/// Paging of `GET .../messages`. `after_seq` and `before_seq` exclude each other.
+/// Paging of `GET .../messages`. With both `after_seq` and `before_seq`: the window strictly between them.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     /// Catch-up: messages with a seq strictly above this, ascending.
+    #[param(minimum = 0)]
     pub after_seq: Option<u64>,
-    /// History: the messages just before this seq, returned ascending.
+    /// History: the messages just before this seq, returned ascending. With `after_seq` too: the first `limit`
+    /// messages strictly between the two, ascending (`has_more` when the window holds more); an empty window
+    /// (`before_seq <= after_seq + 1`) gives an empty page.
+    #[param(minimum = 0)]
     pub before_seq: Option<u64>,
     /// Page size, 1..=500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -180,7 +185,7 @@ pub fn paging(q: &MessagesQuery) -> Result<(Paging, u32), ApiError> {
         return Err(bad(format!("limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")));
     }
     let paging = match (q.after_seq, q.before_seq) {
-        (Some(_), Some(_)) => return Err(bad("give after_seq (catch-up) or before_seq (history), not both".into())),
+        (Some(a), Some(b)) => Paging::Between(a, b),
         (Some(n), None) => Paging::After(n),
         (None, Some(n)) => Paging::Before(n),
         (None, None) => Paging::Latest,
@@ -198,7 +203,10 @@ pub fn paging(q: &MessagesQuery) -> Result<(Paging, u32), ApiError> {
         record on the current notice (`consent_required` otherwise). A message on a closed conversation reopens it.",
     params(
         ("id" = String, Path, description = "Conversation id"),
-        ("client_message_id" = String, Path, description = "Client-generated id (UUIDv7), 1..=64 of [A-Za-z0-9_-]"),
+        (
+            "client_message_id" = String, Path, description = "Client-generated id (UUIDv7), 1..=64 of [A-Za-z0-9_-]",
+            min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$"
+        ),
     ),
     request_body = SendMessageRequest,
     responses(
@@ -315,7 +323,8 @@ mod tests {
         assert_eq!(paging(&q(None, None, None)).unwrap(), (Paging::Latest, DEFAULT_PAGE_SIZE));
         assert_eq!(paging(&q(Some(3), None, Some(500))).unwrap(), (Paging::After(3), 500));
         assert_eq!(paging(&q(None, Some(9), Some(1))).unwrap(), (Paging::Before(9), 1));
-        for bad in [q(Some(1), Some(2), None), q(None, None, Some(0)), q(None, None, Some(MAX_PAGE_SIZE + 1))] {
+        assert_eq!(paging(&q(Some(1), Some(5), None)).unwrap(), (Paging::Between(1, 5), DEFAULT_PAGE_SIZE));
+        for bad in [q(None, None, Some(0)), q(None, None, Some(MAX_PAGE_SIZE + 1))] {
             assert_eq!(paging(&bad).unwrap_err().code, ErrorCode::InvalidPaging);
         }
     }

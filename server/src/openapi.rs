@@ -104,7 +104,13 @@ use crate::{
         accounts::admin::add_member,
         accounts::admin::remove_member,
     ),
-    components(schemas(chatflow_protocol::ClientFrame, chatflow_protocol::ServerFrame, agent_feed::FeedFrame, Health)),
+    components(schemas(
+        chatflow_protocol::ClientFrame,
+        chatflow_protocol::ServerFrame,
+        agent_feed::FeedFrame,
+        Health,
+        crate::store::inbox::InboxView
+    )),
     modifiers(&Security),
     tags(
         (name = "chatflows", description = "Chatflow configuration and availability, read by the SDK"),
@@ -144,6 +150,9 @@ impl Modify for Security {
             ))),
         );
         components.add_security_scheme("admin_token", bearer("The app's admin token (from the seed)"));
+        tickets::require_one_patch_field(components);
+        admin::bot_settings_follow_the_kind(components);
+        consent::communicate_needs_a_subscription_type(components);
     }
 }
 

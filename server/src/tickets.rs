@@ -71,24 +71,45 @@ pub struct TicketList {
 #[serde(deny_unknown_fields)]
 pub struct TicketListQuery {
     pub status: Option<TicketStatus>,
+    /// 1..=64 of `[A-Za-z0-9_-]`.
+    #[param(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$")]
     pub pipeline: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = r"^-?[0-9]{1,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1..=500 (default 100), newest first.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
-/// `PATCH /v1/agent/tickets/{id}`: the fields to change (at least one).
+/// `PATCH /v1/agent/tickets/{id}`: the fields to change (at least one; `null` is refused, leave the field out).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TicketPatch {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub status: Option<TicketStatus>,
     /// 1..=64 of `[A-Za-z0-9_-]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$")]
     pub pipeline: Option<String>,
-    /// 1..=200 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 1..=200 characters, not only spaces (surrounding spaces are dropped).
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub subject: Option<String>,
+}
+
+/// States "at least one field" in the document: utoipa 5.5 writes `#[schema(min_properties)]` as `maxProperties`.
+pub fn require_one_patch_field(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::{RefOr, Schema};
+    if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut("TicketPatch") {
+        o.min_properties = Some(1);
+    }
+}
+
+/// A field that may be left out but not given as `null` (the document says which fields a patch may carry).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// `PUT /v1/admin/.../help-desk` body.
@@ -98,6 +119,7 @@ pub struct HelpDeskInput {
     pub create_tickets: bool,
     /// Pipeline of the created tickets, 1..=64 of `[A-Za-z0-9_-]` (default `support`).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$")]
     pub pipeline: Option<String>,
 }
 
@@ -156,9 +178,13 @@ pub async fn list(
     }
     let before = match q.cursor.as_deref() {
         None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::new(ErrorCode::InvalidPaging, "cursor is not a `next_cursor` this server returned")
-        })?),
+        Some(c) => {
+            let digits = c.strip_prefix('-').unwrap_or(c);
+            let shaped = (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+            Some(c.parse::<i64>().ok().filter(|_| shaped).ok_or_else(|| {
+                ApiError::new(ErrorCode::InvalidPaging, "cursor is not a `next_cursor` this server returned")
+            })?)
+        }
     };
     if let Some(p) = &q.pipeline {
         valid_pipeline(p)?;

@@ -30,6 +30,15 @@ fn session(visitor: &VisitorRecord, token: String) -> VisitorSession {
     }
 }
 
+/// The visitor was deleted after its token was checked (a concurrent `DELETE /v1/visitor`): its token is no longer
+/// valid, which is what the caller is told, rather than `not_found` about itself.
+fn session_ended(e: ApiError) -> ApiError {
+    if e.code == ErrorCode::NotFound {
+        return ApiError::new(ErrorCode::InvalidToken, "this visitor was deleted: create a new visitor session");
+    }
+    e
+}
+
 pub fn validate_properties(p: &ChatProperties) -> Result<(), ApiError> {
     let too_many = |m: String| ApiError::new(ErrorCode::TooManyProperties, m);
     if p.properties.len() > MAX_PROPERTIES {
@@ -112,9 +121,9 @@ pub async fn create_visitor(
     request_body = IdentifyRequest,
     responses(
         (status = 200, description = "Identified", body = IdentifyResponse),
-        (status = 400, description = "invalid_body, identity_token_malformed", body = ErrorBody),
+        (status = 400, description = "invalid_body", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token, identity_token_expired, identity_token_forged, \
-            identity_token_wrong_app", body = ErrorBody),
+            identity_token_wrong_app, identity_token_malformed (not an HS256 JWT with the claims)", body = ErrorBody),
     )
 )]
 pub async fn identify(
@@ -177,7 +186,7 @@ pub async fn put_properties(
 ) -> Result<Json<ChatProperties>, ApiError> {
     validate_properties(&props)?;
     let json = serde_json::to_string(&props.properties).map_err(ApiError::internal)?;
-    state.db(move |s| s.set_properties(&auth.visitor.id, &json)).await?;
+    state.db(move |s| s.set_properties(&auth.visitor.id, &json)).await.map_err(session_ended)?;
     Ok(Json(props))
 }
 
@@ -200,7 +209,7 @@ pub async fn put_device(
 ) -> Result<Json<DeviceInfo>, ApiError> {
     validate_device(&device)?;
     let stored = device.clone();
-    state.db(move |s| s.set_device(&auth.visitor.id, &stored)).await?;
+    state.db(move |s| s.set_device(&auth.visitor.id, &stored)).await.map_err(session_ended)?;
     Ok(Json(device))
 }
 
@@ -225,7 +234,7 @@ pub async fn put_push_token(
     if push.token.trim().is_empty() || n > MAX_PUSH_TOKEN_CHARS {
         return Err(ApiError::invalid_field(format!("token must be 1..={MAX_PUSH_TOKEN_CHARS} characters, got {n}")));
     }
-    state.db(move |s| s.set_push_token(&auth.visitor.id, Some(&push))).await?;
+    state.db(move |s| s.set_push_token(&auth.visitor.id, Some(&push))).await.map_err(session_ended)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -240,7 +249,7 @@ pub async fn put_push_token(
     )
 )]
 pub async fn delete_push_token(State(state): State<AppState>, auth: VisitorAuth) -> Result<StatusCode, ApiError> {
-    state.db(move |s| s.set_push_token(&auth.visitor.id, None)).await?;
+    state.db(move |s| s.set_push_token(&auth.visitor.id, None)).await.map_err(session_ended)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -258,7 +267,7 @@ pub async fn delete_push_token(State(state): State<AppState>, auth: VisitorAuth)
 )]
 pub async fn delete_visitor(State(state): State<AppState>, auth: VisitorAuth) -> Result<StatusCode, ApiError> {
     let id = auth.visitor.id.clone();
-    state.db(move |s| s.delete_visitor(&id)).await?;
+    state.db(move |s| s.delete_visitor(&id)).await.map_err(session_ended)?;
     state.hub.kick(&auth.visitor.id);
     tracing::info!(visitor = %auth.visitor.id, "visitor deleted");
     Ok(StatusCode::NO_CONTENT)

@@ -20,7 +20,9 @@ pub struct Availability {
     pub business_hours: Vec<OpeningRange>,
     /// What the visitor sees while the team is away.
     pub when_away: AwayBehavior,
+    /// At most 4000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub away_message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typical_response_time: Option<TypicalResponseTime>,
@@ -65,8 +67,10 @@ pub enum TypicalResponseTime {
 pub struct OpeningRange {
     pub day: Day,
     /// `HH:MM`, 24-hour clock.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"))]
     pub start: String,
     /// `HH:MM`, 24-hour clock, up to `24:00`.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"))]
     pub end: String,
 }
 

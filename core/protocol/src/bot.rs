@@ -6,13 +6,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BotSettings {
-    /// Minutes of visitor inactivity after which the bot starts again from the top (unless the flow was completed).
+    /// Minutes of visitor inactivity after which the bot starts again from the top (unless the flow was completed):
+    /// 1..=43200.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 43200))]
     pub session_timeout_minutes: u32,
-    /// Delay between two consecutive bot messages, in milliseconds.
+    /// Delay between two consecutive bot messages, in milliseconds (at most 10000).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
     pub message_delay_ms: u32,
-    /// Sent when an action fails (e.g. an answer does not validate).
+    /// Sent when an action fails (e.g. an answer does not validate); at most 4000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub error_reply: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
@@ -27,6 +31,8 @@ pub struct BotSettings {
 pub struct BotFlow {
     /// Id of the first node.
     pub start: String,
+    /// 1..=200 nodes.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 200))]
     pub nodes: Vec<BotNode>,
 }
 

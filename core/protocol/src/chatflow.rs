@@ -57,8 +57,12 @@ pub enum ChatflowKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatHeader {
+    /// 1..=200 characters, not only spaces.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub display_name: String,
+    /// An `http://` or `https://` URL of at most 2048 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048, pattern = r"^https?://"))]
     pub avatar_url: Option<String>,
     /// Show the header's name/avatar on agent messages instead of the agent's own (also in transcripts).
     #[serde(default)]
@@ -69,8 +73,9 @@ pub struct ChatHeader {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailCapture {
     pub mode: EmailCaptureMode,
-    /// Text shown when the visitor is asked for an email address.
+    /// Text shown when the visitor is asked for an email address (at most 4000 characters).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub prompt: String,
 }
 
@@ -157,8 +162,11 @@ pub enum ProcessDataMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommunicateConsent {
-    /// The subscription the visitor opts into (e.g. `product_updates`).
+    /// The subscription the visitor opts into (e.g. `product_updates`): 1..=100 characters, not only spaces.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"\S"))]
     pub subscription_type: String,
+    /// 1..=10000 characters, not only spaces.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 10000, pattern = r"\S"))]
     pub checkbox_label: String,
 }
 
@@ -195,17 +203,25 @@ pub struct ChatflowStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatflowInput {
+    /// 1..=200 characters, not only spaces.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: String,
     pub kind: ChatflowKind,
     #[serde(default = "default_true")]
     pub enabled: bool,
     #[serde(default)]
     pub priority: i32,
+    /// At most 20 tags, each 1..=64 of letters, digits, `-`, `_` and `.` (unique, ignoring case).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
     pub mobile_tags: Vec<String>,
+    /// A BCP 47 tag such as `en`, `fr-CA` or `zh-Hant-TW` (default `en`).
     #[serde(default = "default_language")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"))]
     pub language: String,
+    /// At most 4000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub welcome_message: String,
     pub header: ChatHeader,
     pub email_capture: EmailCapture,

@@ -11,12 +11,15 @@ pub struct ConsentRecordInput {
     pub kind: ConsentKind,
     pub decision: ConsentDecision,
     /// Hex SHA-256 of the exact text shown (process-data notice, or the checkbox label). A changed text is a new
-    /// version.
+    /// version. Lowercase hex, 64 characters.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9a-f]{64}$"))]
     pub text_hash: String,
-    /// For `communicate`: the subscription type opted into.
+    /// For `communicate` (required there): the subscription type opted into, 1..=100 characters, not only spaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"\S"))]
     pub subscription_type: Option<String>,
     /// When the visitor decided, on the device clock (Unix ms).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub decided_at: i64,
 }
 

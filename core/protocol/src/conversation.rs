@@ -119,8 +119,12 @@ pub enum AuthorKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessageRequest {
+    /// 1..=4000 characters, not only spaces.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000, pattern = r"\S"))]
     pub body: String,
+    /// The quick reply the visitor tapped: 1..=64 of `[A-Za-z0-9_-]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$"))]
     pub quick_reply_id: Option<String>,
 }
 
@@ -148,9 +152,12 @@ pub struct ReadReceipt {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentReplyRequest {
+    /// 1..=4000 characters, not only spaces.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000, pattern = r"\S"))]
     pub body: String,
-    /// Optional idempotency key for agent tools that retry.
+    /// Optional idempotency key for agent tools that retry: 1..=64 of `[A-Za-z0-9_-]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$"))]
     pub client_message_id: Option<String>,
 }
 

@@ -81,9 +81,9 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             InvalidBody | InvalidField | MessageTooLong | TooManyProperties | InvalidPaging => 400,
-            IdentityTokenMalformed => 400,
             Unauthenticated | InvalidToken | IdentityTokenExpired | IdentityTokenForged | InvalidCredentials => 401,
-            IdentityTokenWrongApp => 401,
+            // A token the server cannot even read fails authentication like a forged one.
+            IdentityTokenMalformed | IdentityTokenWrongApp => 401,
             Forbidden | ConsentRequired | ChatflowDisabled | CsrfFailed => 403,
             NotFound | UnknownRoute => 404,
             MethodNotAllowed => 405,

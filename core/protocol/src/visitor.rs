@@ -51,25 +51,49 @@ pub struct IdentityClaims {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatProperties {
+    /// At most 50 entries; keys 1..=64 characters, values at most 1000.
+    #[cfg_attr(feature = "openapi", schema(schema_with = properties_schema))]
     pub properties: BTreeMap<String, String>,
+}
+
+/// The document's form of the `limits` on chat properties (utoipa has no attribute for `propertyNames`).
+#[cfg(feature = "openapi")]
+fn properties_schema() -> utoipa::openapi::Object {
+    use crate::limits::{MAX_PROPERTIES, MAX_PROPERTY_KEY_CHARS, MAX_PROPERTY_VALUE_CHARS};
+    use utoipa::openapi::{schema::AdditionalProperties, ObjectBuilder, Type};
+    let string = |min: Option<usize>, max: usize| {
+        ObjectBuilder::new().schema_type(Type::String).min_length(min).max_length(Some(max))
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(string(Some(1), MAX_PROPERTY_KEY_CHARS)))
+        .additional_properties(Some(AdditionalProperties::RefOr(string(None, MAX_PROPERTY_VALUE_CHARS).build().into())))
+        .max_properties(Some(MAX_PROPERTIES))
+        .build()
 }
 
 /// `PUT /v1/visitor/device`: what the platform facade reports about the device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceInfo {
-    /// `android`, `ios`, `jvm`, `linux`, …
+    /// `android`, `ios`, `jvm`, `linux`, …: 1..=128 characters, not only spaces. Every field: at most 128.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128, pattern = r"\S"))]
     pub platform: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub os_version: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub app_version: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub device_model: String,
     /// BCP 47.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub locale: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub sdk_version: String,
 }
 
@@ -77,6 +101,8 @@ pub struct DeviceInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushTokenRequest {
+    /// 1..=4096 characters, not only spaces.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4096, pattern = r"\S"))]
     pub token: String,
     pub platform: PushPlatform,
 }

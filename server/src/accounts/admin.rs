@@ -55,14 +55,26 @@ pub struct AdminAgentList {
 pub struct CreateAgentRequest {
     /// 1 to 64 of `[A-Za-z0-9_-]`, unique on the server; generated (`ag_…`) when absent.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$")]
     pub id: Option<String>,
-    /// Sign-in email, unique in the app (case-insensitive).
+    /// Sign-in email, unique in the app (case-insensitive): `name@domain`, no spaces, at most 254 characters.
+    // `normalize_email`'s rule: surrounding spaces dropped, then `local@domain` without spaces or control characters,
+    // one `@`, a domain not starting with `.`.
+    #[schema(
+        max_length = 254,
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f@]+@[^\s\x00-\x1f\x7f-\x9f@.][^\s\x00-\x1f\x7f-\x9f@]*\s*$"
+    )]
     pub email: String,
+    /// 1 to 100 characters, not only spaces (surrounding spaces are dropped).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub display_name: String,
+    /// An `http://` or `https://` URL of at most 2048 characters.
     #[serde(default)]
+    #[schema(max_length = 2048, pattern = r"^https?://")]
     pub avatar_url: Option<String>,
     /// 10 to 256 characters; generated and answered once when absent.
     #[serde(default)]
+    #[schema(min_length = 10, max_length = 256)]
     pub password: Option<String>,
 }
 
@@ -81,6 +93,7 @@ pub struct CreatedAgentBody {
 pub struct PasswordResetRequest {
     /// The new password (10 to 256 characters); generated and answered once when absent.
     #[serde(default)]
+    #[schema(min_length = 10, max_length = 256)]
     pub password: Option<String>,
 }
 
@@ -112,6 +125,7 @@ pub struct TeamList {
 #[serde(deny_unknown_fields)]
 pub struct CreateTeamRequest {
     /// 1 to 64 of `[A-Za-z0-9_-]`, unique in the app.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$")]
     pub id: String,
 }
 

@@ -173,7 +173,8 @@ pub async fn login(
     get,
     path = "/v1/agent/me",
     tag = "accounts",
-    security(("agent_session" = []), ("agent_token" = [])),
+    // Either one: the agent token first, so that a client holding it is not asked for a cookie.
+    security(("agent_token" = []), ("agent_session" = [])),
     description = "The signed-in agent and the session's CSRF token (the inbox calls it at start).",
     responses(
         (status = 200, description = "Signed in", body = SessionBody),

@@ -52,7 +52,8 @@ pub fn cursor_string(id: i64) -> String {
 }
 
 fn parse_cursor(text: &str) -> Result<i64, ApiError> {
-    text.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
+    let shaped = (1..=18).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+    text.parse::<i64>().ok().filter(|_| shaped).ok_or_else(|| {
         ApiError::invalid_field(format!(
             "after: `{text}` is not a cursor this feed sent; reconnect without `after` to start from now"
         ))
@@ -63,7 +64,8 @@ fn parse_cursor(text: &str) -> Result<i64, ApiError> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
-    /// The last cursor received: every event after it is replayed before `ready`.
+    /// The last cursor received: every event after it is replayed before `ready`. Cursors are decimal log positions.
+    #[param(pattern = r"^[0-9]{1,18}$")]
     pub after: Option<String>,
 }
 

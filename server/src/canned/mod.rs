@@ -44,11 +44,18 @@ impl From<CannedRecord> for CannedResponse {
 #[serde(deny_unknown_fields)]
 pub struct CannedInput {
     /// `[a-z0-9_-]{1,32}`, unique in the app.
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[a-z0-9_-]*$")]
     pub shortcut: String,
     /// 1..=100 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub title: String,
     /// 1..=4000 characters, not only spaces; placeholders `{visitor_name}`, `{visitor_first_name}`,
-    /// `{visitor_email}`, `{agent_name}`.
+    /// `{visitor_email}`, `{agent_name}` (any other `{word}` of a-z and `_` is refused).
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^(?![\s\S]*\{(?!(?:visitor_name|visitor_first_name|visitor_email|agent_name)\})[a-z_]+\})[\s\S]*\S"
+    )]
     pub text: String,
 }
 

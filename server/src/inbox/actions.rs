@@ -20,41 +20,37 @@ use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath, NoBody};
 use crate::state::AppState;
 
-/// `POST /v1/agent/conversations/{id}/assign` body: exactly one of `agent_id` and `team_id`.
+/// `POST /v1/agent/conversations/{id}/assign` body: either `{"agent_id": …}` or `{"team_id": …}`, never both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged, expecting = "either {\"agent_id\": an agent id or null} or {\"team_id\": a team id}, not both")]
+pub enum AssignRequest {
+    Agent(AssignToAgent),
+    Team(AssignToTeam),
+}
+
+/// Assign to an agent, or unassign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AssignRequest {
+pub struct AssignToAgent {
     /// The new assignee (any agent of the app, available or away), or `null` to unassign.
-    #[serde(default, deserialize_with = "present_nullable", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub agent_id: Option<Option<String>>,
+    #[serde(deserialize_with = "nullable")]
+    #[schema(required = true, min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$")]
+    pub agent_id: Option<String>,
+}
+
+/// Assign to a team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignToTeam {
     /// A team of the app: its routing picks an available member (round-robin), or leaves the conversation
     /// unassigned in that team when none is available.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub team_id: Option<String>,
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$")]
+    pub team_id: String,
 }
 
-/// A field that may be `null` but whose absence differs from `null` (serde's default takes a missing field as `null`).
-fn present_nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-/// Who the assignment goes to.
-enum AssignTo {
-    Agent(Option<String>),
-    Team(String),
-}
-
-fn assign_target(req: AssignRequest) -> Result<AssignTo, ApiError> {
-    match (req.agent_id, req.team_id) {
-        (Some(agent), None) => Ok(AssignTo::Agent(agent)),
-        (None, Some(team)) if !team.trim().is_empty() => Ok(AssignTo::Team(team)),
-        (None, Some(_)) => Err(ApiError::invalid_field("team_id must not be empty")),
-        (Some(_), Some(_)) => Err(ApiError::invalid_field("give either agent_id or team_id, not both")),
-        (None, None) => Err(ApiError::invalid_body(
-            "agent_id (an agent id, or null to unassign) or team_id (a team of the app) is required",
-        )),
-    }
+/// A field that must be present but may be `null` (serde would take a missing `Option` as `null`).
+fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
 }
 
 fn row_response(row: AgentConversationSummary) -> Json<AgentConversationSummary> {
@@ -74,8 +70,8 @@ fn row_response(row: AgentConversationSummary) -> Json<AgentConversationSummary>
     request_body = AssignRequest,
     responses(
         (status = 200, description = "The conversation's inbox row", body = AgentConversationSummary),
-        (status = 400, description = "invalid_body, invalid_field (no such agent or team in this app; neither or both \
-            of agent_id and team_id)", body = ErrorBody),
+        (status = 400, description = "invalid_body (neither or both of agent_id and team_id), invalid_field (no \
+            such agent or team in this app)", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
     )
@@ -86,16 +82,15 @@ pub async fn assign(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> Result<Json<AgentConversationSummary>, ApiError> {
-    let target = assign_target(req)?;
     let app_id = auth.agent.app_id;
     let now = state.now_ms();
     let (app, conv_id) = (app_id.clone(), id.clone());
     state
         .db_publish(move |s, hub| {
             app_conversation(s, &app, &conv_id)?;
-            let a = match target {
-                AssignTo::Agent(agent) => domain::inbox::assign(s, &conv_id, agent.as_deref(), false, now)?,
-                AssignTo::Team(team) => domain::inbox::assign_team(s, &conv_id, &team, now)?,
+            let a = match req {
+                AssignRequest::Agent(a) => domain::inbox::assign(s, &conv_id, a.agent_id.as_deref(), false, now)?,
+                AssignRequest::Team(t) => domain::inbox::assign_team(s, &conv_id, &t.team_id, now)?,
             };
             if a.changed {
                 publish_assigned(s, hub, &a.conversation)?;

@@ -239,6 +239,7 @@ pub struct KbLinkQuery {
     #[serde(default)]
     pub q: String,
     /// Hits, 1..=20 (default 5).
+    #[param(minimum = 1, maximum = 20)]
     pub limit: Option<u32>,
 }
 

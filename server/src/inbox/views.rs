@@ -5,8 +5,6 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chatflow_protocol::limits::MAX_PAGE_SIZE;
 use chatflow_protocol::{Channel, Chatflow, Conversation, ConversationStatus, ErrorBody, ErrorCode, MessagePage};
 use serde::{Deserialize, Serialize};
@@ -85,31 +83,40 @@ pub struct AgentListQuery {
     pub view: Option<InboxView>,
     /// Only conversations with this status.
     pub status: Option<ConversationStatus>,
-    /// Only conversations assigned to this agent id.
+    /// Only conversations assigned to this agent id (an agent of the app: another id is `not_found`).
+    #[param(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$")]
     pub assignee: Option<String>,
     /// Only conversations of this channel (the inbox's per-channel views).
     pub channel: Option<Channel>,
     /// Opened at or after this instant (Unix ms).
     pub from: Option<i64>,
-    /// Opened before this instant (Unix ms).
+    /// Opened before this instant (Unix ms). With `from`, a range that holds no instant (`to <= from`) gives an
+    /// empty page.
     pub to: Option<i64>,
-    /// Case-insensitive text searched in the contact's name and email and in every message (1..=200 characters).
+    /// Case-insensitive text searched in the contact's name and email and in every message (1..=200 characters,
+    /// not only spaces).
+    #[param(min_length = 1, max_length = 200, pattern = r"\S")]
     pub q: Option<String>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page: a position in the list, `{opened_at}:{conversation id}`.
+    #[param(pattern = r"^-?[0-9]{1,18}:[\s\S]+$")]
     pub cursor: Option<String>,
     /// Page size, 1..=500 (default 100), newest first.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
+/// A cursor is a plain keyset position: any `{opened_at}:{id}` is a valid place to continue from.
 fn encode_cursor(created_at: i64, id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
+    format!("{created_at}:{id}")
 }
 
 fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
     let bad = || ApiError::new(ErrorCode::InvalidPaging, "cursor is not a `next_cursor` this server returned");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (at, id) = text.split_once(':').ok_or_else(bad)?;
+    let (at, id) = cursor.split_once(':').ok_or_else(bad)?;
+    let digits = at.strip_prefix('-').unwrap_or(at);
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let at = at.parse::<i64>().map_err(|_| bad())?;
     if id.is_empty() {
         return Err(bad());
@@ -199,12 +206,7 @@ pub async fn conversation_row(
 fn validate_query(q: &AgentListQuery, agents: &[AgentRecord]) -> Result<(), ApiError> {
     if let Some(a) = &q.assignee {
         if !agents.iter().any(|x| &x.id == a) {
-            return Err(ApiError::invalid_field(format!("assignee: no agent `{a}` in this app")));
-        }
-    }
-    if let (Some(from), Some(to)) = (q.from, q.to) {
-        if from >= to {
-            return Err(ApiError::invalid_field(format!("from ({from}) must be before to ({to})")));
+            return Err(ApiError::not_found(format!("assignee: no agent `{a}` in this app")));
         }
     }
     if let Some(text) = &q.q {
@@ -228,9 +230,9 @@ fn validate_query(q: &AgentListQuery, agents: &[AgentRecord]) -> Result<(), ApiE
     params(AgentListQuery),
     responses(
         (status = 200, description = "A page of the view", body = AgentConversationList),
-        (status = 400, description = "invalid_field (unknown parameter, agent, bad range or search), invalid_paging",
-            body = ErrorBody),
+        (status = 400, description = "invalid_field (unknown parameter, bad search), invalid_paging", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        (status = 404, description = "not_found (`assignee` is not an agent of the app)", body = ErrorBody),
     )
 )]
 pub async fn list(
@@ -380,7 +382,8 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_invalid_paging() {
         let c = encode_cursor(1_700_000_000_000, "0190-abc");
         assert_eq!(decode_cursor(&c).unwrap(), (1_700_000_000_000, "0190-abc".to_owned()));
-        for bad in ["", "!!!", &URL_SAFE_NO_PAD.encode("x:y"), &URL_SAFE_NO_PAD.encode("12:")] {
+        assert_eq!(decode_cursor("-5:x:y").unwrap(), (-5, "x:y".to_owned()));
+        for bad in ["", "!!!", "x:y", "12:", "+12:x", ":x", "1234567890123456789:x"] {
             assert_eq!(decode_cursor(bad).unwrap_err().code, ErrorCode::InvalidPaging, "{bad}");
         }
     }

@@ -53,8 +53,10 @@ pub struct ArticleList {
 #[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// `next_cursor` of the last page applied; absent on a first sync.
+    #[param(pattern = r"^c[0-9]{1,18}$")]
     pub since: Option<String>,
     /// Articles per page, 1..=500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -65,11 +67,14 @@ pub struct SearchQuery {
     /// What the visitor typed (any text; word-less text gives no hit).
     #[serde(default)]
     pub q: String,
-    /// Preferred language (BCP 47); all languages are searched when it has no hit.
+    /// Preferred language (BCP 47); all languages are searched when it has no hit. Blank means none.
+    #[param(pattern = r"^\s*([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)?\s*$")]
     pub language: Option<String>,
     /// Hits per page, 1..=100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Hits to skip, 0..=10000.
+    #[param(minimum = 0, maximum = 10000)]
     pub offset: Option<u32>,
 }
 
@@ -78,7 +83,8 @@ pub fn cursor(change: i64) -> String {
 }
 
 fn parse_cursor(s: &str) -> Result<i64, ApiError> {
-    s.strip_prefix('c').and_then(|n| n.parse::<i64>().ok()).filter(|n| *n >= 0).ok_or_else(|| {
+    let digits = s.strip_prefix('c').filter(|n| (1..=18).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()));
+    digits.and_then(|n| n.parse::<i64>().ok()).ok_or_else(|| {
         let shown: String = s.chars().take(40).collect();
         ApiError::invalid_field(format!(
             "since `{shown}` is not a cursor this server issued; sync again from the start (without `since`)"

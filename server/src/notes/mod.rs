@@ -54,9 +54,11 @@ impl From<NoteRecord> for Note {
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     /// 1..=4000 characters, not only spaces (the message limits).
+    #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
     pub body: String,
-    /// Makes a retried note idempotent, like a reply's `client_message_id`.
+    /// Makes a retried note idempotent, like a reply's `client_message_id`: 1..=64 of `[A-Za-z0-9_-]`.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$")]
     pub client_message_id: Option<String>,
 }
 

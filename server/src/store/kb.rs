@@ -10,18 +10,34 @@ use super::StoreResult;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleInput {
+    /// 1..=300 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     pub title: String,
-    /// Plain text or simple Markdown.
+    /// Plain text or simple Markdown: 1..=50000 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 50000, pattern = r"\S")]
     pub body: String,
     /// BCP 47 (`en`, `fr`, `fr-CA`).
+    #[schema(pattern = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
     pub language: String,
+    /// At most 20 tags of 1..=64 characters (not only spaces), unique ignoring case.
     #[serde(default)]
+    #[schema(schema_with = article_tags_schema)]
     pub tags: Vec<String>,
     /// Only published articles are synced to the SDK and searched.
     #[serde(default = "published_by_default")]
     pub published: bool,
-    /// Where the article is read on the web (http or https).
+    /// Where the article is read on the web (http or https), at most 2048 characters.
+    #[schema(max_length = 2048, pattern = r"^https?://")]
     pub url: String,
+}
+
+/// At most 20 distinct tags, each 1..=64 characters and not only spaces (utoipa has no attribute for the items'
+/// rules). The server also refuses two tags equal but for case or surrounding spaces, which JSON Schema cannot say.
+fn article_tags_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let tag =
+        ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(64)).pattern(Some(r"\S"));
+    ArrayBuilder::new().items(tag).max_items(Some(20)).unique_items(true).build()
 }
 
 fn published_by_default() -> bool {

@@ -136,6 +136,8 @@ pub enum Paging {
     After(u64),
     /// The messages just before this seq (history), returned ascending.
     Before(u64),
+    /// Ascending, strictly between the two seqs (`after`, `before`): catch-up that stops at a known message.
+    Between(u64, u64),
     /// The latest page.
     Latest,
 }

@@ -23,8 +23,8 @@ async fn every_identity_token_refusal_has_its_code_and_writes_nothing() {
         (expired, 401, "identity_token_expired"),
         (identity_token("not-the-acme-secret-at-all", ACME, "u1", 300), 401, "identity_token_forged"),
         (identity_token(GLOBEX_SECRET, GLOBEX, "u1", 300), 401, "identity_token_wrong_app"),
-        ("not.a.jwt".to_owned(), 400, "identity_token_malformed"),
-        ("".to_owned(), 400, "identity_token_malformed"),
+        ("not.a.jwt".to_owned(), 401, "identity_token_malformed"),
+        ("".to_owned(), 401, "identity_token_malformed"),
     ];
     let before = server.table_counts();
     for (jwt, status, code) in cases {

@@ -94,9 +94,12 @@ async fn a_bot_conversation_closes_only_after_30_minutes_of_visitor_inactivity()
 async fn the_clock_route_exists_only_on_fake_clock_servers() {
     let real = TestServer::start();
     let api = real.api();
-    for token in [Some(ACME_ADMIN), None] {
+    // Authentication comes first: a caller without an admin token learns nothing about the server's clock.
+    for (token, status, code) in
+        [(Some(ACME_ADMIN), 404, "unknown_route"), (None, 401, "unauthenticated"), (Some(ALICE), 401, "invalid_token")]
+    {
         let r = api.call("PUT", "/v1/admin/clock", token, Some(json!({"now_ms": T0}))).await;
-        assert_eq!((r.status.as_u16(), r.code()), (404, "unknown_route"), "{:?}", r.body);
+        assert_eq!((r.status.as_u16(), r.code()), (status, code), "{:?}", r.body);
     }
     drop(real);
     let fake = TestServer::start_with(&["--fake-clock"]);

@@ -129,12 +129,20 @@ async fn assigning_to_a_team_takes_turns_among_available_members_else_leaves_it_
     for (body, code) in [
         (json!({"team_id": "nope"}), "invalid_field"),
         (json!({"team_id": ""}), "invalid_field"),
-        (json!({"team_id": "support", "agent_id": "ag_bob"}), "invalid_field"),
+        // The body is one of two shapes (the document's `oneOf`): both fields, or neither, is not a body.
+        (json!({"team_id": "support", "agent_id": "ag_bob"}), "invalid_body"),
+        (json!({"team_id": "support", "agent_id": null}), "invalid_body"),
+        (json!({"team_id": "support", "extra": 1}), "invalid_body"),
         (json!({}), "invalid_body"),
     ] {
         assert_eq!(act(&api, ALICE, "POST", &convs[3], "/assign", Some(body.clone())).await.code(), code, "{body}");
     }
+    let both = act(&api, ALICE, "POST", &convs[3], "/assign", Some(json!({"team_id": "a", "agent_id": "b"}))).await;
+    assert!(both.body["message"].as_str().unwrap().contains("not both"), "{:?}", both.body);
     assert_eq!(server.table_counts(), before);
+    let doc = api.get("/openapi.json", None).await.body;
+    let shapes = &doc["components"]["schemas"]["AssignRequest"]["oneOf"];
+    assert_eq!(shapes.as_array().map(Vec::len), Some(2), "{shapes}");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Idempotent sends, seq allocation under concurrency, paging edges, limits, reopen.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::*;
 
@@ -115,8 +115,19 @@ async fn paging_edges() {
     let oldest = api.messages(&token, &conv, "?before_seq=3&limit=2").await;
     assert_eq!((seqs(&oldest), oldest.body["has_more"].clone()), (vec![1, 2], json!(false)));
     assert!(seqs(&api.messages(&token, &conv, "?before_seq=1").await).is_empty());
+    // Both bounds: the window strictly between them, ascending, `limit` at a time.
+    let window = api.messages(&token, &conv, "?after_seq=1&before_seq=6").await;
+    assert_eq!((seqs(&window), window.body["has_more"].clone()), (vec![2, 3, 4, 5], json!(false)));
+    let window = api.messages(&token, &conv, "?after_seq=1&before_seq=6&limit=3").await;
+    assert_eq!((seqs(&window), window.body["has_more"].clone()), (vec![2, 3, 4], json!(true)));
+    let rest = api.messages(&token, &conv, "?after_seq=4&before_seq=6&limit=3").await;
+    assert_eq!((seqs(&rest), rest.body["has_more"].clone()), (vec![5], json!(false)));
+    for empty in ["?after_seq=3&before_seq=4", "?after_seq=5&before_seq=2", "?after_seq=0&before_seq=0"] {
+        let r = api.messages(&token, &conv, empty).await;
+        assert_eq!((r.status.as_u16(), seqs(&r)), (200, vec![]), "{empty}");
+    }
     // Refusals.
-    for q in ["?after_seq=1&before_seq=3", "?limit=501", "?limit=0", "?after_seq=-1", "?limit=abc"] {
+    for q in ["?limit=501", "?limit=0", "?after_seq=-1", "?limit=abc"] {
         let r = api.messages(&token, &conv, q).await;
         assert_eq!((r.status.as_u16(), r.code()), (400, "invalid_paging"), "{q}");
     }
@@ -223,4 +234,25 @@ async fn agent_replies_are_idempotent_with_a_client_id() {
         api.call("POST", &path, Some(ALICE), Some(json!({"body": "changed", "client_message_id": "agent-1"}))).await;
     assert_eq!(r.code(), "idempotency_conflict");
     assert_eq!(seqs(&api.messages(&token, &conv, "").await), vec![1]);
+}
+
+#[tokio::test]
+async fn an_integral_float_is_an_integer() {
+    let server = TestServer::start();
+    let api = server.api();
+    let (_, token) = api.visitor(ACME).await;
+    let conv = api.open(&token, FLOW_SUPPORT).await;
+    assert_eq!(api.send(&token, &conv, "m1", "hello").await.status, 201);
+    let read = |seq: Value| {
+        let (api, token, conv) = (&api, &token, &conv);
+        async move {
+            api.call("POST", &format!("/v1/conversations/{conv}/read"), Some(token), Some(json!({ "seq": seq }))).await
+        }
+    };
+    // JSON has one number type: `1.0` is the integer 1, as the document's `integer` allows.
+    assert_eq!(read(json!(1.0)).await.status, 204);
+    for bad in [json!(1.5), json!(-1.0), json!("1")] {
+        let r = read(bad.clone()).await;
+        assert_eq!((r.status.as_u16(), r.code()), (400, "invalid_body"), "{bad}: {:?}", r.body);
+    }
 }

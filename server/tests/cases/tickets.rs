@@ -119,7 +119,10 @@ async fn ticket_and_help_desk_refusals() {
         (json!({"pipeline": "bad pipe"}), "invalid_field"),
         (json!({"subject": "  "}), "invalid_field"),
         (json!({"subject": "x".repeat(201)}), "invalid_field"),
-        (json!({"owner": "ag_bob"}), "invalid_field"),
+        // Unknown fields and `null` are refused as the document says (`additionalProperties: false`, not nullable).
+        (json!({"owner": "ag_bob"}), "invalid_body"),
+        (json!({"status": null}), "invalid_body"),
+        (json!({"subject": null, "status": "open"}), "invalid_body"),
     ] {
         let r = api.call("PATCH", &path, Some(ALICE), Some(body.clone())).await;
         assert_eq!(r.code(), code, "{body}: {:?}", r.body);

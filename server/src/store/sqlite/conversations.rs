@@ -186,16 +186,18 @@ impl MessageStore for SqliteStore {
                 .ok_or_else(|| StoreError::NotFound(format!("conversation `{conversation_id}` does not exist")))?;
             // One extra row tells whether more exist in the paging direction.
             let fetch = i64::from(limit) + 1;
-            let (sql, bound, ascending) = match paging {
-                Paging::After(n) => ("seq > ?2 ORDER BY seq ASC", seq_to_sql(n), true),
-                Paging::Before(n) => ("seq < ?2 ORDER BY seq DESC", seq_to_sql(n), false),
-                Paging::Latest => ("seq <= ?2 ORDER BY seq DESC", i64::MAX, false),
+            // `?4` is the upper bound (exclusive) of every direction; only a window sets it below the maximum.
+            let (sql, bound, upper, ascending) = match paging {
+                Paging::After(n) => ("seq > ?2 ORDER BY seq ASC", seq_to_sql(n), i64::MAX, true),
+                Paging::Between(a, b) => ("seq > ?2 ORDER BY seq ASC", seq_to_sql(a), seq_to_sql(b), true),
+                Paging::Before(n) => ("seq < ?2 ORDER BY seq DESC", seq_to_sql(n), i64::MAX, false),
+                Paging::Latest => ("seq <= ?2 ORDER BY seq DESC", i64::MAX, i64::MAX, false),
             };
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {MSG_COLS} FROM messages WHERE conversation_id = ?1 AND {sql} LIMIT ?3"
+                "SELECT {MSG_COLS} FROM messages WHERE conversation_id = ?1 AND seq < ?4 AND {sql} LIMIT ?3"
             ))?;
             let mut messages = stmt
-                .query_map(params![conversation_id, bound, fetch], msg_from_row)?
+                .query_map(params![conversation_id, bound, fetch, upper], msg_from_row)?
                 .map(|r| finish_msg(r?))
                 .collect::<StoreResult<Vec<_>>>()?;
             let has_more = messages.len() > limit as usize;
@@ -240,5 +242,12 @@ mod tests {
         let latest = s.messages("c1", Paging::Latest, 3).unwrap();
         assert_eq!(latest.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![8, 9, 10]);
         assert!(s.messages("c1", Paging::After(u64::MAX), 3).unwrap().messages.is_empty());
+        let seqs = |p: &MessagePage| p.messages.iter().map(|m| m.seq).collect::<Vec<_>>();
+        let window = s.messages("c1", Paging::Between(2, 7), 10).unwrap();
+        assert_eq!((seqs(&window), window.has_more), (vec![3, 4, 5, 6], false));
+        let window = s.messages("c1", Paging::Between(2, 7), 2).unwrap();
+        assert_eq!((seqs(&window), window.has_more), (vec![3, 4], true));
+        assert!(s.messages("c1", Paging::Between(5, 6), 10).unwrap().messages.is_empty());
+        assert!(s.messages("c1", Paging::Between(7, 2), 10).unwrap().messages.is_empty());
     }
 }
