@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import { startServer, client, launchBrowser, signIn } from "./harness.js";
 
 const COUNT = Number(process.argv[2] ?? 200);
+const GAP_MS = Number(process.env.LATENCY_GAP_MS ?? 0);
 const ALICE = { email: "alice@acme.test", password: "alice-inbox-password" };
 const ALICE_TOKEN = "cfg_acme_alice_test_token";
 const now = () => performance.timeOrigin + performance.now();
@@ -72,6 +73,9 @@ async function main() {
     /** @type {number[]} */ const floor = [];
     /** @type {number[]} */ const rendered = [];
     for (let i = 0; i < COUNT; i++) {
+      // LATENCY_GAP_MS: a pause before each message. Without it each message leaves just as the page shows the
+      // previous one, so it arrives while the browser lays out and paints that one (the worst case).
+      await new Promise((r) => setTimeout(r, GAP_MS));
       const body = `bench-${i}`;
       const t0 = now();
       await call("PUT", `/v1/conversations/${conv.id}/messages/b${i}`, v.visitor_token, { body });
@@ -101,7 +105,7 @@ async function main() {
     }
     const row = (/** @type {string} */ name, /** @type {number[]} */ xs) =>
       `${name.padEnd(28)} p50 ${quantile(xs, 0.5).toFixed(1).padStart(6)} ms   p99 ${quantile(xs, 0.99).toFixed(1).padStart(6)} ms`;
-    console.log(`visitor send → agent, ${COUNT} messages, loopback`);
+    console.log(`visitor send → agent, ${COUNT} messages, loopback, ${GAP_MS} ms between messages`);
     console.log(row("bare feed client (floor)", floor));
     console.log(row("rendered in the inbox page", rendered));
     const paired = rendered.map((r, i) => r - floor[i]);
