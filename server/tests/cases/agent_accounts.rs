@@ -191,16 +191,7 @@ async fn an_agent_never_signs_into_or_sees_another_app() {
     assert_eq!(acme.body["agent"]["app_id"], ACME);
     let globex = b.login(ALICE_EMAIL, "globex-password-1", &[]).await;
     assert_eq!(globex.body["agent"]["app_id"], GLOBEX);
-    let wrong_app = b
-        .send(
-            "POST",
-            "/v1/agent/login",
-            Some(json!({"email": ALICE_EMAIL, "password": ALICE_PASSWORD,
-            "app_id": GLOBEX})),
-            false,
-            &[],
-        )
-        .await;
+    let wrong_app = b.login_in_app(ALICE_EMAIL, ALICE_PASSWORD, GLOBEX).await;
     assert_eq!(wrong_app.code(), "invalid_credentials");
 
     // Signed into Globex: Acme's conversations do not exist for this session.
@@ -225,15 +216,6 @@ async fn an_agent_never_signs_into_or_sees_another_app() {
     assert_eq!(r.status, 200);
     let both = b.login(ALICE_EMAIL, ALICE_PASSWORD, &[]).await;
     assert_eq!(both.code(), "invalid_field", "{:?}", both.body);
-    let named = b
-        .send(
-            "POST",
-            "/v1/agent/login",
-            Some(json!({"email": ALICE_EMAIL, "password": ALICE_PASSWORD,
-            "app_id": GLOBEX})),
-            false,
-            &[],
-        )
-        .await;
+    let named = b.login_in_app(ALICE_EMAIL, ALICE_PASSWORD, GLOBEX).await;
     assert_eq!(named.body["agent"]["id"], "ag_alice_globex");
 }

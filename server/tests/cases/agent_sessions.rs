@@ -55,9 +55,16 @@ impl Browser {
 
     /// Signs in; on success keeps the cookie (`name=value`) and the CSRF token.
     pub async fn login(&mut self, email: &str, password: &str, extra: &[(&str, &str)]) -> Reply {
-        let r = self
-            .send("POST", "/v1/agent/login", Some(json!({"email": email, "password": password})), false, extra)
-            .await;
+        self.sign_in(json!({"email": email, "password": password}), extra).await
+    }
+
+    /// Sign-in naming the app (needed when the same email and password match agents of two apps).
+    pub async fn login_in_app(&mut self, email: &str, password: &str, app_id: &str) -> Reply {
+        self.sign_in(json!({"email": email, "password": password, "app_id": app_id}), &[]).await
+    }
+
+    async fn sign_in(&mut self, body: Value, extra: &[(&str, &str)]) -> Reply {
+        let r = self.send("POST", "/v1/agent/login", Some(body), false, extra).await;
         if r.status == StatusCode::OK {
             let set = set_cookie(&r);
             self.cookie = Some(set.split(';').next().unwrap().trim().to_owned());
