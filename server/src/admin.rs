@@ -162,8 +162,9 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// States in the document that a `bot` chatflow carries `bot` settings and no other kind does: `ChatflowInput`
-/// becomes `allOf` [its fields, `oneOf` [kind `bot` with `bot`, another kind without]].
+/// States in the document that a `bot` chatflow carries `bot` settings and no other kind does, and that an `ai_agent`
+/// answers from an enabled knowledge base: `ChatflowInput` becomes `allOf` [its fields, `oneOf` [kind `bot` with
+/// `bot`, `live_chat` without, `ai_agent` without `bot` and with `knowledge_base` enabled and a `kb_id`]].
 pub fn bot_settings_follow_the_kind(components: &mut utoipa::openapi::Components) {
     use utoipa::openapi::schema::{AllOfBuilder, OneOfBuilder, Schema, Type};
     use utoipa::openapi::{ObjectBuilder, Ref, RefOr};
@@ -175,10 +176,21 @@ pub fn bot_settings_follow_the_kind(components: &mut utoipa::openapi::Components
         .required("kind")
         .required("bot");
     let without_bot = ObjectBuilder::new()
-        .property("kind", kind(&["live_chat", "ai_agent"]))
+        .property("kind", kind(&["live_chat"]))
         .property("bot", ObjectBuilder::new().schema_type(Type::Null))
         .required("kind");
-    let shapes = OneOfBuilder::new().item(with_bot).item(without_bot);
+    let enabled_base = ObjectBuilder::new()
+        .property("enabled", ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([true])))
+        .property("kb_id", ObjectBuilder::new().schema_type(Type::Integer))
+        .required("enabled")
+        .required("kb_id");
+    let ai_agent = ObjectBuilder::new()
+        .property("kind", kind(&["ai_agent"]))
+        .property("bot", ObjectBuilder::new().schema_type(Type::Null))
+        .property("knowledge_base", enabled_base)
+        .required("kind")
+        .required("knowledge_base");
+    let shapes = OneOfBuilder::new().item(with_bot).item(without_bot).item(ai_agent);
     let description = match &fields {
         Schema::Object(o) => o.description.clone(),
         _ => None,

@@ -103,6 +103,11 @@ pub fn validate_chatflow(input: &ChatflowInput, agents: &[AgentRecord], members:
     if input.knowledge_base.enabled && input.knowledge_base.kb_id.is_none() {
         return Err("knowledge_base.kb_id is required when the knowledge base is enabled".into());
     }
+    if input.kind == ChatflowKind::AiAgent && !input.knowledge_base.enabled {
+        return Err("knowledge_base: an `ai_agent` chatflow answers from its knowledge base; set \
+                    `knowledge_base.enabled` to true with the `kb_id` of the base to answer from"
+            .into());
+    }
     let notice = &input.consent.process_data;
     match notice.mode {
         ProcessDataMode::Off => bounded("consent.process_data.text", &notice.text, 0, MAX_NOTICE_CHARS)?,
@@ -183,12 +188,29 @@ mod tests {
             ),
             (Box::new(|v| v["kind"] = json!("bot")), "bot settings are required"),
             (Box::new(|v| v["knowledge_base"] = json!({"enabled": true})), "knowledge_base.kb_id"),
+            (Box::new(|v| v["kind"] = json!("ai_agent")), "an `ai_agent` chatflow answers from its knowledge base"),
+            (
+                Box::new(|v| {
+                    v["kind"] = json!("ai_agent");
+                    v["knowledge_base"] = json!({"enabled": true});
+                }),
+                "knowledge_base.kb_id",
+            ),
             (Box::new(|v| v["header"]["avatar_url"] = json!("ftp://x")), "header.avatar_url"),
         ];
         for (patch, field) in cases {
             let err = check(patch).unwrap_err();
             assert!(err.contains(field), "{err} should mention {field}");
         }
+    }
+
+    #[test]
+    fn an_ai_agent_with_a_knowledge_base_is_accepted() {
+        check(|v| {
+            v["kind"] = json!("ai_agent");
+            v["knowledge_base"] = json!({"enabled": true, "kb_id": 1});
+        })
+        .unwrap();
     }
 
     #[test]
