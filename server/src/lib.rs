@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod admin;
 pub mod agent;
 pub mod agent_feed;
+pub mod ai_agent;
 pub mod auth;
 pub mod bots;
 pub mod canned;

@@ -95,7 +95,8 @@ pub async fn send_visitor_message(
         .db(move |s| {
             let conv = own_conversation(s, &visitor_id, &id)?;
             let flow = s.chatflow(&conv.app_id, conv.chatflow_id)?;
-            let bot = flow.as_ref().is_some_and(|f| f.kind == chatflow_protocol::ChatflowKind::Bot);
+            // Bots and AI agents answer visitor messages on their own task (`bots::runner`).
+            let bot = flow.as_ref().is_some_and(|f| crate::routing::starts_with_bot(f.kind));
             Ok((flow.as_ref().and_then(consent::required_text_hash), bot))
         })
         .await?;

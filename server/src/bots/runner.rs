@@ -164,6 +164,10 @@ async fn handle(state: &AppState, id: &str, trigger: Trigger) -> Result<(), ApiE
         })
         .await?;
     let Some((conv, Some(flow), session, team_handles, mut props, last_bot_seq)) = loaded else { return Ok(()) };
+    if flow.kind == ChatflowKind::AiAgent {
+        let resume = matches!(trigger, Trigger::Resume);
+        return crate::ai_agent::runner::handle(state, &conv, &flow, session, team_handles, resume).await;
+    }
     let Some(bot) = flow.bot.clone().filter(|_| flow.kind == ChatflowKind::Bot) else { return Ok(()) };
     let mut session = match session {
         Some(s) => s,
@@ -171,7 +175,8 @@ async fn handle(state: &AppState, id: &str, trigger: Trigger) -> Result<(), ApiE
         None => BotSession::new(id, conv.created_at),
     };
     // Work a stop interrupted comes first.
-    deliver(state, &conv, &flow, &bot, &mut session).await?;
+    let author = author(&flow, &bot);
+    deliver(state, &conv, &author, bot.message_delay_ms, &mut session).await?;
     let defaults = Defaults { error_reply: super::texts(&flow.language).error_reply };
     let silent = team_handles || session.outcome.is_some();
     let resume = matches!(trigger, Trigger::Resume);
@@ -206,19 +211,28 @@ async fn handle(state: &AppState, id: &str, trigger: Trigger) -> Result<(), ApiE
     if !resume {
         save(state, &conv, &session, step.properties).await?;
     }
-    deliver(state, &conv, &flow, &bot, &mut session).await?;
+    deliver(state, &conv, &author, bot.message_delay_ms, &mut session).await?;
+    finish_handoff(state, &conv, &mut session).await
+}
+
+/// Marks a decided handoff: handled by the team from now on; routing picks an assignee and the visitor gets an
+/// `assigned` frame.
+pub(crate) async fn finish_handoff(
+    state: &AppState,
+    conv: &ConversationRecord,
+    session: &mut BotSession,
+) -> Result<(), ApiError> {
     if session.handoff_due {
-        // Handled by the team from now on; routing picks an assignee and the visitor gets an `assigned` frame.
         let (conv_id, now) = (conv.id.clone(), state.now_ms());
         let assigned = state.db_publish(move |s, hub| crate::inbox::hand_off(s, hub, &conv_id, now)).await?;
         tracing::info!(conversation = %conv.id, assigned = assigned.is_some(), "bot handed off");
         session.handoff_due = false;
-        save(state, &conv, &session, Vec::new()).await?;
+        save(state, conv, session, Vec::new()).await?;
     }
     Ok(())
 }
 
-async fn save(
+pub(crate) async fn save(
     state: &AppState,
     conv: &ConversationRecord,
     session: &BotSession,
@@ -230,7 +244,7 @@ async fn save(
 
 /// Is anyone there to take the handoff? The chatflow's availability (its schedule on the server clock) and the
 /// presence of the agents its routing reaches.
-async fn handoff_text(
+pub(crate) async fn handoff_text(
     state: &AppState,
     app_id: &str,
     flow: &Chatflow,
@@ -244,17 +258,16 @@ async fn handoff_text(
     Ok(super::handoff_text(available, node_text, &flow.availability, &flow.language))
 }
 
-/// Stores the pending messages in order, one transaction each, waiting the bot's delay between two. Stops (dropping
-/// the rest) if the team took the conversation over meanwhile.
-async fn deliver(
+/// Stores the pending messages in order, one transaction each, waiting `delay_ms` between two. Stops (dropping the
+/// rest) if the team took the conversation over meanwhile.
+pub(crate) async fn deliver(
     state: &AppState,
     conv: &ConversationRecord,
-    flow: &Chatflow,
-    bot: &BotSettings,
+    author: &Author,
+    delay_ms: u32,
     session: &mut BotSession,
 ) -> Result<(), ApiError> {
-    let author = author(flow, bot);
-    let delay = Duration::from_millis(u64::from(bot.message_delay_ms));
+    let delay = Duration::from_millis(u64::from(delay_ms));
     let mut first = true;
     while let Some(next) = session.pending.first().cloned() {
         if !first && !delay.is_zero() {
@@ -262,7 +275,7 @@ async fn deliver(
                 conversation_id: conv.id.clone(),
                 author: TypingAuthor { kind: AuthorKind::Bot, display_name: author.display_name.clone() },
                 typing: true,
-                expires_in_ms: u64::from(bot.message_delay_ms) + 2_000,
+                expires_in_ms: u64::from(delay_ms) + 2_000,
             };
             state.hub.publish(&conv.visitor_id, &typing);
             tokio::time::sleep(delay).await;
