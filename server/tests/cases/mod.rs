@@ -1,6 +1,7 @@
 mod agent_accounts;
 mod agent_feed;
 pub mod agent_sessions;
+mod ai_agent;
 mod auth;
 pub mod availability;
 mod bots;
