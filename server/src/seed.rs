@@ -220,7 +220,9 @@ pub fn apply(store: &dyn Store, path: &Path, now: i64) -> Result<(), SeedError> 
     let mut pushes = Vec::new();
     for app in &mut file.apps {
         if let Some(push) = app.push.take() {
-            pushes.push((app.id.clone(), push));
+            let prepared = crate::notify::push::seed::prepare(path, &app.id, push, now)
+                .map_err(|e| invalid(format!("app `{}`: {e}", app.id)))?;
+            pushes.push(prepared);
         }
         let rules = crate::tickets::prepare_seed_rules(std::mem::take(&mut app.help_desk), &app.chatflows)
             .map_err(|e| invalid(format!("app `{}`: {e}", app.id)))?;
@@ -253,9 +255,8 @@ pub fn apply(store: &dyn Store, path: &Path, now: i64) -> Result<(), SeedError> 
             tracing::info!(app = %app_id, articles = inserted, "seed knowledge-base articles inserted");
         }
     }
-    for (app_id, push) in pushes {
-        crate::notify::push::seed::apply(store, path, &app_id, push, now)
-            .map_err(|e| invalid(format!("app `{app_id}`: {e}")))?;
+    for push in &pushes {
+        crate::notify::push::seed::apply(store, push).map_err(|e| invalid(format!("app `{}`: {e}", push.app_id)))?;
     }
     Ok(())
 }

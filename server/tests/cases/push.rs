@@ -337,3 +337,78 @@ async fn push_latency() {
         pct(&mut reply_round_trip, 0.99),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identified_user_keeps_the_devices_of_every_session_and_each_gets_the_push() {
+    let s = setup(&[]).await;
+    let api = s.server.api();
+    let identify = |token: String| {
+        let api = api.clone();
+        async move {
+            let body = json!({"identity_token": identity_token(ACME_SECRET, ACME, "user-7", 300)});
+            let r = api.call("POST", "/v1/visitor/identify", Some(&token), Some(body)).await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            r.body["session"]["visitor_token"].as_str().unwrap().to_owned()
+        }
+    };
+    // The phone signs in first; the tablet's anonymous visitor is then merged into the user's.
+    let (_, phone) = api.visitor(ACME).await;
+    register(&api, &phone, "apns-phone", "apns").await;
+    let phone = identify(phone).await;
+    let (_, tablet) = api.visitor(ACME).await;
+    register(&api, &tablet, "fcm-tablet", "fcm").await;
+    let _tablet = identify(tablet).await;
+    let conn = rusqlite::Connection::open(&s.db).unwrap();
+    let owners: i64 = conn.query_row("SELECT COUNT(DISTINCT visitor_id) FROM push_tokens", [], |r| r.get(0)).unwrap();
+    assert_eq!((owners, push_tokens(&s.db).len()), (1, 2), "both devices belong to the user");
+
+    let conv = api.open(&phone, FLOW_SUPPORT).await;
+    assert_eq!(api.agent_reply(ALICE, &conv, "to both devices").await.status, 201);
+    s.google.wait_for(1, WAIT).await;
+    let apns = s.apns.fake.wait_for(1, WAIT).await;
+    assert_eq!(apns[0].body["aps"]["alert"]["title"], "Alice");
+    no_violations(&s);
+
+    // At most 10 devices: the oldest registration is forgotten.
+    for i in 0..11 {
+        register(&api, &phone, &format!("fcm-extra-{i:02}"), "fcm").await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let tokens = push_tokens(&s.db);
+    assert_eq!(tokens.len(), 10);
+    assert!(!tokens.contains(&"apns-phone".to_owned()) && !tokens.contains(&"fcm-extra-00".to_owned()), "{tokens:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_reads_push_keys_from_the_files_it_names_and_skips_missing_ones() {
+    let (google, apns, dir, ca) = fakes().await;
+    std::fs::write(dir.path().join("sa.json"), service_account(&format!("{}/token", google.url)).to_string()).unwrap();
+    std::fs::write(dir.path().join("apns.p8"), &apns.key_pem).unwrap();
+    let mut seed: Value = serde_json::from_str(&std::fs::read_to_string(seed_path()).unwrap()).unwrap();
+    seed["apps"][0]["push"] = json!({
+        "previews": true,
+        "fcm": {"service_account_file": "sa.json"},
+        "apns": {"team_id": TEAM_ID, "key_id": KEY_ID, "topic": TOPIC, "environment": "sandbox",
+                 "private_key_file": "apns.p8"},
+    });
+    seed["apps"][1]["push"] = json!({"fcm": {"service_account_file": "missing.json"}});
+    let seed_file = dir.path().join("seed.json");
+    std::fs::write(&seed_file, seed.to_string()).unwrap();
+    let db = dir.path().join("chatflow.db");
+    let ca = ca.to_str().unwrap().to_owned();
+    let server = TestServer::start_seeded(&db, &seed_file, &flags(&google, &apns, &ca, &[]));
+    let api = server.api();
+    let got = api.get("/v1/admin/push", Some(ACME_ADMIN)).await;
+    assert_eq!((got.body["previews"].as_bool(), got.body["apns"]["topic"].as_str()), (Some(true), Some(TOPIC)));
+    assert_eq!(got.body["fcm"]["project_id"], PROJECT_ID);
+    let globex = api.get("/v1/admin/push", Some(GLOBEX_ADMIN)).await;
+    assert_eq!((globex.status.as_u16(), &globex.body["fcm"]), (200, &Value::Null), "a missing file: provider off");
+
+    let (_, token) = api.visitor(ACME).await;
+    register(&api, &token, "apns-seeded", "apns").await;
+    let conv = api.open(&token, FLOW_SUPPORT).await;
+    assert_eq!(api.agent_reply(ALICE, &conv, "from the seeded keys").await.status, 201);
+    let got = apns.fake.wait_for(1, WAIT).await;
+    assert_eq!(got[0].body["cf_preview"], "from the seeded keys");
+    assert!(apns.fake.violations().is_empty(), "{:?}", apns.fake.violations());
+}

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::admin::{credentials_from, ApnsInput, FcmInput, PushConfigInput, ServiceAccount};
+use crate::store::push::PushCredentials;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,8 +73,8 @@ fn secret(seed: &Path, what: &str, file: Option<&str>, env: Option<&str>) -> Res
     }
 }
 
-/// Checks and stores the app's push configuration (at every start, like the app's other secrets).
-pub fn apply(store: &dyn Store, seed: &Path, app_id: &str, push: SeedPush, now: i64) -> Result<(), String> {
+/// Reads the keys the block names and checks the configuration (before anything of the seed is stored).
+pub fn prepare(seed: &Path, app_id: &str, push: SeedPush, now: i64) -> Result<PushCredentials, String> {
     let fcm = match push.fcm {
         None => None,
         Some(f) => secret(seed, "push.fcm", f.service_account_file.as_deref(), f.service_account_env.as_deref())?
@@ -97,11 +98,15 @@ pub fn apply(store: &dyn Store, seed: &Path, app_id: &str, push: SeedPush, now: 
                 },
             ),
         };
-    let credentials = credentials_from(PushConfigInput { previews: push.previews, fcm, apns }, app_id, now)
-        .map_err(|e| format!("push: {e}"))?;
-    store.set_push_credentials(&credentials).map_err(|e| format!("push: {e}"))?;
+    credentials_from(PushConfigInput { previews: push.previews, fcm, apns }, app_id, now)
+        .map_err(|e| format!("push: {e}"))
+}
+
+/// Stores a prepared configuration (at every start, like the app's other secrets).
+pub fn apply(store: &dyn Store, credentials: &PushCredentials) -> Result<(), String> {
+    store.set_push_credentials(credentials).map_err(|e| format!("push: {e}"))?;
     tracing::info!(
-        app = app_id,
+        app = %credentials.app_id,
         fcm = credentials.fcm.is_some(),
         apns = credentials.apns.is_some(),
         "seed push configuration"
