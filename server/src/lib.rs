@@ -23,6 +23,7 @@ pub mod inbox;
 pub mod kb;
 pub mod messages;
 pub mod notes;
+pub mod notify;
 pub mod openapi;
 pub mod realtime;
 pub mod routing;
@@ -73,6 +74,8 @@ pub enum ServerError {
     Bind { addr: String, source: std::io::Error },
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    #[error("push: {0}")]
+    Push(String),
 }
 
 /// Every route as `(method, path)`, in the router's syntax. Tests iterate it (robustness, OpenAPI completeness).
@@ -160,6 +163,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/admin/kb/{kb_id}/articles/{id}"),
     ("PUT", "/v1/admin/kb/{kb_id}/articles/{id}"),
     ("DELETE", "/v1/admin/kb/{kb_id}/articles/{id}"),
+    // Push delivery (#16).
+    ("GET", "/v1/admin/push"),
+    ("PUT", "/v1/admin/push"),
+    ("DELETE", "/v1/admin/push"),
 ];
 
 /// The HTTP application: every route of `ROUTES`, the web inbox's files (`/inbox/`, not API routes), JSON 404/405
@@ -238,6 +245,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/teams/{team_id}/members/{agent_id}",
             put(accounts::admin::add_member).delete(accounts::admin::remove_member),
         )
+        // Push delivery (#16).
+        .route(
+            "/v1/admin/push",
+            get(notify::push::admin::get).put(notify::push::admin::put).delete(notify::push::admin::delete),
+        )
         .route("/inbox", get(web_inbox::redirect))
         .route("/inbox/", get(web_inbox::index))
         .route("/inbox/{*file}", get(web_inbox::file))
@@ -304,6 +316,9 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
     .await
     .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
     let state = AppState::new(opened, config.settings);
+    // Pushes queued before a stop are sent now; new ones wake the worker as they commit.
+    notify::push::start(Arc::clone(&state.store), state.hub.clone(), state.settings.push.clone())
+        .map_err(ServerError::Push)?;
     let listener = TcpListener::bind(&config.bind)
         .await
         .map_err(|source| ServerError::Bind { addr: config.bind.clone(), source })?;

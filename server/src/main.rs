@@ -40,6 +40,24 @@ struct Cli {
     /// session cookie `Secure`) and `X-Forwarded-For` (the client address of the sign-in rate limit).
     #[arg(long, env = "CHATFLOW_TRUST_PROXY", value_parser = clap::builder::BoolishValueParser::new())]
     trust_proxy: bool,
+    /// FCM HTTP v1 base URL (push to Android).
+    #[arg(long, env = "CHATFLOW_FCM_URL", value_name = "URL", default_value = chatflow_server::notify::push::fcm::DEFAULT_BASE_URL)]
+    fcm_url: String,
+    /// OAuth2 token endpoint used for every FCM service account instead of the file's `token_uri`.
+    #[arg(long, env = "CHATFLOW_FCM_OAUTH_URL", value_name = "URL")]
+    fcm_oauth_url: Option<String>,
+    /// APNs base URL for both environments (default: api.push.apple.com / api.sandbox.push.apple.com).
+    #[arg(long, env = "CHATFLOW_APNS_URL", value_name = "URL")]
+    apns_url: Option<String>,
+    /// PEM file of CA certificates trusted, besides the system's, when calling the push services.
+    #[arg(long, env = "CHATFLOW_PUSH_CA", value_name = "FILE")]
+    push_ca: Option<PathBuf>,
+    /// Attempts per push before giving up on 429, 5xx and network errors.
+    #[arg(long, env = "CHATFLOW_PUSH_MAX_ATTEMPTS", value_name = "N", default_value_t = 5)]
+    push_max_attempts: u32,
+    /// First push retry delay in milliseconds (doubled per attempt; a `Retry-After` wins).
+    #[arg(long, env = "CHATFLOW_PUSH_BACKOFF_MS", value_name = "MS", default_value_t = 2000)]
+    push_backoff_ms: u64,
 }
 
 /// Listens for SIGINT and SIGTERM from now on and returns what completes on the first one. Called before the address
@@ -115,6 +133,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let extra_ca_pem = match cli.push_ca.as_deref().map(std::fs::read).transpose() {
+        Ok(pem) => pem,
+        Err(e) => {
+            let path = cli.push_ca.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+            eprintln!("chatflow-server: --push-ca {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let push = chatflow_server::notify::push::PushSettings {
+        fcm_url: cli.fcm_url,
+        fcm_oauth_url: cli.fcm_oauth_url,
+        apns_url: cli.apns_url,
+        extra_ca_pem,
+        max_attempts: cli.push_max_attempts.max(1),
+        backoff_base: Duration::from_millis(cli.push_backoff_ms),
+    };
     runtime.block_on(async {
         let config = Config {
             db_path: cli.db,
@@ -126,6 +160,7 @@ fn main() -> ExitCode {
                 fake_clock: cli.fake_clock,
                 feed_retention_events: cli.feed_retention.max(1),
                 trust_proxy: cli.trust_proxy,
+                push,
             },
         };
         let server = match serve(config).await {

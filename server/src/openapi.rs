@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::{
     accounts, admin, agent, agent_feed, canned, chatflows, clock, consent, conversations, inbox, kb, messages, notes,
-    realtime, tickets, visitors,
+    notify, realtime, tickets, visitors,
 };
 
 #[derive(OpenApi)]
@@ -103,6 +103,10 @@ use crate::{
         accounts::admin::create_team,
         accounts::admin::add_member,
         accounts::admin::remove_member,
+        // Push delivery (#16).
+        notify::push::admin::get,
+        notify::push::admin::put,
+        notify::push::admin::delete,
     ),
     components(schemas(
         chatflow_protocol::ClientFrame,

@@ -45,6 +45,9 @@ pub struct SeedApp {
     /// Help-desk rules: create a ticket for each new conversation of a chatflow or channel (see `tickets`).
     #[serde(default)]
     pub help_desk: Vec<crate::tickets::SeedHelpDesk>,
+    /// Push credentials (`notify::push::seed`): keys come from files or environment variables the seed names.
+    #[serde(default)]
+    pub push: Option<crate::notify::push::seed::SeedPush>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,7 +217,13 @@ pub fn apply(store: &dyn Store, path: &Path, now: i64) -> Result<(), SeedError> 
     let mut article_ids = HashSet::new();
     let mut articles = Vec::new();
     let mut help_desk = Vec::new();
+    let mut pushes = Vec::new();
     for app in &mut file.apps {
+        if let Some(push) = app.push.take() {
+            let prepared = crate::notify::push::seed::prepare(path, &app.id, push, now)
+                .map_err(|e| invalid(format!("app `{}`: {e}", app.id)))?;
+            pushes.push(prepared);
+        }
         let rules = crate::tickets::prepare_seed_rules(std::mem::take(&mut app.help_desk), &app.chatflows)
             .map_err(|e| invalid(format!("app `{}`: {e}", app.id)))?;
         help_desk.push((app.id.clone(), rules));
@@ -245,6 +254,9 @@ pub fn apply(store: &dyn Store, path: &Path, now: i64) -> Result<(), SeedError> 
         if inserted > 0 {
             tracing::info!(app = %app_id, articles = inserted, "seed knowledge-base articles inserted");
         }
+    }
+    for push in &pushes {
+        crate::notify::push::seed::apply(store, push).map_err(|e| invalid(format!("app `{}`: {e}", push.app_id)))?;
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::{hash_token, new_visitor_token, verify_identity_token, VisitorAuth};
 use crate::error::ApiError;
-use crate::http::{ApiJson, ApiPath, NoBody};
+use crate::http::{ApiJson, ApiPath, ApiQuery, NoBody};
 use crate::state::AppState;
 use crate::store::{Identify, StoreError, VisitorRecord};
 
@@ -219,8 +219,11 @@ pub async fn put_device(
     tag = "visitors",
     security(("visitor_token" = [])),
     request_body = PushTokenRequest,
+    description = "Registers a device of the visitor for push. A visitor may have several devices (an identified \
+        user signs in on a phone and a tablet): each registered token gets the pushes, up to the 10 most recently \
+        registered. A token registered by another visitor moves to this one.",
     responses(
-        (status = 204, description = "Stored (replaces the previous one)"),
+        (status = 204, description = "Stored"),
         (status = 400, description = "invalid_body, invalid_field", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
     )
@@ -243,14 +246,30 @@ pub async fn put_push_token(
     path = "/v1/visitor/push-token",
     tag = "visitors",
     security(("visitor_token" = [])),
+    description = "Stops pushes to one device (`?token=`, e.g. at sign-out on that device) or, without `token`, to \
+        every device of the visitor.",
+    params(("token" = Option<String>, Query, description = "The device's token; absent: all of the visitor's")),
     responses(
         (status = 204, description = "Removed (also when there was none)"),
+        (status = 400, description = "invalid_field", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
     )
 )]
-pub async fn delete_push_token(State(state): State<AppState>, auth: VisitorAuth) -> Result<StatusCode, ApiError> {
-    state.db(move |s| s.set_push_token(&auth.visitor.id, None)).await.map_err(session_ended)?;
+pub async fn delete_push_token(
+    State(state): State<AppState>,
+    auth: VisitorAuth,
+    ApiQuery(query): ApiQuery<PushTokenQuery>,
+) -> Result<StatusCode, ApiError> {
+    state.db(move |s| s.remove_push_tokens(&auth.visitor.id, query.token.as_deref())).await.map_err(session_ended)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /v1/visitor/push-token?token=…`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushTokenQuery {
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 #[utoipa::path(

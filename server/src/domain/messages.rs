@@ -102,6 +102,7 @@ pub fn append_in(tx: &mut dyn Tx, new: &NewMessage) -> StoreResult<Appended> {
     let mut conversation = conv;
     change.apply_to(&mut conversation);
     conversation.last_seq = seq;
+    super::push::queue_in(tx, &conversation, &message)?;
     Ok(Appended { message, created: true, reopened, assigned, conversation })
 }
 

@@ -220,6 +220,11 @@ impl Hub {
     pub fn visitor_typing(&self, conversation_id: &str) -> bool {
         lock(&self.inner.visitor_typing).get(conversation_id).is_some_and(|until| *until > Instant::now())
     }
+
+    /// The visitor has a live socket (it receives messages as they come: no push needed).
+    pub fn is_live(&self, visitor_id: &str) -> bool {
+        lock(&self.inner.subscribers).get(visitor_id).is_some_and(|list| list.iter().any(|s| !s.tx.is_closed()))
+    }
 }
 
 #[cfg(test)]

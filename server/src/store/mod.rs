@@ -9,6 +9,7 @@ pub mod agent;
 pub mod bots;
 pub mod inbox;
 pub mod kb;
+pub mod push;
 pub mod sqlite;
 pub mod tx;
 
@@ -21,6 +22,7 @@ pub use agent::{CannedStore, FeedStore, NoteStore, VisitorContextStore};
 pub use bots::BotStore;
 pub use inbox::{InboxStore, TicketStore};
 pub use kb::KbStore;
+pub use push::PushStore;
 pub use sqlite::SqliteStore;
 pub use tx::UnitOfWork;
 
@@ -248,6 +250,7 @@ pub trait Store:
     + CannedStore
     + VisitorContextStore
     + AccountStore
+    + PushStore
     + Send
     + Sync
 {
@@ -269,6 +272,7 @@ impl<T> Store for T where
         + CannedStore
         + VisitorContextStore
         + AccountStore
+        + PushStore
         + Send
         + Sync
 {

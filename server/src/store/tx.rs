@@ -211,6 +211,21 @@ pub trait AgentTx {
 }
 
 /// Everything a domain service may do inside one unit of work.
-pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx {}
+pub trait Tx:
+    ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx + super::push::PushTx
+{
+}
 
-impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx + ?Sized> Tx for T {}
+impl<T> Tx for T where
+    T: ConversationTx
+        + MessageTx
+        + ConsentTx
+        + TicketTx
+        + RoutingTx
+        + BotTx
+        + VisitorTx
+        + AgentTx
+        + super::push::PushTx
+        + ?Sized
+{
+}

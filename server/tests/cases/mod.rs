@@ -18,6 +18,7 @@ mod inbox_views;
 mod kb;
 mod messages;
 mod notes;
+mod push;
 mod realtime;
 mod restart;
 mod robustness;

@@ -114,6 +114,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_agent_accounts.sql"),
     // 5: the agents' feed log, internal notes, canned responses, team assignment. (Independent of 4.)
     include_str!("migrations/0005_agent_feed.sql"),
+    // 6: push tokens per device, per-app push credentials, the push queue.
+    include_str!("migrations/0006_push.sql"),
 ];
 
 /// Brings `conn` to the latest schema. Refuses a database written by a newer server.

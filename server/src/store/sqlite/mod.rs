@@ -12,6 +12,7 @@ mod feed;
 mod inbox;
 mod kb;
 pub mod migrations;
+mod push;
 mod tickets;
 mod tx;
 mod visitors;
@@ -37,6 +38,8 @@ pub struct SqliteStore {
     _checkpointer: mpsc::Sender<()>,
     /// The agents' feed log: retention and the commit listener.
     feed: feed::FeedConfig,
+    /// Wakes the push worker after a commit that queued pushes.
+    push_listener: Mutex<Option<crate::store::push::PushListener>>,
 }
 
 /// How often the background thread checkpoints the WAL.
@@ -102,6 +105,7 @@ impl SqliteStore {
             next_reader: AtomicUsize::new(0),
             _checkpointer: checkpointer,
             feed: feed::FeedConfig::default(),
+            push_listener: Mutex::new(None),
         })
     }
 

@@ -26,6 +26,8 @@ pub(super) struct SqliteTx<'a> {
     pub(super) tx: &'a Transaction<'a>,
     /// What this unit of work changed, for the agents' feed log (written before the commit).
     pub(super) feed: FeedLog,
+    /// Pushes were queued: wake the push worker after the commit.
+    pub(super) pushes_queued: bool,
 }
 
 impl UnitOfWork for SqliteStore {
@@ -34,13 +36,14 @@ impl UnitOfWork for SqliteStore {
             let mut conn = lock(&self.writer);
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             // An error drops `tx`, which rolls back.
-            let mut work_tx = SqliteTx { tx: &tx, feed: FeedLog::default() };
+            let mut work_tx = SqliteTx { tx: &tx, feed: FeedLog::default(), pushes_queued: false };
             let finish = work(&mut work_tx)?;
             match finish {
                 Finish::Commit => {
+                    let pushes_queued = work_tx.pushes_queued;
                     let flushed = flush(&tx, &work_tx.feed, self.feed_retention())?;
                     tx.commit()?;
-                    Some(flushed)
+                    Some((flushed, pushes_queued))
                 }
                 Finish::Rollback => {
                     tx.rollback()?;
@@ -48,8 +51,11 @@ impl UnitOfWork for SqliteStore {
                 }
             }
         };
-        if let Some(flushed) = flushed {
+        if let Some((flushed, pushes_queued)) = flushed {
             self.feed_committed(flushed);
+            if pushes_queued {
+                self.push_committed();
+            }
         }
         Ok(())
     }

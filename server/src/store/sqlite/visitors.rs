@@ -1,10 +1,10 @@
 //! Visitors, their tokens, identification (merge) and consent records in SQLite.
 
-use chatflow_protocol::{ConsentRecord, ConsentRecordInput, DeviceInfo, PushPlatform, PushTokenRequest};
+use chatflow_protocol::{ConsentRecord, ConsentRecordInput, DeviceInfo, PushTokenRequest};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{consent_kind_str, decision_str, parse_consent_kind, parse_decision, SqliteStore};
-use crate::store::{StoreError, StoreResult, VisitorRecord, VisitorStore};
+use crate::store::{PushStore, StoreError, StoreResult, VisitorRecord, VisitorStore};
 
 const VISITOR_COLS: &str = "id, app_id, user_id, email, created_at";
 
@@ -37,12 +37,12 @@ pub(super) fn fold_visitor_in(conn: &Connection, from: &str, into: &str) -> Stor
     conn.execute("UPDATE OR IGNORE consent_records SET visitor_id = ?2 WHERE visitor_id = ?1", params![from, into])?;
     conn.execute(
         "UPDATE visitors SET
-             device = COALESCE((SELECT device FROM visitors WHERE id = ?1), device),
-             push_token = COALESCE((SELECT push_token FROM visitors WHERE id = ?1), push_token),
-             push_platform = COALESCE((SELECT push_platform FROM visitors WHERE id = ?1), push_platform)
+             device = COALESCE((SELECT device FROM visitors WHERE id = ?1), device)
          WHERE id = ?2",
         params![from, into],
     )?;
+    // Both visitors' devices now reach the user.
+    super::push::move_tokens_in(conn, from, into)?;
     conn.execute("DELETE FROM visitors WHERE id = ?1", [from])?;
     Ok(())
 }
@@ -60,13 +60,6 @@ pub(super) fn replace_token_in(
         params![new_hash, visitor_id, now],
     )?;
     Ok(())
-}
-
-fn push_platform_str(p: PushPlatform) -> &'static str {
-    match p {
-        PushPlatform::Fcm => "fcm",
-        PushPlatform::Apns => "apns",
-    }
 }
 
 fn require_one(n: usize, visitor_id: &str) -> StoreResult<()> {
@@ -131,13 +124,11 @@ impl VisitorStore for SqliteStore {
     }
 
     fn set_push_token(&self, visitor_id: &str, push: Option<&PushTokenRequest>) -> StoreResult<()> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE visitors SET push_token = ?2, push_platform = ?3 WHERE id = ?1",
-                params![visitor_id, push.map(|p| &p.token), push.map(|p| push_platform_str(p.platform))],
-            )?;
-            require_one(n, visitor_id)
-        })
+        // One row per device (`store::push`): a token adds a device; none removes them all.
+        match push {
+            Some(p) => self.add_push_token(visitor_id, p.platform, &p.token, crate::clock::system_now_ms()),
+            None => self.remove_push_tokens(visitor_id, None).map(drop),
+        }
     }
 
     fn delete_visitor(&self, visitor_id: &str) -> StoreResult<()> {
