@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod agent;
 pub mod bots;
+pub mod email;
 pub mod inbox;
 pub mod kb;
 pub mod sqlite;
@@ -19,6 +20,7 @@ use chatflow_protocol::{
 pub use accounts::AccountStore;
 pub use agent::{CannedStore, FeedStore, NoteStore, VisitorContextStore};
 pub use bots::BotStore;
+pub use email::EmailStore;
 pub use inbox::{InboxStore, TicketStore};
 pub use kb::KbStore;
 pub use sqlite::SqliteStore;
@@ -248,6 +250,7 @@ pub trait Store:
     + CannedStore
     + VisitorContextStore
     + AccountStore
+    + EmailStore
     + Send
     + Sync
 {
@@ -269,6 +272,7 @@ impl<T> Store for T where
         + CannedStore
         + VisitorContextStore
         + AccountStore
+        + EmailStore
         + Send
         + Sync
 {

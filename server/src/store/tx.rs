@@ -17,6 +17,7 @@ use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConsentRecord, C
 use crate::bots::engine::BotSession;
 
 use super::agent::NoteRecord;
+pub use super::email::EmailTx;
 use super::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
 use super::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember, VisitorRecord};
 
@@ -211,6 +212,12 @@ pub trait AgentTx {
 }
 
 /// Everything a domain service may do inside one unit of work.
-pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx {}
+pub trait Tx:
+    ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx + EmailTx
+{
+}
 
-impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx + ?Sized> Tx for T {}
+impl<T> Tx for T where
+    T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx + EmailTx + ?Sized
+{
+}

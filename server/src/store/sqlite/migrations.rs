@@ -114,6 +114,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_agent_accounts.sql"),
     // 5: the agents' feed log, internal notes, canned responses, team assignment. (Independent of 4.)
     include_str!("migrations/0005_agent_feed.sql"),
+    // 7: email over SMTP: per-app SMTP settings, the email outbox. (Number 6 is the push queue; independent.)
+    include_str!("migrations/0007_email.sql"),
 ];
 
 /// Brings `conn` to the latest schema. Refuses a database written by a newer server.
