@@ -7,8 +7,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts, admin, agent, agent_feed, canned, chatflows, clock, consent, conversations, inbox, kb, messages, notes,
-    realtime, tickets, visitors,
+    accounts, admin, agent, agent_feed, canned, chatflows, clock, consent, conversations, email, inbox, kb, messages,
+    notes, realtime, tickets, visitors,
 };
 
 #[derive(OpenApi)]
@@ -103,6 +103,11 @@ use crate::{
         accounts::admin::create_team,
         accounts::admin::add_member,
         accounts::admin::remove_member,
+        // Email over SMTP (docs/email.md).
+        email::settings::get,
+        email::settings::put,
+        email::settings::delete,
+        email::manual::send,
     ),
     components(schemas(
         chatflow_protocol::ClientFrame,

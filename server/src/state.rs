@@ -23,6 +23,8 @@ pub struct Settings {
     /// Behind a TLS proxy the operator controls (`--trust-proxy`): `X-Forwarded-Proto: https` makes the session
     /// cookie `Secure`, and the last `X-Forwarded-For` address is the client's (sign-in rate limit).
     pub trust_proxy: bool,
+    /// The email outbox's worker: reply delay, polling, SMTP timeout, extra CA.
+    pub email: crate::email::EmailConfig,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
             fake_clock: false,
             feed_retention_events: 100_000,
             trust_proxy: false,
+            email: crate::email::EmailConfig::default(),
         }
     }
 }
