@@ -329,3 +329,4 @@ impl Ws {
         }
     }
 }
+pub mod smtp;
