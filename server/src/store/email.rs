@@ -195,6 +195,4 @@ pub trait EmailStore {
     fn abandon_interrupted_emails(&self, now: i64) -> StoreResult<u64>;
     /// The conversation's emails, oldest first.
     fn conversation_emails(&self, conversation_id: &str) -> StoreResult<Vec<EmailRecord>>;
-    /// The earliest instant a pending email becomes due (the sender sleeps until then).
-    fn next_email_due(&self, reply_delay_ms: i64) -> StoreResult<Option<i64>>;
 }

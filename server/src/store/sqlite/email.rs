@@ -226,12 +226,4 @@ impl EmailStore for SqliteStore {
     fn conversation_emails(&self, conversation_id: &str) -> StoreResult<Vec<EmailRecord>> {
         self.read(|conn| emails_where(conn, "conversation_id = ?1 ORDER BY id", [conversation_id]))
     }
-
-    fn next_email_due(&self, reply_delay_ms: i64) -> StoreResult<Option<i64>> {
-        self.read(|conn| {
-            Ok(conn
-                .prepare_cached(&format!("SELECT MIN({DUE}) FROM email_outbox WHERE state = 'pending'"))?
-                .query_row([reply_delay_ms], |r| r.get(0))?)
-        })
-    }
 }
