@@ -17,6 +17,7 @@ pub mod clock;
 pub mod consent;
 pub mod conversations;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod inbox;
@@ -167,6 +168,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/admin/push"),
     ("PUT", "/v1/admin/push"),
     ("DELETE", "/v1/admin/push"),
+    // Email over SMTP.
+    ("GET", "/v1/admin/email"),
+    ("PUT", "/v1/admin/email"),
+    ("DELETE", "/v1/admin/email"),
+    ("POST", "/v1/agent/conversations/{id}/transcript/email"),
 ];
 
 /// The HTTP application: every route of `ROUTES`, the web inbox's files (`/inbox/`, not API routes), JSON 404/405
@@ -250,6 +256,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/push",
             get(notify::push::admin::get).put(notify::push::admin::put).delete(notify::push::admin::delete),
         )
+        // Email over SMTP.
+        .route("/v1/admin/email", get(email::settings::get).put(email::settings::put).delete(email::settings::delete))
+        .route("/v1/agent/conversations/{id}/transcript/email", post(email::manual::send))
         .route("/inbox", get(web_inbox::redirect))
         .route("/inbox/", get(web_inbox::index))
         .route("/inbox/{*file}", get(web_inbox::file))
@@ -343,5 +352,7 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
     tracing::info!(%addr, "serving");
     // Bot work a previous stop interrupted (messages decided but not stored, handoffs not marked).
     bots::resume(&state);
+    // The email outbox's sender (settles emails a stop interrupted, then drains).
+    email::start(&state);
     Ok(Server { addr, state, stop: Some(stop), task })
 }

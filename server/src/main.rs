@@ -58,6 +58,15 @@ struct Cli {
     /// First push retry delay in milliseconds (doubled per attempt; a `Retry-After` wins).
     #[arg(long, env = "CHATFLOW_PUSH_BACKOFF_MS", value_name = "MS", default_value_t = 2000)]
     push_backoff_ms: u64,
+    /// Seconds an agent's reply may stay unread before it is emailed to a visitor with an address (docs/email.md).
+    #[arg(long, env = "CHATFLOW_EMAIL_REPLY_DELAY_SECS", value_name = "SECS", default_value_t = 120)]
+    email_reply_delay_secs: u64,
+    /// How often the email worker looks for due emails, in milliseconds.
+    #[arg(long, env = "CHATFLOW_EMAIL_POLL_MS", value_name = "MS", default_value_t = 1000)]
+    email_poll_ms: u64,
+    /// Extra CA certificates (PEM) trusted for SMTP over TLS, besides the system's: a relay with a private CA.
+    #[arg(long, env = "CHATFLOW_SMTP_CA_FILE", value_name = "FILE")]
+    smtp_ca_file: Option<PathBuf>,
 }
 
 /// Listens for SIGINT and SIGTERM from now on and returns what completes on the first one. Called before the address
@@ -149,6 +158,22 @@ fn main() -> ExitCode {
         max_attempts: cli.push_max_attempts.max(1),
         backoff_base: Duration::from_millis(cli.push_backoff_ms),
     };
+    let smtp_ca_pem = match &cli.smtp_ca_file {
+        None => None,
+        Some(path) => match std::fs::read(path) {
+            Ok(pem) => Some(std::sync::Arc::new(pem)),
+            Err(e) => {
+                eprintln!("chatflow-server: --smtp-ca-file {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let email = chatflow_server::email::EmailConfig {
+        reply_delay: Duration::from_secs(cli.email_reply_delay_secs),
+        poll_interval: Duration::from_millis(cli.email_poll_ms.max(10)),
+        extra_ca_pem: smtp_ca_pem,
+        ..Default::default()
+    };
     runtime.block_on(async {
         let config = Config {
             db_path: cli.db,
@@ -161,6 +186,7 @@ fn main() -> ExitCode {
                 feed_retention_events: cli.feed_retention.max(1),
                 trust_proxy: cli.trust_proxy,
                 push,
+                email,
             },
         };
         let server = match serve(config).await {

@@ -7,8 +7,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts, admin, agent, agent_feed, canned, chatflows, clock, consent, conversations, inbox, kb, messages, notes,
-    notify, realtime, tickets, visitors,
+    accounts, admin, agent, agent_feed, canned, chatflows, clock, consent, conversations, email, inbox, kb, messages,
+    notes, notify, realtime, tickets, visitors,
 };
 
 #[derive(OpenApi)]
@@ -107,6 +107,11 @@ use crate::{
         notify::push::admin::get,
         notify::push::admin::put,
         notify::push::admin::delete,
+        // Email over SMTP (docs/email.md).
+        email::settings::get,
+        email::settings::put,
+        email::settings::delete,
+        email::manual::send,
     ),
     components(schemas(
         chatflow_protocol::ClientFrame,

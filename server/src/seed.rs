@@ -48,6 +48,9 @@ pub struct SeedApp {
     /// Push credentials (`notify::push::seed`): keys come from files or environment variables the seed names.
     #[serde(default)]
     pub push: Option<crate::notify::push::seed::SeedPush>,
+    /// SMTP settings (the admin API's `PUT /v1/admin/email` body); stored only if the app has none yet.
+    #[serde(default)]
+    pub email: Option<crate::email::settings::SmtpSettingsInput>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,11 +221,17 @@ pub fn apply(store: &dyn Store, path: &Path, now: i64) -> Result<(), SeedError> 
     let mut articles = Vec::new();
     let mut help_desk = Vec::new();
     let mut pushes = Vec::new();
+    let mut email = Vec::new();
     for app in &mut file.apps {
         if let Some(push) = app.push.take() {
             let prepared = crate::notify::push::seed::prepare(path, &app.id, push, now)
                 .map_err(|e| invalid(format!("app `{}`: {e}", app.id)))?;
             pushes.push(prepared);
+        }
+        if let Some(input) = app.email.take() {
+            let settings = crate::email::settings::validate(input, None, now)
+                .map_err(|e| invalid(format!("app `{}`: email.{e}", app.id)))?;
+            email.push((app.id.clone(), settings));
         }
         let rules = crate::tickets::prepare_seed_rules(std::mem::take(&mut app.help_desk), &app.chatflows)
             .map_err(|e| invalid(format!("app `{}`: {e}", app.id)))?;
@@ -246,6 +255,12 @@ pub fn apply(store: &dyn Store, path: &Path, now: i64) -> Result<(), SeedError> 
     for (app_id, rules) in &help_desk {
         crate::tickets::apply_seed_rules(store, app_id, rules)
             .map_err(|source| SeedError::Store { path: path.into(), source })?;
+    }
+    for (app_id, settings) in &email {
+        let inserted = store
+            .seed_email_settings(app_id, settings)
+            .map_err(|source| SeedError::Store { path: path.into(), source })?;
+        tracing::info!(app = %app_id, inserted, "seed SMTP settings");
     }
     for (app_id, list) in &articles {
         let inserted = store

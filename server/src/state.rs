@@ -25,6 +25,8 @@ pub struct Settings {
     pub trust_proxy: bool,
     /// Push providers' URLs, extra CA, retry policy.
     pub push: crate::notify::push::PushSettings,
+    /// The email outbox's worker: reply delay, polling, SMTP timeout, extra CA.
+    pub email: crate::email::EmailConfig,
 }
 
 impl Default for Settings {
@@ -36,6 +38,7 @@ impl Default for Settings {
             feed_retention_events: 100_000,
             trust_proxy: false,
             push: crate::notify::push::PushSettings::default(),
+            email: crate::email::EmailConfig::default(),
         }
     }
 }

@@ -71,7 +71,9 @@ pub(super) fn close_in(tx: &mut dyn Tx, id: &str, now: i64) -> StoreResult<Conve
         ..Default::default()
     };
     tx.update_conversation(id, &change)?;
-    reread(tx, id)
+    let closed = reread(tx, id)?;
+    super::email::on_closed_in(tx, &closed, now)?;
+    Ok(closed)
 }
 
 /// Raises the reader's read mark to `seq` (never lowers it); refuses a seq beyond the last message.

@@ -94,6 +94,7 @@ pub fn append_in(tx: &mut dyn Tx, new: &NewMessage) -> StoreResult<Appended> {
         created_at: new.now,
     };
     tx.insert_message(&message)?;
+    super::email::on_message_in(tx, &conv, &message)?;
     let reopened = new.reopen && conv.status == ConversationStatus::Closed;
     let assigned = conv.assignee_agent_id.is_none() && new.assign_if_unassigned.is_some();
     let change = conversation_change(tx, &conv, new, seq, reopened, assigned)?;

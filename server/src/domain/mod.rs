@@ -14,6 +14,7 @@
 //! - `tickets` — the ticket subject, the pipeline of a ticket created by hand.
 //! - `notes` — internal notes, idempotent by client id, placed after the conversation's last message.
 //! - `push` — a message from the team or a bot queues a push per device of the visitor (same unit of work).
+//! - `email` — what is emailed and when: an agent reply left unread, the transcript on close, a manual transcript.
 //!
 //! Each service has a `…_in(tx, …)` form that runs inside a caller's unit of work (to compose several rules in one
 //! transaction) and a form that opens its own.
@@ -22,6 +23,7 @@ pub mod agents;
 pub mod bots;
 pub mod consent;
 pub mod conversations;
+pub mod email;
 pub mod inbox;
 pub mod messages;
 pub mod notes;

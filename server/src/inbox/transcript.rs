@@ -65,7 +65,7 @@ pub struct Transcript {
     pub messages: Vec<TranscriptEntry>,
 }
 
-fn author_name(m: &Message, contact: &str, agents: &[AgentRecord], flow: Option<&Chatflow>) -> String {
+pub(crate) fn author_name(m: &Message, contact: &str, agents: &[AgentRecord], flow: Option<&Chatflow>) -> String {
     let stored = m.author.display_name.clone().filter(|n| !n.trim().is_empty());
     match m.author.kind {
         AuthorKind::Visitor => contact.to_owned(),

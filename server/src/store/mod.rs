@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod agent;
 pub mod bots;
+pub mod email;
 pub mod inbox;
 pub mod kb;
 pub mod push;
@@ -20,6 +21,7 @@ use chatflow_protocol::{
 pub use accounts::AccountStore;
 pub use agent::{CannedStore, FeedStore, NoteStore, VisitorContextStore};
 pub use bots::BotStore;
+pub use email::EmailStore;
 pub use inbox::{InboxStore, TicketStore};
 pub use kb::KbStore;
 pub use push::PushStore;
@@ -251,6 +253,7 @@ pub trait Store:
     + VisitorContextStore
     + AccountStore
     + PushStore
+    + EmailStore
     + Send
     + Sync
 {
@@ -273,6 +276,7 @@ impl<T> Store for T where
         + VisitorContextStore
         + AccountStore
         + PushStore
+        + EmailStore
         + Send
         + Sync
 {

@@ -17,6 +17,7 @@ use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConsentRecord, C
 use crate::bots::engine::BotSession;
 
 use super::agent::NoteRecord;
+pub use super::email::EmailTx;
 use super::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
 use super::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember, VisitorRecord};
 
@@ -212,7 +213,16 @@ pub trait AgentTx {
 
 /// Everything a domain service may do inside one unit of work.
 pub trait Tx:
-    ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx + super::push::PushTx
+    ConversationTx
+    + MessageTx
+    + ConsentTx
+    + TicketTx
+    + RoutingTx
+    + BotTx
+    + VisitorTx
+    + AgentTx
+    + super::push::PushTx
+    + EmailTx
 {
 }
 
@@ -226,6 +236,7 @@ impl<T> Tx for T where
         + VisitorTx
         + AgentTx
         + super::push::PushTx
+        + EmailTx
         + ?Sized
 {
 }

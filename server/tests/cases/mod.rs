@@ -9,6 +9,7 @@ mod canned;
 mod chatflows;
 mod consent;
 mod demo_seed;
+mod email;
 mod feed_util;
 mod inbox_actions;
 mod inbox_bots;

@@ -330,3 +330,4 @@ impl Ws {
     }
 }
 pub mod push_fakes;
+pub mod smtp;

@@ -1,7 +1,7 @@
 // @ts-check
 // The conversation's toolbar: assign (me, another agent, a team, nobody), take over a bot conversation, close /
 // reopen, and under "More": block / unblock the sender, spam, unlink the contact, create a ticket, download the
-// transcript.
+// transcript or email it.
 
 import { h, replace } from "./dom.js";
 import { menuButton } from "./menu.js";
@@ -113,6 +113,12 @@ export function renderActions(el, row, p) {
               : undefined,
         onSelect: () => downloadTranscript(p, row),
       },
+      {
+        label: "Email transcript…",
+        disabled: c.status !== "closed" || row.handled_by === "bot",
+        detail: c.status !== "closed" ? "closed conversations only" : "up to 10 addresses",
+        onSelect: () => emailTranscript(p, row),
+      },
     ],
   });
 
@@ -169,6 +175,20 @@ export function renderActions(el, row, p) {
       ),
     ),
   );
+}
+
+/** Asks for addresses and queues the transcript email (the server checks them and says what is wrong). */
+async function emailTranscript(/** @type {ActionProps} */ p, /** @type {InboxRow} */ row) {
+  const answer = window.prompt("Email the transcript to (addresses separated by commas):", row.contact_email ?? "");
+  if (answer === null) return;
+  const to = answer.split(/[\s,;]+/).filter((a) => a.length > 0);
+  if (to.length === 0) return;
+  try {
+    const queued = await p.api.emailTranscript(row.conversation.id, to);
+    p.onInfo(`Transcript email queued for ${queued.to.join(", ")}.`);
+  } catch (e) {
+    p.onError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** Fetches the plain-text transcript with the session and saves it as a file. */

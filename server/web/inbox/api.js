@@ -162,6 +162,9 @@ export function createApi(options = {}) {
     createTicket: (/** @type {string} */ id) => request("POST", `${c(id)}/ticket`),
     /** @returns {Promise<string>} */
     transcriptText: (/** @type {string} */ id) => request("GET", `${c(id)}/transcript.txt`),
+    /** @returns {Promise<{email_id: number, state: string, to: string[]}>} */
+    emailTranscript: (/** @type {string} */ id, /** @type {string[]} */ to) =>
+      request("POST", `${c(id)}/transcript/email`, { to }),
     /** @returns {Promise<VisitorContext>} */
     visitor: (/** @type {string} */ id) => request("GET", `${c(id)}/visitor`),
     /** @returns {Promise<{canned_responses: CannedResponse[]}>} */

@@ -2,6 +2,7 @@
 //! the same cases).
 
 mod consent;
+mod email;
 mod inbox;
 mod messages;
 mod tickets;

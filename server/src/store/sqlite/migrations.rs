@@ -116,6 +116,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_agent_feed.sql"),
     // 6: push tokens per device, per-app push credentials, the push queue.
     include_str!("migrations/0006_push.sql"),
+    // 7: email over SMTP: per-app SMTP settings, the email outbox. (Number 6 is the push queue; independent.)
+    include_str!("migrations/0007_email.sql"),
 ];
 
 /// Brings `conn` to the latest schema. Refuses a database written by a newer server.

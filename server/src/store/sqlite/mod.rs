@@ -7,6 +7,7 @@ mod agent;
 mod apps;
 mod bots;
 mod conversations;
+mod email;
 mod error;
 mod feed;
 mod inbox;

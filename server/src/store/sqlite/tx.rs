@@ -337,3 +337,21 @@ impl TicketTx for SqliteTx<'_> {
         Ok(())
     }
 }
+
+impl crate::store::email::EmailTx for SqliteTx<'_> {
+    fn email_configured(&mut self, app_id: &str) -> StoreResult<bool> {
+        super::email::configured_in(self.tx, app_id)
+    }
+
+    fn latest_email(
+        &mut self,
+        conversation_id: &str,
+        kind: crate::store::email::EmailKind,
+    ) -> StoreResult<Option<crate::store::email::EmailRecord>> {
+        super::email::latest_in(self.tx, conversation_id, kind)
+    }
+
+    fn insert_email(&mut self, email: &crate::store::email::NewEmail) -> StoreResult<i64> {
+        super::email::insert_in(self.tx, email)
+    }
+}
