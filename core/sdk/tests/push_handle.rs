@@ -45,7 +45,12 @@ async fn a_push_after_a_cold_start_catches_up_and_shows_the_stored_reply() {
     // Cold start: a new client on the same storage, started only to handle the push. No preview in the payload (the
     // app disabled previews): the text can only come from the catch-up.
     let app = support::open(&server, dir.path());
-    assert!(app.messages_on_device(&conversation_id, None, 50).unwrap().messages.iter().all(|m| m.seq != Some(reply.seq)));
+    assert!(app
+        .messages_on_device(&conversation_id, None, 50)
+        .unwrap()
+        .messages
+        .iter()
+        .all(|m| m.seq != Some(reply.seq)));
     let data = fcm(&[
         ("cf_conversation_id", conversation_id.clone()),
         ("cf_chatflow_id", FLOW_SUPPORT_EN.to_string()),
@@ -56,7 +61,10 @@ async fn a_push_after_a_cold_start_catches_up_and_shows_the_stored_reply() {
     let n = notification(app.handle_push(&data).await);
     assert!(matches!(n.sync, PushSync::CaughtUp { received } if received >= 1), "{:?}", n.sync);
     assert_eq!((n.title.as_str(), n.body.as_str()), ("Sam", "Your refund is on its way"));
-    assert_eq!((n.conversation_id.as_str(), n.chatflow_id, n.seq), (conversation_id.as_str(), Some(FLOW_SUPPORT_EN), Some(reply.seq)));
+    assert_eq!(
+        (n.conversation_id.as_str(), n.chatflow_id, n.seq),
+        (conversation_id.as_str(), Some(FLOW_SUPPORT_EN), Some(reply.seq))
+    );
     let unread = app.unread_counts().unwrap().total;
     assert!(unread >= 1);
     assert_eq!(n.unread_count, unread, "the unread count is the store's after the catch-up");
@@ -142,9 +150,14 @@ async fn a_push_without_a_session_or_for_another_visitor_is_marked_and_fetches_n
     assert!(stored_confirmed(&other, &conversation_id).is_empty());
 
     // Payloads that are not ours, or malformed ones of ours: never an error.
-    let foreign: HashMap<String, String> =
-        [("campaign_id", "spring-sale"), ("title", "Sale")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let foreign: HashMap<String, String> = [("campaign_id", "spring-sale"), ("title", "Sale")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     assert_eq!(owner.handle_push(&foreign).await, PushHandling::NotOurs);
     assert_eq!(owner.handle_push_json("{not json").await, PushHandling::NotOurs);
-    assert_eq!(owner.handle_push_json(r#"{"cf_source": "chatflow", "cf_conversation_id": ""}"#).await, PushHandling::NotOurs);
+    assert_eq!(
+        owner.handle_push_json(r#"{"cf_source": "chatflow", "cf_conversation_id": ""}"#).await,
+        PushHandling::NotOurs
+    );
 }
