@@ -7,6 +7,10 @@ import Foundation
 /// The app's one client, opened at launch (the guide's section 2).
 let chat: ChatflowClient = placeholder()
 
+/// The app's chatflow.json (the guide's section 2) and its client's directory in the app group (section 5).
+let chatConfigJSON: String = placeholder()
+let appGroupChatDirectory: URL = placeholder()
+
 /// Your backend: it signs identity tokens for the chat.
 let backend: Backend = placeholder()
 

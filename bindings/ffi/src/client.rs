@@ -13,7 +13,7 @@ use crate::callbacks::{IdentityTokenProvider, TokenProviderBridge};
 use crate::error::ChatflowError;
 use crate::types::chatflow::{CacheInfo, ChatflowConfig, ChatflowResolution, Explanation, RefreshOutcome};
 use crate::types::session::{
-    ConsentState, DeviceInfo, EmailPrompt, IdentifyOutcome, PushPlatform, PushTarget, SessionInfo,
+    ConsentState, DeviceInfo, EmailPrompt, IdentifyOutcome, PushHandling, PushPlatform, PushTarget, SessionInfo,
 };
 
 type Result<T, E = ChatflowError> = std::result::Result<T, E>;
@@ -150,6 +150,17 @@ impl ChatClient {
 
     pub fn known_email(&self) -> Result<Option<String>> {
         Ok(self.core.known_email()?)
+    }
+
+    /// A push arrived (an FCM data message's `data`): when it is ours, catches its conversation up from the server
+    /// (a few seconds at most) and returns the notification to show. Never throws; `NotOurs` for anything else.
+    pub async fn handle_push(&self, payload: HashMap<String, String>) -> PushHandling {
+        self.core.handle_push(&payload).await
+    }
+
+    /// `handle_push` for a payload given as JSON text (an APNs `userInfo`).
+    pub async fn handle_push_json(&self, payload_json: String) -> PushHandling {
+        self.core.handle_push_json(&payload_json).await
     }
 }
 

@@ -125,7 +125,9 @@ pub mod push_keys {
     pub const CONVERSATION_ID: &str = "cf_conversation_id";
     pub const CHATFLOW_ID: &str = "cf_chatflow_id";
     pub const SEQ: &str = "cf_seq";
-    /// The author's display name (the notification's title).
+
+    // What a notification shows (the server fills them; the SDK's `handle_push` reads them).
+    /// The author's display name: the notification's title.
     pub const SENDER_NAME: &str = "cf_sender_name";
     /// The visitor's unread count in that conversation (an integer; a string in FCM data).
     pub const UNREAD: &str = "cf_unread";

@@ -39,6 +39,9 @@ public typealias IdentifyOutcome = ChatflowBindings.IdentifyOutcome
 public typealias DeviceInfo = ChatflowBindings.DeviceInfo
 public typealias PushPlatform = ChatflowBindings.PushPlatform
 public typealias PushTarget = ChatflowBindings.PushTarget
+public typealias PushHandling = ChatflowBindings.PushHandling
+public typealias PushNotification = ChatflowBindings.PushNotification
+public typealias PushSync = ChatflowBindings.PushSync
 
 public typealias ErrorCode = ChatflowBindings.ErrorCode
 

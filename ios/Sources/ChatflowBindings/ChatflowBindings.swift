@@ -1523,6 +1523,17 @@ public protocol NativeChatClientProtocol: AnyObject, Sendable {
     func explain(tag: String?, languages: [String]) throws  -> Explanation
     
     /**
+     * A push arrived (an FCM data message's `data`): when it is ours, catches its conversation up from the server
+     * (a few seconds at most) and returns the notification to show. Never throws; `NotOurs` for anything else.
+     */
+    func handlePush(payload: [String: String]) async  -> PushHandling
+    
+    /**
+     * `handle_push` for a payload given as JSON text (an APNs `userInfo`).
+     */
+    func handlePushJson(payloadJson: String) async  -> PushHandling
+    
+    /**
      * Binds the session to a user of the app with an identity token signed by the app's backend.
      */
     func identify(identityToken: String, email: String?) async throws  -> IdentifyOutcome
@@ -1891,6 +1902,47 @@ open func explain(tag: String?, languages: [String])throws  -> Explanation  {
         FfiConverterSequenceString.lower(languages),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * A push arrived (an FCM data message's `data`): when it is ours, catches its conversation up from the server
+     * (a few seconds at most) and returns the notification to show. Never throws; `NotOurs` for anything else.
+     */
+open func handlePush(payload: [String: String])async  -> PushHandling  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chatflow_ffi_fn_method_nativechatclient_handle_push(
+                        self.uniffiCloneHandle(),FfiConverterDictionaryStringString.lower(payload)
+                )
+            },
+            pollFunc: ffi_chatflow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chatflow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chatflow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePushHandling_lift,
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
+     * `handle_push` for a payload given as JSON text (an APNs `userInfo`).
+     */
+open func handlePushJson(payloadJson: String)async  -> PushHandling  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chatflow_ffi_fn_method_nativechatclient_handle_push_json(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(payloadJson)
+                )
+            },
+            pollFunc: ffi_chatflow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chatflow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chatflow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePushHandling_lift,
+            errorHandler: nil
+            
+        )
 }
     
     /**
@@ -4561,6 +4613,101 @@ public func FfiConverterTypeProcessDataState_lower(_ value: ProcessDataState) ->
 
 
 /**
+ * What a chat notification needs.
+ */
+public struct PushNotification: Equatable, Hashable {
+    public let conversationId: String
+    public let chatflowId: Int64?
+    public let seq: UInt64?
+    /**
+     * The sender's name, else the chatflow header's display name, else a generic line.
+     */
+    public let title: String
+    /**
+     * The message text (from the device after the catch-up, the payload's preview when offline), else a generic line.
+     */
+    public let body: String
+    /**
+     * Unread messages from the team in this conversation.
+     */
+    public let unreadCount: UInt64
+    public let sync: PushSync
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(conversationId: String, chatflowId: Int64?, seq: UInt64?, 
+        /**
+         * The sender's name, else the chatflow header's display name, else a generic line.
+         */title: String, 
+        /**
+         * The message text (from the device after the catch-up, the payload's preview when offline), else a generic line.
+         */body: String, 
+        /**
+         * Unread messages from the team in this conversation.
+         */unreadCount: UInt64, sync: PushSync) {
+        self.conversationId = conversationId
+        self.chatflowId = chatflowId
+        self.seq = seq
+        self.title = title
+        self.body = body
+        self.unreadCount = unreadCount
+        self.sync = sync
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PushNotification: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePushNotification: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PushNotification {
+        return
+            try PushNotification(
+                conversationId: FfiConverterString.read(from: &buf), 
+                chatflowId: FfiConverterOptionInt64.read(from: &buf), 
+                seq: FfiConverterOptionUInt64.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                body: FfiConverterString.read(from: &buf), 
+                unreadCount: FfiConverterUInt64.read(from: &buf), 
+                sync: FfiConverterTypePushSync.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PushNotification, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.conversationId, into: &buf)
+        FfiConverterOptionInt64.write(value.chatflowId, into: &buf)
+        FfiConverterOptionUInt64.write(value.seq, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.body, into: &buf)
+        FfiConverterUInt64.write(value.unreadCount, into: &buf)
+        FfiConverterTypePushSync.write(value.sync, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePushNotification_lift(_ buf: RustBuffer) throws -> PushNotification {
+    return try FfiConverterTypePushNotification.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePushNotification_lower(_ value: PushNotification) -> RustBuffer {
+    return FfiConverterTypePushNotification.lower(value)
+}
+
+
+/**
  * A button under a bot message; tapping it sends a message carrying its id.
  */
 public struct QuickReply: Equatable, Hashable {
@@ -6719,6 +6866,84 @@ public func FfiConverterTypeProcessDataStatus_lower(_ value: ProcessDataStatus) 
 
 
 
+/**
+ * What `handle_push` made of a payload.
+ */
+
+public enum PushHandling: Equatable, Hashable {
+    
+    /**
+     * Ours: show this notification; tapping it should open its conversation.
+     */
+    case notification(notification: PushNotification
+    )
+    /**
+     * Not one of ours: let the app handle it.
+     */
+    case notOurs
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PushHandling: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePushHandling: FfiConverterRustBuffer {
+    typealias SwiftType = PushHandling
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PushHandling {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .notification(notification: try FfiConverterTypePushNotification.read(from: &buf)
+        )
+        
+        case 2: return .notOurs
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PushHandling, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .notification(notification):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypePushNotification.write(notification, into: &buf)
+            
+        
+        case .notOurs:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePushHandling_lift(_ buf: RustBuffer) throws -> PushHandling {
+    return try FfiConverterTypePushHandling.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePushHandling_lower(_ value: PushHandling) -> RustBuffer {
+    return FfiConverterTypePushHandling.lower(value)
+}
+
+
+
 
 public enum PushPlatform: Equatable, Hashable {
     
@@ -6787,6 +7012,110 @@ public func FfiConverterTypePushPlatform_lift(_ buf: RustBuffer) throws -> PushP
 #endif
 public func FfiConverterTypePushPlatform_lower(_ value: PushPlatform) -> RustBuffer {
     return FfiConverterTypePushPlatform.lower(value)
+}
+
+
+
+/**
+ * Whether the conversation was caught up before the notification was made.
+ */
+
+public enum PushSync: Equatable, Hashable {
+    
+    /**
+     * The device holds the conversation up to date (`received` messages fetched now): opening it needs no wait.
+     */
+    case caughtUp(received: UInt64
+    )
+    /**
+     * The server could not be reached in time: body and unread count come from the payload.
+     */
+    case offline(message: String
+    )
+    /**
+     * The server refused: the visitor on this device cannot read that conversation. Do not show it.
+     */
+    case refused(message: String
+    )
+    /**
+     * No visitor on this device (never chatted, or logged out): nothing was fetched. Do not show it.
+     */
+    case noSession
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PushSync: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePushSync: FfiConverterRustBuffer {
+    typealias SwiftType = PushSync
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PushSync {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .caughtUp(received: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 2: return .offline(message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .refused(message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .noSession
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PushSync, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .caughtUp(received):
+            writeInt(&buf, Int32(1))
+            FfiConverterUInt64.write(received, into: &buf)
+            
+        
+        case let .offline(message):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(message, into: &buf)
+            
+        
+        case let .refused(message):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(message, into: &buf)
+            
+        
+        case .noSession:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePushSync_lift(_ buf: RustBuffer) throws -> PushSync {
+    return try FfiConverterTypePushSync.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePushSync_lower(_ value: PushSync) -> RustBuffer {
+    return FfiConverterTypePushSync.lower(value)
 }
 
 
@@ -7975,6 +8304,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_explain() != 23465) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_handle_push() != 30888) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_handle_push_json() != 57581) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_identify() != 5673) {

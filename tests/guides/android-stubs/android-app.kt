@@ -16,3 +16,13 @@ abstract class Service : ContextWrapper() {
 open class Activity : ContextWrapper() {
     val application: Application get() = throw UnsupportedOperationException("stub")
 }
+
+class Notification
+
+class PendingIntent private constructor() {
+    companion object {
+        const val FLAG_IMMUTABLE: Int = 67108864
+        fun getActivity(context: android.content.Context, requestCode: Int, intent: android.content.Intent, flags: Int): PendingIntent =
+            throw UnsupportedOperationException("stub")
+    }
+}

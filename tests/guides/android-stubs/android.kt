@@ -23,3 +23,7 @@ open class ContextWrapper : Context() {
     override val assets: android.content.res.AssetManager get() = throw UnsupportedOperationException("stub")
     override val applicationContext: Context get() = throw UnsupportedOperationException("stub")
 }
+
+open class Intent(packageContext: Context, cls: Class<*>) {
+    fun putExtra(name: String, value: String?): Intent = throw UnsupportedOperationException("stub")
+}

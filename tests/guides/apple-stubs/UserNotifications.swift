@@ -5,11 +5,17 @@ import Foundation
 open class UNNotificationContent: @unchecked Sendable {
     open var userInfo: [AnyHashable: Any] { fatalError("stub") }
     open var threadIdentifier: String { fatalError("stub") }
+    open var title: String { fatalError("stub") }
+    open var body: String { fatalError("stub") }
+    open var badge: NSNumber? { fatalError("stub") }
     open func mutableCopy() -> Any { fatalError("stub") }
 }
 
 open class UNMutableNotificationContent: UNNotificationContent, @unchecked Sendable {
     override open var threadIdentifier: String { get { fatalError("stub") } set {} }
+    override open var title: String { get { fatalError("stub") } set {} }
+    override open var body: String { get { fatalError("stub") } set {} }
+    override open var badge: NSNumber? { get { fatalError("stub") } set {} }
 }
 
 open class UNNotificationRequest: @unchecked Sendable {

@@ -133,3 +133,46 @@ pub enum PushTarget {
     /// Not one of ours: let the app handle it.
     NotOurs,
 }
+
+pub type PushHandling = session::PushHandling;
+
+/// What `handle_push` made of a payload.
+#[uniffi::remote(Enum)]
+pub enum PushHandling {
+    /// Ours: show this notification; tapping it should open its conversation.
+    Notification { notification: PushNotification },
+    /// Not one of ours: let the app handle it.
+    NotOurs,
+}
+
+pub type PushNotification = session::PushNotification;
+
+/// What a chat notification needs.
+#[uniffi::remote(Record)]
+pub struct PushNotification {
+    pub conversation_id: String,
+    pub chatflow_id: Option<i64>,
+    pub seq: Option<u64>,
+    /// The sender's name, else the chatflow header's display name, else a generic line.
+    pub title: String,
+    /// The message text (from the device after the catch-up, the payload's preview when offline), else a generic line.
+    pub body: String,
+    /// Unread messages from the team in this conversation.
+    pub unread_count: u64,
+    pub sync: PushSync,
+}
+
+pub type PushSync = session::PushSync;
+
+/// Whether the conversation was caught up before the notification was made.
+#[uniffi::remote(Enum)]
+pub enum PushSync {
+    /// The device holds the conversation up to date (`received` messages fetched now): opening it needs no wait.
+    CaughtUp { received: u64 },
+    /// The server could not be reached in time: body and unread count come from the payload.
+    Offline { message: String },
+    /// The server refused: the visitor on this device cannot read that conversation. Do not show it.
+    Refused { message: String },
+    /// No visitor on this device (never chatted, or logged out): nothing was fetched. Do not show it.
+    NoSession,
+}

@@ -39,7 +39,7 @@ use chatflow_protocol::{ErrorCode, VisitorSession};
 pub use identity::{IdentifyOutcome, IdentityTokenProvider, TokenProviderError};
 pub(crate) use profile::should_ask_email;
 pub use profile::{EmailPrompt, EMAIL_PROPERTY};
-pub use push::{parse_push, parse_push_json, PushTarget};
+pub use push::{parse_push, parse_push_json, PushHandling, PushNotification, PushSync, PushTarget};
 
 use crate::client::{now_ms, ClientInner};
 use crate::error::{Error, Result};

@@ -7,11 +7,18 @@
 //!
 //! Both say whether the notification is ours and which conversation to open. Anything else (another SDK's push, a
 //! malformed payload, text that is not JSON) is [`PushTarget::NotOurs`]: never an error, never a panic.
+//!
+//! [`ChatClient::handle_push`](crate::client::ChatClient::handle_push) goes further (`handle`): it catches that
+//! conversation up from the server and returns what the notification should show.
 
 use std::collections::HashMap;
 
 use chatflow_protocol::push_keys;
 use serde_json::Value;
+
+mod handle;
+
+pub use handle::{PushHandling, PushNotification, PushSync};
 
 /// What a push payload means for the chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,17 +29,45 @@ pub enum PushTarget {
     NotOurs,
 }
 
+/// Everything one of our payloads says ([`PushTarget`] is the part `parse_push` returns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PushPayload {
+    pub conversation_id: String,
+    pub chatflow_id: Option<i64>,
+    pub seq: Option<u64>,
+    /// `cf_sender_name`: the author's display name.
+    pub sender_name: Option<String>,
+    /// `cf_unread`: the visitor's unread count in the conversation when the server sent it.
+    pub unread: Option<u64>,
+    /// `cf_preview`: the message text, present only when the app enabled previews.
+    pub preview: Option<String>,
+}
+
+impl PushPayload {
+    fn target(self) -> PushTarget {
+        PushTarget::Conversation { conversation_id: self.conversation_id, chatflow_id: self.chatflow_id, seq: self.seq }
+    }
+}
+
 /// Reads a flat string payload (an FCM data message). Pure: no store, no network, usable without a client.
 pub fn parse_push(payload: &HashMap<String, String>) -> PushTarget {
-    read(|key| payload.get(key).map(|v| PushValue::Text(v)))
+    payload_of_map(payload).map_or(PushTarget::NotOurs, PushPayload::target)
 }
 
 /// Reads a payload given as the text of a JSON object (an APNs `userInfo`): our keys at its top level, beside `aps`;
 /// their values may be strings or numbers (`"cf_seq": 12` and `"cf_seq": "12"` mean the same). Pure, like
 /// [`parse_push`].
 pub fn parse_push_json(payload: &str) -> PushTarget {
+    payload_of_json(payload).map_or(PushTarget::NotOurs, PushPayload::target)
+}
+
+pub(crate) fn payload_of_map(payload: &HashMap<String, String>) -> Option<PushPayload> {
+    read(|key| payload.get(key).map(|v| PushValue::Text(v)))
+}
+
+pub(crate) fn payload_of_json(payload: &str) -> Option<PushPayload> {
     let Ok(Value::Object(object)) = serde_json::from_str::<Value>(payload) else {
-        return PushTarget::NotOurs;
+        return None;
     };
     read(|key| match object.get(key)? {
         Value::String(s) => Some(PushValue::Text(s)),
@@ -75,19 +110,24 @@ impl PushValue<'_> {
     }
 }
 
-fn read<'a>(get: impl Fn(&str) -> Option<PushValue<'a>>) -> PushTarget {
+fn read<'a>(get: impl Fn(&str) -> Option<PushValue<'a>>) -> Option<PushPayload> {
     if get(push_keys::SOURCE).as_ref().and_then(PushValue::text) != Some(push_keys::SOURCE_VALUE) {
-        return PushTarget::NotOurs;
+        return None;
     }
     let Some(conversation_id) = get(push_keys::CONVERSATION_ID).map(|v| v.id()).filter(|s| !s.is_empty()) else {
         tracing::warn!("a chatflow push payload without a conversation id was ignored");
-        return PushTarget::NotOurs;
+        return None;
     };
-    PushTarget::Conversation {
+    // Display texts: a value that is not a string, or only spaces, counts as absent.
+    let text = |key| get(key).as_ref().and_then(PushValue::text).filter(|s| !s.is_empty()).map(str::to_owned);
+    Some(PushPayload {
         conversation_id,
         chatflow_id: get(push_keys::CHATFLOW_ID).and_then(|v| v.int()),
         seq: get(push_keys::SEQ).and_then(|v| v.int()),
-    }
+        sender_name: text(push_keys::SENDER_NAME),
+        unread: get(push_keys::UNREAD).and_then(|v| v.int()),
+        preview: text(push_keys::PREVIEW),
+    })
 }
 
 impl crate::client::ChatClient {

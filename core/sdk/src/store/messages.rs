@@ -373,6 +373,28 @@ pub fn confirmed_after(conn: &Connection, conversation_id: &str, after: u64) -> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The confirmed message `seq` of a conversation, if stored (what a push announced).
+pub fn confirmed_at(conn: &Connection, conversation_id: &str, seq: u64) -> Result<Option<ChatMessage>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages m LEFT JOIN outbox o ON 0 WHERE m.conversation_id = ?1 AND m.seq = ?2"
+        ))?
+        .query_row(params![conversation_id, seq.min(i64::MAX as u64) as i64], message_of)
+        .optional()?)
+}
+
+/// The newest confirmed message from the team (agent, bot, system) of a conversation.
+pub fn newest_from_team(conn: &Connection, conversation_id: &str) -> Result<Option<ChatMessage>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages m LEFT JOIN outbox o ON 0
+             WHERE m.conversation_id = ?1 AND m.seq IS NOT NULL AND m.author_kind <> 'visitor'
+             ORDER BY m.seq DESC LIMIT 1"
+        ))?
+        .query_row([conversation_id], message_of)
+        .optional()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

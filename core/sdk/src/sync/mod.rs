@@ -10,7 +10,7 @@
 mod api;
 mod connection;
 pub mod queue;
-mod receiver;
+pub(crate) mod receiver;
 pub mod send_queue;
 mod sender;
 pub(crate) mod state;
