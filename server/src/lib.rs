@@ -28,6 +28,7 @@ pub mod routing;
 pub mod seed;
 pub mod state;
 pub mod store;
+pub mod surveys;
 pub mod tickets;
 pub mod visitors;
 pub mod web_inbox;
@@ -237,6 +238,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/teams/{team_id}/members/{agent_id}",
             put(accounts::admin::add_member).delete(accounts::admin::remove_member),
         )
+        // Satisfaction survey results.
+        .route("/v1/agent/surveys/summary", get(surveys::agent_summary))
+        .route("/v1/admin/surveys/summary", get(surveys::admin_summary))
         .route("/inbox", get(web_inbox::redirect))
         .route("/inbox/", get(web_inbox::index))
         .route("/inbox/{*file}", get(web_inbox::file))

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::{
     accounts, admin, agent, agent_feed, canned, chatflows, clock, consent, conversations, inbox, kb, messages, notes,
-    realtime, tickets, visitors,
+    realtime, surveys, tickets, visitors,
 };
 
 #[derive(OpenApi)]
@@ -103,6 +103,9 @@ use crate::{
         accounts::admin::create_team,
         accounts::admin::add_member,
         accounts::admin::remove_member,
+        // Satisfaction survey results.
+        surveys::agent_summary,
+        surveys::admin_summary,
     ),
     components(schemas(
         chatflow_protocol::ClientFrame,
@@ -127,6 +130,7 @@ use crate::{
         (name = "accounts", description = "Agent sign-in to the web inbox (session cookie + CSRF token), and agents \
             and teams managed with the admin token"),
         (name = "meta", description = "Health and this document"),
+        (name = "surveys", description = "Satisfaction survey results (agent session or token, admin token)"),
     )
 )]
 pub struct ApiDoc;

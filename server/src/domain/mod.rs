@@ -13,6 +13,7 @@
 //! - `visitors` — identification: which visitor a user's session becomes, the anonymous visitor's merge.
 //! - `tickets` — the ticket subject, the pipeline of a ticket created by hand.
 //! - `notes` — internal notes, idempotent by client id, placed after the conversation's last message.
+//! - `surveys` — the satisfaction survey appended on close, the visitor's answer (one per survey), the summary.
 //!
 //! Each service has a `…_in(tx, …)` form that runs inside a caller's unit of work (to compose several rules in one
 //! transaction) and a form that opens its own.
@@ -24,6 +25,7 @@ pub mod conversations;
 pub mod inbox;
 pub mod messages;
 pub mod notes;
+pub mod surveys;
 pub mod tickets;
 pub mod visitors;
 

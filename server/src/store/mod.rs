@@ -10,6 +10,7 @@ pub mod bots;
 pub mod inbox;
 pub mod kb;
 pub mod sqlite;
+pub mod survey;
 pub mod tx;
 
 use chatflow_protocol::{
@@ -22,6 +23,7 @@ pub use bots::BotStore;
 pub use inbox::{InboxStore, TicketStore};
 pub use kb::KbStore;
 pub use sqlite::SqliteStore;
+pub use survey::SurveyStore;
 pub use tx::UnitOfWork;
 
 /// Why a store call (or a domain service running in a unit of work) failed. Backend-neutral: each backend converts
@@ -248,6 +250,7 @@ pub trait Store:
     + CannedStore
     + VisitorContextStore
     + AccountStore
+    + SurveyStore
     + Send
     + Sync
 {
@@ -269,6 +272,7 @@ impl<T> Store for T where
         + CannedStore
         + VisitorContextStore
         + AccountStore
+        + SurveyStore
         + Send
         + Sync
 {

@@ -18,6 +18,7 @@ use crate::bots::engine::BotSession;
 
 use super::agent::NoteRecord;
 use super::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
+use super::survey::{StoredAnswer, SurveyRecord};
 use super::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember, VisitorRecord};
 
 /// What the work asks of its transaction when it returns.
@@ -210,7 +211,26 @@ pub trait AgentTx {
     fn next_team_cursor(&mut self, app_id: &str, team_id: &str) -> StoreResult<u64>;
 }
 
-/// Everything a domain service may do inside one unit of work.
-pub trait Tx: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx {}
+/// Satisfaction surveys: the record of a prompt, its answer.
+pub trait SurveyTx {
+    /// Inserts the survey (its prompt message is inserted by the same unit of work).
+    fn insert_survey(&mut self, survey: &SurveyRecord) -> StoreResult<()>;
+    /// The survey whose prompt is at `seq` in the conversation.
+    fn survey(&mut self, conversation_id: &str, seq: u64) -> StoreResult<Option<SurveyRecord>>;
+    /// The conversation's latest survey.
+    fn latest_survey(&mut self, conversation_id: &str) -> StoreResult<Option<SurveyRecord>>;
+    /// Records the answer unless the survey has one; true when recorded.
+    fn set_survey_answer(&mut self, conversation_id: &str, seq: u64, answer: &StoredAnswer) -> StoreResult<bool>;
+}
 
-impl<T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx + ?Sized> Tx for T {}
+/// Everything a domain service may do inside one unit of work.
+pub trait Tx:
+    ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx + SurveyTx
+{
+}
+
+impl<
+        T: ConversationTx + MessageTx + ConsentTx + TicketTx + RoutingTx + BotTx + VisitorTx + AgentTx + SurveyTx + ?Sized,
+    > Tx for T
+{
+}

@@ -114,6 +114,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_agent_accounts.sql"),
     // 5: the agents' feed log, internal notes, canned responses, team assignment. (Independent of 4.)
     include_str!("migrations/0005_agent_feed.sql"),
+    // 8: satisfaction surveys (a message's survey part, one row per survey with its answer).
+    include_str!("migrations/0008_survey.sql"),
 ];
 
 /// Brings `conn` to the latest schema. Refuses a database written by a newer server.

@@ -12,6 +12,7 @@ mod feed;
 mod inbox;
 mod kb;
 pub mod migrations;
+mod survey;
 mod tickets;
 mod tx;
 mod visitors;
@@ -311,6 +312,7 @@ pub(crate) mod test_support {
             reopen: true,
             require_consent_hash: None,
             assign_if_unassigned: None,
+            survey: None,
         }
     }
 }
