@@ -206,7 +206,7 @@ impl Harness {
                 let consent = with_consent.then_some((consent_id.as_str(), &input));
                 let echo = self
                     .queue()
-                    .enqueue_message(conv, &cid, &format!("body of {cid}"), None, Some("v"), consent, self.now)
+                    .enqueue_message(conv, &cid, &format!("body of {cid}"), None, None, Some("v"), consent, self.now)
                     .unwrap();
                 assert_eq!(echo.seq, None);
                 if with_consent {
