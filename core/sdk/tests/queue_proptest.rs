@@ -110,6 +110,7 @@ impl ModelServer {
                     quick_replies: vec![],
                     quick_reply_id: None,
                     created_at: 1,
+                    survey: None,
                 };
                 list.push(m.clone());
                 self.by_client_id.insert(client_message_id.clone(), (conversation_id.clone(), seq));

@@ -23,7 +23,7 @@ pub struct Handoff {
 #[derive(Debug, Clone)]
 pub enum CloseOutcome {
     /// Closed now (`changed`), or already closed. `survey`: the satisfaction survey appended by this close.
-    Closed { conversation: ConversationRecord, changed: bool, survey: Option<Message> },
+    Closed { conversation: ConversationRecord, changed: bool, survey: Option<Box<Message>> },
     /// A bot conversation whose visitor never reached the handoff, active too recently: it may close from
     /// `closable_at` (Unix ms).
     BotStillActive { closable_at: i64 },
@@ -189,7 +189,7 @@ pub fn close_checked<S: UnitOfWork + ?Sized>(
             return Ok(CloseOutcome::BotStillActive { closable_at });
         }
         let (conversation, survey) = close_in(tx, conversation_id, now)?;
-        Ok(CloseOutcome::Closed { conversation, changed: true, survey })
+        Ok(CloseOutcome::Closed { conversation, changed: true, survey: survey.map(Box::new) })
     })
 }
 

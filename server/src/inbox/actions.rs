@@ -191,7 +191,7 @@ pub async fn close(
                         hub.publish(&conversation.visitor_id, &frame);
                     }
                     if let Some(message) = survey {
-                        hub.publish(&conversation.visitor_id, &ServerFrame::Message { message });
+                        hub.publish(&conversation.visitor_id, &ServerFrame::Message { message: *message });
                     }
                     conversation
                 }

@@ -129,6 +129,7 @@ fn message_of(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
 }
 
 /// Inserts the local echo of a message the visitor is sending.
+#[allow(clippy::too_many_arguments)]
 pub fn insert_local_echo(
     tx: &Transaction<'_>,
     conversation_id: &str,
