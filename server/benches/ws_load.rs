@@ -122,6 +122,7 @@ fn frame(conversation: &str, id: &str) -> String {
         client_message_id: id.into(),
         body: "The quick brown fox jumps over the lazy dog, again and again.".into(),
         quick_reply_id: None,
+        survey_answer: None,
     };
     serde_json::to_string(&f).unwrap_or_default()
 }

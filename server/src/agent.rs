@@ -89,6 +89,7 @@ pub async fn reply(
                 reopen: true,
                 require_consent_hash: None,
                 assign_if_unassigned: Some(agent.id.clone()),
+                survey: None,
             };
             let appended = domain::messages::append(s, &new)?;
             publish_appended(hub, &appended, Some(shown));

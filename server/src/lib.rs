@@ -31,6 +31,7 @@ pub mod routing;
 pub mod seed;
 pub mod state;
 pub mod store;
+pub mod surveys;
 pub mod tickets;
 pub mod visitors;
 pub mod web_inbox;
@@ -173,6 +174,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/v1/admin/email"),
     ("DELETE", "/v1/admin/email"),
     ("POST", "/v1/agent/conversations/{id}/transcript/email"),
+    // Satisfaction survey results.
+    ("GET", "/v1/agent/surveys/summary"),
+    ("GET", "/v1/admin/surveys/summary"),
 ];
 
 /// The HTTP application: every route of `ROUTES`, the web inbox's files (`/inbox/`, not API routes), JSON 404/405
@@ -259,6 +263,9 @@ pub fn router(state: AppState) -> Router {
         // Email over SMTP.
         .route("/v1/admin/email", get(email::settings::get).put(email::settings::put).delete(email::settings::delete))
         .route("/v1/agent/conversations/{id}/transcript/email", post(email::manual::send))
+        // Satisfaction survey results.
+        .route("/v1/agent/surveys/summary", get(surveys::agent_summary))
+        .route("/v1/admin/surveys/summary", get(surveys::admin_summary))
         .route("/inbox", get(web_inbox::redirect))
         .route("/inbox/", get(web_inbox::index))
         .route("/inbox/{*file}", get(web_inbox::file))

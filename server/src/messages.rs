@@ -89,6 +89,11 @@ pub async fn send_visitor_message(
     if let Some(q) = &req.quick_reply_id {
         validate_client_id("quick_reply_id", q)?;
     }
+    let survey_answer = req.survey_answer;
+    if survey_answer.is_some() && req.quick_reply_id.is_some() {
+        return Err(ApiError::invalid_field("send either survey_answer or quick_reply_id, not both"));
+    }
+    let answers_survey = survey_answer.is_some();
     // Reads outside the ordered section: only the append and its publication need to be serialized.
     let (visitor_id, id) = (visitor.id.clone(), conversation_id.clone());
     let (consent_hash, bot) = state
@@ -121,13 +126,18 @@ pub async fn send_visitor_message(
                 reopen: true,
                 require_consent_hash: consent_hash,
                 assign_if_unassigned: None,
+                survey: None,
             };
-            let appended = domain::messages::append(s, &new)?;
+            let appended = match &survey_answer {
+                Some(answer) => domain::surveys::answer(s, &new, answer)?,
+                None => domain::messages::append(s, &new)?,
+            };
             publish_appended(hub, &appended, None);
             Ok((appended.message, appended.created))
         })
         .await?;
-    if created && bot {
+    // A survey answer is not a question for the bot.
+    if created && bot && !answers_survey {
         // The bot answers on its own task (`bots::runner`), after this message.
         crate::bots::visitor_message(state, &message);
     }

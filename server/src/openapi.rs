@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::{
     accounts, admin, agent, agent_feed, canned, chatflows, clock, consent, conversations, email, inbox, kb, messages,
-    notes, notify, realtime, tickets, visitors,
+    notes, notify, realtime, surveys, tickets, visitors,
 };
 
 #[derive(OpenApi)]
@@ -112,6 +112,9 @@ use crate::{
         email::settings::put,
         email::settings::delete,
         email::manual::send,
+        // Satisfaction survey results.
+        surveys::agent_summary,
+        surveys::admin_summary,
     ),
     components(schemas(
         chatflow_protocol::ClientFrame,
@@ -136,6 +139,7 @@ use crate::{
         (name = "accounts", description = "Agent sign-in to the web inbox (session cookie + CSRF token), and agents \
             and teams managed with the admin token"),
         (name = "meta", description = "Health and this document"),
+        (name = "surveys", description = "Satisfaction survey results (agent session or token, admin token)"),
     )
 )]
 pub struct ApiDoc;

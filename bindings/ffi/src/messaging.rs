@@ -19,6 +19,19 @@ impl ChatClient {
         Ok(self.core.send(&conversation_id, &text)?)
     }
 
+    /// Answers the satisfaction survey whose prompt is message `survey_seq` of the conversation: `rating` within the
+    /// prompt's scale, an optional comment. Queued like `send` (offline-safe, delivered once); returns the echo.
+    /// Refused before queuing: unknown prompt, rating or comment out of bounds, a survey already answered.
+    pub fn answer_survey(
+        &self,
+        conversation_id: String,
+        survey_seq: u64,
+        rating: u8,
+        comment: Option<String>,
+    ) -> Result<ChatMessage> {
+        Ok(self.core.answer_survey(&conversation_id, survey_seq, rating, comment)?)
+    }
+
     /// Sends the label of a quick reply the bot offered.
     pub fn send_quick_reply(&self, conversation_id: String, reply: QuickReply) -> Result<ChatMessage> {
         Ok(self.core.send_quick_reply(&conversation_id, &reply)?)

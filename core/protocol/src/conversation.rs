@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::bot::QuickReply;
+use crate::survey::{MessageSurvey, SurveyAnswer};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -89,6 +90,9 @@ pub struct Message {
     pub quick_reply_id: Option<String>,
     /// Server clock (Unix ms).
     pub created_at: i64,
+    /// A satisfaction survey's prompt or answer (`crate::survey`); the body carries its readable text.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::survey::lenient")]
+    pub survey: Option<MessageSurvey>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +130,12 @@ pub struct SendMessageRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$"))]
     pub quick_reply_id: Option<String>,
+    /// Answers the survey at `survey_seq` in this conversation (one answer per survey). The server checks it against
+    /// the prompt (rating within the scale, comment length) and stores the answer's own rendering as the body
+    /// (`SurveyAnswer::body`), so `body` only needs to be a non-blank placeholder. An answer does not reopen a closed
+    /// conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_answer: Option<SurveyAnswer>,
 }
 
 /// `GET /v1/conversations/{id}/messages?after_seq=N&limit=L` (catch-up, ascending) or `?before_seq=N&limit=L`

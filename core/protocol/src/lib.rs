@@ -18,6 +18,7 @@ pub mod kb_query;
 pub mod kb_snippet;
 pub mod limits;
 pub mod realtime;
+pub mod survey;
 pub mod visitor;
 
 pub use availability::*;
@@ -28,6 +29,7 @@ pub use conversation::*;
 pub use error::*;
 pub use kb::*;
 pub use realtime::*;
+pub use survey::*;
 pub use visitor::*;
 
 /// Path prefix of every versioned route.

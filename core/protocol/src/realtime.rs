@@ -24,6 +24,9 @@ pub enum ClientFrame {
         body: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         quick_reply_id: Option<String>,
+        /// Answers a satisfaction survey (see `SendMessageRequest::survey_answer`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        survey_answer: Option<crate::survey::SurveyAnswer>,
     },
     /// The visitor is typing (or stopped). Clients throttle this.
     Typing { conversation_id: String, typing: bool },

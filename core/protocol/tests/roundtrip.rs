@@ -21,6 +21,7 @@ fn sample_message() -> Message {
         quick_replies: vec![QuickReply { id: "free".into(), label: "Free".into() }],
         quick_reply_id: None,
         created_at: 1_700_000_000_000,
+        survey: None,
     }
 }
 
@@ -123,6 +124,7 @@ fn frames_are_tagged_by_type() {
             client_message_id: "m".into(),
             body: "hi".into(),
             quick_reply_id: None,
+            survey_answer: None,
         },
         ClientFrame::Typing { conversation_id: "c".into(), typing: true },
         ClientFrame::Read { conversation_id: "c".into(), seq: 2 },
@@ -167,7 +169,18 @@ fn frames_are_tagged_by_type() {
 fn rest_bodies_roundtrip() {
     roundtrip(&sample_message());
     roundtrip(&MessagePage { messages: vec![sample_message()], has_more: true, last_seq: 9 });
-    roundtrip(&SendMessageRequest { body: "x".into(), quick_reply_id: Some("free".into()) });
+    roundtrip(&SendMessageRequest { body: "x".into(), quick_reply_id: Some("free".into()), survey_answer: None });
+    roundtrip(&SendMessageRequest {
+        body: "4/5".into(),
+        quick_reply_id: None,
+        survey_answer: Some(SurveyAnswer { survey_seq: 8, rating: 4, comment: Some("Quick".into()) }),
+    });
+    let prompt = Message {
+        author: Author { kind: AuthorKind::System, id: None, display_name: None, avatar_url: None },
+        survey: Some(MessageSurvey::Prompt(SurveyPrompt::for_language("fr"))),
+        ..sample_message()
+    };
+    assert_eq!(roundtrip(&prompt)["survey"]["type"], "prompt");
     roundtrip(&VisitorSession {
         visitor_id: "v".into(),
         visitor_token: "t".into(),

@@ -29,6 +29,7 @@ fn rows() -> Vec<Message> {
             quick_replies: vec![],
             quick_reply_id: None,
             created_at: 1_700_000_000_000 + seq as i64,
+            survey: None,
         })
         .collect()
 }

@@ -110,6 +110,7 @@ impl ModelServer {
                     quick_replies: vec![],
                     quick_reply_id: None,
                     created_at: 1,
+                    survey: None,
                 };
                 list.push(m.clone());
                 self.by_client_id.insert(client_message_id.clone(), (conversation_id.clone(), seq));
@@ -206,7 +207,7 @@ impl Harness {
                 let consent = with_consent.then_some((consent_id.as_str(), &input));
                 let echo = self
                     .queue()
-                    .enqueue_message(conv, &cid, &format!("body of {cid}"), None, Some("v"), consent, self.now)
+                    .enqueue_message(conv, &cid, &format!("body of {cid}"), None, None, Some("v"), consent, self.now)
                     .unwrap();
                 assert_eq!(echo.seq, None);
                 if with_consent {

@@ -369,3 +369,50 @@ async fn logout_stops_the_old_visitors_sync_and_the_next_visitor_starts_clean() 
     let stored = stored_confirmed(&client, &fresh.id);
     assert!(stored.iter().any(|m| m.client_message_id == echo.client_message_id));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_survey_arrives_typed_and_an_offline_answer_is_delivered_once() {
+    use chatflow_core::protocol::MessageSurvey;
+    let mut server = TestServer::start();
+    server.admin_edit_chatflow(FLOW_SUPPORT_EN, |f| f["csat_survey"] = json!(true)).await;
+    let dir = support::storage();
+    let client = support::open(&server, dir.path());
+    let conv = client.open_conversation(FLOW_SUPPORT_EN).await.unwrap();
+    wait_online(&client, 30).await;
+    client.send(&conv.id, "hello").unwrap();
+    wait_for("the ack", 30, || (outbox_len(&client) == 0).then_some(())).await;
+    agent_reply(&server.http(), AGENT, &conv.id, "Hi! Solved?").await;
+    let path = format!("/v1/agent/conversations/{}/close", conv.id);
+    let _: serde_json::Value = server.http().post(&path, Some(AGENT), None::<&serde_json::Value>).await.unwrap();
+
+    let prompt = wait_for("the survey", 30, || {
+        stored_confirmed(&client, &conv.id).into_iter().find(|m| matches!(m.survey, Some(MessageSurvey::Prompt(_))))
+    })
+    .await;
+    let seq = prompt.seq.unwrap();
+    assert_eq!(prompt.author.kind, AuthorKind::System);
+    let Some(MessageSurvey::Prompt(p)) = &prompt.survey else { unreachable!() };
+    assert_eq!((p.scale_min, p.scale_max), (1, 5));
+    // Checked before queuing.
+    let err = client.answer_survey(&conv.id, seq, 6, None).unwrap_err().to_string();
+    assert!(err.contains("between 1 and 5, got 6"), "{err}");
+    assert!(client.answer_survey(&conv.id, seq - 1, 3, None).is_err(), "not a survey");
+
+    // Answered offline: queued with its echo, delivered once when the server is back.
+    server.stop();
+    wait_for("the client to notice", 60, || (client.connection_state() != ConnectionState::Online).then_some(())).await;
+    let echo = client.answer_survey(&conv.id, seq, 5, Some("great help".into())).unwrap();
+    assert_eq!(echo.body, "★★★★★ 5/5\ngreat help");
+    assert!(matches!(echo.survey, Some(MessageSurvey::Answer(ref a)) if a.rating == 5 && a.survey_seq == seq));
+    let again = client.answer_survey(&conv.id, seq, 4, None).unwrap_err().to_string();
+    assert!(again.contains("already answered"), "{again}");
+    server.restart();
+    client.resume().unwrap();
+    wait_for("the queue to drain", 60, || (outbox_len(&client) == 0).then_some(())).await;
+    let on_server = server_messages(&server.http(), &support::visitor_token(&client), &conv.id).await;
+    let answers: Vec<_> = on_server.iter().filter(|m| matches!(m.survey, Some(MessageSurvey::Answer(_)))).collect();
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].client_message_id, echo.client_message_id);
+    let local = stored_confirmed(&client, &conv.id);
+    assert!(local.iter().any(|m| m.local_id == echo.local_id && m.survey == answers[0].survey));
+}

@@ -155,6 +155,22 @@ extension ChatflowClient {
         try ffi { try raw.sendQuickReply(conversationId: conversationId, reply: reply) }
     }
 
+    /// Answers the satisfaction survey whose prompt is message `surveySeq` (a message whose `survey` is
+    /// `.prompt`): `rating` within the prompt's scale, an optional comment. Queued like `send` (offline-safe,
+    /// delivered once); returns the answer's echo. Throws ``ChatflowError/invalidInput(_:)`` for a rating or comment
+    /// the prompt does not accept or a survey already answered, ``ChatflowError/notFound(_:)`` for an unknown prompt.
+    @discardableResult
+    public func answerSurvey(in conversationId: String, surveySeq: UInt64, rating: Int, comment: String? = nil)
+        throws(ChatflowError) -> ChatMessage
+    {
+        guard let rating = UInt8(exactly: rating) else {
+            throw .invalidInput("survey_answer.rating must be within the prompt's scale, got \(rating)")
+        }
+        return try ffi {
+            try raw.answerSurvey(conversationId: conversationId, surveySeq: surveySeq, rating: rating, comment: comment)
+        }
+    }
+
     public func retrySend(clientMessageId: String) throws(ChatflowError) {
         try ffi { try raw.retrySend(clientMessageId: clientMessageId) }
     }

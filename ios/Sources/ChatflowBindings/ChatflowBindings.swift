@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
+    typealias FfiType = UInt8
+    typealias SwiftType = UInt8
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt8 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: UInt8, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
     typealias FfiType = UInt16
     typealias SwiftType = UInt16
@@ -1605,6 +1621,13 @@ public protocol NativeChatClientProtocol: AnyObject, Sendable {
      */
     func syncKnowledgeBase(kbId: Int64, progress: KbSyncProgress?) async throws  -> KbSyncReport
     
+    /**
+     * Answers the satisfaction survey whose prompt is message `survey_seq` of the conversation: `rating` within the
+     * prompt's scale, an optional comment. Queued like `send` (offline-safe, delivered once); returns the echo.
+     * Refused before queuing: unknown prompt, rating or comment out of bounds, a survey already answered.
+     */
+    func answerSurvey(conversationId: String, surveySeq: UInt64, rating: UInt8, comment: String?) throws  -> ChatMessage
+    
     func connectionState()  -> ConnectionState
     
     /**
@@ -2188,6 +2211,24 @@ open func syncKnowledgeBase(kbId: Int64, progress: KbSyncProgress?)async throws 
             liftFunc: FfiConverterTypeKbSyncReport_lift,
             errorHandler: FfiConverterTypeNativeError_lift
         )
+}
+    
+    /**
+     * Answers the satisfaction survey whose prompt is message `survey_seq` of the conversation: `rating` within the
+     * prompt's scale, an optional comment. Queued like `send` (offline-safe, delivered once); returns the echo.
+     * Refused before queuing: unknown prompt, rating or comment out of bounds, a survey already answered.
+     */
+open func answerSurvey(conversationId: String, surveySeq: UInt64, rating: UInt8, comment: String?)throws  -> ChatMessage  {
+    return try  FfiConverterTypeChatMessage_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
+        uniffiCallStatus in
+    uniffi_chatflow_ffi_fn_method_nativechatclient_answer_survey(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(conversationId),
+        FfiConverterUInt64.lower(surveySeq),
+        FfiConverterUInt8.lower(rating),
+        FfiConverterOptionString.lower(comment),uniffiCallStatus
+    )
+})
 }
     
 open func connectionState() -> ConnectionState  {
@@ -3391,6 +3432,10 @@ public struct ChatMessage: Equatable, Hashable {
      */
     public let createdAt: Int64
     public let state: MessageState
+    /**
+     * A satisfaction survey's prompt (answer it with `answerSurvey`) or the visitor's answer; `body` is its text.
+     */
+    public let survey: MessageSurvey?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3403,7 +3448,10 @@ public struct ChatMessage: Equatable, Hashable {
          */seq: UInt64?, clientMessageId: String?, author: Author, body: String, quickReplies: [QuickReply], quickReplyId: String?, 
         /**
          * Server clock once confirmed, device clock for a local echo (Unix ms).
-         */createdAt: Int64, state: MessageState) {
+         */createdAt: Int64, state: MessageState, 
+        /**
+         * A satisfaction survey's prompt (answer it with `answerSurvey`) or the visitor's answer; `body` is its text.
+         */survey: MessageSurvey?) {
         self.localId = localId
         self.conversationId = conversationId
         self.seq = seq
@@ -3414,6 +3462,7 @@ public struct ChatMessage: Equatable, Hashable {
         self.quickReplyId = quickReplyId
         self.createdAt = createdAt
         self.state = state
+        self.survey = survey
     }
 
     
@@ -3441,7 +3490,8 @@ public struct FfiConverterTypeChatMessage: FfiConverterRustBuffer {
                 quickReplies: FfiConverterSequenceTypeQuickReply.read(from: &buf), 
                 quickReplyId: FfiConverterOptionString.read(from: &buf), 
                 createdAt: FfiConverterInt64.read(from: &buf), 
-                state: FfiConverterTypeMessageState.read(from: &buf)
+                state: FfiConverterTypeMessageState.read(from: &buf), 
+                survey: FfiConverterOptionTypeMessageSurvey.read(from: &buf)
         )
     }
 
@@ -3456,6 +3506,7 @@ public struct FfiConverterTypeChatMessage: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.quickReplyId, into: &buf)
         FfiConverterInt64.write(value.createdAt, into: &buf)
         FfiConverterTypeMessageState.write(value.state, into: &buf)
+        FfiConverterOptionTypeMessageSurvey.write(value.survey, into: &buf)
     }
 }
 
@@ -5139,6 +5190,156 @@ public func FfiConverterTypeSessionInfo_lower(_ value: SessionInfo) -> RustBuffe
 }
 
 
+/**
+ * The visitor's answer to the survey whose prompt is the message `survey_seq`.
+ */
+public struct SurveyAnswer: Equatable, Hashable {
+    public let surveySeq: UInt64
+    public let rating: UInt8
+    public let comment: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(surveySeq: UInt64, rating: UInt8, comment: String?) {
+        self.surveySeq = surveySeq
+        self.rating = rating
+        self.comment = comment
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SurveyAnswer: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSurveyAnswer: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SurveyAnswer {
+        return
+            try SurveyAnswer(
+                surveySeq: FfiConverterUInt64.read(from: &buf), 
+                rating: FfiConverterUInt8.read(from: &buf), 
+                comment: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SurveyAnswer, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.surveySeq, into: &buf)
+        FfiConverterUInt8.write(value.rating, into: &buf)
+        FfiConverterOptionString.write(value.comment, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSurveyAnswer_lift(_ buf: RustBuffer) throws -> SurveyAnswer {
+    return try FfiConverterTypeSurveyAnswer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSurveyAnswer_lower(_ value: SurveyAnswer) -> RustBuffer {
+    return FfiConverterTypeSurveyAnswer.lower(value)
+}
+
+
+/**
+ * The satisfaction survey's question, in the chatflow's language, with its rating scale.
+ */
+public struct SurveyPrompt: Equatable, Hashable {
+    public let question: String
+    /**
+     * The rating scale, inclusive.
+     */
+    public let scaleMin: UInt8
+    public let scaleMax: UInt8
+    public let lowLabel: String
+    public let highLabel: String
+    /**
+     * Invitation to leave an optional comment.
+     */
+    public let commentPrompt: String
+    public let commentMaxChars: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(question: String, 
+        /**
+         * The rating scale, inclusive.
+         */scaleMin: UInt8, scaleMax: UInt8, lowLabel: String, highLabel: String, 
+        /**
+         * Invitation to leave an optional comment.
+         */commentPrompt: String, commentMaxChars: UInt32) {
+        self.question = question
+        self.scaleMin = scaleMin
+        self.scaleMax = scaleMax
+        self.lowLabel = lowLabel
+        self.highLabel = highLabel
+        self.commentPrompt = commentPrompt
+        self.commentMaxChars = commentMaxChars
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SurveyPrompt: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSurveyPrompt: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SurveyPrompt {
+        return
+            try SurveyPrompt(
+                question: FfiConverterString.read(from: &buf), 
+                scaleMin: FfiConverterUInt8.read(from: &buf), 
+                scaleMax: FfiConverterUInt8.read(from: &buf), 
+                lowLabel: FfiConverterString.read(from: &buf), 
+                highLabel: FfiConverterString.read(from: &buf), 
+                commentPrompt: FfiConverterString.read(from: &buf), 
+                commentMaxChars: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SurveyPrompt, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.question, into: &buf)
+        FfiConverterUInt8.write(value.scaleMin, into: &buf)
+        FfiConverterUInt8.write(value.scaleMax, into: &buf)
+        FfiConverterString.write(value.lowLabel, into: &buf)
+        FfiConverterString.write(value.highLabel, into: &buf)
+        FfiConverterString.write(value.commentPrompt, into: &buf)
+        FfiConverterUInt32.write(value.commentMaxChars, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSurveyPrompt_lift(_ buf: RustBuffer) throws -> SurveyPrompt {
+    return try FfiConverterTypeSurveyPrompt.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSurveyPrompt_lower(_ value: SurveyPrompt) -> RustBuffer {
+    return FfiConverterTypeSurveyPrompt.lower(value)
+}
+
+
 public struct TypingAuthor: Equatable, Hashable {
     public let kind: AuthorKind
     public let displayName: String?
@@ -6450,6 +6651,81 @@ public func FfiConverterTypeMessageState_lift(_ buf: RustBuffer) throws -> Messa
 #endif
 public func FfiConverterTypeMessageState_lower(_ value: MessageState) -> RustBuffer {
     return FfiConverterTypeMessageState.lower(value)
+}
+
+
+
+/**
+ * The survey part of a message.
+ */
+
+public enum MessageSurvey: Equatable, Hashable {
+    
+    case prompt(SurveyPrompt
+    )
+    case answer(SurveyAnswer
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MessageSurvey: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessageSurvey: FfiConverterRustBuffer {
+    typealias SwiftType = MessageSurvey
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MessageSurvey {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .prompt(try FfiConverterTypeSurveyPrompt.read(from: &buf)
+        )
+        
+        case 2: return .answer(try FfiConverterTypeSurveyAnswer.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MessageSurvey, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .prompt(v1):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeSurveyPrompt.write(v1, into: &buf)
+            
+        
+        case let .answer(v1):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeSurveyAnswer.write(v1, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageSurvey_lift(_ buf: RustBuffer) throws -> MessageSurvey {
+    return try FfiConverterTypeMessageSurvey.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageSurvey_lower(_ value: MessageSurvey) -> RustBuffer {
+    return FfiConverterTypeMessageSurvey.lower(value)
 }
 
 
@@ -7855,6 +8131,30 @@ fileprivate struct FfiConverterOptionTypeErrorCode: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeMessageSurvey: FfiConverterRustBuffer {
+    typealias SwiftType = MessageSurvey?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMessageSurvey.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMessageSurvey.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeTypicalResponseTime: FfiConverterRustBuffer {
     typealias SwiftType = TypicalResponseTime?
 
@@ -8355,6 +8655,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_sync_knowledge_base() != 7538) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_answer_survey() != 5589) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_connection_state() != 47401) {

@@ -4,8 +4,8 @@
 use chatflow_core::chatflow::{CacheInfo, Candidate, ResolvedChatflow, Verdict};
 use chatflow_core::consent::{ConsentState, ProcessDataStatus};
 use chatflow_core::protocol::{
-    AuthorKind, AwayBehavior, ChatflowKind, CommunicateConsent, EmailCaptureMode, ProcessDataMode, QuickReply,
-    TypicalResponseTime,
+    AuthorKind, AwayBehavior, ChatflowKind, CommunicateConsent, EmailCaptureMode, MessageSurvey, ProcessDataMode,
+    QuickReply, TypicalResponseTime,
 };
 use chatflow_core::store::conversations::ChatConversation;
 use chatflow_core::store::messages::{ChatMessage, MessageState};
@@ -358,6 +358,9 @@ pub struct MessageView {
     pub state: &'static str,
     /// Why the server refused it (wedged).
     pub error: Option<String>,
+    /// A satisfaction survey's prompt or answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub survey: Option<MessageSurvey>,
 }
 
 pub fn state_word(s: &MessageState) -> &'static str {
@@ -386,6 +389,7 @@ impl From<&ChatMessage> for MessageView {
                 MessageState::Wedged { code, message } => Some(format!("{}: {message}", word(code))),
                 _ => None,
             },
+            survey: m.survey.clone(),
         }
     }
 }
@@ -418,6 +422,11 @@ impl MessageView {
             other => s.push_str(&st.yellow(&format!("  [{other}]"))),
         }
         s.push('\n');
+        if let Some(MessageSurvey::Prompt(p)) = &self.survey {
+            let hint = format!("   answer with /survey {}..{} [comment]", p.scale_min, p.scale_max);
+            s.push_str(&st.dim(&hint));
+            s.push('\n');
+        }
         s.push_str(&quick_replies(&self.quick_replies, st));
         s
     }

@@ -307,6 +307,7 @@ pub(crate) async fn deliver(
                     reopen: false,
                     require_consent_hash: None,
                     assign_if_unassigned: None,
+                    survey: None,
                 };
                 match crate::domain::messages::append(s, &new) {
                     Ok(appended) => publish_appended(hub, &appended, None),
@@ -395,6 +396,7 @@ mod tests {
             reopen: false,
             require_consent_hash: None,
             assign_if_unassigned: None,
+            survey: None,
         };
         crate::domain::messages::append(&s, &stored).unwrap();
         let state = AppState::new(Arc::new(s), Default::default());

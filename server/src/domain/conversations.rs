@@ -1,8 +1,8 @@
 //! Conversations: opening (who handles it first, the help-desk ticket), closing, read marks.
 
-use chatflow_protocol::{Chatflow, ConversationStatus};
+use chatflow_protocol::{Chatflow, ConversationStatus, Message};
 
-use super::{conversation, reread, tickets};
+use super::{conversation, reread, surveys, tickets};
 use crate::routing::{self, starts_with_bot};
 use crate::store::inbox::HandledBy;
 use crate::store::tx::{in_tx, ConversationChange, Tx, UnitOfWork};
@@ -58,12 +58,13 @@ pub fn close<S: UnitOfWork + ?Sized>(store: &S, id: &str, now: i64) -> StoreResu
         if conv.status == ConversationStatus::Closed {
             return Ok((conv, false));
         }
-        Ok((close_in(tx, id, now)?, true))
+        Ok((close_in(tx, id, now)?.0, true))
     })
 }
 
-/// Closes an open conversation (the caller checked it is open).
-pub(super) fn close_in(tx: &mut dyn Tx, id: &str, now: i64) -> StoreResult<ConversationRecord> {
+/// Closes an open conversation (the caller checked it is open) and appends the satisfaction survey when its
+/// chatflow asks for one: the closed record, and the survey's message to deliver.
+pub(super) fn close_in(tx: &mut dyn Tx, id: &str, now: i64) -> StoreResult<(ConversationRecord, Option<Message>)> {
     let change = ConversationChange {
         status: Some(ConversationStatus::Closed),
         updated_at: Some(now),
@@ -72,8 +73,12 @@ pub(super) fn close_in(tx: &mut dyn Tx, id: &str, now: i64) -> StoreResult<Conve
     };
     tx.update_conversation(id, &change)?;
     let closed = reread(tx, id)?;
+    let (closed, survey) = match surveys::on_closed(tx, &closed, now)? {
+        Some(survey) => (reread(tx, id)?, Some(survey)),
+        None => (closed, None),
+    };
     super::email::on_closed_in(tx, &closed, now)?;
-    Ok(closed)
+    Ok((closed, survey))
 }
 
 /// Raises the reader's read mark to `seq` (never lowers it); refuses a seq beyond the last message.

@@ -1,7 +1,7 @@
 //! Who handles a conversation: assignment, an agent taking a bot conversation over, the bot's handoff, and the rule
 //! that keeps a running bot conversation open.
 
-use chatflow_protocol::ConversationStatus;
+use chatflow_protocol::{ConversationStatus, Message};
 
 use super::conversation;
 use super::conversations::close_in;
@@ -22,8 +22,8 @@ pub struct Handoff {
 /// Result of [`close_checked`].
 #[derive(Debug, Clone)]
 pub enum CloseOutcome {
-    /// Closed now (`changed`), or already closed.
-    Closed { conversation: ConversationRecord, changed: bool },
+    /// Closed now (`changed`), or already closed. `survey`: the satisfaction survey appended by this close.
+    Closed { conversation: ConversationRecord, changed: bool, survey: Option<Box<Message>> },
     /// A bot conversation whose visitor never reached the handoff, active too recently: it may close from
     /// `closable_at` (Unix ms).
     BotStillActive { closable_at: i64 },
@@ -183,12 +183,13 @@ pub fn close_checked<S: UnitOfWork + ?Sized>(
     in_tx(store, |tx| {
         let (conv, state) = with_state(tx, conversation_id)?;
         if conv.status == ConversationStatus::Closed {
-            return Ok(CloseOutcome::Closed { conversation: conv, changed: false });
+            return Ok(CloseOutcome::Closed { conversation: conv, changed: false, survey: None });
         }
         if let Some(closable_at) = bot_closable_at(&conv, &state, bot_idle_ms).filter(|at| now < *at) {
             return Ok(CloseOutcome::BotStillActive { closable_at });
         }
-        Ok(CloseOutcome::Closed { conversation: close_in(tx, conversation_id, now)?, changed: true })
+        let (conversation, survey) = close_in(tx, conversation_id, now)?;
+        Ok(CloseOutcome::Closed { conversation, changed: true, survey: survey.map(Box::new) })
     })
 }
 

@@ -1,7 +1,9 @@
 //! The append of a message: who may write, idempotency by client id, the consent gate, gap-free `seq`, and what a
 //! message changes in its conversation (reopen, assignment, read mark, bot take-over, ticket subject).
 
-use chatflow_protocol::{Author, AuthorKind, ConsentDecision, ConsentKind, ConversationStatus, Message, QuickReply};
+use chatflow_protocol::{
+    Author, AuthorKind, ConsentDecision, ConsentKind, ConversationStatus, Message, MessageSurvey, QuickReply,
+};
 
 use super::tickets;
 use crate::store::inbox::HandledBy;
@@ -28,6 +30,8 @@ pub struct NewMessage {
     pub require_consent_hash: Option<String>,
     /// Assign the conversation to this agent if it has no assignee (an agent replying takes it).
     pub assign_if_unassigned: Option<String>,
+    /// A survey prompt or answer (`domain::surveys` sets it).
+    pub survey: Option<MessageSurvey>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +96,7 @@ pub fn append_in(tx: &mut dyn Tx, new: &NewMessage) -> StoreResult<Appended> {
         quick_replies: new.quick_replies.clone(),
         quick_reply_id: new.quick_reply_id.clone(),
         created_at: new.now,
+        survey: new.survey.clone(),
     };
     tx.insert_message(&message)?;
     super::email::on_message_in(tx, &conv, &message)?;
@@ -149,4 +154,5 @@ fn same_content(stored: &Message, new: &NewMessage) -> bool {
         && stored.quick_reply_id == new.quick_reply_id
         && stored.author.kind == new.author.kind
         && stored.author.id == new.author.id
+        && stored.survey == new.survey
 }

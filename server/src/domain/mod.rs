@@ -15,6 +15,7 @@
 //! - `notes` — internal notes, idempotent by client id, placed after the conversation's last message.
 //! - `push` — a message from the team or a bot queues a push per device of the visitor (same unit of work).
 //! - `email` — what is emailed and when: an agent reply left unread, the transcript on close, a manual transcript.
+//! - `surveys` — the satisfaction survey appended on close, the visitor's answer (one per survey), the summary.
 //!
 //! Each service has a `…_in(tx, …)` form that runs inside a caller's unit of work (to compose several rules in one
 //! transaction) and a form that opens its own.
@@ -28,6 +29,7 @@ pub mod inbox;
 pub mod messages;
 pub mod notes;
 pub mod push;
+pub mod surveys;
 pub mod tickets;
 pub mod visitors;
 

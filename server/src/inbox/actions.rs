@@ -160,7 +160,9 @@ pub async fn take_over(
     security(("agent_token" = [])),
     description = "Closes the conversation (no-op if closed). The visitor gets `conversation_closed`; a new visitor \
         (or agent) message reopens it. A bot conversation whose visitor never reached the handoff can only be closed \
-        after 30 minutes of visitor inactivity (`forbidden` before, with the instant it becomes possible).",
+        after 30 minutes of visitor inactivity (`forbidden` before, with the instant it becomes possible). When the \
+        chatflow has `csat_survey` on, a mobile chat gets the satisfaction survey as its next message (author \
+        `system`, `survey.type = prompt`), in the same transaction as the close.",
     params(("id" = String, Path, description = "Conversation id")),
     responses(
         (status = 200, description = "The closed conversation", body = Conversation),
@@ -183,10 +185,13 @@ pub async fn close(
             app_conversation(s, &agent.app_id, &id)?;
             let idle_ms = BOT_CLOSE_IDLE_MINUTES * 60_000;
             let rec = match domain::inbox::close_checked(s, &id, now, idle_ms)? {
-                CloseOutcome::Closed { conversation, changed } => {
+                CloseOutcome::Closed { conversation, changed, survey } => {
                     if changed {
                         let frame = ServerFrame::ConversationClosed { conversation_id: conversation.id.clone() };
                         hub.publish(&conversation.visitor_id, &frame);
+                    }
+                    if let Some(message) = survey {
+                        hub.publish(&conversation.visitor_id, &ServerFrame::Message { message: *message });
                     }
                     conversation
                 }

@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod kb;
 pub mod push;
 pub mod sqlite;
+pub mod survey;
 pub mod tx;
 
 use chatflow_protocol::{
@@ -26,6 +27,7 @@ pub use inbox::{InboxStore, TicketStore};
 pub use kb::KbStore;
 pub use push::PushStore;
 pub use sqlite::SqliteStore;
+pub use survey::SurveyStore;
 pub use tx::UnitOfWork;
 
 /// Why a store call (or a domain service running in a unit of work) failed. Backend-neutral: each backend converts
@@ -254,6 +256,7 @@ pub trait Store:
     + AccountStore
     + PushStore
     + EmailStore
+    + SurveyStore
     + Send
     + Sync
 {
@@ -277,6 +280,7 @@ impl<T> Store for T where
         + AccountStore
         + PushStore
         + EmailStore
+        + SurveyStore
         + Send
         + Sync
 {

@@ -19,6 +19,7 @@ use crate::bots::engine::BotSession;
 use super::agent::NoteRecord;
 pub use super::email::EmailTx;
 use super::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
+use super::survey::{StoredAnswer, SurveyRecord};
 use super::{AgentRecord, ConversationRecord, NewConversation, StoreError, StoreResult, TeamMember, VisitorRecord};
 
 /// What the work asks of its transaction when it returns.
@@ -211,6 +212,18 @@ pub trait AgentTx {
     fn next_team_cursor(&mut self, app_id: &str, team_id: &str) -> StoreResult<u64>;
 }
 
+/// Satisfaction surveys: the record of a prompt, its answer.
+pub trait SurveyTx {
+    /// Inserts the survey (its prompt message is inserted by the same unit of work).
+    fn insert_survey(&mut self, survey: &SurveyRecord) -> StoreResult<()>;
+    /// The survey whose prompt is at `seq` in the conversation.
+    fn survey(&mut self, conversation_id: &str, seq: u64) -> StoreResult<Option<SurveyRecord>>;
+    /// The conversation's latest survey.
+    fn latest_survey(&mut self, conversation_id: &str) -> StoreResult<Option<SurveyRecord>>;
+    /// Records the answer unless the survey has one; true when recorded.
+    fn set_survey_answer(&mut self, conversation_id: &str, seq: u64, answer: &StoredAnswer) -> StoreResult<bool>;
+}
+
 /// Everything a domain service may do inside one unit of work.
 pub trait Tx:
     ConversationTx
@@ -223,6 +236,7 @@ pub trait Tx:
     + AgentTx
     + super::push::PushTx
     + EmailTx
+    + SurveyTx
 {
 }
 
@@ -237,6 +251,7 @@ impl<T> Tx for T where
         + AgentTx
         + super::push::PushTx
         + EmailTx
+        + SurveyTx
         + ?Sized
 {
 }

@@ -58,6 +58,7 @@ async fn the_demo_seed_has_what_the_demo_needs() {
     assert!(disabled["priority"].as_i64() > enabled.iter().max().copied());
 
     assert!(!with(&|f| f["language"].as_str().unwrap().starts_with("fr")).is_empty(), "a French chatflow");
+    assert!(!with(&|f| f["csat_survey"] == true).is_empty(), "a chatflow asks for the satisfaction survey");
     assert!(!with(&|f| f["consent"]["process_data"]["mode"] == "explicit").is_empty(), "explicit consent");
     let legit = with(&|f| f["consent"]["process_data"]["mode"] == "legitimate_interest");
     assert!(legit.iter().any(|f| f["consent"]["communicate"]["subscription_type"].is_string()), "legit + communicate");

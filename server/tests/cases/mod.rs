@@ -24,5 +24,6 @@ mod realtime;
 mod restart;
 mod robustness;
 mod routing;
+mod surveys;
 mod tickets;
 mod web_inbox;

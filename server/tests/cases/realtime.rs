@@ -136,6 +136,7 @@ async fn send_frames_are_acked_or_nacked_and_idempotent() {
         client_message_id: id.into(),
         body: body.into(),
         quick_reply_id: None,
+        survey_answer: None,
     };
     ws.send(&send(&conv, "ws-1", "over the socket")).await;
     let acked = until(&mut ws, |f| match f {

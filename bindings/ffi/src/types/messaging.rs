@@ -71,6 +71,43 @@ pub struct ChatMessage {
     /// Server clock once confirmed, device clock for a local echo (Unix ms).
     pub created_at: i64,
     pub state: MessageState,
+    /// A satisfaction survey's prompt (answer it with `answerSurvey`) or the visitor's answer; `body` is its text.
+    pub survey: Option<MessageSurvey>,
+}
+
+pub type SurveyPrompt = wire::SurveyPrompt;
+
+/// The satisfaction survey's question, in the chatflow's language, with its rating scale.
+#[uniffi::remote(Record)]
+pub struct SurveyPrompt {
+    pub question: String,
+    /// The rating scale, inclusive.
+    pub scale_min: u8,
+    pub scale_max: u8,
+    pub low_label: String,
+    pub high_label: String,
+    /// Invitation to leave an optional comment.
+    pub comment_prompt: String,
+    pub comment_max_chars: u32,
+}
+
+pub type SurveyAnswer = wire::SurveyAnswer;
+
+/// The visitor's answer to the survey whose prompt is the message `survey_seq`.
+#[uniffi::remote(Record)]
+pub struct SurveyAnswer {
+    pub survey_seq: u64,
+    pub rating: u8,
+    pub comment: Option<String>,
+}
+
+pub type MessageSurvey = wire::MessageSurvey;
+
+/// The survey part of a message.
+#[uniffi::remote(Enum)]
+pub enum MessageSurvey {
+    Prompt(SurveyPrompt),
+    Answer(SurveyAnswer),
 }
 
 pub type HistoryPage = chatflow_core::sync::HistoryPage;

@@ -7,7 +7,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use chatflow_protocol::{Author, AuthorKind, ErrorCode, Message, QuickReply};
+use chatflow_protocol::{Author, AuthorKind, ErrorCode, Message, MessageSurvey, QuickReply, SurveyPrompt};
 
 use crate::error::Result;
 use crate::store::{conversations, outbox};
@@ -41,6 +41,8 @@ pub struct ChatMessage {
     /// Server clock once confirmed, device clock for a local echo (Unix ms).
     pub created_at: i64,
     pub state: MessageState,
+    /// A satisfaction survey's prompt (answer it with `ChatClient::answer_survey`) or the visitor's answer.
+    pub survey: Option<MessageSurvey>,
 }
 
 pub(crate) fn author_kind_str(kind: AuthorKind) -> &'static str {
@@ -66,7 +68,7 @@ macro_rules! columns {
     () => {
         "m.local_id, m.conversation_id, m.seq, m.client_message_id, m.author_kind, m.author_id, \
          m.author_name, m.author_avatar, m.body, m.quick_replies, m.quick_reply_id, m.created_at, m.state, \
-         o.error_code, o.error_message"
+         o.error_code, o.error_message, m.survey"
     };
 }
 const COLUMNS: &str = columns!();
@@ -121,25 +123,38 @@ fn message_of(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
         quick_reply_id: row.get(10)?,
         created_at: row.get(11)?,
         state,
+        // Written by this module; an unreadable value (a newer kind of part) leaves the plain message.
+        survey: row.get::<_, Option<String>>(15)?.and_then(|j| serde_json::from_str(&j).ok()),
     })
 }
 
 /// Inserts the local echo of a message the visitor is sending.
+#[allow(clippy::too_many_arguments)]
 pub fn insert_local_echo(
     tx: &Transaction<'_>,
     conversation_id: &str,
     client_message_id: &str,
     body: &str,
     quick_reply_id: Option<&str>,
+    survey: Option<&MessageSurvey>,
     visitor_id: Option<&str>,
     now_ms: i64,
 ) -> Result<ChatMessage> {
+    let survey_json = survey.map(serde_json::to_string).transpose()?;
     tx.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, client_message_id, author_kind, author_id, body,
-                               quick_reply_id, created_at, state)
-         VALUES (?1, NULL, ?2, 'visitor', ?3, ?4, ?5, ?6, 'queued')",
+                               quick_reply_id, created_at, state, survey)
+         VALUES (?1, NULL, ?2, 'visitor', ?3, ?4, ?5, ?6, 'queued', ?7)",
     )?
-    .execute(params![conversation_id, client_message_id, visitor_id, body, quick_reply_id, now_ms])?;
+    .execute(params![
+        conversation_id,
+        client_message_id,
+        visitor_id,
+        body,
+        quick_reply_id,
+        now_ms,
+        survey_json
+    ])?;
     Ok(ChatMessage {
         local_id: tx.last_insert_rowid(),
         conversation_id: conversation_id.to_owned(),
@@ -156,6 +171,7 @@ pub fn insert_local_echo(
         quick_reply_id: quick_reply_id.map(str::to_owned),
         created_at: now_ms,
         state: MessageState::Queued,
+        survey: survey.cloned(),
     })
 }
 
@@ -182,6 +198,7 @@ pub fn apply_server_messages(tx: &Transaction<'_>, messages: &[Message]) -> Resu
 /// Upserts one message; `Some(local_id)` when the store changed.
 fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<i64>> {
     let replies = if m.quick_replies.is_empty() { None } else { Some(serde_json::to_string(&m.quick_replies)?) };
+    let survey = m.survey.as_ref().map(serde_json::to_string).transpose()?;
     let kind = author_kind_str(m.author.kind);
     if let Some(cid) = &m.client_message_id {
         let existing: Option<(i64, Option<u64>, String)> = tx
@@ -200,7 +217,7 @@ fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<i64>> {
             tx.prepare_cached(
                 "UPDATE messages SET seq = ?2, author_kind = ?3, author_id = ?4, author_name = ?5,
                         author_avatar = ?6, body = ?7, quick_replies = ?8, quick_reply_id = ?9, created_at = ?10,
-                        state = 'sent', conversation_id = ?11
+                        state = 'sent', conversation_id = ?11, survey = ?12
                  WHERE local_id = ?1",
             )?
             .execute(params![
@@ -214,7 +231,8 @@ fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<i64>> {
                 replies,
                 m.quick_reply_id,
                 m.created_at,
-                m.conversation_id
+                m.conversation_id,
+                survey
             ])?;
             return Ok(Some(local_id));
         }
@@ -222,8 +240,8 @@ fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<i64>> {
     let n = tx
         .prepare_cached(
             "INSERT INTO messages (conversation_id, seq, client_message_id, author_kind, author_id, author_name,
-                                   author_avatar, body, quick_replies, quick_reply_id, created_at, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'sent')
+                                   author_avatar, body, quick_replies, quick_reply_id, created_at, state, survey)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'sent', ?12)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
@@ -237,7 +255,8 @@ fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<i64>> {
             m.body,
             replies,
             m.quick_reply_id,
-            m.created_at
+            m.created_at,
+            survey
         ])?;
     Ok((n > 0).then(|| tx.last_insert_rowid()))
 }
@@ -254,6 +273,7 @@ fn confirmed(local_id: i64, m: &Message) -> ChatMessage {
         quick_reply_id: m.quick_reply_id.clone(),
         created_at: m.created_at,
         state: MessageState::Sent,
+        survey: m.survey.clone(),
     }
 }
 
@@ -285,6 +305,30 @@ pub fn advance_cursor(tx: &Transaction<'_>, conversation_id: &str) -> Result<u64
     )?
     .execute(params![conversation_id, cursor])?;
     Ok(cursor)
+}
+
+/// The survey prompt stored at `seq` of the conversation.
+pub fn survey_prompt(conn: &Connection, conversation_id: &str, seq: u64) -> Result<Option<SurveyPrompt>> {
+    let json: Option<Option<String>> = conn
+        .prepare_cached("SELECT survey FROM messages WHERE conversation_id = ?1 AND seq = ?2")?
+        .query_row(params![conversation_id, seq], |r| r.get(0))
+        .optional()?;
+    Ok(match json.flatten().and_then(|j| serde_json::from_str(&j).ok()) {
+        Some(MessageSurvey::Prompt(p)) => Some(p),
+        _ => None,
+    })
+}
+
+/// Is there an answer (sent or still queued) to the survey at `seq` of the conversation?
+pub fn survey_answered(conn: &Connection, conversation_id: &str, seq: u64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM messages WHERE conversation_id = ?1 AND json_extract(survey, '$.type') = 'answer'
+             AND json_extract(survey, '$.survey_seq') = ?2 LIMIT 1",
+        )?
+        .query_row(params![conversation_id, seq], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// Sets the state column of a local echo (`queued` / `wedged`).

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_consent_cache.sql"),
     include_str!("migrations/0003_knowledge_base.sql"),
     include_str!("migrations/0004_kb_search_scope.sql"),
+    include_str!("migrations/0005_survey.sql"),
 ];
 
 /// Schema version a fresh database has after `open`.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chatflow_protocol::limits::MAX_PAGE_SIZE;
-use chatflow_protocol::{ClientFrame, Conversation, OpenConversationRequest, QuickReply, ReadReceipt};
+use chatflow_protocol::{ClientFrame, Conversation, OpenConversationRequest, QuickReply, ReadReceipt, SurveyAnswer};
 
 use crate::client::{now_ms, ChatClient, ClientInner};
 use crate::error::{Error, Result};
@@ -28,12 +28,42 @@ impl ChatClient {
     /// (`ConsentRequired` / `ConsentDeclined`). Under legitimate interest, the first message also queues the implied
     /// consent record, delivered before it.
     pub fn send(&self, conversation_id: &str, text: &str) -> Result<ChatMessage> {
-        enqueue(&self.inner, conversation_id, text, None)
+        enqueue(&self.inner, conversation_id, text, None, None)
     }
 
     /// Sends the label of a quick reply the bot offered (the server learns which one was tapped).
     pub fn send_quick_reply(&self, conversation_id: &str, reply: &QuickReply) -> Result<ChatMessage> {
-        enqueue(&self.inner, conversation_id, &reply.label, Some(&reply.id))
+        enqueue(&self.inner, conversation_id, &reply.label, Some(&reply.id), None)
+    }
+
+    /// Answers the satisfaction survey whose prompt is the message `survey_seq` of the conversation (a message whose
+    /// `survey` is a prompt): `rating` within the prompt's scale, an optional comment (at most the prompt's
+    /// `comment_max_chars`, not only spaces). Goes through the send queue like [`Self::send`] (offline-safe, delivered
+    /// once with its client id) and returns the answer's local echo. Refused before queuing: an unknown prompt, a
+    /// rating or comment the prompt does not accept, and a survey already answered on this device.
+    pub fn answer_survey(
+        &self,
+        conversation_id: &str,
+        survey_seq: u64,
+        rating: u8,
+        comment: Option<String>,
+    ) -> Result<ChatMessage> {
+        let answer = SurveyAnswer { survey_seq, rating, comment: comment.map(|c| c.trim().to_owned()) };
+        let (prompt, answered) = self.inner.store.read(|c| {
+            Ok((
+                messages::survey_prompt(c, conversation_id, survey_seq)?,
+                messages::survey_answered(c, conversation_id, survey_seq)?,
+            ))
+        })?;
+        let prompt = prompt.ok_or_else(|| Error::NotFound {
+            what: format!("survey at seq {survey_seq} of conversation {conversation_id} (sync the conversation first)"),
+        })?;
+        prompt.check(&answer).map_err(|message| Error::InvalidInput { field: "survey_answer", message })?;
+        if answered {
+            let message = format!("the survey at seq {survey_seq} is already answered; a survey takes one answer");
+            return Err(Error::InvalidInput { field: "survey_seq", message });
+        }
+        enqueue(&self.inner, conversation_id, &answer.body(prompt.scale_max), None, Some(&answer))
     }
 
     /// Sends a queued or wedged message again now (clears its error and backoff).
@@ -233,6 +263,7 @@ fn enqueue(
     conversation_id: &str,
     body: &str,
     quick_reply_id: Option<&str>,
+    survey_answer: Option<&SurveyAnswer>,
 ) -> Result<ChatMessage> {
     let chatflow_id = inner
         .store
@@ -252,6 +283,7 @@ fn enqueue(
         &client_message_id,
         body,
         quick_reply_id,
+        survey_answer,
         visitor_id.as_deref(),
         consent.as_ref().map(|(id, input)| (id.as_str(), input)),
         now_ms(),

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use chatflow_protocol::{limits, ConsentRecordInput, Message, SendMessageRequest};
+use chatflow_protocol::{limits, ConsentRecordInput, Message, MessageSurvey, SendMessageRequest, SurveyAnswer};
 
 use crate::error::{Error, Result};
 use crate::store::messages::{self, ChatMessage, MessageState};
@@ -102,6 +102,7 @@ impl SendQueue {
         client_message_id: &str,
         body: &str,
         quick_reply_id: Option<&str>,
+        survey_answer: Option<&SurveyAnswer>,
         visitor_id: Option<&str>,
         consent: Option<(&str, &ConsentRecordInput)>,
         now_ms: i64,
@@ -110,7 +111,9 @@ impl SendQueue {
         let payload = serde_json::to_string(&SendMessageRequest {
             body: body.to_owned(),
             quick_reply_id: quick_reply_id.map(str::to_owned),
+            survey_answer: survey_answer.cloned(),
         })?;
+        let survey = survey_answer.map(|a| MessageSurvey::Answer(a.clone()));
         let consent_json = consent.map(|(id, input)| serde_json::to_string(input).map(|j| (id, j))).transpose()?;
         self.store.write(|tx| {
             if crate::store::conversations::chatflow_of(tx, conversation_id)?.is_none() {
@@ -125,6 +128,7 @@ impl SendQueue {
                 client_message_id,
                 body,
                 quick_reply_id,
+                survey.as_ref(),
                 visitor_id,
                 now_ms,
             )?;
@@ -243,6 +247,10 @@ impl SendQueue {
             }
             let mut request: SendMessageRequest =
                 serde_json::from_str(&json).map_err(|e| outbox::bad_payload(client_id, e))?;
+            if request.survey_answer.is_some() {
+                let message = "a survey answer cannot be edited; delete it and answer again".into();
+                return Err(Error::InvalidInput { field: "client_message_id", message });
+            }
             request.body = body.to_owned();
             outbox::set_payload(tx, client_id, &serde_json::to_string(&request)?)?;
             messages::set_echo_body(tx, client_id, body)?;

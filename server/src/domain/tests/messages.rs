@@ -102,6 +102,7 @@ fn an_agent_reply_reopens_assigns_and_returns_the_stored_record() {
         },
         owner_visitor_id: None,
         assign_if_unassigned: Some("ag1".into()),
+        survey: None,
         now: 4,
         ..visitor_msg("r", "hello")
     };

@@ -39,6 +39,7 @@ fn visitor_says(s: &SqliteStore, conv: &str, body: &str) {
             reopen: true,
             require_consent_hash: None,
             assign_if_unassigned: None,
+            survey: None,
         },
     )
     .unwrap();

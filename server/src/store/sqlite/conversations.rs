@@ -67,12 +67,13 @@ fn conversations_where(
 }
 
 const MSG_COLS: &str = "conversation_id, seq, client_message_id, author_kind, author_id, author_name, author_avatar, \
-                        body, quick_replies, quick_reply_id, created_at";
+                        body, quick_replies, quick_reply_id, created_at, survey";
 
 struct MsgRow {
     msg: Message,
     author_kind: String,
     quick_replies: Option<String>,
+    survey: Option<String>,
 }
 
 fn msg_from_row(r: &Row<'_>) -> rusqlite::Result<MsgRow> {
@@ -91,9 +92,11 @@ fn msg_from_row(r: &Row<'_>) -> rusqlite::Result<MsgRow> {
             quick_replies: Vec::new(),
             quick_reply_id: r.get(9)?,
             created_at: r.get(10)?,
+            survey: None,
         },
         author_kind: r.get(3)?,
         quick_replies: r.get(8)?,
+        survey: r.get(11)?,
     })
 }
 
@@ -103,6 +106,12 @@ fn finish_msg(row: MsgRow) -> StoreResult<Message> {
     if let Some(json) = row.quick_replies {
         msg.quick_replies = serde_json::from_str(&json)
             .map_err(|e| StoreError::Corrupt(format!("quick replies of message {}: {e}", msg.seq)))?;
+    }
+    if let Some(json) = row.survey {
+        msg.survey = Some(
+            serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("survey of message {}: {e}", msg.seq)))?,
+        );
     }
     Ok(msg)
 }
@@ -128,10 +137,14 @@ pub(super) fn insert_message_in(conn: &Connection, m: &Message) -> StoreResult<(
     } else {
         Some(serde_json::to_string(&m.quick_replies).map_err(|e| StoreError::Corrupt(e.to_string()))?)
     };
+    let survey = match &m.survey {
+        Some(part) => Some(serde_json::to_string(part).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+        None => None,
+    };
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, client_message_id, author_kind, author_id, author_name,
-             author_avatar, body, quick_replies, quick_reply_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             author_avatar, body, quick_replies, quick_reply_id, created_at, survey)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         m.conversation_id,
@@ -144,7 +157,8 @@ pub(super) fn insert_message_in(conn: &Connection, m: &Message) -> StoreResult<(
         m.body,
         quick_replies,
         m.quick_reply_id,
-        m.created_at
+        m.created_at,
+        survey
     ])?;
     Ok(())
 }

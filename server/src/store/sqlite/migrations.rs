@@ -118,6 +118,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_push.sql"),
     // 7: email over SMTP: per-app SMTP settings, the email outbox. (Number 6 is the push queue; independent.)
     include_str!("migrations/0007_email.sql"),
+    // 8: satisfaction surveys (a message's survey part, one row per survey with its answer).
+    include_str!("migrations/0008_survey.sql"),
 ];
 
 /// Brings `conn` to the latest schema. Refuses a database written by a newer server.

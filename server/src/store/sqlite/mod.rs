@@ -14,6 +14,7 @@ mod inbox;
 mod kb;
 pub mod migrations;
 mod push;
+mod survey;
 mod tickets;
 mod tx;
 mod visitors;
@@ -316,6 +317,7 @@ pub(crate) mod test_support {
             reopen: true,
             require_consent_hash: None,
             assign_if_unassigned: None,
+            survey: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! What the visitor types: an answer to a pending question, a `/command`, a quick-reply number, or a message.
 
-use chatflow_core::protocol::QuickReply;
+use chatflow_core::protocol::{MessageSurvey, QuickReply};
 
 use super::render::{Chat, Question};
 use super::Flow;
@@ -17,6 +17,7 @@ const HELP: &str = "\
   /email ADDRESS   give your email to the team
   /pause, /resume  go offline (messages queue up) and back online
   /typing [off]    show the team you are typing (what an app sends while the user types), or stop
+  /survey N [TEXT] answer the satisfaction survey (sent when the team closes the chat): rating N, optional comment
   /quit            leave (queued messages are kept and sent next time)";
 
 impl Chat<'_> {
@@ -149,6 +150,7 @@ impl Chat<'_> {
                 self.ctx.client.resume()?;
             }
             "typing" => self.typing(rest)?,
+            "survey" => self.survey(rest)?,
             other => {
                 return Err(CliError::new(Kind::Usage, format!("unknown command /{other}; /help lists them")));
             }
@@ -168,6 +170,30 @@ impl Chat<'_> {
         };
         self.ctx.client.set_typing(&c.id, typing)?;
         self.emit(serde_json::json!({ "event": "typing_sent", "conversation_id": c.id, "typing": typing }));
+        Ok(())
+    }
+
+    /// Answers the conversation's latest survey prompt through the send queue (it waits there while offline).
+    fn survey(&mut self, args: &str) -> CliResult<()> {
+        const USAGE: &str = "/survey N [COMMENT]: answer the satisfaction survey, e.g. /survey 5 quick and kind";
+        let Some(c) = self.conversation.clone() else {
+            return Err(CliError::new(Kind::Usage, format!("{USAGE} (no conversation yet)")));
+        };
+        let (rating, comment) = args.split_once(' ').map_or((args, ""), |(r, c)| (r, c.trim()));
+        let rating: u8 =
+            rating.parse().map_err(|_| CliError::new(Kind::Usage, format!("{USAGE} (`{rating}` is not a rating)")))?;
+        let page = self.ctx.block_on(self.ctx.client.messages(&c.id, None, 50))?;
+        let prompt = page.iter().rev().find(|m| matches!(m.survey, Some(MessageSurvey::Prompt(_))));
+        let Some(seq) = prompt.and_then(|m| m.seq) else {
+            let why = "no survey in this conversation yet: it comes when the team closes the chat";
+            return Err(CliError::new(Kind::Usage, why));
+        };
+        let comment = (!comment.is_empty()).then(|| comment.to_owned());
+        let echo = self.ctx.client.answer_survey(&c.id, seq, rating, comment)?;
+        let view = MessageView::from(&echo);
+        self.emit(serde_json::json!({ "event": "survey_answered", "conversation_id": c.id, "message": view }));
+        let text = view.render(&self.st);
+        self.say(text.trim_end());
         Ok(())
     }
 

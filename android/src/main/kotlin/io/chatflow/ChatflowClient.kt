@@ -123,6 +123,18 @@ class ChatflowClient private constructor(internal val raw: NativeChatClient) : A
     fun sendQuickReply(conversationId: String, reply: QuickReply): ChatMessage =
         ffi { raw.sendQuickReply(conversationId, reply) }
 
+    /**
+     * Answers the satisfaction survey whose prompt is message [surveySeq] (a message whose `survey` is a
+     * `MessageSurvey.Prompt`): [rating] within the prompt's scale, an optional [comment]. Queued like [send]
+     * (offline-safe, delivered once); returns the answer's echo. Throws [ChatflowException.InvalidInput] for a rating
+     * or comment the prompt does not accept, or a survey already answered; [ChatflowException.NotFound] for an unknown
+     * prompt.
+     */
+    fun answerSurvey(conversationId: String, surveySeq: ULong, rating: Int, comment: String? = null): ChatMessage {
+        if (rating !in 0..255) throw ChatflowException.InvalidInput("survey_answer.rating must be within the prompt's scale, got $rating")
+        return ffi { raw.answerSurvey(conversationId, surveySeq, rating.toUByte(), comment) }
+    }
+
     fun retrySend(clientMessageId: String) = ffi { raw.retrySend(clientMessageId) }
 
     fun editQueued(clientMessageId: String, text: String): ChatMessage = ffi { raw.editQueued(clientMessageId, text) }

@@ -70,6 +70,31 @@ class TestServer private constructor(private val dir: File, private val seed: St
         return response.statusCode()
     }
 
+    /** Closes a conversation through the agent API (the satisfaction survey follows when the chatflow asks). */
+    fun closeConversation(conversationId: String, agentToken: String) {
+        send("POST", "/v1/agent/conversations/$conversationId/close", agentToken, null)
+    }
+
+    /** Turns the satisfaction survey on for a chatflow through the admin API. */
+    fun enableSurvey(chatflowId: Long, adminToken: String) {
+        val path = "/v1/admin/chatflows/$chatflowId"
+        val flow = send("GET", path, adminToken, null)
+        check("\"csat_survey\":false" in flow) { "unexpected chatflow JSON: $flow" }
+        send("PUT", path, adminToken, flow.replace("\"csat_survey\":false", "\"csat_survey\":true"))
+    }
+
+    private fun send(method: String, path: String, token: String, body: String?): String {
+        val request = HttpRequest.newBuilder(URI("$url$path"))
+            .header("Authorization", "Bearer $token")
+            .header("Content-Type", "application/json")
+            .method(method, body?.let { HttpRequest.BodyPublishers.ofString(it) } ?: HttpRequest.BodyPublishers.noBody())
+            .timeout(Duration.ofSeconds(10))
+            .build()
+        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
+        check(response.statusCode() in 200..299) { "$method $path refused: ${response.statusCode()} ${response.body()}" }
+        return response.body()
+    }
+
     override fun close() {
         stop()
         dir.deleteRecursively()
