@@ -14,7 +14,7 @@ import kotlin.test.assertTrue
 /** The satisfaction survey through the Kotlin facade: the typed prompt after a close, the answer through the queue. */
 class SurveyTest {
     @Test
-    fun theSurveyIsATypedMessageAndTheAnswerIsDeliveredOnce() = runBlocking {
+    fun theSurveyIsATypedMessageAndTheAnswerIsDeliveredOnce() = runBlocking<Unit> {
         val server = TestServer.start()
         val dir = tempStorage()
         try {
