@@ -81,6 +81,34 @@ final class TestServer: @unchecked Sendable {
         }
     }
 
+    /// Closes a conversation as its agent.
+    func closeConversation(conversationId: String, agentToken: String) async throws {
+        _ = try await call("POST", "/v1/agent/conversations/\(conversationId)/close", token: agentToken, body: nil)
+    }
+
+    /// Turns the satisfaction survey on for a chatflow through the admin API.
+    func enableSurvey(chatflowId: Int64, adminToken: String) async throws {
+        let path = "/v1/admin/chatflows/\(chatflowId)"
+        let flow = String(decoding: try await call("GET", path, token: adminToken, body: nil), as: UTF8.self)
+        guard flow.contains("\"csat_survey\":false") else { throw TestServerError.refused("unexpected chatflow: \(flow)") }
+        let on = flow.replacingOccurrences(of: "\"csat_survey\":false", with: "\"csat_survey\":true")
+        _ = try await call("PUT", path, token: adminToken, body: Data(on.utf8))
+    }
+
+    private func call(_ method: String, _ path: String, token: String, body: Data?) async throws -> Data {
+        var request = URLRequest(url: URL(string: "\(url)\(path)")!)
+        request.httpMethod = method
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = body
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            throw TestServerError.refused("\(method) \(path): \(status) \(String(decoding: data, as: UTF8.self))")
+        }
+        return data
+    }
+
     deinit {
         stop()
         try? FileManager.default.removeItem(at: dir)

@@ -31,6 +31,7 @@ fn message(seq: u64, author: Option<&str>, body: &str) -> ChatMessage {
         quick_reply_id: None,
         created_at: 0,
         state: MessageState::Sent,
+        survey: None,
     }
 }
 
