@@ -27,17 +27,6 @@ fn demo_server(dir: &tempfile::TempDir) -> TestServer {
     TestServer::start_seeded(&dir.path().join("demo.db"), &demo_seed(), &[])
 }
 
-/// The agent's progress: (handled seq, nothing left to store or hand off).
-fn session(server: &TestServer, conversation: &str) -> Option<(u64, bool)> {
-    let conn = rusqlite::Connection::open_with_flags(&server.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    conn.query_row(
-        "SELECT handled_seq, pending = '[]' AND NOT handoff_due AND runs > 0 FROM bot_sessions WHERE conversation_id = ?1",
-        [conversation],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-    )
-    .ok()
-}
-
 struct Chat<'a> {
     server: &'a TestServer,
     api: Api,
@@ -58,7 +47,7 @@ impl<'a> Chat<'a> {
 
     async fn settle(&self, seq: u64) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while !session(self.server, &self.conversation).is_some_and(|(handled, idle)| handled >= seq && idle) {
+        while !bot_session(self.server, &self.conversation).is_some_and(|(handled, idle)| handled >= seq && idle) {
             assert!(tokio::time::Instant::now() < deadline, "the agent never settled after seq {seq}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

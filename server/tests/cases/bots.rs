@@ -65,17 +65,6 @@ struct Chat<'a> {
     sent: u32,
 }
 
-/// The bot session's progress: (handled visitor seq, nothing left to store or hand off).
-fn session(server: &TestServer, conversation: &str) -> Option<(u64, bool)> {
-    let conn = rusqlite::Connection::open_with_flags(&server.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    conn.query_row(
-        "SELECT handled_seq, pending = '[]' AND NOT handoff_due AND runs > 0 FROM bot_sessions WHERE conversation_id = ?1",
-        [conversation],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-    )
-    .ok()
-}
-
 fn visitor_properties(server: &TestServer, token_visitor: &str) -> Value {
     let conn = rusqlite::Connection::open_with_flags(&server.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let json: String =
@@ -102,7 +91,7 @@ impl<'a> Chat<'a> {
     async fn settle(&self, seq: u64) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            if session(self.server, &self.conversation).is_some_and(|(handled, idle)| handled >= seq && idle) {
+            if bot_session(self.server, &self.conversation).is_some_and(|(handled, idle)| handled >= seq && idle) {
                 return;
             }
             assert!(tokio::time::Instant::now() < deadline, "the bot never settled after seq {seq}");

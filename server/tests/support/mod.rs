@@ -329,5 +329,17 @@ impl Ws {
         }
     }
 }
+/// A bot or AI-agent session's progress, read from the database: (handled visitor seq, nothing left to store or hand
+/// off). `None` before the session exists.
+pub fn bot_session(server: &TestServer, conversation: &str) -> Option<(u64, bool)> {
+    let conn = rusqlite::Connection::open_with_flags(&server.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    conn.query_row(
+        "SELECT handled_seq, pending = '[]' AND NOT handoff_due AND runs > 0 FROM bot_sessions WHERE conversation_id = ?1",
+        [conversation],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+    )
+    .ok()
+}
+
 pub mod push_fakes;
 pub mod smtp;
