@@ -174,7 +174,10 @@ class ChatflowClient private constructor(internal val raw: NativeChatClient) : A
     /**
      * The chat's events: the current state first (connection, pending sends, unread counts), then every change.
      * Collecting starts background sync; cancelling the collector stops the subscription. Buffered: a slow
-     * collector never blocks the SDK (events are coarse, one per batch).
+     * collector never blocks the SDK (events are coarse, one per batch). The subscription starts when collection
+     * does, and what happened before it is not replayed (only the current state is; the store has the rest): when a
+     * screen collects in a new coroutine and may send at once, wait for the first event (the replayed connection
+     * state) before sending.
      */
     val events: Flow<ChatEvent> = callbackFlow {
         val handle = ffi {

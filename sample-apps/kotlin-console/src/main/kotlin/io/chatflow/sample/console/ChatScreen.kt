@@ -13,6 +13,7 @@ import io.chatflow.ProcessDataStatus
 import io.chatflow.QuickReply
 import io.chatflow.Reader
 import io.chatflow.ResolvedChatflow
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.ReceiveChannel
 import kotlinx.coroutines.channels.SendChannel
@@ -68,8 +69,17 @@ class ChatScreen(
     suspend fun run(): Int = coroutineScope {
         conversation = currentConversation(client, flow.chatflowId, term)
         val inbox = Channel<Input>(Channel.UNLIMITED)
-        // Collecting the events starts the realtime connection; the Flow replays the current state first.
-        val events = launch { client.events.collect { inbox.send(Input.Event(it)) } }
+        // Collecting the events starts the realtime connection; the Flow replays the current state first. The
+        // collector starts when this coroutine next suspends, so wait for that replay: an event emitted before the
+        // subscription (the delivery of a message typed at once) would otherwise never reach the screen.
+        val subscribed = CompletableDeferred<Unit>()
+        val events = launch {
+            client.events.collect {
+                subscribed.complete(Unit)
+                inbox.send(Input.Event(it))
+            }
+        }
+        subscribed.await()
         intro()
         readLinesInto(inbox)
         try {
