@@ -92,12 +92,42 @@ pub enum EmailCaptureMode {
 /// Who receives a new conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "serde_json::Value")]
 pub struct Routing {
     #[serde(flatten)]
     pub target: RoutingTarget,
     /// Only assign to agents whose presence is "available"; otherwise leave unassigned.
     #[serde(default)]
     pub available_agents_only: bool,
+}
+
+/// The shape `Routing` is read through once its `mode` is known to be a name.
+#[derive(Deserialize)]
+struct RoutingFields {
+    #[serde(flatten)]
+    target: RoutingTarget,
+    #[serde(default)]
+    available_agents_only: bool,
+}
+
+impl TryFrom<serde_json::Value> for Routing {
+    type Error = String;
+
+    /// serde reads an internally tagged enum's tag as a variant *index* too (`"mode": 0` would mean `unassigned`);
+    /// the protocol names modes, so anything but a string is refused before that happens.
+    fn try_from(value: serde_json::Value) -> Result<Self, Self::Error> {
+        match value.get("mode") {
+            Some(serde_json::Value::String(_)) => {}
+            Some(other) => {
+                return Err(format!(
+                    "routing.mode must be a string (unassigned, specific or contact_owner), not {other}"
+                ))
+            }
+            None => return Err("routing.mode is missing (unassigned, specific or contact_owner)".into()),
+        }
+        let fields: RoutingFields = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        Ok(Routing { target: fields.target, available_agents_only: fields.available_agents_only })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,4 +304,27 @@ impl ChatflowInput {
 /// Normalizes a mobile tag for comparison: surrounding whitespace trimmed, ASCII lowercased.
 pub fn normalize_tag(tag: &str) -> String {
     tag.trim().to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn routing_modes_are_names_never_variant_numbers() {
+        let named: Routing = serde_json::from_value(json!({"mode": "unassigned"})).unwrap();
+        assert_eq!(named.target, RoutingTarget::Unassigned);
+        assert!(!named.available_agents_only);
+        let specific: Routing =
+            serde_json::from_value(json!({"mode": "specific", "agent_ids": ["a1"], "available_agents_only": true}))
+                .unwrap();
+        assert_eq!(specific.target, RoutingTarget::Specific { agent_ids: vec!["a1".into()], team_ids: vec![] });
+        assert!(specific.available_agents_only);
+        for bad in [json!({"mode": 0}), json!({"mode": 1, "agent_ids": []}), json!({"mode": null}), json!({})] {
+            let e = serde_json::from_value::<Routing>(bad.clone()).unwrap_err().to_string();
+            assert!(e.contains("routing.mode"), "{bad}: {e}");
+        }
+        assert!(serde_json::from_value::<Routing>(json!({"mode": "round_robin"})).is_err());
+    }
 }

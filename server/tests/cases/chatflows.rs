@@ -124,6 +124,12 @@ async fn admin_crud_with_validation() {
     }
     let r = api.call("POST", "/v1/admin/chatflows", Some(ACME_ADMIN), Some(json!({"name": "no kind"}))).await;
     assert_eq!(r.code(), "invalid_body");
+    // A mode is a name: serde alone would read 0 as the first variant.
+    let mut numbered = input("Numbered mode");
+    numbered["routing"] = json!({"mode": 0});
+    let r = api.call("POST", "/v1/admin/chatflows", Some(ACME_ADMIN), Some(numbered)).await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, "invalid_body"));
+    assert!(r.body["message"].as_str().unwrap().contains("routing.mode must be a string"), "{}", r.body["message"]);
     assert_eq!(server.table_counts(), before, "refused chatflows write nothing");
 
     assert_eq!(api.call("DELETE", &format!("/v1/admin/chatflows/{id}"), Some(ACME_ADMIN), None).await.status, 204);
