@@ -47,7 +47,7 @@ fn missing(id: i64) -> ApiError {
 pub async fn list(State(state): State<AppState>, auth: AdminAuth) -> Result<Json<ChatflowList>, ApiError> {
     let chatflows = state.db(move |s| s.chatflows(&auth.app.id)).await?;
     let etag = etag_of(&chatflows);
-    Ok(Json(ChatflowList { chatflows, etag }))
+    Ok(Json(ChatflowList { chatflows, etag, attachment_limits: Default::default() }))
 }
 
 #[utoipa::path(

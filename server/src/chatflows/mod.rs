@@ -93,7 +93,7 @@ pub async fn list_chatflows(
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag_header), (CACHE_CONTROL, cache)]).into_response());
     }
-    Ok(([(ETAG, etag_header), (CACHE_CONTROL, cache)], Json(ChatflowList { chatflows, etag })).into_response())
+    Ok(([(ETAG, etag_header), (CACHE_CONTROL, cache)], Json(ChatflowList { chatflows, etag, attachment_limits: Default::default() })).into_response())
 }
 
 #[utoipa::path(

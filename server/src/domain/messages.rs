@@ -97,6 +97,7 @@ pub fn append_in(tx: &mut dyn Tx, new: &NewMessage) -> StoreResult<Appended> {
         quick_reply_id: new.quick_reply_id.clone(),
         created_at: new.now,
         survey: new.survey.clone(),
+        attachments: Vec::new(),
     };
     tx.insert_message(&message)?;
     super::email::on_message_in(tx, &conv, &message)?;

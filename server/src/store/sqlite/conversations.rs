@@ -93,6 +93,7 @@ fn msg_from_row(r: &Row<'_>) -> rusqlite::Result<MsgRow> {
             quick_reply_id: r.get(9)?,
             created_at: r.get(10)?,
             survey: None,
+            attachments: Vec::new(),
         },
         author_kind: r.get(3)?,
         quick_replies: r.get(8)?,
