@@ -151,6 +151,11 @@ async fn append_inner(
     let Some((lease, hasher)) = InFlight::acquire(&state.uploads_in_flight, &who.owner, &upload_id, start) else {
         return Ok(mismatch(start, upload.received));
     };
+    // Another PATCH may have ended between the first read and the lease: the offset is judged again under it.
+    let upload = live_upload(&state, &who, &upload_id).await?;
+    if upload.attachment_id.is_some() || start != upload.received {
+        return Ok(mismatch(start, upload.received));
+    }
     let path = partial_path(&state, &upload);
     let writer = open_partial(path.clone(), start, hasher).await?;
     let (writer, outcome) = stream_into(writer, body, room).await?;
