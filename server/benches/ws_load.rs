@@ -123,6 +123,7 @@ fn frame(conversation: &str, id: &str) -> String {
         body: "The quick brown fox jumps over the lazy dog, again and again.".into(),
         quick_reply_id: None,
         survey_answer: None,
+        attachments: Vec::new(),
     };
     serde_json::to_string(&f).unwrap_or_default()
 }

@@ -31,6 +31,12 @@ pub enum ErrorCode {
     CsrfFailed,
     RateLimited,
     Conflict,
+    FileTooLarge,
+    UnsupportedMediaType,
+    ContentMismatch,
+    ChecksumMismatch,
+    UploadOffsetMismatch,
+    UploadNotReady,
 }
 
 /// Every failure an SDK call can report. `detail` is a sentence for the developer (never shown to end users as is).

@@ -207,6 +207,9 @@ pub struct ChatflowList {
     pub chatflows: Vec<Chatflow>,
     /// Same value as the `ETag` header, for clients that persist the body.
     pub etag: String,
+    /// What files the app's server accepts (defaults when an older server leaves it out).
+    #[serde(default)]
+    pub attachment_limits: crate::attachment::AttachmentLimits,
 }
 
 /// `GET /v1/apps/{app_id}/chatflows/status` — what changes without an admin edit: team presence.

@@ -93,6 +93,10 @@ pub struct Message {
     /// A satisfaction survey's prompt or answer (`crate::survey`); the body carries its readable text.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::survey::lenient")]
     pub survey: Option<MessageSurvey>,
+    /// Files and images (`crate::attachment`), in the order the sender listed them. Older clients ignore the field;
+    /// the body may then be empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::attachment::Attachment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,8 +127,9 @@ pub enum AuthorKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessageRequest {
-    /// 1..=4000 characters, not only spaces.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000, pattern = r"\S"))]
+    /// At most 4000 characters. Not only spaces — except that a message with attachments may have an empty body.
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
+    #[serde(default)]
     pub body: String,
     /// The quick reply the visitor tapped: 1..=64 of `[A-Za-z0-9_-]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -136,6 +141,10 @@ pub struct SendMessageRequest {
     /// conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub survey_answer: Option<SurveyAnswer>,
+    /// Complete uploads of this visitor to attach (`crate::attachment`), at most
+    /// `attachment::MAX_ATTACHMENTS_PER_MESSAGE`, each used by one message only (`upload_not_ready` otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
 }
 
 /// `GET /v1/conversations/{id}/messages?after_seq=N&limit=L` (catch-up, ascending) or `?before_seq=N&limit=L`
@@ -162,13 +171,17 @@ pub struct ReadReceipt {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentReplyRequest {
-    /// 1..=4000 characters, not only spaces.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000, pattern = r"\S"))]
+    /// At most 4000 characters. Not only spaces — except that a message with attachments may have an empty body.
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
+    #[serde(default)]
     pub body: String,
     /// Optional idempotency key for agent tools that retry: 1..=64 of `[A-Za-z0-9_-]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]*$"))]
     pub client_message_id: Option<String>,
+    /// Complete uploads of this agent to attach (see `SendMessageRequest::attachments`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
 }
 
 /// `POST /v1/conversations/{id}/typing` body (REST twin of the realtime `typing` frame). Clients throttle this.

@@ -73,6 +73,18 @@ pub enum ErrorCode {
     /// The name or key is already used (an agent's email or id, a canned response's shortcut), or the action does
     /// not fit the thing's state (reopening an open conversation).
     Conflict,
+    /// A file is larger than the app's attachment limit (`attachment::DEFAULT_MAX_ATTACHMENT_BYTES` by default).
+    FileTooLarge,
+    /// A file type outside `attachment::ALLOWED_MIME_TYPES` (judged by the bytes' magic number).
+    UnsupportedMediaType,
+    /// The bytes show another type than the one declared (a script named `photo.png`).
+    ContentMismatch,
+    /// The uploaded bytes do not hash to the declared SHA-256: the upload is discarded, start it again.
+    ChecksumMismatch,
+    /// A `PATCH` started at another offset than the server holds: `GET` the upload and go on from its `offset`.
+    UploadOffsetMismatch,
+    /// A message references an upload that is not complete (or already used by another message).
+    UploadNotReady,
 }
 
 impl ErrorCode {
@@ -87,8 +99,10 @@ impl ErrorCode {
             Forbidden | ConsentRequired | ChatflowDisabled | CsrfFailed => 403,
             NotFound | UnknownRoute => 404,
             MethodNotAllowed => 405,
-            IdempotencyConflict | Conflict => 409,
-            PayloadTooLarge => 413,
+            IdempotencyConflict | Conflict | UploadOffsetMismatch | UploadNotReady => 409,
+            PayloadTooLarge | FileTooLarge => 413,
+            UnsupportedMediaType | ContentMismatch => 415,
+            ChecksumMismatch => 422,
             RateLimited => 429,
             Internal => 500,
         }
@@ -99,7 +113,7 @@ impl ErrorCode {
         matches!(self, ErrorCode::Internal)
     }
 
-    pub const ALL: [ErrorCode; 24] = {
+    pub const ALL: [ErrorCode; 30] = {
         use ErrorCode::*;
         [
             InvalidBody,
@@ -126,6 +140,12 @@ impl ErrorCode {
             CsrfFailed,
             RateLimited,
             Conflict,
+            FileTooLarge,
+            UnsupportedMediaType,
+            ContentMismatch,
+            ChecksumMismatch,
+            UploadOffsetMismatch,
+            UploadNotReady,
         ]
     };
 
@@ -157,6 +177,12 @@ impl ErrorCode {
             CsrfFailed => "csrf_failed",
             RateLimited => "rate_limited",
             Conflict => "conflict",
+            FileTooLarge => "file_too_large",
+            UnsupportedMediaType => "unsupported_media_type",
+            ContentMismatch => "content_mismatch",
+            ChecksumMismatch => "checksum_mismatch",
+            UploadOffsetMismatch => "upload_offset_mismatch",
+            UploadNotReady => "upload_not_ready",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! Conventions: JSON, `snake_case` field names, enums as lowercase strings, timestamps as Unix milliseconds (`i64`,
 //! fields ending in `_at`), ids as strings except chatflow/kb/article ids (integers assigned by the admin side).
 
+pub mod attachment;
 pub mod availability;
 pub mod bot;
 pub mod chatflow;
@@ -21,6 +22,7 @@ pub mod realtime;
 pub mod survey;
 pub mod visitor;
 
+pub use attachment::{Attachment, AttachmentLimits, ImageInfo, UploadRequest, UploadStatus};
 pub use availability::*;
 pub use bot::*;
 pub use chatflow::*;

@@ -27,6 +27,9 @@ pub enum ClientFrame {
         /// Answers a satisfaction survey (see `SendMessageRequest::survey_answer`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         survey_answer: Option<crate::survey::SurveyAnswer>,
+        /// Complete upload ids (see `SendMessageRequest::attachments`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<String>,
     },
     /// The visitor is typing (or stopped). Clients throttle this.
     Typing { conversation_id: String, typing: bool },

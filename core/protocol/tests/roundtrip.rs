@@ -22,6 +22,7 @@ fn sample_message() -> Message {
         quick_reply_id: None,
         created_at: 1_700_000_000_000,
         survey: None,
+        attachments: Vec::new(),
     }
 }
 
@@ -112,7 +113,14 @@ fn chatflow_roundtrips_with_documented_shape() {
     assert_eq!(json["consent"]["process_data"]["mode"], "explicit");
     assert_eq!(json["bot"]["flow"]["nodes"][0]["action"], "ask");
     assert_eq!(json["bot"]["flow"]["nodes"][1]["rules"][0]["condition"]["subject"]["kind"], "last_answer");
-    roundtrip(&ChatflowList { chatflows: vec![sample_chatflow()], etag: "\"abc\"".into() });
+    roundtrip(&ChatflowList {
+        chatflows: vec![sample_chatflow()],
+        etag: "\"abc\"".into(),
+        attachment_limits: AttachmentLimits::default(),
+    });
+    // A server that predates attachments: the defaults apply.
+    let old: ChatflowList = serde_json::from_str(r#"{"chatflows":[],"etag":"\"e\""}"#).unwrap();
+    assert_eq!(old.attachment_limits, AttachmentLimits::default());
 }
 
 #[test]
@@ -125,6 +133,7 @@ fn frames_are_tagged_by_type() {
             body: "hi".into(),
             quick_reply_id: None,
             survey_answer: None,
+            attachments: vec!["upload-1".into()],
         },
         ClientFrame::Typing { conversation_id: "c".into(), typing: true },
         ClientFrame::Read { conversation_id: "c".into(), seq: 2 },
@@ -169,11 +178,41 @@ fn frames_are_tagged_by_type() {
 fn rest_bodies_roundtrip() {
     roundtrip(&sample_message());
     roundtrip(&MessagePage { messages: vec![sample_message()], has_more: true, last_seq: 9 });
-    roundtrip(&SendMessageRequest { body: "x".into(), quick_reply_id: Some("free".into()), survey_answer: None });
+    roundtrip(&SendMessageRequest {
+        body: "x".into(),
+        quick_reply_id: Some("free".into()),
+        survey_answer: None,
+        attachments: Vec::new(),
+    });
+    let with_file = roundtrip(&SendMessageRequest {
+        body: String::new(),
+        quick_reply_id: None,
+        survey_answer: None,
+        attachments: vec!["u1".into(), "u2".into()],
+    });
+    assert_eq!(with_file["attachments"], serde_json::json!(["u1", "u2"]));
+    let image = Attachment {
+        id: "att_1".into(),
+        file_name: "screen.png".into(),
+        mime_type: "image/png".into(),
+        size: 2048,
+        sha256: "ab".repeat(32),
+        image: Some(ImageInfo { width: 1080, height: 2400, thumbnail_width: 144, thumbnail_height: 320 }),
+    };
+    roundtrip(&Message { attachments: vec![image.clone()], body: String::new(), ..sample_message() });
+    roundtrip(&UploadStatus {
+        upload_id: "u1".into(),
+        offset: 2048,
+        size: 2048,
+        complete: true,
+        attachment: Some(image),
+        expires_at: 1_700_000_000_000,
+    });
     roundtrip(&SendMessageRequest {
         body: "4/5".into(),
         quick_reply_id: None,
         survey_answer: Some(SurveyAnswer { survey_seq: 8, rating: 4, comment: Some("Quick".into()) }),
+        attachments: Vec::new(),
     });
     let prompt = Message {
         author: Author { kind: AuthorKind::System, id: None, display_name: None, avatar_url: None },

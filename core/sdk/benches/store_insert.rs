@@ -30,6 +30,7 @@ fn rows() -> Vec<Message> {
             quick_reply_id: None,
             created_at: 1_700_000_000_000 + seq as i64,
             survey: None,
+            attachments: Vec::new(),
         })
         .collect()
 }

@@ -111,6 +111,7 @@ impl ModelServer {
                     quick_reply_id: None,
                     created_at: 1,
                     survey: None,
+                    attachments: Vec::new(),
                 };
                 list.push(m.clone());
                 self.by_client_id.insert(client_message_id.clone(), (conversation_id.clone(), seq));

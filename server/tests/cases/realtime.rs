@@ -137,6 +137,7 @@ async fn send_frames_are_acked_or_nacked_and_idempotent() {
         body: body.into(),
         quick_reply_id: None,
         survey_answer: None,
+        attachments: Vec::new(),
     };
     ws.send(&send(&conv, "ws-1", "over the socket")).await;
     let acked = until(&mut ws, |f| match f {

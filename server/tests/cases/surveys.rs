@@ -135,6 +135,7 @@ async fn french_chatflows_ask_in_french_and_the_socket_answers_too() {
         body: "2/5".into(),
         quick_reply_id: None,
         survey_answer,
+        attachments: Vec::new(),
     };
     ws.send(&frame).await;
     let ack = loop {

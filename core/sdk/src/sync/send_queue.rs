@@ -112,6 +112,7 @@ impl SendQueue {
             body: body.to_owned(),
             quick_reply_id: quick_reply_id.map(str::to_owned),
             survey_answer: survey_answer.cloned(),
+            attachments: Vec::new(),
         })?;
         let survey = survey_answer.map(|a| MessageSurvey::Answer(a.clone()));
         let consent_json = consent.map(|(id, input)| serde_json::to_string(input).map(|j| (id, j))).transpose()?;

@@ -258,6 +258,7 @@ async fn deliver(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: &Claim
                     body: request.body.clone(),
                     quick_reply_id: request.quick_reply_id.clone(),
                     survey_answer: request.survey_answer.clone(),
+                    attachments: request.attachments.clone(),
                 };
                 if link.frames.send(frame).is_ok() {
                     return match tokio::time::timeout(ACK_TIMEOUT, rx).await {

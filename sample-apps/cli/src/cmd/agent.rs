@@ -99,7 +99,7 @@ impl Agent {
 
     pub fn reply(&self, ctx: &Ctx, conversation_id: &str, body: &str) -> CliResult<Message> {
         let path = format!("/v1/agent/conversations/{conversation_id}/messages");
-        let req = AgentReplyRequest { body: body.to_owned(), client_message_id: None };
+        let req = AgentReplyRequest { body: body.to_owned(), client_message_id: None, attachments: Vec::new() };
         Ok(ctx.block_on(self.http.post(&path, Some(&self.token), Some(&req)))?)
     }
 }
