@@ -31,6 +31,8 @@ impl Moto {
     /// Starts moto, or returns `None` after printing why the test is skipped (moto not installed and
     /// `CHATFLOW_REQUIRE_S3` unset). Panics when moto is required but missing, or does not start.
     pub fn start_or_skip(test: &str) -> Option<Self> {
+        // reqwest is built without a default TLS provider: the test's own clients need one installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let python = python();
         if !python.exists() {
             let why = format!("{} not found: run `bash scripts/moto.sh` to install moto", python.display());
