@@ -46,6 +46,13 @@ if want rust; then
   export CHATFLOW_SERVER_BIN="$ROOT/target/debug/chatflow-server"
   # The sample apps' smoke tests write their SDK config with the CLI: reuse this build instead of a second one.
   export CHATFLOW_CLI_BIN="$ROOT/target/debug/chatflow"
+  # The S3 blob store's tests run against moto (an S3 service on loopback) from build/venv-moto; required here, so a
+  # missing moto fails them instead of skipping them.
+  step "S3 test service: moto in build/venv-moto (scripts/moto.sh, installed if missing)"
+  moto_since=$SECONDS
+  scripts/moto.sh
+  echo "moto ready in $((SECONDS - moto_since)) s"
+  export CHATFLOW_REQUIRE_S3=1
   step "Rust tests: unit, integration, end-to-end"
   cargo nextest run --workspace --locked --no-fail-fast
   step "Rust doc tests"

@@ -82,6 +82,8 @@ pub enum ServerError {
     Push(String),
     #[error("attachments directory {path}: {source}")]
     Blobs { path: PathBuf, source: blobs::BlobError },
+    #[error("--blob-store s3: {0}")]
+    S3(blobs::BlobError),
 }
 
 /// Every route as `(method, path)`, in the router's syntax. Tests iterate it (robustness, OpenAPI completeness).
@@ -370,6 +372,13 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
         .and_then(|b| std::fs::create_dir_all(files.join("partial")).map(|()| b).map_err(Into::into))
         .map_err(|source| ServerError::Blobs { path: files.clone(), source })?;
     state.blobs = Arc::new(local);
+    // `--blob-store s3`: complete files go to the bucket (uploads in progress stay in `partial/`); one request now so
+    // that a wrong endpoint, bucket or key stops the start instead of failing the first upload.
+    if let Some(s3) = &state.settings.s3 {
+        let store = blobs::s3::S3BlobStore::from_env(s3).map_err(ServerError::S3)?;
+        store.check().await.map_err(ServerError::S3)?;
+        state.blobs = Arc::new(store);
+    }
     state.partial_dir = files.join("partial");
     // Pushes queued before a stop are sent now; new ones wake the worker as they commit.
     notify::push::start(Arc::clone(&state.store), state.hub.clone(), state.settings.push.clone())

@@ -71,6 +71,52 @@ struct Cli {
     /// `<database file>.files` beside the database (docs/attachments.md).
     #[arg(long, env = "CHATFLOW_BLOB_DIR", value_name = "DIR")]
     blob_dir: Option<PathBuf>,
+    /// Where attachments' complete files are kept: `local` (a directory) or `s3` (an S3-compatible bucket, the
+    /// `--s3-*` flags; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). docs/attachments.md.
+    #[arg(long, env = "CHATFLOW_BLOB_STORE", value_enum, default_value_t = BlobBackend::Local)]
+    blob_store: BlobBackend,
+    /// S3-compatible service's base URL, e.g. `https://minio.example.com:9000` (default: AWS S3).
+    #[arg(long, env = "CHATFLOW_S3_ENDPOINT", value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// The bucket of attachments' files (must exist); required with `--blob-store s3`.
+    #[arg(long, env = "CHATFLOW_S3_BUCKET", value_name = "NAME")]
+    s3_bucket: Option<String>,
+    /// The bucket's region.
+    #[arg(long, env = "CHATFLOW_S3_REGION", value_name = "REGION", default_value = "us-east-1")]
+    s3_region: String,
+    /// Accept a plain `http://` S3 endpoint (a service on loopback or a private network only).
+    #[arg(long, env = "CHATFLOW_S3_ALLOW_HTTP", value_parser = clap::builder::BoolishValueParser::new())]
+    s3_allow_http: bool,
+}
+
+/// `--blob-store`: where attachments' complete files are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BlobBackend {
+    Local,
+    S3,
+}
+
+/// The S3 settings of `--blob-store s3`, `None` for `local`; `--s3-*` flags without `s3`, or `s3` without a bucket,
+/// are refused rather than ignored.
+fn s3_config(cli: &Cli) -> Result<Option<chatflow_server::blobs::s3::S3Config>, String> {
+    match cli.blob_store {
+        BlobBackend::Local => {
+            if cli.s3_endpoint.is_some() || cli.s3_bucket.is_some() || cli.s3_allow_http {
+                return Err("the --s3-* flags need --blob-store s3".into());
+            }
+            Ok(None)
+        }
+        BlobBackend::S3 => {
+            let bucket = cli.s3_bucket.clone().filter(|b| !b.is_empty());
+            let bucket = bucket.ok_or("--blob-store s3 needs --s3-bucket NAME")?;
+            Ok(Some(chatflow_server::blobs::s3::S3Config {
+                endpoint: cli.s3_endpoint.clone(),
+                bucket,
+                region: cli.s3_region.clone(),
+                allow_http: cli.s3_allow_http,
+            }))
+        }
+    }
 }
 
 /// Listens for SIGINT and SIGTERM from now on and returns what completes on the first one. Called before the address
@@ -154,6 +200,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let s3 = match s3_config(&cli) {
+        Ok(s3) => s3,
+        Err(e) => {
+            eprintln!("chatflow-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let push = chatflow_server::notify::push::PushSettings {
         fcm_url: cli.fcm_url,
         fcm_oauth_url: cli.fcm_oauth_url,
@@ -192,6 +245,7 @@ fn main() -> ExitCode {
                 push,
                 email,
                 blob_dir: cli.blob_dir,
+                s3,
             },
         };
         let server = match serve(config).await {

@@ -30,6 +30,8 @@ pub struct Settings {
     /// Attachments' directory (`--blob-dir`): `blobs/` (the local blob store) and `partial/` (uploads in
     /// progress). `None`: `<database file>.files` beside the database.
     pub blob_dir: Option<std::path::PathBuf>,
+    /// `--blob-store s3`: attachments' files in this S3-compatible bucket; `None`: the local directory.
+    pub s3: Option<crate::blobs::s3::S3Config>,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             push: crate::notify::push::PushSettings::default(),
             email: crate::email::EmailConfig::default(),
             blob_dir: None,
+            s3: None,
         }
     }
 }

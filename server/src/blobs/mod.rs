@@ -5,10 +5,11 @@
 //! client's checksum before it stores anything); stores only check that the key has the shape of one, which also
 //! keeps keys from ever being paths.
 //!
-//! Backends: [`LocalBlobStore`] (a directory, the default); an S3-compatible one can implement the same trait. Every
+//! Backends: [`LocalBlobStore`] (a directory, the default) and [`s3::S3BlobStore`] (an S3-compatible bucket). Every
 //! backend must pass the conformance suite in `server/tests/support/blob_conformance.rs`.
 
 mod local;
+pub mod s3;
 
 use std::path::Path;
 

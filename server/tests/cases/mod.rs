@@ -6,6 +6,7 @@ mod attachments;
 mod attachments_blobs;
 mod attachments_images;
 mod attachments_memory;
+mod attachments_s3;
 mod attachments_util;
 mod auth;
 pub mod availability;

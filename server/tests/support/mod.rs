@@ -347,5 +347,6 @@ pub fn bot_session(server: &TestServer, conversation: &str) -> Option<(u64, bool
 }
 
 pub mod blob_conformance;
+pub mod moto;
 pub mod push_fakes;
 pub mod smtp;
