@@ -2,6 +2,8 @@
 // The page's one store, as pure functions: every change is `next = f(state, input)`, never a mutation, so the
 // feed's events can be unit-tested (replays, duplicates, resync) without a browser.
 
+import { previewOf } from "./attachments.js";
+
 /**
  * @typedef {import("./types.js").InboxRow} InboxRow
  * @typedef {import("./types.js").Message} Message
@@ -279,7 +281,7 @@ export function withMessage(state, m) {
     // the team's side).
     const read = m.author.kind === "visitor" ? "visitor_read_seq" : "agent_read_seq";
     const conversation = { ...row.conversation, last_seq: m.seq, [read]: Math.max(row.conversation[read], m.seq) };
-    const bumped = { ...row, conversation, preview: m.body };
+    const bumped = { ...row, conversation, preview: previewOf(m) };
     next = { ...next, rows: { ...next.rows, [m.conversation_id]: bumped } };
   }
   return next;
