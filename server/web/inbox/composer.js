@@ -6,6 +6,7 @@
 import { h, replace, safeUrl } from "./dom.js";
 import { expandPlaceholders, insertAt, matchCanned, placeholderValues, slashQuery } from "./canned.js";
 import { mountPending } from "./pending.js";
+import { ApiError } from "./api.js";
 
 /**
  * @typedef {import("./api.js").Api} Api
@@ -331,6 +332,7 @@ export function mountComposer(el, props) {
       }
       pending = { text: "", clientId: "" };
     } catch (e) {
+      if (e instanceof ApiError && e.code === "upload_not_ready") files.forgetUploads();
       props.onError(e instanceof Error ? e.message : String(e)); // the text stays for a retry
     } finally {
       sending = false;

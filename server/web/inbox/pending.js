@@ -129,6 +129,11 @@ export function mountPending(el, props) {
         draw();
       }
     },
+    /** The server no longer holds the uploads (expired): the next send uploads every file again. */
+    forgetUploads() {
+      for (const p of files) Object.assign(p, { uploadId: crypto.randomUUID(), sent: 0, attachment: null, error: "" });
+      draw();
+    },
     /** The message went out with these files: the composer is empty again. */
     clear() {
       files = [];
