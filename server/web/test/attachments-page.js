@@ -119,15 +119,27 @@ async function main() {
     });
     /** @type {any[]} */
     const replies = [];
+    /** The files each reply carries, by client message id: added to the answer and to the feed's copy. */
+    const filesOf = new Map();
     await page.route(/\/v1\/agent\/conversations\/[^/]+\/messages$/, async (route) => {
       const sent = route.request().postDataJSON();
       replies.push(sent);
-      const res = await route.fetch({ postData: JSON.stringify({ ...sent, attachments: undefined }) });
-      const message = await res.json();
       const files = (sent.attachments ?? []).map(
         (/** @type {string} */ id) => status(/** @type {any} */ (uploads.get(id))).attachment,
       );
+      filesOf.set(sent.client_message_id, files);
+      const res = await route.fetch({ postData: JSON.stringify({ ...sent, attachments: undefined }) });
+      const message = await res.json();
       await route.fulfill({ response: res, json: { ...message, attachments: files } });
+    });
+    await page.routeWebSocket(/\/v1\/agent\/feed/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => server.send(m));
+      server.onMessage((m) => {
+        const frame = JSON.parse(String(m));
+        const files = frame.type === "message" ? filesOf.get(frame.message.client_message_id) : undefined;
+        ws.send(JSON.stringify(files ? { ...frame, message: { ...frame.message, attachments: files } } : frame));
+      });
     });
 
     await signIn(page, server.url, ALICE);
@@ -157,7 +169,14 @@ async function main() {
     await page.screenshot({ path: join(OUT, "attach-1-pending.png") });
     await page.locator(".composer textarea").fill("The manual");
     await page.keyboard.press("Enter");
-    await page.locator("#messages article.msg.agent .att-file", { hasText: "notes.txt" }).waitFor();
+    await page
+      .locator("#messages article.msg.agent .att-file", { hasText: "notes.txt" })
+      .waitFor({ timeout: 10_000 })
+      .catch(async (e) => {
+        console.log("toast:", await page.locator("#toast-error").textContent());
+        await page.screenshot({ path: join(OUT, "attach-failed.png") });
+        throw e;
+      });
     await page.screenshot({ path: join(OUT, "attach-2-sent.png") });
     console.log("upload requests:", log.join(", "));
     assert.deepEqual(log.slice(0, 6), [
@@ -202,6 +221,9 @@ async function main() {
       .setInputFiles([{ name: "huge.zip", mimeType: "application/zip", buffer: Buffer.alloc(26 * 1024 * 1024) }]);
     await page.waitForFunction(() => /at most 25 MB/.test(document.getElementById("toast-error")?.textContent ?? ""));
     assert.equal(log.length, before, "nothing was sent");
+  } catch (e) {
+    console.log("upload requests so far:", log.join(", "), "\nproblems:", problems.join("\n"));
+    throw e;
   } finally {
     await browser.close();
     server.stop();
