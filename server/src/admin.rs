@@ -7,7 +7,6 @@ use chatflow_protocol::{Chatflow, ChatflowInput, ChatflowList, ErrorBody};
 
 use crate::auth::AdminAuth;
 use crate::bots::{self, ChatflowRejection, SaveError};
-use crate::chatflows::etag_of;
 use crate::chatflows::validate::validate_chatflow;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
@@ -45,9 +44,10 @@ fn missing(id: i64) -> ApiError {
     )
 )]
 pub async fn list(State(state): State<AppState>, auth: AdminAuth) -> Result<Json<ChatflowList>, ApiError> {
+    let limits = crate::attachments::limits::limits_of(&state, &auth.app.id).await?;
     let chatflows = state.db(move |s| s.chatflows(&auth.app.id)).await?;
-    let etag = etag_of(&chatflows);
-    Ok(Json(ChatflowList { chatflows, etag, attachment_limits: Default::default() }))
+    let etag = crate::chatflows::etag_with_limits(&chatflows, &limits);
+    Ok(Json(ChatflowList { chatflows, etag, attachment_limits: limits }))
 }
 
 #[utoipa::path(

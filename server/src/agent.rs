@@ -18,8 +18,9 @@ use crate::domain;
 use crate::domain::messages::NewMessage;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
-use crate::messages::{publish_appended, validate_body, validate_client_id};
+use crate::messages::{publish_appended, validate_body_with, validate_client_id};
 use crate::state::AppState;
+use crate::store::attachments::Owner;
 use crate::store::{AgentRecord, ConversationRecord, ReaderKind, Store, StoreError};
 
 pub use crate::inbox::views::{AgentConversationList, AgentConversationSummary};
@@ -61,7 +62,7 @@ pub async fn reply(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AgentReplyRequest>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    validate_body(&req.body)?;
+    validate_body_with(&req.body, !req.attachments.is_empty())?;
     if let Some(c) = &req.client_message_id {
         validate_client_id("client_message_id", c)?;
     }
@@ -91,7 +92,8 @@ pub async fn reply(
                 assign_if_unassigned: Some(agent.id.clone()),
                 survey: None,
             };
-            let appended = domain::messages::append(s, &new)?;
+            let owner = Owner::Agent(agent.id.clone());
+            let appended = domain::messages::append_files(s, &new, Some((&owner, &req.attachments)))?;
             publish_appended(hub, &appended, Some(shown));
             Ok((appended.message, appended.created))
         })

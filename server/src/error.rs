@@ -70,6 +70,7 @@ impl From<StoreError> for ApiError {
             StoreError::Taken(what) => ApiError::new(ErrorCode::Conflict, what),
             StoreError::ConsentRequired(what) => ApiError::new(ErrorCode::ConsentRequired, what),
             StoreError::Invalid(what) => ApiError::invalid_field(what),
+            StoreError::NotReady(what) => ApiError::new(ErrorCode::UploadNotReady, what),
             other @ (StoreError::Unavailable(_)
             | StoreError::Backend(_)
             | StoreError::Corrupt(_)

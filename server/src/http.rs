@@ -208,7 +208,9 @@ pub fn serves(method: &Method, path: &str) -> bool {
 pub async fn body_guard(req: Request, next: Next) -> Response {
     let declared =
         req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    // An upload's bytes stream to disk (`attachments::patch`), never into memory: the JSON limit is not theirs.
+    let streamed = req.method() == Method::PATCH && is_upload_path(req.uri().path());
+    if !streamed && declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return refuse_after_drain(req, declared, too_large()).await;
     }
     let bodyless = matches!(*req.method(), Method::GET | Method::HEAD | Method::DELETE);
@@ -218,6 +220,12 @@ pub async fn body_guard(req: Request, next: Next) -> Response {
         return refuse_after_drain(req, declared, refusal).await;
     }
     next.run(req).await
+}
+
+/// `/v1/uploads/{id}` or `/v1/agent/uploads/{id}`.
+fn is_upload_path(path: &str) -> bool {
+    let rest = path.strip_prefix("/v1/agent/uploads/").or_else(|| path.strip_prefix("/v1/uploads/"));
+    rest.is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
 /// Logs every request at debug level: method, path, status, duration. Never headers or bodies (tokens, messages).

@@ -9,7 +9,9 @@ pub mod admin;
 pub mod agent;
 pub mod agent_feed;
 pub mod ai_agent;
+pub mod attachments;
 pub mod auth;
+pub mod blobs;
 pub mod bots;
 pub mod canned;
 pub mod chatflows;
@@ -78,6 +80,8 @@ pub enum ServerError {
     Serve(std::io::Error),
     #[error("push: {0}")]
     Push(String),
+    #[error("attachments directory {path}: {source}")]
+    Blobs { path: PathBuf, source: blobs::BlobError },
 }
 
 /// Every route as `(method, path)`, in the router's syntax. Tests iterate it (robustness, OpenAPI completeness).
@@ -177,6 +181,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     // Satisfaction survey results.
     ("GET", "/v1/agent/surveys/summary"),
     ("GET", "/v1/admin/surveys/summary"),
+    // Attachments (#17).
+    ("POST", "/v1/uploads"),
+    ("GET", "/v1/uploads/{upload_id}"),
+    ("PATCH", "/v1/uploads/{upload_id}"),
+    ("POST", "/v1/agent/uploads"),
+    ("GET", "/v1/agent/uploads/{upload_id}"),
+    ("PATCH", "/v1/agent/uploads/{upload_id}"),
+    ("GET", "/v1/attachments/{attachment_id}"),
+    ("GET", "/v1/attachments/{attachment_id}/thumbnail"),
+    ("GET", "/v1/agent/attachments/{attachment_id}"),
+    ("GET", "/v1/agent/attachments/{attachment_id}/thumbnail"),
+    ("GET", "/v1/admin/attachments"),
+    ("PUT", "/v1/admin/attachments"),
 ];
 
 /// The HTTP application: every route of `ROUTES`, the web inbox's files (`/inbox/`, not API routes), JSON 404/405
@@ -266,6 +283,22 @@ pub fn router(state: AppState) -> Router {
         // Satisfaction survey results.
         .route("/v1/agent/surveys/summary", get(surveys::agent_summary))
         .route("/v1/admin/surveys/summary", get(surveys::admin_summary))
+        // Attachments (#17).
+        .route("/v1/uploads", post(attachments::uploads::visitor_declare))
+        .route(
+            "/v1/uploads/{upload_id}",
+            get(attachments::uploads::visitor_status).patch(attachments::patch::visitor_append),
+        )
+        .route("/v1/agent/uploads", post(attachments::uploads::agent_declare))
+        .route(
+            "/v1/agent/uploads/{upload_id}",
+            get(attachments::uploads::agent_status).patch(attachments::patch::agent_append),
+        )
+        .route("/v1/attachments/{attachment_id}", get(attachments::download::visitor_file))
+        .route("/v1/attachments/{attachment_id}/thumbnail", get(attachments::download::visitor_thumbnail))
+        .route("/v1/agent/attachments/{attachment_id}", get(attachments::download::agent_file))
+        .route("/v1/agent/attachments/{attachment_id}/thumbnail", get(attachments::download::agent_thumbnail))
+        .route("/v1/admin/attachments", get(attachments::limits::get).put(attachments::limits::put))
         .route("/inbox", get(web_inbox::redirect))
         .route("/inbox/", get(web_inbox::index))
         .route("/inbox/{*file}", get(web_inbox::file))
@@ -331,7 +364,13 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
     })
     .await
     .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
-    let state = AppState::new(opened, config.settings);
+    let files = config.settings.blob_dir.clone().unwrap_or_else(|| blobs::default_dir(&config.db_path));
+    let mut state = AppState::new(opened, config.settings);
+    let local = blobs::LocalBlobStore::open(&files.join("blobs"))
+        .and_then(|b| std::fs::create_dir_all(files.join("partial")).map(|()| b).map_err(Into::into))
+        .map_err(|source| ServerError::Blobs { path: files.clone(), source })?;
+    state.blobs = Arc::new(local);
+    state.partial_dir = files.join("partial");
     // Pushes queued before a stop are sent now; new ones wake the worker as they commit.
     notify::push::start(Arc::clone(&state.store), state.hub.clone(), state.settings.push.clone())
         .map_err(ServerError::Push)?;
@@ -361,5 +400,7 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
     bots::resume(&state);
     // The email outbox's sender (settles emails a stop interrupted, then drains).
     email::start(&state);
+    // Incomplete uploads past their expiry lose their partial files.
+    attachments::sweeper::start(&state);
     Ok(Server { addr, state, stop: Some(stop), task })
 }

@@ -67,6 +67,10 @@ struct Cli {
     /// Extra CA certificates (PEM) trusted for SMTP over TLS, besides the system's: a relay with a private CA.
     #[arg(long, env = "CHATFLOW_SMTP_CA_FILE", value_name = "FILE")]
     smtp_ca_file: Option<PathBuf>,
+    /// Attachments' directory: `blobs/` (files by SHA-256) and `partial/` (uploads in progress). Default:
+    /// `<database file>.files` beside the database (docs/attachments.md).
+    #[arg(long, env = "CHATFLOW_BLOB_DIR", value_name = "DIR")]
+    blob_dir: Option<PathBuf>,
 }
 
 /// Listens for SIGINT and SIGTERM from now on and returns what completes on the first one. Called before the address
@@ -187,6 +191,7 @@ fn main() -> ExitCode {
                 trust_proxy: cli.trust_proxy,
                 push,
                 email,
+                blob_dir: cli.blob_dir,
             },
         };
         let server = match serve(config).await {

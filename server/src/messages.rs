@@ -24,6 +24,7 @@ use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
 use crate::realtime::Hub;
 use crate::state::AppState;
+use crate::store::attachments::Owner;
 use crate::store::{ConversationRecord, Paging, ReaderKind, Store, StoreError, VisitorRecord};
 
 /// The conversation if it belongs to the visitor. Another visitor's conversation is `not_found`, like one that does
@@ -46,6 +47,14 @@ pub fn validate_client_id(field: &str, id: &str) -> Result<(), ApiError> {
 
 /// Checks a message body against the protocol limits. The body itself never appears in the error (privacy).
 pub fn validate_body(body: &str) -> Result<(), ApiError> {
+    validate_body_with(body, false)
+}
+
+/// [`validate_body`] for a message that may carry files: with files, the body may be empty (`""`), not blank.
+pub fn validate_body_with(body: &str, has_files: bool) -> Result<(), ApiError> {
+    if has_files && body.is_empty() {
+        return Ok(());
+    }
     if body.trim().is_empty() {
         return Err(ApiError::invalid_field("body must not be empty"));
     }
@@ -85,7 +94,7 @@ pub async fn send_visitor_message(
     req: SendMessageRequest,
 ) -> Result<(Message, bool), ApiError> {
     validate_client_id("client_message_id", &client_message_id)?;
-    validate_body(&req.body)?;
+    validate_body_with(&req.body, !req.attachments.is_empty())?;
     if let Some(q) = &req.quick_reply_id {
         validate_client_id("quick_reply_id", q)?;
     }
@@ -94,6 +103,12 @@ pub async fn send_visitor_message(
         return Err(ApiError::invalid_field("send either survey_answer or quick_reply_id, not both"));
     }
     let answers_survey = survey_answer.is_some();
+    if answers_survey && !req.attachments.is_empty() {
+        return Err(ApiError::invalid_field(
+            "a survey answer carries no attachments; send the files in another message",
+        ));
+    }
+    let files = req.attachments;
     // Reads outside the ordered section: only the append and its publication need to be serialized.
     let (visitor_id, id) = (visitor.id.clone(), conversation_id.clone());
     let (consent_hash, bot) = state
@@ -130,7 +145,10 @@ pub async fn send_visitor_message(
             };
             let appended = match &survey_answer {
                 Some(answer) => domain::surveys::answer(s, &new, answer)?,
-                None => domain::messages::append(s, &new)?,
+                None => {
+                    let owner = Owner::Visitor(new.author.id.clone().unwrap_or_default());
+                    domain::messages::append_files(s, &new, Some((&owner, &files)))?
+                }
             };
             publish_appended(hub, &appended, None);
             Ok((appended.message, appended.created))

@@ -115,6 +115,19 @@ use crate::{
         // Satisfaction survey results.
         surveys::agent_summary,
         surveys::admin_summary,
+        // Attachments (#17).
+        crate::attachments::uploads::visitor_declare,
+        crate::attachments::uploads::visitor_status,
+        crate::attachments::patch::visitor_append,
+        crate::attachments::uploads::agent_declare,
+        crate::attachments::uploads::agent_status,
+        crate::attachments::patch::agent_append,
+        crate::attachments::download::visitor_file,
+        crate::attachments::download::visitor_thumbnail,
+        crate::attachments::download::agent_file,
+        crate::attachments::download::agent_thumbnail,
+        crate::attachments::limits::get,
+        crate::attachments::limits::put,
     ),
     components(schemas(
         chatflow_protocol::ClientFrame,
@@ -140,6 +153,8 @@ use crate::{
             and teams managed with the admin token"),
         (name = "meta", description = "Health and this document"),
         (name = "surveys", description = "Satisfaction survey results (agent session or token, admin token)"),
+        (name = "attachments", description = "Resumable uploads and downloads of files (visitor token, agent token \
+            or session)"),
     )
 )]
 pub struct ApiDoc;

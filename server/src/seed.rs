@@ -51,6 +51,9 @@ pub struct SeedApp {
     /// SMTP settings (the admin API's `PUT /v1/admin/email` body); stored only if the app has none yet.
     #[serde(default)]
     pub email: Option<crate::email::settings::SmtpSettingsInput>,
+    /// Attachment settings (the admin API's `PUT /v1/admin/attachments` body), set at every start.
+    #[serde(default)]
+    pub attachments: Option<crate::attachments::limits::AttachmentSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,7 +225,13 @@ pub fn apply(store: &dyn Store, path: &Path, now: i64) -> Result<(), SeedError> 
     let mut help_desk = Vec::new();
     let mut pushes = Vec::new();
     let mut email = Vec::new();
+    let mut attachments = Vec::new();
     for app in &mut file.apps {
+        if let Some(settings) = app.attachments.take() {
+            crate::attachments::limits::check_max_bytes(settings.max_bytes)
+                .map_err(|e| invalid(format!("app `{}`: attachments.{}", app.id, e.message)))?;
+            attachments.push((app.id.clone(), settings.max_bytes));
+        }
         if let Some(push) = app.push.take() {
             let prepared = crate::notify::push::seed::prepare(path, &app.id, push, now)
                 .map_err(|e| invalid(format!("app `{}`: {e}", app.id)))?;
@@ -269,6 +278,11 @@ pub fn apply(store: &dyn Store, path: &Path, now: i64) -> Result<(), SeedError> 
         if inserted > 0 {
             tracing::info!(app = %app_id, articles = inserted, "seed knowledge-base articles inserted");
         }
+    }
+    for (app_id, max_bytes) in &attachments {
+        store
+            .set_attachment_max_bytes(app_id, *max_bytes, now)
+            .map_err(|source| SeedError::Store { path: path.into(), source })?;
     }
     for push in &pushes {
         crate::notify::push::seed::apply(store, push).map_err(|e| invalid(format!("app `{}`: {e}", push.app_id)))?;

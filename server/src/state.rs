@@ -27,6 +27,9 @@ pub struct Settings {
     pub push: crate::notify::push::PushSettings,
     /// The email outbox's worker: reply delay, polling, SMTP timeout, extra CA.
     pub email: crate::email::EmailConfig,
+    /// Attachments' directory (`--blob-dir`): `blobs/` (the local blob store) and `partial/` (uploads in
+    /// progress). `None`: `<database file>.files` beside the database.
+    pub blob_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -39,6 +42,7 @@ impl Default for Settings {
             trust_proxy: false,
             push: crate::notify::push::PushSettings::default(),
             email: crate::email::EmailConfig::default(),
+            blob_dir: None,
         }
     }
 }
@@ -54,6 +58,12 @@ pub struct AppState {
     pub clock: Clock,
     /// Failed sign-ins per email and per client address (in memory: one node; see docs/agent-inbox.md).
     pub login_limiter: Arc<crate::accounts::limiter::LoginLimiter>,
+    /// Attachments' bytes (content-addressed); `serve` sets the configured backend.
+    pub blobs: Arc<dyn crate::blobs::BlobStore>,
+    /// Uploads in progress: one partial file per upload (always local, whatever the blob backend).
+    pub partial_dir: std::path::PathBuf,
+    /// Uploads being written, and their hash state between `PATCH`es.
+    pub uploads_in_flight: Arc<crate::attachments::inflight::InFlight>,
     /// Serializes writes that emit realtime events with their publication (see `db_publish`).
     events: Arc<Mutex<()>>,
 }
@@ -76,6 +86,9 @@ impl AppState {
             settings: Arc::new(settings),
             clock,
             login_limiter: Arc::default(),
+            blobs: Arc::new(crate::blobs::Unconfigured),
+            partial_dir: std::path::PathBuf::new(),
+            uploads_in_flight: Arc::default(),
             events: Arc::new(Mutex::new(())),
         }
     }

@@ -24,6 +24,16 @@ pub fn etag_of(chatflows: &[Chatflow]) -> String {
     format!("\"{}\"", &sha256_hex(&bytes)[..32])
 }
 
+/// The list's ETag with the app's attachment limits: the default limits leave the chatflows' tag as it was, another
+/// limit changes it (a client's cached copy must learn the new limit).
+pub fn etag_with_limits(chatflows: &[Chatflow], limits: &chatflow_protocol::attachment::AttachmentLimits) -> String {
+    if *limits == Default::default() {
+        return etag_of(chatflows);
+    }
+    let bytes = serde_json::to_vec(&(chatflows, limits)).unwrap_or_default();
+    format!("\"{}\"", &sha256_hex(&bytes)[..32])
+}
+
 /// `If-None-Match` semantics (RFC 9110 §13.1.2): `*`, or a list of tags compared weakly.
 pub fn if_none_match(header: &str, etag: &str) -> bool {
     let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
@@ -85,15 +95,20 @@ pub async fn list_chatflows(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let app_id = require_app(&state, app_id).await?;
+    let limits = crate::attachments::limits::limits_of(&state, &app_id).await?;
     let chatflows = state.db(move |s| s.chatflows(&app_id)).await?;
-    let etag = etag_of(&chatflows);
+    let etag = etag_with_limits(&chatflows, &limits);
     let etag_header = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
     let cache = HeaderValue::from_static("no-cache");
     let matches = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| if_none_match(v, &etag));
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag_header), (CACHE_CONTROL, cache)]).into_response());
     }
-    Ok(([(ETAG, etag_header), (CACHE_CONTROL, cache)], Json(ChatflowList { chatflows, etag, attachment_limits: Default::default() })).into_response())
+    Ok((
+        [(ETAG, etag_header), (CACHE_CONTROL, cache)],
+        Json(ChatflowList { chatflows, etag, attachment_limits: limits }),
+    )
+        .into_response())
 }
 
 #[utoipa::path(

@@ -6,6 +6,7 @@ use chatflow_protocol::{
 };
 
 use super::tickets;
+use crate::store::attachments::Owner;
 use crate::store::inbox::HandledBy;
 use crate::store::tx::{in_tx, ConversationChange, Tx, UnitOfWork};
 use crate::store::{ConversationRecord, StoreError, StoreResult};
@@ -52,14 +53,34 @@ pub fn append<S: UnitOfWork + ?Sized>(store: &S, new: &NewMessage) -> StoreResul
 
 /// [`append`] inside the caller's unit of work.
 pub fn append_in(tx: &mut dyn Tx, new: &NewMessage) -> StoreResult<Appended> {
+    append_files_in(tx, new, None)
+}
+
+/// [`append`] of a message that carries the sender's uploads (`upload_ids`, in order; see
+/// `domain::attachments::resolve_in`).
+pub fn append_files(
+    store: &(impl UnitOfWork + ?Sized),
+    new: &NewMessage,
+    files: Option<(&Owner, &[String])>,
+) -> StoreResult<Appended> {
+    in_tx(store, |tx| append_files_in(tx, new, files))
+}
+
+/// [`append_files`] inside the caller's unit of work.
+pub fn append_files_in(tx: &mut dyn Tx, new: &NewMessage, files: Option<(&Owner, &[String])>) -> StoreResult<Appended> {
     let conv = tx
         .conversation_for_update(&new.conversation_id)?
         .filter(|c| new.owner_visitor_id.as_ref().is_none_or(|owner| *owner == c.visitor_id))
         .ok_or_else(|| StoreError::NotFound(format!("conversation `{}` does not exist", new.conversation_id)))?;
+    let files = match files {
+        Some((owner, ids)) if !ids.is_empty() => super::attachments::resolve_in(tx, owner, ids)?,
+        _ => Vec::new(),
+    };
     // Idempotency first: a replay returns the stored message even if the conversation changed since.
     if let Some(client_id) = &new.client_message_id {
         if let Some(stored) = tx.message_by_client_id(&conv.id, client_id)? {
-            if !same_content(&stored, new) {
+            let same_files = stored.attachments.iter().map(|a| &a.id).eq(files.iter().map(|f| &f.attachment.id));
+            if !same_content(&stored, new) || !same_files {
                 return Err(StoreError::Conflict(format!(
                     "client_message_id `{client_id}` was already used in this conversation for a different message; \
                      generate a new id for a new message"
@@ -97,8 +118,9 @@ pub fn append_in(tx: &mut dyn Tx, new: &NewMessage) -> StoreResult<Appended> {
         quick_reply_id: new.quick_reply_id.clone(),
         created_at: new.now,
         survey: new.survey.clone(),
-        attachments: Vec::new(),
+        attachments: files.iter().map(|f| f.attachment.clone()).collect(),
     };
+    super::attachments::claim_in(tx, &files, &conv.id, seq)?;
     tx.insert_message(&message)?;
     super::email::on_message_in(tx, &conv, &message)?;
     let reopened = new.reopen && conv.status == ConversationStatus::Closed;

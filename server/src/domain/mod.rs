@@ -21,6 +21,7 @@
 //! transaction) and a form that opens its own.
 
 pub mod agents;
+pub mod attachments;
 pub mod bots;
 pub mod consent;
 pub mod conversations;

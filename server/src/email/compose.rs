@@ -145,7 +145,7 @@ pub fn prepare(s: &dyn Store, e: &EmailRecord) -> StoreResult<Prepared> {
                 .map_or_else(|| team.clone(), name);
             let mut body = format!("{}\n\n", words.reply_intro(&agent, &team));
             for m in &recent {
-                line(&mut body, m.created_at, &name(m), &m.body);
+                line(&mut body, m.created_at, &name(m), &crate::inbox::transcript::body_with_files(m));
             }
             (words.reply_subject(&agent, &team), body)
         }
@@ -165,7 +165,7 @@ pub fn prepare(s: &dyn Store, e: &EmailRecord) -> StoreResult<Prepared> {
                         at_utc: fmt_utc(m.created_at),
                         author_kind: m.author.kind,
                         author_name: author_name(m, &contact, &agents, flow.as_ref()),
-                        body: m.body.clone(),
+                        body: crate::inbox::transcript::body_with_files(m),
                     });
                 }
                 if !page.has_more {

@@ -128,7 +128,7 @@ async fn build(state: &AppState, app_id: String, id: String) -> Result<Transcrip
                         at_utc: fmt_utc(m.created_at),
                         author_kind: m.author.kind,
                         author_name: author_name(m, &contact_name, &agents, flow.as_ref()),
-                        body: m.body.clone(),
+                        body: body_with_files(m),
                     });
                 }
                 if !page.has_more {
@@ -148,6 +148,19 @@ async fn build(state: &AppState, app_id: String, id: String) -> Result<Transcrip
             })
         })
         .await
+}
+
+/// A message's text with one line per attached file (`[file: name, size]`): transcripts name the files, they do
+/// not carry them.
+pub fn body_with_files(m: &chatflow_protocol::Message) -> String {
+    let mut out = m.body.clone();
+    for a in &m.attachments {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!("[file: {}, {} bytes]", a.file_name, a.size));
+    }
+    out
 }
 
 /// The plain-text form: a header, then one line per message (continuation lines indented).

@@ -166,7 +166,14 @@ impl Connection {
         };
         match frame {
             ClientFrame::Resume { cursors } => self.resume(cursors).await,
-            ClientFrame::Send { conversation_id, client_message_id, body, quick_reply_id, survey_answer, attachments } => {
+            ClientFrame::Send {
+                conversation_id,
+                client_message_id,
+                body,
+                quick_reply_id,
+                survey_answer,
+                attachments,
+            } => {
                 let req = SendMessageRequest { body, quick_reply_id, survey_answer, attachments };
                 let out = messages::send_visitor_message(
                     &self.state,

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod agent;
+pub mod attachments;
 pub mod bots;
 pub mod email;
 pub mod inbox;
@@ -21,6 +22,7 @@ use chatflow_protocol::{
 
 pub use accounts::AccountStore;
 pub use agent::{CannedStore, FeedStore, NoteStore, VisitorContextStore};
+pub use attachments::AttachmentStore;
 pub use bots::BotStore;
 pub use email::EmailStore;
 pub use inbox::{InboxStore, TicketStore};
@@ -49,6 +51,9 @@ pub enum StoreError {
     /// A value the caller gave is not acceptable (an unknown agent, a seq beyond the last message).
     #[error("{0}")]
     Invalid(String),
+    /// A message references an upload that is not complete, or already used (`upload_not_ready`).
+    #[error("{0}")]
+    NotReady(String),
     /// The backend is busy or unreachable (locked database, lost connection): the caller may retry later.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -257,6 +262,7 @@ pub trait Store:
     + PushStore
     + EmailStore
     + SurveyStore
+    + AttachmentStore
     + Send
     + Sync
 {
@@ -281,6 +287,7 @@ impl<T> Store for T where
         + PushStore
         + EmailStore
         + SurveyStore
+        + AttachmentStore
         + Send
         + Sync
 {

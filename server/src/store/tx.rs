@@ -237,6 +237,7 @@ pub trait Tx:
     + super::push::PushTx
     + EmailTx
     + SurveyTx
+    + super::attachments::AttachmentTx
 {
 }
 
@@ -252,6 +253,7 @@ impl<T> Tx for T where
         + super::push::PushTx
         + EmailTx
         + SurveyTx
+        + super::attachments::AttachmentTx
         + ?Sized
 {
 }

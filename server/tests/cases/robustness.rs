@@ -63,7 +63,10 @@ async fn garbage_and_oversized_bodies_on_every_route() {
             let r = api.raw(method, &p, token.as_deref(), ctype, body.clone()).await;
             assert!(r.status.is_client_error(), "{method} {p} with {} bytes of {ctype}: {}", body.len(), r.status);
             assert!(r.body["code"].is_string() && r.body["message"].is_string(), "{method} {p}: {:?}", r.body);
-            if body.len() > MAX_BODY_BYTES {
+            // An upload's PATCH streams its body to disk: the JSON size limit is not its rule (it refuses these
+            // bodies for their content type).
+            let streamed = *method == "PATCH" && p.contains("/uploads/");
+            if body.len() > MAX_BODY_BYTES && !streamed {
                 assert_eq!(r.code(), "payload_too_large", "{method} {p}");
             }
         }

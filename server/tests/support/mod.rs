@@ -93,6 +93,11 @@ impl TestServer {
         Api::new(&self.base)
     }
 
+    /// The server process's id (memory figures read its `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn ws_url(&self) -> String {
         format!("{}/v1/realtime", self.base.replacen("http://", "ws://", 1))
     }
@@ -341,5 +346,6 @@ pub fn bot_session(server: &TestServer, conversation: &str) -> Option<(u64, bool
     .ok()
 }
 
+pub mod blob_conformance;
 pub mod push_fakes;
 pub mod smtp;

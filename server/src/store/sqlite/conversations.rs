@@ -67,13 +67,14 @@ fn conversations_where(
 }
 
 const MSG_COLS: &str = "conversation_id, seq, client_message_id, author_kind, author_id, author_name, author_avatar, \
-                        body, quick_replies, quick_reply_id, created_at, survey";
+                        body, quick_replies, quick_reply_id, created_at, survey, attachments";
 
 struct MsgRow {
     msg: Message,
     author_kind: String,
     quick_replies: Option<String>,
     survey: Option<String>,
+    attachments: Option<String>,
 }
 
 fn msg_from_row(r: &Row<'_>) -> rusqlite::Result<MsgRow> {
@@ -98,6 +99,7 @@ fn msg_from_row(r: &Row<'_>) -> rusqlite::Result<MsgRow> {
         author_kind: r.get(3)?,
         quick_replies: r.get(8)?,
         survey: r.get(11)?,
+        attachments: r.get(12)?,
     })
 }
 
@@ -113,6 +115,10 @@ fn finish_msg(row: MsgRow) -> StoreResult<Message> {
             serde_json::from_str(&json)
                 .map_err(|e| StoreError::Corrupt(format!("survey of message {}: {e}", msg.seq)))?,
         );
+    }
+    if let Some(json) = row.attachments {
+        msg.attachments = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("attachments of message {}: {e}", msg.seq)))?;
     }
     Ok(msg)
 }
@@ -142,10 +148,15 @@ pub(super) fn insert_message_in(conn: &Connection, m: &Message) -> StoreResult<(
         Some(part) => Some(serde_json::to_string(part).map_err(|e| StoreError::Corrupt(e.to_string()))?),
         None => None,
     };
+    let attachments = if m.attachments.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&m.attachments).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    };
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, client_message_id, author_kind, author_id, author_name,
-             author_avatar, body, quick_replies, quick_reply_id, created_at, survey)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             author_avatar, body, quick_replies, quick_reply_id, created_at, survey, attachments)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         m.conversation_id,
@@ -159,7 +170,8 @@ pub(super) fn insert_message_in(conn: &Connection, m: &Message) -> StoreResult<(
         quick_replies,
         m.quick_reply_id,
         m.created_at,
-        survey
+        survey,
+        attachments
     ])?;
     Ok(())
 }

@@ -120,6 +120,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_email.sql"),
     // 8: satisfaction surveys (a message's survey part, one row per survey with its answer).
     include_str!("migrations/0008_survey.sql"),
+    // 9: attachments: uploads in progress, stored files, the files a message carries.
+    include_str!("migrations/0009_attachments.sql"),
 ];
 
 /// Brings `conn` to the latest schema. Refuses a database written by a newer server.

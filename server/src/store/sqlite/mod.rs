@@ -5,6 +5,7 @@
 mod accounts;
 mod agent;
 mod apps;
+mod attachments;
 mod bots;
 mod conversations;
 mod email;
