@@ -131,6 +131,13 @@ export function typeLabel(/** @type {string} */ mime) {
   return labels[mime] ?? (mime.split("/")[1] ?? mime).toUpperCase();
 }
 
+/** Three letters for a chip's icon (drawn with text: no emoji font is needed). */
+export function fileBadge(/** @type {string} */ mime) {
+  /** @type {Record<string, string>} */
+  const badges = { "application/pdf": "PDF", "application/zip": "ZIP", "text/plain": "TXT", "video/mp4": "MP4" };
+  return badges[mime] ?? (mime.startsWith("image/") ? "IMG" : "FILE");
+}
+
 /**
  * What an attachment shows, as plain data (what the DOM is built from; the tests check it without a browser).
  * @param {Attachment} a @param {string} origin
@@ -152,7 +159,7 @@ export function describe(a, origin) {
     kind: /** @type {const} */ ("file"),
     name: a.file_name,
     href,
-    icon: a.mime_type.startsWith("image/") ? "🖼" : a.mime_type === "application/pdf" ? "📄" : "📎",
+    icon: fileBadge(a.mime_type),
     type: typeLabel(a.mime_type),
     size: humanSize(a.size),
     label: `Download ${a.file_name}, ${typeLabel(a.mime_type)}, ${humanSize(a.size)}`,

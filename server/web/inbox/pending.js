@@ -37,7 +37,6 @@ export function mountPending(el, props) {
           h("span", { class: "att-name" }, p.file.name),
           h("span", { class: "att-meta" }, humanSize(p.file.size)),
           p.bar,
-          p.status,
           h(
             "button",
             {
@@ -49,6 +48,7 @@ export function mountPending(el, props) {
             },
             "Remove",
           ),
+          p.status,
         ),
       ),
     );

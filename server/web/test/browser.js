@@ -182,7 +182,7 @@ async function attachments(page, context, call, ids) {
   assert.deepEqual(await page.locator("#messages .att-file .att-name").allTextContents(), [`${XSS}.pdf`]);
   assert.equal(await page.locator("#messages img").count(), 1, "the only image is the thumbnail: names stay text");
   const preview = await page.locator("button.row", { hasText: "Pat Pictures" }).locator(".row-title").textContent();
-  console.log("list row of a message with files only:", preview);
+  assert.equal(preview, `📎 screen.png, ${XSS}.pdf`, "the list line of a message with files only names them");
   await page.screenshot({ path: join(OUT, "8-attachments.png") });
   const a11y = await accessibilityViolations(page);
   console.log("axe-core, attachments:", a11y.length ? a11y : "no violation");
