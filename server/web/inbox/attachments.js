@@ -189,7 +189,7 @@ export function attachmentsView(/** @type {Attachment[]} */ list, origin = locat
         { class: "att-file" },
         h(
           "a",
-          { href: d.href, download: d.name, "aria-label": d.label, title: d.name },
+          { href: d.href, download: d.name, title: d.label }, // the visible text names the link (name, type, size)
           h("span", { class: "att-icon", "aria-hidden": "true" }, d.icon),
           h("span", { class: "att-name" }, d.name),
           h("span", { class: "att-meta" }, `${d.type} · ${d.size}`),
