@@ -22,7 +22,6 @@ import {
   client,
   signIn,
   watchProblems,
-  serverHasUploads,
 } from "./harness.js";
 import { download, pdf, png, sha256, visitorUpload } from "./files.js";
 
@@ -151,8 +150,6 @@ async function seedConversations(/** @type {ReturnType<typeof client>} */ call) 
     2,
     Array.from({ length: 56 }, (_, i) => `Message ${i + 1}`),
   );
-  if (!(await serverHasUploads(call.base)))
-    return { parcel, xss, closed, spam, bot: botConv.id, long, pics: "", pat: "" };
   // A visitor who sends a screenshot and a PDF whose name is markup, with no text.
   const pat = await visitor({ name: "Pat Pictures" });
   const pics = await open(pat, 2, ["Here is what I see:"]);
@@ -369,8 +366,7 @@ async function main() {
       Array.from({ length: 56 }, (_, i) => `Message ${i + 1}`),
     );
 
-    if (ids.pics) await attachments(page, context, call, ids);
-    else console.log("SKIPPED attachments: this server has no upload routes (/v1/agent/uploads)");
+    await attachments(page, context, call, ids);
 
     // Jane's conversation: agent message read by the visitor, multi-line text, sidebar.
     await page.locator("button.row", { hasText: "Jane Doe" }).click();

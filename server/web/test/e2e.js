@@ -22,7 +22,6 @@ import {
   launchBrowser,
   watchProblems,
   signIn,
-  serverHasUploads,
 } from "./harness.js";
 import { download, pdf, png, sha256, visitorUpload } from "./files.js";
 
@@ -178,9 +177,7 @@ async function main() {
     await call("POST", "/v1/admin/agents", "cfa_acme_admin_test_token", { display_name: "Dana", ...DANA });
     await call("POST", "/v1/admin/agents", "cfa_globex_admin_test_token", { display_name: "Gina", ...GINA });
     // The app's file limit, which the page loads at sign-in and checks before uploading.
-    const withUploads = await serverHasUploads(server.url);
-    if (withUploads) await call("PUT", "/v1/admin/attachments", "cfa_acme_admin_test_token", { max_bytes: 200_000 });
-    else console.log("SKIPPED attachments: this server has no upload routes (/v1/agent/uploads)");
+    await call("PUT", "/v1/admin/attachments", "cfa_acme_admin_test_token", { max_bytes: 200_000 });
     const alice = await agentPage("alice", ALICE);
     const dana = await agentPage("dana", DANA);
     const gina = await agentPage("gina (another app)", GINA);
@@ -257,7 +254,7 @@ async function main() {
     await alice.waitForSelector("#sidebar .contact-name", WAIT);
     await alice.screenshot({ path: join(OUT, "e2e-3-sidebar.png") });
 
-    if (withUploads) await attachments(alice, call, server.url, conversationId, visitor);
+    await attachments(alice, call, server.url, conversationId, visitor);
 
     // The visitor's app never saw the note, in any event.
     await visitor.waitFor(teamMessage(expanded), "the canned response");

@@ -120,13 +120,3 @@ export async function signIn(page, base, agent) {
   await page.keyboard.press("Enter");
   await page.waitForSelector("#login", { state: "hidden" });
 }
-
-/**
- * Whether the server has the attachment routes (its OpenAPI document lists them): the attachment scenarios need them
- * and say so when they are skipped.
- * @param {string} base
- */
-export async function serverHasUploads(base) {
-  const doc = await (await fetch(`${base}/openapi.json`)).json();
-  return "/v1/agent/uploads" in (doc.paths ?? {});
-}
