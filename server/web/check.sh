@@ -15,6 +15,7 @@ npx tsc --noEmit -p jsconfig.json
 npx tsc --noEmit -p test/jsconfig.json
 node --test test/*.test.js
 if [ "${1:-}" = "--browser" ]; then
+  node test/attachments-page.js
   node test/browser.js
   node test/e2e.js
 fi

@@ -17,6 +17,9 @@
  * @typedef {import("./types.js").Ticket} Ticket
  * @typedef {import("./types.js").ViewName} ViewName
  * @typedef {import("./types.js").Filters} Filters
+ * @typedef {import("./types.js").AttachmentLimits} AttachmentLimits
+ * @typedef {import("./types.js").UploadRequest} UploadRequest
+ * @typedef {import("./types.js").UploadStatus} UploadStatus
  */
 
 export class ApiError extends Error {
@@ -86,11 +89,12 @@ export function createApi(options = {}) {
   /**
    * @template T
    * @param {string} method @param {string} path @param {unknown} [body]
+   * @param {{body: Blob, headers: Record<string, string>}} [raw] bytes sent as they are (an upload's chunk)
    * @returns {Promise<T>}
    */
-  async function request(method, path, body) {
+  async function request(method, path, body, raw) {
     /** @type {Record<string, string>} */
-    const headers = { Accept: "application/json" };
+    const headers = { Accept: "application/json", ...raw?.headers };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET" && method !== "HEAD" && csrf) headers["X-CSRF-Token"] = csrf;
     let res;
@@ -99,7 +103,7 @@ export function createApi(options = {}) {
         method,
         headers,
         credentials: "same-origin",
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: raw ? raw.body : body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
       throw new ApiError(0, "network", "The server cannot be reached. Check the connection and try again.");
@@ -140,8 +144,17 @@ export function createApi(options = {}) {
     /** @returns {Promise<void>} */
     read: (/** @type {string} */ id, /** @type {number} */ seq) => request("POST", `${c(id)}/read`, { seq }),
     /** @returns {Promise<Message>} */
-    reply: (/** @type {string} */ id, /** @type {string} */ body, /** @type {string} */ clientMessageId) =>
-      request("POST", `${c(id)}/messages`, { body, client_message_id: clientMessageId }),
+    reply: (
+      /** @type {string} */ id,
+      /** @type {string} */ body,
+      /** @type {string} */ clientMessageId,
+      /** @type {string[]} */ attachments = [],
+    ) =>
+      request("POST", `${c(id)}/messages`, {
+        body,
+        client_message_id: clientMessageId,
+        ...(attachments.length ? { attachments } : {}),
+      }),
     /** @returns {Promise<void>} */
     typing: (/** @type {string} */ id, /** @type {boolean} */ typing) => request("POST", `${c(id)}/typing`, { typing }),
     /** @returns {Promise<{notes: Note[]}>} */
@@ -174,6 +187,22 @@ export function createApi(options = {}) {
       request("GET", `/v1/agent/kb/search?${new URLSearchParams({ q, limit: "5" })}`),
     /** @returns {Promise<{agents: Agent[]}>} */
     agents: () => request("GET", "/v1/agent/agents"),
+    /** The app's attachment limits (the chatflow list is public; older servers send none). */
+    attachmentLimits: async (/** @type {string} */ appId) => {
+      /** @type {{attachment_limits?: AttachmentLimits}} */
+      const list = await request("GET", `/v1/apps/${encodeURIComponent(appId)}/chatflows`);
+      return list.attachment_limits ?? null;
+    },
+    /** @returns {Promise<UploadStatus>} */
+    declareUpload: (/** @type {UploadRequest} */ req) => request("POST", "/v1/agent/uploads", req),
+    /** @returns {Promise<UploadStatus>} */
+    uploadStatus: (/** @type {string} */ id) => request("GET", `/v1/agent/uploads/${encodeURIComponent(id)}`),
+    /** @returns {Promise<UploadStatus>} */
+    patchUpload: (/** @type {string} */ id, /** @type {number} */ offset, /** @type {Blob} */ bytes) =>
+      request("PATCH", `/v1/agent/uploads/${encodeURIComponent(id)}`, undefined, {
+        body: bytes,
+        headers: { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" },
+      }),
     /** @returns {Promise<{available: boolean}>} */
     presence: (/** @type {boolean} */ available) => request("PUT", "/v1/agent/presence", { available }),
   };

@@ -11,6 +11,7 @@ import * as S from "./state.js";
 import { renderList, renderViews, mountFilters } from "./list.js";
 import { readScroll, renderHeader, renderMessages, renderTyping } from "./conversation.js";
 import { mountComposer } from "./composer.js";
+import { DEFAULT_LIMITS } from "./attachments.js";
 import { renderActions } from "./actions.js";
 import { renderSidebar } from "./sidebar.js";
 import { renderLogin } from "./login.js";
@@ -36,6 +37,8 @@ let loadingEarlier = false;
 let visitor = { id: "", data: null, error: null };
 /** @type {CannedResponse[]} */
 let canned = [];
+/** The app's attachment limits (its chatflow list), checked before a file is uploaded. */
+let limits = DEFAULT_LIMITS;
 /** @type {ReturnType<typeof mountComposer> | null} */
 let composer = null;
 let composerFor = "";
@@ -91,6 +94,7 @@ async function signedIn(session) {
     ]);
     state = { ...state, agents: Object.fromEntries(agents.map((a) => [a.id, a])) };
     canned = cannedList.canned_responses;
+    limits = (await api.attachmentLimits(session.agent.app_id).catch(() => null)) ?? DEFAULT_LIMITS;
   } catch (e) {
     toast(e instanceof Error ? e.message : String(e), true);
   }
@@ -385,6 +389,7 @@ function render() {
       api,
       agentName: me.display_name,
       canned: () => canned,
+      limits: () => limits,
       row: () => state.rows[id] ?? row,
       onSent: (m) => {
         state = S.withMessage(state, m);

@@ -5,6 +5,8 @@
 
 import { h, replace, safeUrl } from "./dom.js";
 import { expandPlaceholders, insertAt, matchCanned, placeholderValues, slashQuery } from "./canned.js";
+import { mountPending } from "./pending.js";
+import { ApiError } from "./api.js";
 
 /**
  * @typedef {import("./api.js").Api} Api
@@ -13,6 +15,7 @@ import { expandPlaceholders, insertAt, matchCanned, placeholderValues, slashQuer
  * @typedef {import("./types.js").Message} Message
  * @typedef {import("./types.js").Note} Note
  * @typedef {import("./types.js").KbHit} KbHit
+ * @typedef {import("./types.js").AttachmentLimits} AttachmentLimits
  */
 
 const TYPING_EVERY_MS = 3000;
@@ -23,7 +26,7 @@ const TYPING_IDLE_MS = 4000;
 /**
  * @param {Element} el
  * @param {{
- *   api: Api, row: () => InboxRow, agentName: string, canned: () => CannedResponse[],
+ *   api: Api, row: () => InboxRow, agentName: string, canned: () => CannedResponse[], limits: () => AttachmentLimits,
  *   onSent: (m: Message) => void, onNote: (n: Note) => void, onError: (text: string) => void
  * }} props
  */
@@ -55,6 +58,20 @@ export function mountComposer(el, props) {
   });
   const kbPanel = h("div", { class: "popup kb", hidden: true });
   const sendButton = h("button", { type: "submit", class: "btn primary" }, "Send");
+  // Files for the reply: chosen with "Attach", dropped on the composer or pasted; uploaded when the agent sends.
+  const fileInput = h("input", { type: "file", multiple: true, hidden: true, "aria-hidden": "true", tabindex: -1 });
+  const pendingList = h("ul", { class: "pending-files", "aria-label": "Files to send", hidden: true });
+  const files = mountPending(pendingList, { api: props.api, limits: props.limits, onError: props.onError });
+  const attachButton = h(
+    "button",
+    { type: "button", class: "btn", title: "Attach files to the reply", on: { click: () => fileInput.click() } },
+    "Attach",
+  );
+  fileInput.addEventListener("change", () => {
+    if (fileInput.files) files.add(fileInput.files);
+    fileInput.value = "";
+    text.focus();
+  });
   const replyTab = h(
     "button",
     { type: "button", class: "tab active", "aria-pressed": "true", on: { click: () => setMode("reply") } },
@@ -77,7 +94,9 @@ export function mountComposer(el, props) {
     ),
     cannedMenu,
     kbPanel,
+    pendingList,
     text,
+    fileInput,
     h(
       "div",
       { class: "composer-bar" },
@@ -111,6 +130,7 @@ export function mountComposer(el, props) {
         },
         "Insert article",
       ),
+      attachButton,
       h("span", { class: "spacer" }),
       sendButton,
     ),
@@ -133,6 +153,7 @@ export function mountComposer(el, props) {
         ? "Reply… (Enter to send, Shift+Enter for a new line, / for canned responses)"
         : "Internal note… (never shown to the visitor)";
     if (mode === "note") stopTyping();
+    attachButton.hidden = mode === "note"; // notes stay text: files go to the visitor with a reply
     text.value = drafts.get(`${id}:${mode}`) ?? "";
     text.focus();
   }
@@ -287,16 +308,22 @@ export function mountComposer(el, props) {
 
   async function send() {
     const body = text.value.trim();
-    if (!body || sending) return;
-    if (pending.text !== body) pending = { text: body, clientId: crypto.randomUUID() };
+    const withFiles = mode === "reply" && files.count() > 0;
+    if ((!body && !withFiles) || sending) return;
     sending = true;
     sendButton.disabled = true;
     try {
       if (mode === "reply") {
+        const uploads = withFiles ? await files.uploadAll() : [];
+        // The same text with the same files is the same message: a retry reuses its client id (stored once).
+        const key = JSON.stringify([body, uploads]);
+        if (pending.text !== key) pending = { text: key, clientId: crypto.randomUUID() };
         clearTimeout(idleTimer);
         lastTypingSent = 0; // the reply itself ends the typing indicator on the visitor's side
-        props.onSent(await props.api.reply(id, body, pending.clientId));
+        props.onSent(await props.api.reply(id, body, pending.clientId, uploads));
+        files.clear();
       } else {
+        if (pending.text !== body) pending = { text: body, clientId: crypto.randomUUID() };
         props.onNote(await props.api.addNote(id, body, pending.clientId));
       }
       if (text.value.trim() === body) {
@@ -305,6 +332,7 @@ export function mountComposer(el, props) {
       }
       pending = { text: "", clientId: "" };
     } catch (e) {
+      if (e instanceof ApiError && e.code === "upload_not_ready") files.forgetUploads();
       props.onError(e instanceof Error ? e.message : String(e)); // the text stays for a retry
     } finally {
       sending = false;
@@ -344,6 +372,20 @@ export function mountComposer(el, props) {
       e.preventDefault();
       send();
     }
+  });
+  form.addEventListener("dragover", (e) => {
+    if (mode === "reply" && e.dataTransfer?.types.includes("Files")) e.preventDefault();
+  });
+  form.addEventListener("drop", (e) => {
+    if (mode !== "reply" || !e.dataTransfer?.files.length) return;
+    e.preventDefault();
+    files.add(e.dataTransfer.files);
+  });
+  text.addEventListener("paste", (e) => {
+    const pasted = e.clipboardData?.files;
+    if (mode !== "reply" || !pasted?.length) return;
+    e.preventDefault(); // a pasted screenshot becomes a file, not text
+    files.add(pasted);
   });
   form.addEventListener("submit", (e) => {
     e.preventDefault();

@@ -6,6 +6,7 @@
 import { h, replace } from "./dom.js";
 import { authorName, fullTime, initials, isoTime, shortTime } from "./format.js";
 import { isTyping, timeline } from "./state.js";
+import { attachmentsView } from "./attachments.js";
 
 /**
  * @typedef {import("./state.js").State} State
@@ -222,7 +223,8 @@ function messageView(m, row, now, answered, grouped) {
             kind === "bot" ? h("span", { class: "badge bot" }, "Bot") : null,
             h("time", { datetime: isoTime(m.created_at), title: fullTime(m.created_at) }, shortTime(m.created_at, now)),
           ),
-      h("div", { class: "bubble" }, m.body),
+      m.body || !m.attachments?.length ? h("div", { class: "bubble" }, m.body) : null,
+      m.attachments?.length ? attachmentsView(m.attachments) : null,
       m.quick_replies?.length
         ? h(
             "ul",

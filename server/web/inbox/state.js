@@ -2,6 +2,8 @@
 // The page's one store, as pure functions: every change is `next = f(state, input)`, never a mutation, so the
 // feed's events can be unit-tested (replays, duplicates, resync) without a browser.
 
+import { previewOf } from "./attachments.js";
+
 /**
  * @typedef {import("./types.js").InboxRow} InboxRow
  * @typedef {import("./types.js").Message} Message
@@ -198,6 +200,10 @@ export function putRow(state, row) {
   const id = row.conversation.id;
   const held = state.rows[id];
   if (held && row.conversation.last_seq < held.conversation.last_seq) return state;
+  if (held && !row.preview && held.preview && held.conversation.last_seq === row.conversation.last_seq) {
+    // The same last message, with files only: keep the "📎 name" line the page made from it.
+    row = { ...row, preview: held.preview, title: row.title ? row.title : held.title };
+  }
   const rows = { ...state.rows, [id]: row };
   const inList = state.listIds.includes(id);
   const belongs = matchesView(row, state.view, state.filters, state.me?.id);
@@ -279,7 +285,10 @@ export function withMessage(state, m) {
     // the team's side).
     const read = m.author.kind === "visitor" ? "visitor_read_seq" : "agent_read_seq";
     const conversation = { ...row.conversation, last_seq: m.seq, [read]: Math.max(row.conversation[read], m.seq) };
-    const bumped = { ...row, conversation, preview: m.body };
+    const preview = previewOf(m);
+    // The title follows the last message unless it is a ticket's subject.
+    const title = row.title === (row.preview ?? "") || !row.title ? preview : row.title;
+    const bumped = { ...row, conversation, preview, title };
     next = { ...next, rows: { ...next.rows, [m.conversation_id]: bumped } };
   }
   return next;

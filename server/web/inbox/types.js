@@ -13,8 +13,17 @@
  *
  * @typedef {{
  *   conversation_id: string, seq: number, client_message_id?: string, author: Author, body: string,
- *   quick_replies?: QuickReply[], quick_reply_id?: string, created_at: number
+ *   quick_replies?: QuickReply[], quick_reply_id?: string, created_at: number, attachments?: Attachment[]
  * }} Message
+ *
+ * @typedef {{width: number, height: number, thumbnail_width: number, thumbnail_height: number}} ImageInfo
+ * @typedef {{id: string, file_name: string, mime_type: string, size: number, sha256: string, image?: ImageInfo}}
+ *   Attachment
+ * @typedef {{max_bytes: number, max_per_message: number, mime_types: string[]}} AttachmentLimits
+ * @typedef {{upload_id: string, file_name: string, mime_type: string, size: number, sha256: string}} UploadRequest
+ * @typedef {{
+ *   upload_id: string, offset: number, size: number, complete: boolean, attachment?: Attachment, expires_at: number
+ * }} UploadStatus
  *
  * @typedef {{messages: Message[], has_more: boolean, last_seq: number}} MessagePage
  *

@@ -14,7 +14,16 @@ import { join } from "node:path";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
-import { OUT, CHROMIUM, CHROMIUM_ARGS, startServer, client, signIn, watchProblems } from "./harness.js";
+import {
+  OUT,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  startServer,
+  client,
+  signIn,
+  watchProblems,
+} from "./harness.js";
+import { download, pdf, png, sha256, visitorUpload } from "./files.js";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
@@ -141,7 +150,94 @@ async function seedConversations(/** @type {ReturnType<typeof client>} */ call) 
     2,
     Array.from({ length: 56 }, (_, i) => `Message ${i + 1}`),
   );
-  return { parcel, xss, closed, spam, bot: botConv.id, long };
+  // A visitor who sends a screenshot and a PDF whose name is markup, with no text.
+  const pat = await visitor({ name: "Pat Pictures" });
+  const pics = await open(pat, 2, ["Here is what I see:"]);
+  const uploads = [
+    await visitorUpload(call.base, pat, "screen.png", "image/png", png()),
+    await visitorUpload(call.base, pat, `${XSS}.pdf`, "application/pdf", pdf()),
+  ];
+  await call("PUT", `/v1/conversations/${pics}/messages/m${++n}`, pat, { body: "", attachments: uploads });
+  return { parcel, xss, closed, spam, bot: botConv.id, long, pics, pat };
+}
+
+/**
+ * Attachments: the visitor's image as a thumbnail that opens the full image, a file with a hostile name as a text
+ * chip; Alice sends a PDF and an image the visitor downloads byte-identical; a file above the server's limit is
+ * refused with the server's message and the text stays.
+ * @param {import("playwright-core").Page} page @param {import("playwright-core").BrowserContext} context
+ * @param {ReturnType<typeof client>} call @param {{pics: string, pat: string}} ids
+ */
+async function attachments(page, context, call, ids) {
+  await page.locator("button.row", { hasText: "Pat Pictures" }).click();
+  await page.locator("#messages .att-image img").waitFor();
+  await page.waitForFunction(() => {
+    const img = document.querySelector("#messages .att-image img");
+    return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0;
+  });
+  assert.equal(await page.locator("#messages .att-image img").getAttribute("alt"), "screen.png");
+  assert.deepEqual(await page.locator("#messages .att-file .att-name").allTextContents(), [`${XSS}.pdf`]);
+  assert.equal(await page.locator("#messages img").count(), 1, "the only image is the thumbnail: names stay text");
+  const preview = await page.locator("button.row", { hasText: "Pat Pictures" }).locator(".row-title").textContent();
+  assert.equal(preview, `📎 screen.png, ${XSS}.pdf`, "the list line of a message with files only names them");
+  await page.screenshot({ path: join(OUT, "8-attachments.png") });
+  const a11y = await accessibilityViolations(page);
+  console.log("axe-core, attachments:", a11y.length ? a11y : "no violation");
+  if (a11y.length) throw new Error(`accessibility: ${a11y.join("; ")}`);
+
+  // Enter on the thumbnail opens the full image (the download route) in a new tab.
+  await page.locator("#messages .att-image a").focus();
+  const [tab] = await Promise.all([context.waitForEvent("page"), page.keyboard.press("Enter")]);
+  await tab.waitForLoadState();
+  assert.match(tab.url(), /\/v1\/agent\/attachments\/[^/]+$/);
+  assert.equal(await tab.evaluate(() => document.images[0]?.naturalWidth), 480, "the full image, not the thumbnail");
+  await tab.close();
+
+  // Alice attaches a PDF and an image: progress, then the reply carries both; the visitor gets the same bytes.
+  const files = [
+    { name: "invoice.pdf", mimeType: "application/pdf", buffer: pdf("Invoice for Pat") },
+    { name: "photo.png", mimeType: "image/png", buffer: png(640, 400) },
+  ];
+  await page.locator(".composer input[type=file]").setInputFiles(files);
+  await page.waitForSelector(".pending-file >> nth=1");
+  await page.locator(".composer textarea").focus();
+  await page.keyboard.type("Here is your invoice");
+  await page.screenshot({ path: join(OUT, "9-attach-pending.png") });
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#messages article.msg.agent .attachments .att-image img");
+  assert.equal(await page.locator(".pending-files").isHidden(), true, "the waiting files are gone once sent");
+  /** @type {any} */
+  const page1 = await call("GET", `/v1/conversations/${ids.pics}/messages`, ids.pat, undefined);
+  /** @type {any} */
+  const sent = page1.messages.at(-1);
+  assert.equal(sent.body, "Here is your invoice");
+  assert.deepEqual(
+    sent.attachments.map((/** @type {any} */ a) => [a.file_name, a.mime_type, a.sha256]),
+    files.map((f) => [f.name, f.mimeType, sha256(f.buffer)]),
+  );
+  for (const [i, a] of sent.attachments.entries()) {
+    const got = await download(call.base, ids.pat, a.id);
+    assert.equal(got.status, 200);
+    assert.deepEqual(got.bytes, files[i].buffer, `${a.file_name} arrives byte-identical`);
+  }
+
+  // Above the server's limit (lowered after the page loaded it): the server's message, the text and file stay.
+  await call("PUT", "/v1/admin/attachments", ADMIN, { max_bytes: 2000 });
+  await page
+    .locator(".composer input[type=file]")
+    .setInputFiles([{ name: "big.pdf", mimeType: "application/pdf", buffer: pdf("x".repeat(5000)) }]);
+  await page.locator(".composer textarea").focus();
+  await page.keyboard.type("Too big?");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => (document.getElementById("toast-error")?.textContent ?? "") !== "");
+  const refusal = await page.locator("#toast-error").textContent();
+  console.log("too large, the server's message:", refusal);
+  assert.match(refusal ?? "", /big\.pdf/);
+  assert.equal(await page.locator(".composer textarea").inputValue(), "Too big?", "the text stays");
+  await page.getByRole("button", { name: "Remove big.pdf" }).click();
+  assert.equal(await page.locator(".pending-file").count(), 0);
+  await page.locator(".composer textarea").fill("");
+  await call("PUT", "/v1/admin/attachments", ADMIN, { max_bytes: 25 * 1024 * 1024 });
 }
 
 async function main() {
@@ -269,6 +365,8 @@ async function main() {
       history,
       Array.from({ length: 56 }, (_, i) => `Message ${i + 1}`),
     );
+
+    await attachments(page, context, call, ids);
 
     // Jane's conversation: agent message read by the visitor, multi-line text, sidebar.
     await page.locator("button.row", { hasText: "Jane Doe" }).click();

@@ -13,7 +13,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import assert from "node:assert/strict";
-import { OUT, SEED, CLI_BIN, startServer, client, launchBrowser, watchProblems, signIn } from "./harness.js";
+import {
+  OUT,
+  SEED,
+  CLI_BIN,
+  startServer,
+  client,
+  launchBrowser,
+  watchProblems,
+  signIn,
+} from "./harness.js";
+import { download, pdf, png, sha256, visitorUpload } from "./files.js";
 
 const ALICE = { email: "alice@acme.test", password: "alice-inbox-password" };
 // Made by the apps' admins through the admin API at the start of the test.
@@ -86,6 +96,67 @@ function startVisitor(serverUrl) {
 const teamMessage = (/** @type {string} */ body) => (/** @type {any} */ e) =>
   e.event === "messages" && e.messages.some((/** @type {any} */ m) => m.body === body && m.author_kind !== "visitor");
 
+/**
+ * Files from Alice reach the visitor's app with the reply, byte-identical; a file above the app's limit is refused in
+ * the page; a REST visitor's screenshot shows as a thumbnail in Alice's inbox, live.
+ * @param {import("playwright-core").Page} alice
+ * @param {(method: string, path: string, token: string, body: unknown) => Promise<any>} call @param {string} base
+ * @param {string} conversationId @param {ReturnType<typeof startVisitor>} visitor
+ */
+async function attachments(alice, call, base, conversationId, visitor) {
+  const files = [
+    { name: "label.pdf", mimeType: "application/pdf", buffer: pdf("Return label A-77") },
+    { name: "parcel.png", mimeType: "image/png", buffer: png(800, 600) },
+  ];
+  await alice.locator(".composer input[type=file]").setInputFiles(files);
+  await alice.locator(".composer textarea").fill("Your return label and the photo");
+  await alice.keyboard.press("Enter");
+  const withFiles = await visitor.waitFor(teamMessage("Your return label and the photo"), "the reply with files");
+  await alice.waitForSelector("#messages article.msg.agent .att-image img", WAIT);
+  const stored = await call("GET", `/v1/agent/conversations/${conversationId}/messages`, ALICE_TOKEN, undefined);
+  const atts = stored.messages.at(-1).attachments;
+  assert.deepEqual(
+    atts.map((/** @type {any} */ a) => [a.file_name, a.sha256]),
+    files.map((f) => [f.name, sha256(f.buffer)]),
+  );
+  for (const [i, a] of atts.entries()) {
+    assert.deepEqual((await download(base, ALICE_TOKEN, a.id, true)).bytes, files[i].buffer);
+  }
+  const seen = withFiles.messages.find((/** @type {any} */ m) => m.body === "Your return label and the photo");
+  console.log("the visitor's app received:", JSON.stringify(seen.attachments ?? "(its events do not list files)"));
+
+  // Too large for the app's limit: refused in the page before any byte moves, with the limit in the message.
+  await alice
+    .locator(".composer input[type=file]")
+    .setInputFiles([{ name: "scan.pdf", mimeType: "application/pdf", buffer: pdf("x".repeat(300_000)) }]);
+  await alice.waitForFunction(() => /at most/.test(document.getElementById("toast-error")?.textContent ?? ""));
+  console.log("too large, refused in the page:", await alice.locator("#toast-error").textContent());
+  assert.equal(await alice.locator(".pending-file").count(), 0, "the file is not kept");
+
+  // A visitor's screenshot (through REST, as the SDK uploads): a thumbnail in Alice's inbox, live.
+  const pat = await call("POST", "/v1/apps/app_acme/visitors", "", undefined);
+  const pics = await call("POST", "/v1/conversations", pat.visitor_token, { chatflow_id: 2 });
+  await call("PUT", `/v1/conversations/${pics.id}/messages/p1`, pat.visitor_token, { body: "My screen:" });
+  const upload = await visitorUpload(base, pat.visitor_token, "screen.png", "image/png", png());
+  await call("PUT", `/v1/conversations/${pics.id}/messages/p2`, pat.visitor_token, {
+    body: "",
+    attachments: [upload],
+  });
+  await alice.locator("button.view", { hasText: "All conversations" }).click();
+  const pictures = alice.locator("button.row", { hasText: "📎 screen.png" }); // the list line of a file-only message
+  await pictures.waitFor(WAIT);
+  await pictures.click();
+  await alice.waitForFunction(
+    () => {
+      const img = document.querySelector("#messages .att-image img");
+      return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0 && img.alt === "screen.png";
+    },
+    null,
+    WAIT,
+  );
+  await alice.screenshot({ path: join(OUT, "e2e-4-attachments.png") });
+}
+
 async function main() {
   mkdirSync(OUT, { recursive: true });
   const server = await startServer();
@@ -105,6 +176,8 @@ async function main() {
     };
     await call("POST", "/v1/admin/agents", "cfa_acme_admin_test_token", { display_name: "Dana", ...DANA });
     await call("POST", "/v1/admin/agents", "cfa_globex_admin_test_token", { display_name: "Gina", ...GINA });
+    // The app's file limit, which the page loads at sign-in and checks before uploading.
+    await call("PUT", "/v1/admin/attachments", "cfa_acme_admin_test_token", { max_bytes: 200_000 });
     const alice = await agentPage("alice", ALICE);
     const dana = await agentPage("dana", DANA);
     const gina = await agentPage("gina (another app)", GINA);
@@ -180,6 +253,8 @@ async function main() {
     assert.equal(await alice.locator("#messages img").count(), 0, "no element made from the visitor's text");
     await alice.waitForSelector("#sidebar .contact-name", WAIT);
     await alice.screenshot({ path: join(OUT, "e2e-3-sidebar.png") });
+
+    await attachments(alice, call, server.url, conversationId, visitor);
 
     // The visitor's app never saw the note, in any event.
     await visitor.waitFor(teamMessage(expanded), "the canned response");

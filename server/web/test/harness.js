@@ -48,7 +48,7 @@ export async function startServer(seed = SEED) {
  * @param {string} base
  */
 export function client(base) {
-  return async (
+  const call = async (
     /** @type {string} */ method,
     /** @type {string} */ path,
     /** @type {string} */ token,
@@ -66,6 +66,7 @@ export function client(base) {
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
     return text ? JSON.parse(text) : null;
   };
+  return Object.assign(call, { base });
 }
 
 /** Chromium's flags for the tests: headless in a container, nothing reaching out to the network. */

@@ -262,3 +262,37 @@ test("an action's answer moves rows between views, except the open one", () => {
   assert.deepEqual(s.listIds, ["b"], "the open one stays until the agent leaves it");
   assert.equal(s.rows.b.spam, true);
 });
+
+test("a message with files only reads '📎 name' in the list, even after the server's copy of the row", () => {
+  let s = S.apply(
+    S.initialState(),
+    { type: "conversation", cursor: "a", row: row("c1", { last_seq: 1 }, { preview: "Hi", title: "Hi" }) },
+    0,
+  );
+  const file = { id: "att_1", file_name: "screen.png", mime_type: "image/png", size: 10, sha256: "0".repeat(64) };
+  const message = {
+    conversation_id: "c1",
+    seq: 2,
+    author: { kind: /** @type {const} */ ("visitor") },
+    body: "",
+    created_at: 5,
+    attachments: [file],
+  };
+  s = S.apply(s, { type: "message", cursor: "b", message }, 0);
+  assert.equal(s.rows.c1.title, "📎 screen.png");
+  s = S.apply(s, { type: "conversation", cursor: "c", row: row("c1", { last_seq: 2 }, { preview: "", title: "" }) }, 0);
+  assert.equal(s.rows.c1.title, "📎 screen.png", "the server's empty line does not erase it");
+  s = S.apply(
+    s,
+    { type: "conversation", cursor: "d", row: row("c1", { last_seq: 3 }, { preview: "Thanks", title: "Thanks" }) },
+    0,
+  );
+  assert.equal(s.rows.c1.title, "Thanks");
+  const ticket = S.apply(
+    S.initialState(),
+    { type: "conversation", cursor: "a", row: row("t", { last_seq: 1 }, { preview: "Hi", title: "Refund #12" }) },
+    0,
+  );
+  const after = S.apply(ticket, { type: "message", cursor: "b", message: { ...message, conversation_id: "t" } }, 0);
+  assert.equal(after.rows.t.title, "Refund #12", "a ticket's subject stays the title");
+});

@@ -94,7 +94,12 @@ struct EntryRow {
 fn entry_select() -> String {
     format!(
         "SELECT {}, {}, v.user_id, v.email, v.properties,
-             (SELECT m.body FROM messages m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1),
+             (SELECT CASE WHEN m.body = '' AND m.attachments IS NOT NULL
+                     -- A message with files only: the list reads 📎 and the file names.
+                     THEN '📎 ' || (SELECT group_concat(json_extract(a.value, '$.file_name'), ', ')
+                                    FROM json_each(m.attachments) a)
+                     ELSE m.body END
+              FROM messages m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1),
              t.id, t.subject
          FROM conversations c
          JOIN visitors v ON v.id = c.visitor_id
