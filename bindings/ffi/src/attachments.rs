@@ -21,7 +21,13 @@ impl ChatClient {
         mime_type: Option<String>,
         caption: Option<String>,
     ) -> Result<ChatMessage> {
-        Ok(self.core.send_attachment(&conversation_id, FileSource::Path(path.into()), &file_name, mime_type, caption)?)
+        Ok(self.core.send_attachment(
+            &conversation_id,
+            FileSource::Path(path.into()),
+            &file_name,
+            mime_type,
+            caption,
+        )?)
     }
 
     /// Like `sendFile`, from bytes in memory.
@@ -45,7 +51,11 @@ impl ChatClient {
     ) -> Result<ChatMessage> {
         let files = files
             .into_iter()
-            .map(|f| OutgoingFile { source: FileSource::Path(f.path.into()), file_name: f.file_name, mime_type: f.mime_type })
+            .map(|f| OutgoingFile {
+                source: FileSource::Path(f.path.into()),
+                file_name: f.file_name,
+                mime_type: f.mime_type,
+            })
             .collect();
         Ok(self.core.send_attachments(&conversation_id, files, caption)?)
     }

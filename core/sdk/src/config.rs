@@ -80,9 +80,16 @@ impl Environment {
     }
 }
 
-const FIELDS: [&str; 8] =
-    ["server_url", "app_id", "environment", "default_tag", "language", "extra_root_certificates", "pinned_spki_sha256",
-     "attachment_cache_bytes"];
+const FIELDS: [&str; 8] = [
+    "server_url",
+    "app_id",
+    "environment",
+    "default_tag",
+    "language",
+    "extra_root_certificates",
+    "pinned_spki_sha256",
+    "attachment_cache_bytes",
+];
 const MAX_APP_ID_CHARS: usize = 64;
 
 impl Config {

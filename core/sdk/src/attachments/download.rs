@@ -78,8 +78,7 @@ impl ClientInner {
             return Ok(target);
         }
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, &e))?;
-        let path =
-            format!("/v1/attachments/{attachment_id}{}", if thumbnail { "/thumbnail" } else { "" });
+        let path = format!("/v1/attachments/{attachment_id}{}", if thumbnail { "/thumbnail" } else { "" });
         let expected = (!thumbnail).then_some(&meta);
         fetch(self, &path, &dir.join(format!("{name}.part")), &target, expected).await?;
         let size = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);

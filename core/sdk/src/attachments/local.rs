@@ -86,7 +86,9 @@ fn copy_one(dir: &Path, file: &OutgoingFile, limits: &AttachmentLimits) -> Resul
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::InvalidInput { field: "file", message: format!("reading the file failed: {e}") }),
+            Err(e) => {
+                return Err(Error::InvalidInput { field: "file", message: format!("reading the file failed: {e}") })
+            }
         };
         size += n as u64;
         if size > limits.max_bytes {

@@ -38,7 +38,10 @@ fn a_confirmed_file_keeps_the_local_copy_and_gains_its_server_id() {
     let store = c.store();
     store
         .write(|tx| {
-            tx.execute("INSERT INTO conversations (id, chatflow_id, status, created_at) VALUES ('c1', 1, 'open', 0)", [])?;
+            tx.execute(
+                "INSERT INTO conversations (id, chatflow_id, status, created_at) VALUES ('c1', 1, 'open', 0)",
+                [],
+            )?;
             Ok(())
         })
         .unwrap();

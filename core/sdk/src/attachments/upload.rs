@@ -182,8 +182,9 @@ async fn patch(
 
 /// The copy from `offset` to `size`, read a chunk at a time as the connection takes it.
 fn file_body(path: &str, offset: u64, size: u64, progress: Arc<Progress>, before: u64) -> Result<reqwest::Body> {
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| Error::Storage { message: format!("the copy of an outgoing file is gone ({e}); delete the message") })?;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::Storage {
+        message: format!("the copy of an outgoing file is gone ({e}); delete the message"),
+    })?;
     file.seek(SeekFrom::Start(offset)).map_err(|e| Error::Storage { message: format!("cannot read the copy: {e}") })?;
     let state = (file, offset);
     let stream = futures_util::stream::unfold(state, move |(mut file, pos)| {

@@ -30,7 +30,10 @@ pub enum Payload {
         request: SendMessageRequest,
         uploads: Vec<PendingUpload>,
     },
-    Consent { record_id: String, input: ConsentRecordInput },
+    Consent {
+        record_id: String,
+        input: ConsentRecordInput,
+    },
 }
 
 /// An entry claimed for one delivery attempt. Dropping it without [`SendQueue::finish`] (a cancelled task) releases
@@ -344,7 +347,9 @@ impl SendQueue {
             outbox::remove_by_client_id(tx, client_id)?;
             messages::delete_echo(tx, client_id)?;
             let uploads = match entry.kind {
-                OutboxKind::Message => serde_json::from_str::<QueuedMessage>(&json).map(|q| q.uploads).unwrap_or_default(),
+                OutboxKind::Message => {
+                    serde_json::from_str::<QueuedMessage>(&json).map(|q| q.uploads).unwrap_or_default()
+                }
                 OutboxKind::Consent => Vec::new(),
             };
             Ok((entry.conversation_id, uploads))
