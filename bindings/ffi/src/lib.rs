@@ -12,6 +12,7 @@ uniffi::setup_scaffolding!();
 
 #[cfg(target_os = "android")]
 mod android;
+mod attachments;
 mod callbacks;
 mod client;
 mod error;

@@ -32,6 +32,7 @@ async fn sync_then_search_online_and_offline() {
         language: Some("en".into()),
         extra_root_certificates: None,
         pinned_spki_sha256: Vec::new(),
+        attachment_cache_bytes: None,
     };
     let chat = ChatClient::open(config, storage.path().display().to_string()).unwrap();
     chat.refresh_chatflows().await.unwrap();

@@ -37,6 +37,7 @@ async fn the_whole_conversation() {
         language: Some("en".into()),
         extra_root_certificates: None,
         pinned_spki_sha256: Vec::new(),
+        attachment_cache_bytes: None,
     };
     let chat = ChatClient::open(config, storage.path().display().to_string()).unwrap();
     let (tx, rx) = mpsc::channel();

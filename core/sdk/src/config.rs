@@ -49,6 +49,10 @@ pub struct Config {
     pub extra_root_certificates: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pinned_spki_sha256: Vec<String>,
+    /// Bound of the received-attachment cache, in bytes (default `attachments::DEFAULT_CACHE_BYTES`, 100 MiB);
+    /// least recently used files go first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment_cache_bytes: Option<u64>,
 }
 
 /// The closed set of environments a config may name.
@@ -76,8 +80,16 @@ impl Environment {
     }
 }
 
-const FIELDS: [&str; 7] =
-    ["server_url", "app_id", "environment", "default_tag", "language", "extra_root_certificates", "pinned_spki_sha256"];
+const FIELDS: [&str; 8] = [
+    "server_url",
+    "app_id",
+    "environment",
+    "default_tag",
+    "language",
+    "extra_root_certificates",
+    "pinned_spki_sha256",
+    "attachment_cache_bytes",
+];
 const MAX_APP_ID_CHARS: usize = 64;
 
 impl Config {
@@ -172,9 +184,19 @@ fn parse(json: &str, source: &str) -> Result<Config> {
         language: optional_str(&obj, source, "language", "a BCP 47 language tag such as `fr-CA`")?,
         extra_root_certificates: optional_str(&obj, source, "extra_root_certificates", "PEM text of CA certificates")?,
         pinned_spki_sha256: optional_str_list(&obj, source, "pinned_spki_sha256", "base64 SHA-256 SPKI hashes")?,
+        attachment_cache_bytes: optional_u64(&obj, source, "attachment_cache_bytes")?,
     };
     config.validate_in(source)?;
     Ok(config)
+}
+
+fn optional_u64(obj: &Map<String, Value>, source: &str, field: &str) -> Result<Option<u64>> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().filter(|n| *n > 0).map(Some).ok_or_else(|| Error::Config {
+            message: format!("{source}: field `{field}` must be a positive number of bytes, got `{v}`"),
+        }),
+    }
 }
 
 fn required_str(obj: &Map<String, Value>, source: &str, field: &str, expected: &str) -> Result<String> {
@@ -280,6 +302,7 @@ pub(crate) mod tests {
             language: None,
             extra_root_certificates: None,
             pinned_spki_sha256: Vec::new(),
+            attachment_cache_bytes: None,
         }
     }
 

@@ -70,6 +70,9 @@ pub enum ChatEvent {
     CaughtUp { conversation_id: String, synced_seq: u64, received: u64 },
     /// This listener fell behind and missed events: reload what is on screen; a replay follows.
     Resync,
+    /// A queued message's files are uploading: `bytes_sent` of `total` (all its files). At most ~10 per second per
+    /// message; the last one has `bytes_sent == total`. After a cut it may go back to the server's offset.
+    UploadProgress { conversation_id: String, client_message_id: String, bytes_sent: u64, total: u64 },
 }
 
 /// What the app implements to receive events. `Send + Sync` for the FFI (foreign callbacks).

@@ -2,6 +2,7 @@
 //!
 //! Pure Rust API; `bindings/ffi` exposes it through UniFFI. Capabilities live one per module.
 
+pub mod attachments;
 pub mod chatflow;
 pub mod client;
 pub mod config;

@@ -32,6 +32,7 @@ fn open_refuses_an_invalid_config_naming_the_field() {
         language: None,
         extra_root_certificates: None,
         pinned_spki_sha256: Vec::new(),
+        attachment_cache_bytes: None,
     };
     let err = ChatClient::open(config, dir.path()).unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err:?}");

@@ -86,7 +86,7 @@ impl ModelServer {
                 }
                 Ok(None)
             }
-            Payload::Message { conversation_id, client_message_id, request } => {
+            Payload::Message { conversation_id, client_message_id, request, .. } => {
                 if let Some((conv, seq)) = self.by_client_id.get(client_message_id) {
                     let stored = &self.messages[conv][(*seq - 1) as usize];
                     if stored.body != request.body {

@@ -32,6 +32,7 @@ fn config_for(url: &str) -> Config {
         language: None,
         extra_root_certificates: None,
         pinned_spki_sha256: Vec::new(),
+        attachment_cache_bytes: None,
     }
 }
 

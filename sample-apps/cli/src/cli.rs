@@ -85,6 +85,8 @@ pub enum Command {
     Status,
     /// Logs the visitor out: wipes its local data (and with --delete, its data on the server).
     Logout(LogoutArgs),
+    /// Downloads a message's attachment (verified against its checksum) and prints where it is.
+    Download(DownloadArgs),
     /// A scripted tour of the SDK against a server: resolve, welcome, consent, KB search, send, reply, offline send.
     Tour(TourArgs),
     /// [demo helper] Replies as an agent through the server's agent API.
@@ -120,9 +122,15 @@ pub struct ChatArgs {
 
 #[derive(Debug, ClapArgs)]
 pub struct SendArgs {
-    /// The message (several words are joined with spaces).
-    #[arg(required = true, value_name = "TEXT")]
+    /// The message (several words are joined with spaces); with --file, an optional caption.
+    #[arg(required_unless_present = "file", value_name = "TEXT")]
     pub text: Vec<String>,
+    /// Send this file (image, PDF, …) in the message; repeat for several files.
+    #[arg(long, value_name = "PATH")]
+    pub file: Vec<std::path::PathBuf>,
+    /// The files' declared type (default: judged by their bytes); a type the bytes contradict is refused.
+    #[arg(long, value_name = "MIME", requires = "file")]
+    pub mime: Option<String>,
     #[command(flatten)]
     pub target: Target,
     #[command(flatten)]
@@ -139,6 +147,19 @@ pub struct SendArgs {
     /// Then wait up to this long for a reply from the team (agent or bot) and print it.
     #[arg(long, value_name = "SECS")]
     pub wait_reply: Option<u64>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct DownloadArgs {
+    /// The attachment's id (shown by `history`).
+    #[arg(value_name = "ATTACHMENT_ID")]
+    pub attachment_id: String,
+    /// Copy it here (default: print the path of the SDK's cached copy).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<std::path::PathBuf>,
+    /// The image's thumbnail instead of the file.
+    #[arg(long)]
+    pub thumbnail: bool,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -361,6 +361,22 @@ pub struct MessageView {
     /// A satisfaction survey's prompt or answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub survey: Option<MessageSurvey>,
+    /// Files and images (name, type, size, id once sent).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<chatflow_core::attachments::MessageAttachment>,
+}
+
+/// `📎 receipt.pdf (application/pdf, 12.3 kB) att_…`
+pub fn attachment_line(a: &chatflow_core::attachments::MessageAttachment) -> String {
+    let size = if a.size >= 1_000_000 {
+        format!("{:.1} MB", a.size as f64 / 1e6)
+    } else if a.size >= 1_000 {
+        format!("{:.1} kB", a.size as f64 / 1e3)
+    } else {
+        format!("{} B", a.size)
+    };
+    let id = a.id.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
+    format!("📎 {} ({}, {size}){id}", a.file_name, a.mime_type)
 }
 
 pub fn state_word(s: &MessageState) -> &'static str {
@@ -390,6 +406,7 @@ impl From<&ChatMessage> for MessageView {
                 _ => None,
             },
             survey: m.survey.clone(),
+            attachments: m.attachments.clone(),
         }
     }
 }
@@ -422,6 +439,9 @@ impl MessageView {
             other => s.push_str(&st.yellow(&format!("  [{other}]"))),
         }
         s.push('\n');
+        for a in &self.attachments {
+            s.push_str(&format!("   {}\n", attachment_line(a)));
+        }
         if let Some(MessageSurvey::Prompt(p)) = &self.survey {
             let hint = format!("   answer with /survey {}..{} [comment]", p.scale_min, p.scale_max);
             s.push_str(&st.dim(&hint));

@@ -40,6 +40,9 @@ pub struct ChatflowConfig {
     /// base64 SHA-256 of SubjectPublicKeyInfo; when not empty, a certificate the server sends must have one of them.
     #[uniffi(default)]
     pub pinned_spki_sha256: Vec<String>,
+    /// Bound of the received-attachment cache in bytes (`null`: 100 MiB).
+    #[uniffi(default)]
+    pub attachment_cache_bytes: Option<u64>,
 }
 
 // ----------------------------------------------------------------------------- protocol enums

@@ -73,6 +73,8 @@ pub struct ChatMessage {
     pub state: MessageState,
     /// A satisfaction survey's prompt (answer it with `answerSurvey`) or the visitor's answer; `body` is its text.
     pub survey: Option<MessageSurvey>,
+    /// Files and images, in the sender's order.
+    pub attachments: Vec<crate::types::attachments::MessageAttachment>,
 }
 
 pub type SurveyPrompt = wire::SurveyPrompt;
@@ -267,4 +269,11 @@ pub enum ChatEvent {
     },
     /// This listener fell behind: reload what is on screen; a replay follows.
     Resync,
+    /// A queued message's files are uploading (throttled, ~10 per second at most).
+    UploadProgress {
+        conversation_id: String,
+        client_message_id: String,
+        bytes_sent: u64,
+        total: u64,
+    },
 }

@@ -111,6 +111,7 @@ impl ClientInner {
                     // Statuses of chatflows that no longer exist are useless.
                     tx.execute("DELETE FROM chatflow_status WHERE chatflow_id NOT IN (SELECT id FROM chatflows)", [])?;
                     meta_set(tx, META_ETAG, &etag)?;
+                    meta_set(tx, crate::attachments::META_LIMITS, &serde_json::to_string(&body.attachment_limits)?)?;
                     meta_set(tx, META_FETCHED_AT, &now.to_string())
                 })?;
                 tracing::info!(count, "chatflow list updated");

@@ -30,7 +30,7 @@ pub(crate) const META_PENDING_CLEANUP: &str = "device.pending_cleanup";
 /// Tables whose rows all belong to the current visitor. Every row goes in one transaction when the user changes.
 /// A capability that adds a visitor-scoped table (migration 0003+) must add it here.
 pub(crate) const VISITOR_TABLES: &[&str] =
-    &["messages", "outbox", "conversations", "consents", "properties", "session"];
+    &["messages", "outbox", "conversations", "consents", "properties", "session", "attachment_cache"];
 
 /// The stored session row.
 #[derive(Debug, Clone, PartialEq, Eq)]

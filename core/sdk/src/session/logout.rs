@@ -49,6 +49,7 @@ impl ClientInner {
             }
             local::wipe_visitor(tx)
         })?;
+        self.wipe_attachment_files();
         self.session.set_current(None)?;
         self.session.set_pending(None)?;
         self.session.bump_epoch();

@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use chatflow_protocol::{Author, AuthorKind, ErrorCode, Message, MessageSurvey, QuickReply, SurveyPrompt};
 
+use crate::attachments::MessageAttachment;
 use crate::error::Result;
 use crate::store::{conversations, outbox};
 
@@ -43,6 +44,8 @@ pub struct ChatMessage {
     pub state: MessageState,
     /// A satisfaction survey's prompt (answer it with `ChatClient::answer_survey`) or the visitor's answer.
     pub survey: Option<MessageSurvey>,
+    /// Files and images, in the sender's order (an outgoing one keeps its local copy's path).
+    pub attachments: Vec<MessageAttachment>,
 }
 
 pub(crate) fn author_kind_str(kind: AuthorKind) -> &'static str {
@@ -68,7 +71,7 @@ macro_rules! columns {
     () => {
         "m.local_id, m.conversation_id, m.seq, m.client_message_id, m.author_kind, m.author_id, \
          m.author_name, m.author_avatar, m.body, m.quick_replies, m.quick_reply_id, m.created_at, m.state, \
-         o.error_code, o.error_message, m.survey"
+         o.error_code, o.error_message, m.survey, m.attachments"
     };
 }
 const COLUMNS: &str = columns!();
@@ -125,6 +128,8 @@ fn message_of(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
         state,
         // Written by this module; an unreadable value (a newer kind of part) leaves the plain message.
         survey: row.get::<_, Option<String>>(15)?.and_then(|j| serde_json::from_str(&j).ok()),
+        // Written by this module; an unreadable value leaves the message without its files rather than failing.
+        attachments: row.get::<_, Option<String>>(16)?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
     })
 }
 
@@ -138,13 +143,15 @@ pub fn insert_local_echo(
     quick_reply_id: Option<&str>,
     survey: Option<&MessageSurvey>,
     visitor_id: Option<&str>,
+    attachments: &[MessageAttachment],
     now_ms: i64,
 ) -> Result<ChatMessage> {
     let survey_json = survey.map(serde_json::to_string).transpose()?;
+    let files = attachments_json(attachments)?;
     tx.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, client_message_id, author_kind, author_id, body,
-                               quick_reply_id, created_at, state, survey)
-         VALUES (?1, NULL, ?2, 'visitor', ?3, ?4, ?5, ?6, 'queued', ?7)",
+                               quick_reply_id, created_at, state, survey, attachments)
+         VALUES (?1, NULL, ?2, 'visitor', ?3, ?4, ?5, ?6, 'queued', ?7, ?8)",
     )?
     .execute(params![
         conversation_id,
@@ -153,7 +160,8 @@ pub fn insert_local_echo(
         body,
         quick_reply_id,
         now_ms,
-        survey_json
+        survey_json,
+        files
     ])?;
     Ok(ChatMessage {
         local_id: tx.last_insert_rowid(),
@@ -172,7 +180,12 @@ pub fn insert_local_echo(
         created_at: now_ms,
         state: MessageState::Queued,
         survey: survey.cloned(),
+        attachments: attachments.to_vec(),
     })
+}
+
+fn attachments_json(list: &[MessageAttachment]) -> Result<Option<String>> {
+    Ok(if list.is_empty() { None } else { Some(serde_json::to_string(list)?) })
 }
 
 /// Upserts server messages (any order, any overlap) and advances the conversations' cursors. A message carrying the
@@ -185,8 +198,8 @@ pub fn apply_server_messages(tx: &Transaction<'_>, messages: &[Message]) -> Resu
             conversations::ensure(tx, &m.conversation_id, m.created_at)?;
             touched.push(&m.conversation_id);
         }
-        if let Some(local_id) = upsert_one(tx, m)? {
-            changed.push(confirmed(local_id, m));
+        if let Some((local_id, files)) = upsert_one(tx, m)? {
+            changed.push(confirmed(local_id, m, files));
         }
     }
     for conversation_id in touched {
@@ -195,17 +208,17 @@ pub fn apply_server_messages(tx: &Transaction<'_>, messages: &[Message]) -> Resu
     Ok(changed)
 }
 
-/// Upserts one message; `Some(local_id)` when the store changed.
-fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<i64>> {
+/// Upserts one message; `Some((local_id, its files))` when the store changed.
+fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<(i64, Vec<MessageAttachment>)>> {
     let replies = if m.quick_replies.is_empty() { None } else { Some(serde_json::to_string(&m.quick_replies)?) };
     let survey = m.survey.as_ref().map(serde_json::to_string).transpose()?;
     let kind = author_kind_str(m.author.kind);
     if let Some(cid) = &m.client_message_id {
-        let existing: Option<(i64, Option<u64>, String)> = tx
-            .prepare_cached("SELECT local_id, seq, state FROM messages WHERE client_message_id = ?1")?
-            .query_row([cid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        let existing: Option<(i64, Option<u64>, String, Option<String>)> = tx
+            .prepare_cached("SELECT local_id, seq, state, attachments FROM messages WHERE client_message_id = ?1")?
+            .query_row([cid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;
-        if let Some((local_id, seq, state)) = existing {
+        if let Some((local_id, seq, state, local_files)) = existing {
             outbox::remove_by_client_id(tx, cid)?;
             if seq == Some(m.seq) && state == "sent" {
                 return Ok(None);
@@ -214,10 +227,21 @@ fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<i64>> {
             // must not block the confirmation.
             tx.prepare_cached("DELETE FROM messages WHERE conversation_id = ?1 AND seq = ?2 AND local_id <> ?3")?
                 .execute(params![m.conversation_id, m.seq, local_id])?;
+            // The confirmed files keep this device's copies (matched by content).
+            let local: Vec<MessageAttachment> =
+                local_files.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+            let files: Vec<MessageAttachment> = m
+                .attachments
+                .iter()
+                .map(|a| {
+                    let path = local.iter().find(|l| l.sha256 == a.sha256).and_then(|l| l.local_path.clone());
+                    MessageAttachment::from_server(a, path)
+                })
+                .collect();
             tx.prepare_cached(
                 "UPDATE messages SET seq = ?2, author_kind = ?3, author_id = ?4, author_name = ?5,
                         author_avatar = ?6, body = ?7, quick_replies = ?8, quick_reply_id = ?9, created_at = ?10,
-                        state = 'sent', conversation_id = ?11, survey = ?12
+                        state = 'sent', conversation_id = ?11, survey = ?12, attachments = ?13
                  WHERE local_id = ?1",
             )?
             .execute(params![
@@ -232,16 +256,19 @@ fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<i64>> {
                 m.quick_reply_id,
                 m.created_at,
                 m.conversation_id,
-                survey
+                survey,
+                attachments_json(&files)?
             ])?;
-            return Ok(Some(local_id));
+            return Ok(Some((local_id, files)));
         }
     }
+    let files: Vec<MessageAttachment> = m.attachments.iter().map(|a| MessageAttachment::from_server(a, None)).collect();
     let n = tx
         .prepare_cached(
             "INSERT INTO messages (conversation_id, seq, client_message_id, author_kind, author_id, author_name,
-                                   author_avatar, body, quick_replies, quick_reply_id, created_at, state, survey)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'sent', ?12)
+                                   author_avatar, body, quick_replies, quick_reply_id, created_at, state, survey,
+                                   attachments)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'sent', ?12, ?13)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
@@ -256,12 +283,13 @@ fn upsert_one(tx: &Transaction<'_>, m: &Message) -> Result<Option<i64>> {
             replies,
             m.quick_reply_id,
             m.created_at,
-            survey
+            survey,
+            attachments_json(&files)?
         ])?;
-    Ok((n > 0).then(|| tx.last_insert_rowid()))
+    Ok((n > 0).then(|| (tx.last_insert_rowid(), files)))
 }
 
-fn confirmed(local_id: i64, m: &Message) -> ChatMessage {
+fn confirmed(local_id: i64, m: &Message, attachments: Vec<MessageAttachment>) -> ChatMessage {
     ChatMessage {
         local_id,
         conversation_id: m.conversation_id.clone(),
@@ -274,6 +302,7 @@ fn confirmed(local_id: i64, m: &Message) -> ChatMessage {
         created_at: m.created_at,
         state: MessageState::Sent,
         survey: m.survey.clone(),
+        attachments,
     }
 }
 

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_knowledge_base.sql"),
     include_str!("migrations/0004_kb_search_scope.sql"),
     include_str!("migrations/0005_survey.sql"),
+    include_str!("migrations/0006_attachments.sql"),
 ];
 
 /// Schema version a fresh database has after `open`.

@@ -265,6 +265,30 @@ fn enqueue(
     quick_reply_id: Option<&str>,
     survey_answer: Option<&SurveyAnswer>,
 ) -> Result<ChatMessage> {
+    enqueue_with(inner, conversation_id, body, quick_reply_id, survey_answer, &[])
+}
+
+/// Queues a message carrying files (copied, hashed and checked first; see `attachments::local`).
+pub(crate) fn enqueue_files(
+    inner: &Arc<ClientInner>,
+    conversation_id: &str,
+    files: &[crate::attachments::OutgoingFile],
+    caption: &str,
+) -> Result<ChatMessage> {
+    if files.is_empty() {
+        return Err(Error::InvalidInput { field: "files", message: "no file given; use send() for text".into() });
+    }
+    enqueue_with(inner, conversation_id, caption, None, None, files)
+}
+
+fn enqueue_with(
+    inner: &Arc<ClientInner>,
+    conversation_id: &str,
+    body: &str,
+    quick_reply_id: Option<&str>,
+    survey_answer: Option<&SurveyAnswer>,
+    files: &[crate::attachments::OutgoingFile],
+) -> Result<ChatMessage> {
     let chatflow_id = inner
         .store
         .read(|c| conversations::chatflow_of(c, conversation_id))?
@@ -278,7 +302,16 @@ fn enqueue(
         Err(e) => return Err(e),
     };
     let client_message_id = uuid::Uuid::now_v7().to_string();
-    let echo = inner.sync.queue.enqueue_message(
+    if !files.is_empty() && !body.is_empty() {
+        crate::sync::send_queue::validate_body(body)?;
+    }
+    let uploads = if files.is_empty() {
+        Vec::new()
+    } else {
+        let limits = inner.attachment_limits()?;
+        crate::attachments::local::prepare(&inner.data_dir(), &client_message_id, files, &limits)?
+    };
+    let queued = inner.sync.queue.enqueue_with_files(
         conversation_id,
         &client_message_id,
         body,
@@ -286,8 +319,16 @@ fn enqueue(
         survey_answer,
         visitor_id.as_deref(),
         consent.as_ref().map(|(id, input)| (id.as_str(), input)),
+        uploads.clone(),
         now_ms(),
-    )?;
+    );
+    let echo = match queued {
+        Ok(echo) => echo,
+        Err(e) => {
+            crate::attachments::local::remove_copies(&uploads);
+            return Err(e);
+        }
+    };
     inner
         .sync
         .events

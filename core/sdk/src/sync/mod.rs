@@ -7,12 +7,12 @@
 //! - `receiver`: applying server messages, REST catch-up, the conversation list.
 //! - `typing`: throttling out, expiry in. `api`: the `ChatClient` methods.
 
-mod api;
+pub(crate) mod api;
 mod connection;
 pub mod queue;
 pub(crate) mod receiver;
 pub mod send_queue;
-mod sender;
+pub(crate) mod sender;
 pub(crate) mod state;
 pub mod typing;
 

@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use chatflow_protocol::{limits, ConsentRecordInput, Message, MessageSurvey, SendMessageRequest, SurveyAnswer};
 
+use serde::{Deserialize, Serialize};
+
+use crate::attachments::{MessageAttachment, PendingUpload};
 use crate::error::{Error, Result};
 use crate::store::messages::{self, ChatMessage, MessageState};
 use crate::store::{outbox, Store};
@@ -20,8 +23,17 @@ use crate::transport::backoff::Backoff;
 /// What an entry carries to the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
-    Message { conversation_id: String, client_message_id: String, request: SendMessageRequest },
-    Consent { record_id: String, input: ConsentRecordInput },
+    /// `uploads` go first (in order); their ids are then the request's `attachments`.
+    Message {
+        conversation_id: String,
+        client_message_id: String,
+        request: SendMessageRequest,
+        uploads: Vec<PendingUpload>,
+    },
+    Consent {
+        record_id: String,
+        input: ConsentRecordInput,
+    },
 }
 
 /// An entry claimed for one delivery attempt. Dropping it without [`SendQueue::finish`] (a cancelled task) releases
@@ -60,6 +72,16 @@ pub struct Finished {
     pub effect: Effect,
     /// Messages whose stored form changed (the confirmed message on delivery, the wedged echo on refusal).
     pub changed: Vec<ChatMessage>,
+}
+
+/// The outbox payload of a message: the request, plus the files to upload before it (absent for text, so entries
+/// written before attachments read back unchanged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedMessage {
+    #[serde(flatten)]
+    pub request: SendMessageRequest,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uploads: Vec<PendingUpload>,
 }
 
 #[derive(Debug)]
@@ -107,12 +129,56 @@ impl SendQueue {
         consent: Option<(&str, &ConsentRecordInput)>,
         now_ms: i64,
     ) -> Result<ChatMessage> {
-        validate_body(body)?;
-        let payload = serde_json::to_string(&SendMessageRequest {
-            body: body.to_owned(),
-            quick_reply_id: quick_reply_id.map(str::to_owned),
-            survey_answer: survey_answer.cloned(),
-            attachments: Vec::new(),
+        self.enqueue_with_files(
+            conversation_id,
+            client_message_id,
+            body,
+            quick_reply_id,
+            survey_answer,
+            visitor_id,
+            consent,
+            Vec::new(),
+            now_ms,
+        )
+    }
+
+    /// [`Self::enqueue_message`] with files uploaded before the message (then the body may be empty).
+    #[allow(clippy::too_many_arguments)]
+    pub fn enqueue_with_files(
+        &self,
+        conversation_id: &str,
+        client_message_id: &str,
+        body: &str,
+        quick_reply_id: Option<&str>,
+        survey_answer: Option<&SurveyAnswer>,
+        visitor_id: Option<&str>,
+        consent: Option<(&str, &ConsentRecordInput)>,
+        uploads: Vec<PendingUpload>,
+        now_ms: i64,
+    ) -> Result<ChatMessage> {
+        if uploads.is_empty() || !body.is_empty() {
+            validate_body(body)?;
+        }
+        let files: Vec<MessageAttachment> = uploads
+            .iter()
+            .map(|u| MessageAttachment {
+                id: None,
+                file_name: u.file_name.clone(),
+                mime_type: u.mime_type.clone(),
+                size: u.size,
+                sha256: u.sha256.clone(),
+                image: None,
+                local_path: Some(u.path.clone()),
+            })
+            .collect();
+        let payload = serde_json::to_string(&QueuedMessage {
+            request: SendMessageRequest {
+                body: body.to_owned(),
+                quick_reply_id: quick_reply_id.map(str::to_owned),
+                survey_answer: survey_answer.cloned(),
+                attachments: Vec::new(),
+            },
+            uploads,
         })?;
         let survey = survey_answer.map(|a| MessageSurvey::Answer(a.clone()));
         let consent_json = consent.map(|(id, input)| serde_json::to_string(input).map(|j| (id, j))).transpose()?;
@@ -131,6 +197,7 @@ impl SendQueue {
                 quick_reply_id,
                 survey.as_ref(),
                 visitor_id,
+                &files,
                 now_ms,
             )?;
             outbox::insert(tx, OutboxKind::Message, Some(conversation_id), client_message_id, &payload, now_ms)?;
@@ -155,11 +222,16 @@ impl SendQueue {
             return Ok(Step::Busy);
         };
         let payload = match entry.kind {
-            OutboxKind::Message => Payload::Message {
-                conversation_id: entry.conversation_id.clone().unwrap_or_default(),
-                client_message_id: entry.client_id.clone(),
-                request: serde_json::from_str(&json).map_err(|e| outbox::bad_payload(&entry.client_id, e))?,
-            },
+            OutboxKind::Message => {
+                let queued: QueuedMessage =
+                    serde_json::from_str(&json).map_err(|e| outbox::bad_payload(&entry.client_id, e))?;
+                Payload::Message {
+                    conversation_id: entry.conversation_id.clone().unwrap_or_default(),
+                    client_message_id: entry.client_id.clone(),
+                    request: queued.request,
+                    uploads: queued.uploads,
+                }
+            }
             OutboxKind::Consent => Payload::Consent {
                 record_id: entry.client_id.clone(),
                 input: serde_json::from_str(&json).map_err(|e| outbox::bad_payload(&entry.client_id, e))?,
@@ -238,7 +310,6 @@ impl SendQueue {
 
     /// Replaces the body of a queued or wedged message and queues it again. Returns the updated echo and its lane.
     pub fn edit(&self, client_id: &str, body: &str) -> Result<(ChatMessage, Lane)> {
-        validate_body(body)?;
         let in_flight = self.in_flight.lock().map_err(|_| Error::poisoned())?;
         queue::can_change(in_flight.contains(client_id))?;
         let (echo, lane) = self.store.write(|tx| {
@@ -246,14 +317,17 @@ impl SendQueue {
             if entry.kind != OutboxKind::Message {
                 return Err(Error::InvalidInput { field: "client_message_id", message: "not a message".into() });
             }
-            let mut request: SendMessageRequest =
+            let mut queued: QueuedMessage =
                 serde_json::from_str(&json).map_err(|e| outbox::bad_payload(client_id, e))?;
-            if request.survey_answer.is_some() {
+            if queued.uploads.is_empty() || !body.is_empty() {
+                validate_body(body)?;
+            }
+            if queued.request.survey_answer.is_some() {
                 let message = "a survey answer cannot be edited; delete it and answer again".into();
                 return Err(Error::InvalidInput { field: "client_message_id", message });
             }
-            request.body = body.to_owned();
-            outbox::set_payload(tx, client_id, &serde_json::to_string(&request)?)?;
+            queued.request.body = body.to_owned();
+            outbox::set_payload(tx, client_id, &serde_json::to_string(&queued)?)?;
             messages::set_echo_body(tx, client_id, body)?;
             outbox::requeue(tx, client_id)?;
             messages::set_echo_state(tx, client_id, "queued")?;
@@ -264,18 +338,39 @@ impl SendQueue {
         Ok((echo, lane))
     }
 
-    /// Removes a queued or wedged message (or consent record) and its local echo.
+    /// Removes a queued or wedged message (or consent record) and its local echo, and the SDK's copies of its files.
     pub fn delete(&self, client_id: &str) -> Result<Option<String>> {
         let in_flight = self.in_flight.lock().map_err(|_| Error::poisoned())?;
         queue::can_change(in_flight.contains(client_id))?;
-        let conversation = self.store.write(|tx| {
-            let (entry, _) = outbox::get(tx, client_id)?.ok_or_else(|| not_queued(client_id))?;
+        let (conversation, uploads) = self.store.write(|tx| {
+            let (entry, json) = outbox::get(tx, client_id)?.ok_or_else(|| not_queued(client_id))?;
             outbox::remove_by_client_id(tx, client_id)?;
             messages::delete_echo(tx, client_id)?;
-            Ok(entry.conversation_id)
+            let uploads = match entry.kind {
+                OutboxKind::Message => {
+                    serde_json::from_str::<QueuedMessage>(&json).map(|q| q.uploads).unwrap_or_default()
+                }
+                OutboxKind::Consent => Vec::new(),
+            };
+            Ok((entry.conversation_id, uploads))
         })?;
         drop(in_flight);
+        crate::attachments::local::remove_copies(&uploads);
         Ok(conversation)
+    }
+
+    /// Records a new declaration of an entry's upload (after `checksum_mismatch`): new id, hash and size.
+    pub fn replace_upload(&self, client_id: &str, index: usize, upload: &PendingUpload) -> Result<()> {
+        self.store.write(|tx| {
+            let Some((_, json)) = outbox::get(tx, client_id)? else { return Ok(()) };
+            let mut queued: QueuedMessage =
+                serde_json::from_str(&json).map_err(|e| outbox::bad_payload(client_id, e))?;
+            if let Some(slot) = queued.uploads.get_mut(index) {
+                *slot = upload.clone();
+            }
+            outbox::set_payload(tx, client_id, &serde_json::to_string(&queued)?)?;
+            Ok(())
+        })
     }
 
     fn lane_of(&self, client_id: &str) -> Result<Lane> {

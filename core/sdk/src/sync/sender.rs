@@ -246,7 +246,18 @@ async fn deliver(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: &Claim
                 Err(e) => (classify(&e), None),
             }
         }
-        Payload::Message { conversation_id, client_message_id, request } => {
+        Payload::Message { conversation_id, client_message_id, request, uploads } => {
+            let mut request = request.clone();
+            if !uploads.is_empty() {
+                // The files go first, in the lane's turn: a text queued after this message waits for them.
+                match crate::attachments::upload::upload_all(inner, state, conversation_id, client_message_id, uploads)
+                    .await
+                {
+                    Ok(ids) => request.attachments = ids,
+                    Err(e) => return (classify(&e), None),
+                }
+            }
+            let request = &request;
             if let Some(link) = state.link() {
                 let (tx, rx) = oneshot::channel();
                 if let Ok(mut acks) = link.acks.lock() {
@@ -299,7 +310,7 @@ async fn deliver(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: &Claim
 
 /// Runs a request with the visitor token; a refused token is renewed (the app's token provider may be asked) and the
 /// request tried once more. A refusal after that holds the lane (see `queue::Outcome::AuthRequired`).
-async fn with_session<T, F, Fut>(inner: &Arc<ClientInner>, request: F) -> Result<T>
+pub(crate) async fn with_session<T, F, Fut>(inner: &Arc<ClientInner>, request: F) -> Result<T>
 where
     F: Fn(crate::transport::HttpClient, String) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,

@@ -167,6 +167,62 @@ impl HttpClient {
     }
 }
 
+/// Raw bytes in or out, for attachments (`attachments/`): the same headers and error mapping as the JSON calls, a
+/// caller-chosen timeout (files take longer than 30 s on a slow network), and the answer left for the caller to read
+/// (streamed downloads) — a non-2xx answer is already an [`Error::Server`].
+impl HttpClient {
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        headers: &[(&'static str, String)],
+        body: Option<reqwest::Body>,
+        timeout: Duration,
+    ) -> Result<reqwest::Response> {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.client.request(method.clone(), &url).timeout(timeout);
+        if let Some(token) = bearer {
+            req = req.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        if let Some(body) = body {
+            req = req.body(body);
+        }
+        let response = req.send().await.map_err(|e| network_error(&method, path, &e))?;
+        let status = response.status();
+        tracing::debug!(%method, path, status = status.as_u16(), "http");
+        if !status.is_success() {
+            let bytes = response.bytes().await.map_err(|e| network_error(&method, path, &e))?;
+            return Err(server_error(status, &bytes));
+        }
+        Ok(response)
+    }
+
+    /// Reads a JSON answer of [`Self::send_raw`].
+    pub async fn json_of<T: DeserializeOwned>(response: reqwest::Response, path: &str) -> Result<T> {
+        let bytes = response.bytes().await.map_err(|e| network_error(&Method::GET, path, &e))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol {
+            message: format!("{path} answered with a body that does not match the protocol: {e}"),
+        })
+    }
+
+    /// Hands each piece of a streamed answer to `sink`, in order; a cut connection is [`Error::Network`] (what
+    /// `sink` got so far is kept by the caller: downloads resume with `Range`).
+    pub async fn read_chunks(
+        mut response: reqwest::Response,
+        path: &str,
+        mut sink: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        while let Some(chunk) = response.chunk().await.map_err(|e| network_error(&Method::GET, path, &e))? {
+            sink(&chunk)?;
+        }
+        Ok(())
+    }
+}
+
 fn fresh<T>(f: Fetched<T>, path: &str) -> Result<T> {
     match f {
         Fetched::Fresh { body, .. } => Ok(body),

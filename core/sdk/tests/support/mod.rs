@@ -91,6 +91,7 @@ impl TestServer {
             language: None,
             extra_root_certificates: None,
             pinned_spki_sha256: Vec::new(),
+            attachment_cache_bytes: None,
         }
     }
 

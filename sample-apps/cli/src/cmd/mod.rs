@@ -44,6 +44,7 @@ pub fn run(args: &Args, out: Output) -> CliResult<u8> {
         Command::Status => session::status(&ctx),
         Command::Logout(a) => session::logout(&ctx, a),
         Command::Tour(a) => tour::run(&ctx, a),
+        Command::Download(a) => send::download(&ctx, a),
         Command::AgentReply(a) => agent::reply(&ctx, a),
         Command::DemoConfig(_) => Ok(0),
     }

@@ -18,6 +18,7 @@ const HELP: &str = "\
   /pause, /resume  go offline (messages queue up) and back online
   /typing [off]    show the team you are typing (what an app sends while the user types), or stop
   /survey N [TEXT] answer the satisfaction survey (sent when the team closes the chat): rating N, optional comment
+  /file PATH       send a file (image, PDF, …); it is uploaded before the messages typed after it
   /quit            leave (queued messages are kept and sent next time)";
 
 impl Chat<'_> {
@@ -151,6 +152,8 @@ impl Chat<'_> {
             }
             "typing" => self.typing(rest)?,
             "survey" => self.survey(rest)?,
+            "file" if rest.is_empty() => return Err(CliError::new(Kind::Usage, "/file PATH: which file?")),
+            "file" => self.send_file(rest)?,
             other => {
                 return Err(CliError::new(Kind::Usage, format!("unknown command /{other}; /help lists them")));
             }
@@ -241,9 +244,24 @@ impl Chat<'_> {
         Ok(())
     }
 
-    /// Sends a message (or a quick reply), opening the conversation on the first one.
-    fn send(&mut self, text: &str, quick_reply: Option<&QuickReply>) -> CliResult<()> {
-        let conversation = match &self.conversation {
+    /// Sends a file through the send queue (copied and checked at once; uploaded in its turn).
+    fn send_file(&mut self, path: &str) -> CliResult<()> {
+        let name = crate::cmd::send::file_name_of(path)?;
+        let conversation = self.ensure_conversation()?;
+        let source = chatflow_core::attachments::FileSource::Path(path.into());
+        let echo = self.ctx.client.send_attachment(&conversation.id, source, &name, None, None)?;
+        if let Some(id) = &echo.client_message_id {
+            self.echoes.insert(id.clone(), "queued");
+        }
+        self.emit(serde_json::json!({ "event": "queued", "message": MessageView::from(&echo) }));
+        let line = format!("{}: {}", self.st.cyan("you"), crate::views::attachment_line(&echo.attachments[0]));
+        self.say(&line);
+        Ok(())
+    }
+
+    /// The chat's conversation, opened on first use.
+    fn ensure_conversation(&mut self) -> CliResult<chatflow_core::store::conversations::ChatConversation> {
+        Ok(match &self.conversation {
             Some(c) => c.clone(),
             None => {
                 let c = self
@@ -255,7 +273,12 @@ impl Chat<'_> {
                 self.conversation = Some(c.clone());
                 c
             }
-        };
+        })
+    }
+
+    /// Sends a message (or a quick reply), opening the conversation on the first one.
+    fn send(&mut self, text: &str, quick_reply: Option<&QuickReply>) -> CliResult<()> {
+        let conversation = self.ensure_conversation()?;
         let echo = match quick_reply {
             Some(r) => self.ctx.client.send_quick_reply(&conversation.id, r)?,
             None => self.ctx.client.send(&conversation.id, text)?,

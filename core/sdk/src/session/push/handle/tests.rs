@@ -32,6 +32,7 @@ fn message(seq: u64, author: Option<&str>, body: &str) -> ChatMessage {
         created_at: 0,
         state: MessageState::Sent,
         survey: None,
+        attachments: Vec::new(),
     }
 }
 
