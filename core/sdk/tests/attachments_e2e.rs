@@ -61,7 +61,6 @@ async fn refused_files_never_enter_the_queue() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the server's upload and download routes (issue #17, server side): run with --run-ignored once merged"]
 async fn an_image_and_a_pdf_arrive_before_the_text_sent_after_them() {
     let server = TestServer::start();
     let dir = support::storage();
@@ -140,7 +139,6 @@ async fn agent_sends_file(http: &HttpClient, conversation_id: &str, bytes: &[u8]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the server's upload and download routes (issue #17, server side): run with --run-ignored once merged"]
 async fn an_agents_pdf_is_received_downloaded_verified_cached_and_wiped_by_logout() {
     let server = TestServer::start();
     let dir = support::storage();

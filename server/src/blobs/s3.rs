@@ -97,10 +97,15 @@ impl S3BlobStore {
         Ok(Self { store: Arc::new(store), bucket: config.bucket.clone() })
     }
 
-    /// One request to the bucket (a blob that cannot exist): fails when the service, bucket or credentials are
-    /// wrong. The server calls it at start so that a misconfiguration stops it at once.
+    /// One request to the bucket (a listing of one page under `blobs/`): fails when the service, bucket or
+    /// credentials are wrong. A HEAD cannot do it: S3 answers a bare 404 both for a missing object and a missing
+    /// bucket. The server calls it at start so that a misconfiguration stops it at once.
     pub async fn check(&self) -> Result<(), BlobError> {
-        self.size(&"0".repeat(64)).await.map(|_| ())
+        // Only the first page is fetched: the stream asks for the next one when read further.
+        match self.store.list(Some(&ObjectPath::from("blobs"))).next().await {
+            None | Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(BlobError::Backend(format!("S3 bucket `{}` is not usable: {e}", self.bucket))),
+        }
     }
 
     fn location(key: &str) -> Result<ObjectPath, BlobError> {

@@ -57,5 +57,8 @@ pub fn event(e: &ChatEvent) -> Value {
         ChatEvent::CaughtUp { conversation_id, synced_seq, received } => json!({
             "event": "caught_up", "conversation_id": conversation_id, "synced_seq": synced_seq, "received": received }),
         ChatEvent::Resync => json!({ "event": "resync" }),
+        ChatEvent::UploadProgress { conversation_id, client_message_id, bytes_sent, total } => json!({
+            "event": "upload_progress", "conversation_id": conversation_id, "client_message_id": client_message_id,
+            "bytes_sent": bytes_sent, "total": total }),
     }
 }
