@@ -57,6 +57,8 @@ VISITOR_TOKEN=$(new_visitor)
 # GET /v1/realtime and GET /v1/agent/feed are WebSocket upgrades: schemathesis sends plain HTTP requests, which these
 # routes refuse with 400 by design, so it cannot exercise the sockets. They have their own tests
 # (server/tests/cases/realtime.rs, agent_feed.rs); every other operation is tested.
+# Upload chunks are raw bytes in a media type schemathesis cannot generate by itself: the hooks file gives it one.
+export SCHEMATHESIS_HOOKS="$ROOT/scripts/conformance_hooks.py"
 run_st() {
   local who=$1
   shift
