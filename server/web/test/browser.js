@@ -14,15 +14,7 @@ import { join } from "node:path";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
-import {
-  OUT,
-  CHROMIUM,
-  CHROMIUM_ARGS,
-  startServer,
-  client,
-  signIn,
-  watchProblems,
-} from "./harness.js";
+import { OUT, CHROMIUM, CHROMIUM_ARGS, startServer, client, signIn, watchProblems } from "./harness.js";
 import { download, pdf, png, sha256, visitorUpload } from "./files.js";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");

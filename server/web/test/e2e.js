@@ -13,16 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import assert from "node:assert/strict";
-import {
-  OUT,
-  SEED,
-  CLI_BIN,
-  startServer,
-  client,
-  launchBrowser,
-  watchProblems,
-  signIn,
-} from "./harness.js";
+import { OUT, SEED, CLI_BIN, startServer, client, launchBrowser, watchProblems, signIn } from "./harness.js";
 import { download, pdf, png, sha256, visitorUpload } from "./files.js";
 
 const ALICE = { email: "alice@acme.test", password: "alice-inbox-password" };
