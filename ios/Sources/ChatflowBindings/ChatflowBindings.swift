@@ -650,6 +650,24 @@ fileprivate struct FfiConverterString: FfiConverter {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
+    }
+}
+
 
 
 
@@ -1497,6 +1515,37 @@ public func FfiConverterTypeLogger_lower(_ value: Logger) -> UInt64 {
 public protocol NativeChatClientProtocol: AnyObject, Sendable {
     
     /**
+     * What the server accepts (from the last chatflow list; defaults before the first fetch).
+     */
+    func attachmentLimits() throws  -> AttachmentLimits
+    
+    /**
+     * A local path to an image attachment's thumbnail.
+     */
+    func attachmentThumbnail(attachmentId: String) async throws  -> String
+    
+    /**
+     * A local path to the attachment's bytes (downloaded on demand, verified, cached).
+     */
+    func downloadAttachment(attachmentId: String) async throws  -> String
+    
+    /**
+     * Sends the file at `path` (copied before this returns) with an optional caption, through the send queue.
+     * Refused at once: too large, a type the server does not accept, a `mime_type` the bytes contradict.
+     */
+    func sendFile(conversationId: String, path: String, fileName: String, mimeType: String?, caption: String?) throws  -> ChatMessage
+    
+    /**
+     * Like `sendFile`, from bytes in memory.
+     */
+    func sendFileBytes(conversationId: String, bytes: Data, fileName: String, mimeType: String?, caption: String?) throws  -> ChatMessage
+    
+    /**
+     * Several files in one message, in this order.
+     */
+    func sendFiles(conversationId: String, files: [OutgoingFileRef], caption: String?) throws  -> ChatMessage
+    
+    /**
      * The visitor tapped "I agree". `shown_text_version`: the `text_version` the UI displayed (checked against
      * the current text). Recorded locally at once and synced to the server in the background.
      */
@@ -1792,6 +1841,106 @@ public static func `open`(config: ChatflowConfig, storageDir: String)throws  -> 
 }
     
 
+    
+    /**
+     * What the server accepts (from the last chatflow list; defaults before the first fetch).
+     */
+open func attachmentLimits()throws  -> AttachmentLimits  {
+    return try  FfiConverterTypeAttachmentLimits_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
+        uniffiCallStatus in
+    uniffi_chatflow_ffi_fn_method_nativechatclient_attachment_limits(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A local path to an image attachment's thumbnail.
+     */
+open func attachmentThumbnail(attachmentId: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chatflow_ffi_fn_method_nativechatclient_attachment_thumbnail(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(attachmentId)
+                )
+            },
+            pollFunc: ffi_chatflow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chatflow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chatflow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeNativeError_lift
+        )
+}
+    
+    /**
+     * A local path to the attachment's bytes (downloaded on demand, verified, cached).
+     */
+open func downloadAttachment(attachmentId: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chatflow_ffi_fn_method_nativechatclient_download_attachment(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(attachmentId)
+                )
+            },
+            pollFunc: ffi_chatflow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chatflow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chatflow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeNativeError_lift
+        )
+}
+    
+    /**
+     * Sends the file at `path` (copied before this returns) with an optional caption, through the send queue.
+     * Refused at once: too large, a type the server does not accept, a `mime_type` the bytes contradict.
+     */
+open func sendFile(conversationId: String, path: String, fileName: String, mimeType: String?, caption: String?)throws  -> ChatMessage  {
+    return try  FfiConverterTypeChatMessage_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
+        uniffiCallStatus in
+    uniffi_chatflow_ffi_fn_method_nativechatclient_send_file(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(conversationId),
+        FfiConverterString.lower(path),
+        FfiConverterString.lower(fileName),
+        FfiConverterOptionString.lower(mimeType),
+        FfiConverterOptionString.lower(caption),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Like `sendFile`, from bytes in memory.
+     */
+open func sendFileBytes(conversationId: String, bytes: Data, fileName: String, mimeType: String?, caption: String?)throws  -> ChatMessage  {
+    return try  FfiConverterTypeChatMessage_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
+        uniffiCallStatus in
+    uniffi_chatflow_ffi_fn_method_nativechatclient_send_file_bytes(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(conversationId),
+        FfiConverterData.lower(bytes),
+        FfiConverterString.lower(fileName),
+        FfiConverterOptionString.lower(mimeType),
+        FfiConverterOptionString.lower(caption),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Several files in one message, in this order.
+     */
+open func sendFiles(conversationId: String, files: [OutgoingFileRef], caption: String?)throws  -> ChatMessage  {
+    return try  FfiConverterTypeChatMessage_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
+        uniffiCallStatus in
+    uniffi_chatflow_ffi_fn_method_nativechatclient_send_files(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(conversationId),
+        FfiConverterSequenceTypeOutgoingFileRef.lower(files),
+        FfiConverterOptionString.lower(caption),uniffiCallStatus
+    )
+})
+}
     
     /**
      * The visitor tapped "I agree". `shown_text_version`: the `text_version` the UI displayed (checked against
@@ -2817,6 +2966,67 @@ public func FfiConverterTypeArticle_lower(_ value: Article) -> RustBuffer {
 
 
 /**
+ * What the app's server accepts (from the chatflow list).
+ */
+public struct AttachmentLimits: Equatable, Hashable {
+    public let maxBytes: UInt64
+    public let maxPerMessage: UInt32
+    public let mimeTypes: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(maxBytes: UInt64, maxPerMessage: UInt32, mimeTypes: [String]) {
+        self.maxBytes = maxBytes
+        self.maxPerMessage = maxPerMessage
+        self.mimeTypes = mimeTypes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AttachmentLimits: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAttachmentLimits: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AttachmentLimits {
+        return
+            try AttachmentLimits(
+                maxBytes: FfiConverterUInt64.read(from: &buf), 
+                maxPerMessage: FfiConverterUInt32.read(from: &buf), 
+                mimeTypes: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AttachmentLimits, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.maxBytes, into: &buf)
+        FfiConverterUInt32.write(value.maxPerMessage, into: &buf)
+        FfiConverterSequenceString.write(value.mimeTypes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentLimits_lift(_ buf: RustBuffer) throws -> AttachmentLimits {
+    return try FfiConverterTypeAttachmentLimits.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentLimits_lower(_ value: AttachmentLimits) -> RustBuffer {
+    return FfiConverterTypeAttachmentLimits.lower(value)
+}
+
+
+/**
  * Who wrote a message (the chatflow's branding replaces agents' names when it is used as agent alias).
  */
 public struct Author: Equatable, Hashable {
@@ -3436,6 +3646,10 @@ public struct ChatMessage: Equatable, Hashable {
      * A satisfaction survey's prompt (answer it with `answerSurvey`) or the visitor's answer; `body` is its text.
      */
     public let survey: MessageSurvey?
+    /**
+     * Files and images, in the sender's order.
+     */
+    public let attachments: [MessageAttachment]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3451,7 +3665,10 @@ public struct ChatMessage: Equatable, Hashable {
          */createdAt: Int64, state: MessageState, 
         /**
          * A satisfaction survey's prompt (answer it with `answerSurvey`) or the visitor's answer; `body` is its text.
-         */survey: MessageSurvey?) {
+         */survey: MessageSurvey?, 
+        /**
+         * Files and images, in the sender's order.
+         */attachments: [MessageAttachment]) {
         self.localId = localId
         self.conversationId = conversationId
         self.seq = seq
@@ -3463,6 +3680,7 @@ public struct ChatMessage: Equatable, Hashable {
         self.createdAt = createdAt
         self.state = state
         self.survey = survey
+        self.attachments = attachments
     }
 
     
@@ -3491,7 +3709,8 @@ public struct FfiConverterTypeChatMessage: FfiConverterRustBuffer {
                 quickReplyId: FfiConverterOptionString.read(from: &buf), 
                 createdAt: FfiConverterInt64.read(from: &buf), 
                 state: FfiConverterTypeMessageState.read(from: &buf), 
-                survey: FfiConverterOptionTypeMessageSurvey.read(from: &buf)
+                survey: FfiConverterOptionTypeMessageSurvey.read(from: &buf), 
+                attachments: FfiConverterSequenceTypeMessageAttachment.read(from: &buf)
         )
     }
 
@@ -3507,6 +3726,7 @@ public struct FfiConverterTypeChatMessage: FfiConverterRustBuffer {
         FfiConverterInt64.write(value.createdAt, into: &buf)
         FfiConverterTypeMessageState.write(value.state, into: &buf)
         FfiConverterOptionTypeMessageSurvey.write(value.survey, into: &buf)
+        FfiConverterSequenceTypeMessageAttachment.write(value.attachments, into: &buf)
     }
 }
 
@@ -3555,6 +3775,10 @@ public struct ChatflowConfig: Equatable, Hashable {
      * base64 SHA-256 of SubjectPublicKeyInfo; when not empty, a certificate the server sends must have one of them.
      */
     public let pinnedSpkiSha256: [String]
+    /**
+     * Bound of the received-attachment cache in bytes (`null`: 100 MiB).
+     */
+    public let attachmentCacheBytes: UInt64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3576,7 +3800,10 @@ public struct ChatflowConfig: Equatable, Hashable {
          */extraRootCertificates: String? = nil, 
         /**
          * base64 SHA-256 of SubjectPublicKeyInfo; when not empty, a certificate the server sends must have one of them.
-         */pinnedSpkiSha256: [String] = []) {
+         */pinnedSpkiSha256: [String] = [], 
+        /**
+         * Bound of the received-attachment cache in bytes (`null`: 100 MiB).
+         */attachmentCacheBytes: UInt64? = nil) {
         self.serverUrl = serverUrl
         self.appId = appId
         self.environment = environment
@@ -3584,6 +3811,7 @@ public struct ChatflowConfig: Equatable, Hashable {
         self.language = language
         self.extraRootCertificates = extraRootCertificates
         self.pinnedSpkiSha256 = pinnedSpkiSha256
+        self.attachmentCacheBytes = attachmentCacheBytes
     }
 
     
@@ -3608,7 +3836,8 @@ public struct FfiConverterTypeChatflowConfig: FfiConverterRustBuffer {
                 defaultTag: FfiConverterString.read(from: &buf), 
                 language: FfiConverterOptionString.read(from: &buf), 
                 extraRootCertificates: FfiConverterOptionString.read(from: &buf), 
-                pinnedSpkiSha256: FfiConverterSequenceString.read(from: &buf)
+                pinnedSpkiSha256: FfiConverterSequenceString.read(from: &buf), 
+                attachmentCacheBytes: FfiConverterOptionUInt64.read(from: &buf)
         )
     }
 
@@ -3620,6 +3849,7 @@ public struct FfiConverterTypeChatflowConfig: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.language, into: &buf)
         FfiConverterOptionString.write(value.extraRootCertificates, into: &buf)
         FfiConverterSequenceString.write(value.pinnedSpkiSha256, into: &buf)
+        FfiConverterOptionUInt64.write(value.attachmentCacheBytes, into: &buf)
     }
 }
 
@@ -4448,6 +4678,71 @@ public func FfiConverterTypeIdentifyOutcome_lower(_ value: IdentifyOutcome) -> R
 
 
 /**
+ * An image's dimensions and its thumbnail's.
+ */
+public struct ImageInfo: Equatable, Hashable {
+    public let width: UInt32
+    public let height: UInt32
+    public let thumbnailWidth: UInt32
+    public let thumbnailHeight: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(width: UInt32, height: UInt32, thumbnailWidth: UInt32, thumbnailHeight: UInt32) {
+        self.width = width
+        self.height = height
+        self.thumbnailWidth = thumbnailWidth
+        self.thumbnailHeight = thumbnailHeight
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ImageInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImageInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImageInfo {
+        return
+            try ImageInfo(
+                width: FfiConverterUInt32.read(from: &buf), 
+                height: FfiConverterUInt32.read(from: &buf), 
+                thumbnailWidth: FfiConverterUInt32.read(from: &buf), 
+                thumbnailHeight: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ImageInfo, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.width, into: &buf)
+        FfiConverterUInt32.write(value.height, into: &buf)
+        FfiConverterUInt32.write(value.thumbnailWidth, into: &buf)
+        FfiConverterUInt32.write(value.thumbnailHeight, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImageInfo_lift(_ buf: RustBuffer) throws -> ImageInfo {
+    return try FfiConverterTypeImageInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImageInfo_lower(_ value: ImageInfo) -> RustBuffer {
+    return FfiConverterTypeImageInfo.lower(value)
+}
+
+
+/**
  * What one knowledge-base sync did.
  */
 public struct KbSyncReport: Equatable, Hashable {
@@ -4598,6 +4893,174 @@ public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecor
 #endif
 public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
     return FfiConverterTypeLogRecord.lower(value)
+}
+
+
+/**
+ * One file of a message.
+ */
+public struct MessageAttachment: Equatable, Hashable {
+    /**
+     * The server's id (`downloadAttachment`); `null` while an outgoing file is not sent yet.
+     */
+    public let id: String?
+    public let fileName: String
+    /**
+     * The type the bytes showed.
+     */
+    public let mimeType: String
+    public let size: UInt64
+    /**
+     * Lowercase hex SHA-256.
+     */
+    public let sha256: String
+    public let image: ImageInfo?
+    /**
+     * The SDK's copy of a file this device sent (until logout); `null` for received files.
+     */
+    public let localPath: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The server's id (`downloadAttachment`); `null` while an outgoing file is not sent yet.
+         */id: String?, fileName: String, 
+        /**
+         * The type the bytes showed.
+         */mimeType: String, size: UInt64, 
+        /**
+         * Lowercase hex SHA-256.
+         */sha256: String, image: ImageInfo?, 
+        /**
+         * The SDK's copy of a file this device sent (until logout); `null` for received files.
+         */localPath: String?) {
+        self.id = id
+        self.fileName = fileName
+        self.mimeType = mimeType
+        self.size = size
+        self.sha256 = sha256
+        self.image = image
+        self.localPath = localPath
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MessageAttachment: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessageAttachment: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MessageAttachment {
+        return
+            try MessageAttachment(
+                id: FfiConverterOptionString.read(from: &buf), 
+                fileName: FfiConverterString.read(from: &buf), 
+                mimeType: FfiConverterString.read(from: &buf), 
+                size: FfiConverterUInt64.read(from: &buf), 
+                sha256: FfiConverterString.read(from: &buf), 
+                image: FfiConverterOptionTypeImageInfo.read(from: &buf), 
+                localPath: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MessageAttachment, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.id, into: &buf)
+        FfiConverterString.write(value.fileName, into: &buf)
+        FfiConverterString.write(value.mimeType, into: &buf)
+        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterString.write(value.sha256, into: &buf)
+        FfiConverterOptionTypeImageInfo.write(value.image, into: &buf)
+        FfiConverterOptionString.write(value.localPath, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageAttachment_lift(_ buf: RustBuffer) throws -> MessageAttachment {
+    return try FfiConverterTypeMessageAttachment.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageAttachment_lower(_ value: MessageAttachment) -> RustBuffer {
+    return FfiConverterTypeMessageAttachment.lower(value)
+}
+
+
+/**
+ * One file of `sendFiles`: a file the SDK copies before the call returns.
+ */
+public struct OutgoingFileRef: Equatable, Hashable {
+    public let path: String
+    public let fileName: String
+    /**
+     * `null` lets the bytes decide; a type the bytes contradict is refused.
+     */
+    public let mimeType: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(path: String, fileName: String, 
+        /**
+         * `null` lets the bytes decide; a type the bytes contradict is refused.
+         */mimeType: String?) {
+        self.path = path
+        self.fileName = fileName
+        self.mimeType = mimeType
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OutgoingFileRef: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOutgoingFileRef: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OutgoingFileRef {
+        return
+            try OutgoingFileRef(
+                path: FfiConverterString.read(from: &buf), 
+                fileName: FfiConverterString.read(from: &buf), 
+                mimeType: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OutgoingFileRef, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterString.write(value.fileName, into: &buf)
+        FfiConverterOptionString.write(value.mimeType, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutgoingFileRef_lift(_ buf: RustBuffer) throws -> OutgoingFileRef {
+    return try FfiConverterTypeOutgoingFileRef.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutgoingFileRef_lower(_ value: OutgoingFileRef) -> RustBuffer {
+    return FfiConverterTypeOutgoingFileRef.lower(value)
 }
 
 
@@ -5705,6 +6168,11 @@ public enum ChatEvent: Equatable, Hashable {
      * This listener fell behind: reload what is on screen; a replay follows.
      */
     case resync
+    /**
+     * A queued message's files are uploading (throttled, ~10 per second at most).
+     */
+    case uploadProgress(conversationId: String, clientMessageId: String, bytesSent: UInt64, total: UInt64
+    )
 
 
 
@@ -5760,6 +6228,9 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
         )
         
         case 12: return .resync
+        
+        case 13: return .uploadProgress(conversationId: try FfiConverterString.read(from: &buf), clientMessageId: try FfiConverterString.read(from: &buf), bytesSent: try FfiConverterUInt64.read(from: &buf), total: try FfiConverterUInt64.read(from: &buf)
+        )
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -5839,6 +6310,14 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
         case .resync:
             writeInt(&buf, Int32(12))
         
+        
+        case let .uploadProgress(conversationId,clientMessageId,bytesSent,total):
+            writeInt(&buf, Int32(13))
+            FfiConverterString.write(conversationId, into: &buf)
+            FfiConverterString.write(clientMessageId, into: &buf)
+            FfiConverterUInt64.write(bytesSent, into: &buf)
+            FfiConverterUInt64.write(total, into: &buf)
+            
         }
     }
 }
@@ -6273,6 +6752,12 @@ public enum ErrorCode: Equatable, Hashable {
     case csrfFailed
     case rateLimited
     case conflict
+    case fileTooLarge
+    case unsupportedMediaType
+    case contentMismatch
+    case checksumMismatch
+    case uploadOffsetMismatch
+    case uploadNotReady
 
 
 
@@ -6341,6 +6826,18 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         case 23: return .rateLimited
         
         case 24: return .conflict
+        
+        case 25: return .fileTooLarge
+        
+        case 26: return .unsupportedMediaType
+        
+        case 27: return .contentMismatch
+        
+        case 28: return .checksumMismatch
+        
+        case 29: return .uploadOffsetMismatch
+        
+        case 30: return .uploadNotReady
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -6444,6 +6941,30 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case .conflict:
             writeInt(&buf, Int32(24))
+        
+        
+        case .fileTooLarge:
+            writeInt(&buf, Int32(25))
+        
+        
+        case .unsupportedMediaType:
+            writeInt(&buf, Int32(26))
+        
+        
+        case .contentMismatch:
+            writeInt(&buf, Int32(27))
+        
+        
+        case .checksumMismatch:
+            writeInt(&buf, Int32(28))
+        
+        
+        case .uploadOffsetMismatch:
+            writeInt(&buf, Int32(29))
+        
+        
+        case .uploadNotReady:
+            writeInt(&buf, Int32(30))
         
         }
     }
@@ -8083,6 +8604,30 @@ fileprivate struct FfiConverterOptionTypeCommunicateState: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeImageInfo: FfiConverterRustBuffer {
+    typealias SwiftType = ImageInfo?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeImageInfo.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeImageInfo.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSessionInfo: FfiConverterRustBuffer {
     typealias SwiftType = SessionInfo?
 
@@ -8296,6 +8841,56 @@ fileprivate struct FfiConverterSequenceTypeChatMessage: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeChatMessage.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMessageAttachment: FfiConverterRustBuffer {
+    typealias SwiftType = [MessageAttachment]
+
+    public static func write(_ value: [MessageAttachment], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMessageAttachment.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MessageAttachment] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MessageAttachment]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMessageAttachment.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeOutgoingFileRef: FfiConverterRustBuffer {
+    typealias SwiftType = [OutgoingFileRef]
+
+    public static func write(_ value: [OutgoingFileRef], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeOutgoingFileRef.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [OutgoingFileRef] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [OutgoingFileRef]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeOutgoingFileRef.read(from: &buf))
         }
         return seq
     }
@@ -8574,6 +9169,24 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_taskhandle_is_finished() != 35051) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_attachment_limits() != 34692) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_attachment_thumbnail() != 3608) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_download_attachment() != 45124) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_send_file() != 11326) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_send_file_bytes() != 45555) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_send_files() != 27308) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_accept_consent() != 40468) {
