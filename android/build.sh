@@ -94,16 +94,20 @@ cmd_native() {
   rm -rf "$OUT/unstripped" "$OUT/targets"
   mkdir -p "$OUT/unstripped"
   local target abi built
+  # The C code (SQLite, ring's C) is built without unwind tables (docs/decisions.md #13): no Rust frame ever runs
+  # under a C frame (no SQLite callback is registered; ring's C calls nothing back), so a panic never unwinds
+  # through it. cargo-ndk keeps the CFLAGS it finds (it puts its --target in front), so every ABI gets them.
+  local cflags="${CFLAGS:+$CFLAGS }-fno-asynchronous-unwind-tables -fno-unwind-tables"
   for target in "$@"; do
     if [ "$target" = host ]; then
       abi=$(host_abi)
       step "cargo build --profile $PROFILE -p chatflow-ffi (host: $abi)"
-      timed "cargo build ($abi)" cargo build --locked --profile "$PROFILE" -p chatflow-ffi
+      timed "cargo build ($abi)" env CFLAGS="$cflags" cargo build --locked --profile "$PROFILE" -p chatflow-ffi
       built=$TARGET_DIR/$PROFILE/$LIB
     elif triple=$(android_triple "$target"); then
       abi=$target
       step "cargo ndk --platform $PLATFORM -t $abi build --profile $PROFILE -p chatflow-ffi"
-      timed "cargo ndk ($abi)" cargo ndk --platform "$PLATFORM" -t "$abi" \
+      timed "cargo ndk ($abi)" env CFLAGS="$cflags" cargo ndk --platform "$PLATFORM" -t "$abi" \
         build --locked --profile "$PROFILE" -p chatflow-ffi
       built=$TARGET_DIR/$triple/$PROFILE/$LIB
     else

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod kb;
 pub mod session;
+pub mod sha256;
 pub mod store;
 pub mod sync;
 pub mod transport;

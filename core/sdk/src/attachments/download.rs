@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::sha256::Sha256;
 use reqwest::Method;
 use rusqlite::{params, Connection, OptionalExtension};
-use sha2::{Digest, Sha256};
 
 use super::local::{hex, root, CHUNK};
 use super::model::MessageAttachment;

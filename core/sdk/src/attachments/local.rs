@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use crate::sha256::Sha256;
 
 use chatflow_protocol::attachment::{self, AttachmentLimits};
 

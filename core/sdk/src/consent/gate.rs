@@ -2,12 +2,11 @@
 //! stored decisions, and what `send()` may do.
 
 use chatflow_protocol::{ConsentDecision, ConsentKind, ConsentSettings, ProcessDataMode};
-use sha2::{Digest, Sha256};
 
 /// The version of a consent text: lowercase hex SHA-256 of its exact bytes. Any change (even a space) is a new
 /// version, and the visitor is asked again. The server computes the same value to check explicit consent.
 pub fn text_version(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
+    let digest = crate::sha256::digest(text.as_bytes());
     let mut out = String::with_capacity(64);
     for b in digest.iter() {
         out.push_str(&format!("{b:02x}"));

@@ -24,7 +24,6 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{PemObject, SectionKind};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -107,7 +106,7 @@ pub fn spki_sha256(cert: &CertificateDer<'_>) -> Option<String> {
 
 fn spki_hash(cert: &CertificateDer<'_>) -> Option<[u8; 32]> {
     let parsed = webpki::EndEntityCert::try_from(cert).ok()?;
-    Some(Sha256::digest(parsed.subject_public_key_info().as_ref()).into())
+    Some(crate::sha256::digest(parsed.subject_public_key_info().as_ref()))
 }
 
 /// The platform's verdict, a second chance with the app's extra roots, then the pins.
