@@ -200,7 +200,8 @@ print(os.path.dirname(pkgs[0]["manifest_path"]) if pkgs else "")')
   [ -n "$aar" ] || die "verifier-jar: no AAR in $dir/maven (this version of the crate ships none: pin one that does, Cargo.toml)"
   tmp=$(mktemp -d)
   unzip -q -o "$aar" classes.jar -d "$tmp"
-  unzip -Z1 "$tmp/classes.jar" | grep -qx "$VERIFIER_CLASS" || die "verifier-jar: $aar has no $VERIFIER_CLASS"
+  # grep reads the whole list (no -q): with pipefail, an early exit would fail unzip with SIGPIPE now and then.
+  unzip -Z1 "$tmp/classes.jar" | grep -x "$VERIFIER_CLASS" >/dev/null || die "verifier-jar: $aar has no $VERIFIER_CLASS"
   mkdir -p "$(dirname "$dest")"
   mv "$tmp/classes.jar" "$dest"
   rm -rf "$tmp"

@@ -57,7 +57,7 @@ verify_layout() {
   # HTTPS connection on a device fails.
   local jar found=""
   for jar in "$tree"/libs/*.jar; do
-    if [ -f "$jar" ] && unzip -Z1 "$jar" | grep -qx "$VERIFIER_CLASS"; then found=$jar; fi
+    if [ -f "$jar" ] && unzip -Z1 "$jar" | grep -x "$VERIFIER_CLASS" >/dev/null; then found=$jar; fi
   done
   [ -n "$found" ] || verify_fail "layout: no jar in libs/ holds $VERIFIER_CLASS (the TLS verifier's Kotlin half: android/build.sh verifier-jar)"
   [ -d "$tree/jni" ] || { verify_fail "layout: no jni/ directory"; return; }

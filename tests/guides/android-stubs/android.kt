@@ -11,6 +11,8 @@ abstract class Context {
     abstract val packageManager: android.content.pm.PackageManager
     abstract val filesDir: File
     abstract val noBackupFilesDir: File
+    abstract val cacheDir: File
+    abstract val contentResolver: ContentResolver
     abstract val assets: android.content.res.AssetManager
     abstract val applicationContext: Context
 }
@@ -20,10 +22,23 @@ open class ContextWrapper : Context() {
     override val packageManager: android.content.pm.PackageManager get() = throw UnsupportedOperationException("stub")
     override val filesDir: File get() = throw UnsupportedOperationException("stub")
     override val noBackupFilesDir: File get() = throw UnsupportedOperationException("stub")
+    override val cacheDir: File get() = throw UnsupportedOperationException("stub")
+    override val contentResolver: ContentResolver get() = throw UnsupportedOperationException("stub")
     override val assets: android.content.res.AssetManager get() = throw UnsupportedOperationException("stub")
     override val applicationContext: Context get() = throw UnsupportedOperationException("stub")
 }
 
 open class Intent(packageContext: Context, cls: Class<*>) {
     fun putExtra(name: String, value: String?): Intent = throw UnsupportedOperationException("stub")
+}
+
+abstract class ContentResolver {
+    fun openInputStream(uri: android.net.Uri): java.io.InputStream? = throw UnsupportedOperationException("stub")
+    fun query(
+        uri: android.net.Uri,
+        projection: Array<String>?,
+        selection: String?,
+        selectionArgs: Array<String>?,
+        sortOrder: String?,
+    ): android.database.Cursor? = throw UnsupportedOperationException("stub")
 }

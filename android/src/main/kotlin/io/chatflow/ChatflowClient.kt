@@ -1,11 +1,13 @@
 package io.chatflow
 
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
 import java.io.File
 
 /**
@@ -198,6 +200,55 @@ class ChatflowClient private constructor(internal val raw: NativeChatClient) : A
 
     /** The app is in the foreground (or the network is back): connect, catch up and send now, skipping backoff. */
     fun resume() = ffi { raw.resume() }
+
+    // ---------------------------------------------------------------------------------------------- attachments
+
+    /**
+     * Sends [file] in a message, with an optional [caption], through the same ordered queue as text: a text sent after
+     * it arrives after it. The SDK copies the file into its own storage before this returns (the app may delete
+     * [file] then), checks it against [attachmentLimits] and returns the local echo; `ChatEvent.UploadProgress`
+     * follows the upload, which resumes after a cut or a restart. Throws [ChatflowException.InvalidInput] when the
+     * file is refused before anything is queued, its message naming the rule: `file_too_large`,
+     * `unsupported_media_type` (the bytes are no accepted type) or `content_mismatch` ([mimeType] contradicts the
+     * bytes; `null` lets the bytes decide). A later refusal by the server wedges the message with that code.
+     * Runs on [Dispatchers.IO]: copying a large file takes a moment.
+     */
+    suspend fun sendFile(
+        conversationId: String,
+        file: File,
+        fileName: String = file.name,
+        mimeType: String? = null,
+        caption: String? = null,
+    ): ChatMessage = withContext(Dispatchers.IO) { ffi { raw.sendFile(conversationId, file.path, fileName, mimeType, caption) } }
+
+    /** Like [sendFile], from bytes in memory (a bitmap the app encoded, a generated PDF). */
+    suspend fun sendFile(
+        conversationId: String,
+        bytes: ByteArray,
+        fileName: String,
+        mimeType: String? = null,
+        caption: String? = null,
+    ): ChatMessage = withContext(Dispatchers.IO) {
+        ffi { raw.sendFileBytes(conversationId, bytes, fileName, mimeType, caption) }
+    }
+
+    /** Several files in one message, in this order (at most `attachmentLimits().maxPerMessage`). */
+    suspend fun sendFiles(conversationId: String, files: List<File>, caption: String? = null): ChatMessage =
+        withContext(Dispatchers.IO) {
+            ffi { raw.sendFiles(conversationId, files.map { OutgoingFileRef(it.path, it.name, null) }, caption) }
+        }
+
+    /** What the server accepts: size per file, files per message, types (from the last chatflow list). */
+    fun attachmentLimits(): AttachmentLimits = ffi { raw.attachmentLimits() }
+
+    /**
+     * The attachment's bytes as a local file: downloaded on first use (resumed after a cut), checked against its
+     * SHA-256, then kept in the SDK's bounded cache until evicted or [logout]. Read it, copy it; do not keep the path.
+     */
+    suspend fun downloadAttachment(attachmentId: String): File = File(ffi { raw.downloadAttachment(attachmentId) })
+
+    /** An image attachment's thumbnail (made by the server) as a local file, cached like [downloadAttachment]. */
+    suspend fun attachmentThumbnail(attachmentId: String): File = File(ffi { raw.attachmentThumbnail(attachmentId) })
 
     // ---------------------------------------------------------------------------------------------- knowledge base
 

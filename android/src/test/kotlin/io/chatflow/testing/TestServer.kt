@@ -70,6 +70,32 @@ class TestServer private constructor(private val dir: File, private val seed: St
         return response.statusCode()
     }
 
+    /**
+     * An agent sends [bytes] as [fileName] with [body], as the inbox does: declare the upload, send the bytes
+     * (`PATCH` from offset 0), then the reply naming the upload.
+     */
+    fun agentSendsFile(conversationId: String, fileName: String, mimeType: String, bytes: ByteArray, body: String, agentToken: String) {
+        val uploadId = "kt-" + java.util.UUID.randomUUID()
+        val sha = java.security.MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
+        send(
+            "POST", "/v1/agent/uploads", agentToken,
+            """{"upload_id":"$uploadId","file_name":${jsonString(fileName)},"mime_type":"$mimeType","size":${bytes.size},"sha256":"$sha"}""",
+        )
+        val patch = HttpRequest.newBuilder(URI("$url/v1/agent/uploads/$uploadId"))
+            .header("Authorization", "Bearer $agentToken")
+            .header("Upload-Offset", "0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(bytes))
+            .timeout(Duration.ofSeconds(10))
+            .build()
+        val response = http.send(patch, HttpResponse.BodyHandlers.ofString())
+        check(response.statusCode() == 200) { "upload refused: ${response.statusCode()} ${response.body()}" }
+        send(
+            "POST", "/v1/agent/conversations/$conversationId/messages", agentToken,
+            """{"body":${jsonString(body)},"attachments":["$uploadId"]}""",
+        )
+    }
+
     /** Closes a conversation through the agent API (the satisfaction survey follows when the chatflow asks). */
     fun closeConversation(conversationId: String, agentToken: String) {
         send("POST", "/v1/agent/conversations/$conversationId/close", agentToken, null)

@@ -180,7 +180,8 @@ class ChatScreen(
             }
             // We fell behind: redraw from the store (already shown messages are skipped).
             ChatEvent.Resync -> conversation?.let { c -> client.messages(c.id).forEach { show(it) } }
-            is ChatEvent.PendingSends, is ChatEvent.MessageDeleted, is ChatEvent.CaughtUp -> {}
+            // A file's echo says "queued" then "sent"; an app would draw a progress bar from these.
+            is ChatEvent.PendingSends, is ChatEvent.MessageDeleted, is ChatEvent.CaughtUp, is ChatEvent.UploadProgress -> {}
         }
     }
 
@@ -238,6 +239,7 @@ class ChatScreen(
         }
         val name = if (mine) term.cyan("you") else term.magenta(m.author.displayName ?: authorWord(m.author.kind))
         term.say("${term.dim(clock(m.createdAt))} $name: ${m.body}")
+        m.attachments.forEach { term.say("    ${attachmentLine(it)}") }
         if (m.quickReplies.isNotEmpty()) {
             term.say("    " + m.quickReplies.mapIndexed { i, r -> "${term.bold("[${i + 1}]")} ${r.label}" }.joinToString("   "))
         }
@@ -277,6 +279,16 @@ class ChatScreen(
 }
 
 const val DECLINED = "you declined the data-processing notice: no message can be sent in this chat (/consent to change your mind)"
+
+/** `📎 receipt.pdf (application/pdf, 12 kB)` */
+fun attachmentLine(a: io.chatflow.MessageAttachment): String {
+    val size = when {
+        a.size >= 1_000_000uL -> "%.1f MB".format(a.size.toDouble() / 1e6)
+        a.size >= 1_000uL -> "${a.size / 1_000uL} kB"
+        else -> "${a.size} B"
+    }
+    return "📎 ${a.fileName} (${a.mimeType}, $size)"
+}
 
 fun authorWord(kind: AuthorKind): String = when (kind) {
     AuthorKind.VISITOR -> "you"

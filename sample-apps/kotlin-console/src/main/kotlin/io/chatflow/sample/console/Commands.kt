@@ -15,6 +15,7 @@ private val HELP = """
       /search TEXT      search the help articles (when the chatflow has a knowledge base)
       /consent          answer the data-processing question again
       /email ADDRESS    give the team your email address
+      /file PATH        send a file (image, PDF, …): uploaded before the messages typed after it
       /pause, /resume   the app goes to the background (offline: messages queue up) and comes back
       /quit             leave (queued messages are kept and sent next time)
 """.trimIndent()
@@ -59,6 +60,7 @@ private suspend fun ChatScreen.command(command: String): Boolean {
             client.provideEmail(arg)
             term.say(term.dim("✓ email saved: the team can reply there"))
         }
+        "file" -> if (arg.isEmpty()) usage("/file PATH: which file?") else sendFile(java.io.File(arg))
         "pause" -> {
             // Android: ProcessLifecycleOwner ON_STOP. The connection closes; sends wait on the device.
             paused = true
@@ -111,16 +113,31 @@ private fun ChatScreen.answer(question: Question, text: String) {
 }
 
 /** Sends a message (or picks a quick reply), opening the conversation with the first one. */
-private suspend fun ChatScreen.send(text: String, reply: QuickReply? = null) {
+/** The conversation to send in, opened on first use; `null` (after saying why) while consent is missing. */
+private suspend fun ChatScreen.sendingConversation(): io.chatflow.ChatConversation? {
     val consent = client.consentState(flow.chatflowId)
     if (!consent.canSend) {
         term.say(term.yellow(if (Question.CONSENT in questions) "please answer the consent question first (y/n)" else DECLINED))
-        return
+        return null
     }
-    val c = conversation ?: client.openConversation(flow.chatflowId).also {
+    return conversation ?: client.openConversation(flow.chatflowId).also {
         conversation = it
         term.say(term.dim("conversation started"))
     }
+}
+
+/** Android: the photo picker's result, through `sendFile(context, conversationId, uri)`. Copied before it returns. */
+private suspend fun ChatScreen.sendFile(file: java.io.File) {
+    if (!file.isFile) return term.say(term.yellow("/file: no file at ${file.path}"))
+    val c = sendingConversation() ?: return
+    val echo = client.sendFile(c.id, file)
+    echo.clientMessageId?.let { echoes[it] = false }
+    term.say("${term.cyan("you")}: ${attachmentLine(echo.attachments.first())}")
+    term.say(term.dim(if (offline || paused) "  … queued: will be sent when back online" else "  … queued"))
+}
+
+private suspend fun ChatScreen.send(text: String, reply: QuickReply? = null) {
+    val c = sendingConversation() ?: return
     // The local echo is on the device before send returns; delivery shows up later as an event.
     val echo = if (reply != null) client.sendQuickReply(c.id, reply) else client.send(c.id, text)
     echo.clientMessageId?.let { echoes[it] = false }
