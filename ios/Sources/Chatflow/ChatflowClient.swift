@@ -247,6 +247,61 @@ extension ChatflowClient {
 }
 
 extension ChatflowClient {
+    // MARK: Attachments
+
+    /// Sends the file at `url` (a file URL) in a message, with an optional caption, through the same ordered queue as
+    /// text: a text sent after it arrives after it. The SDK copies the file into its own storage before this returns
+    /// (the app may delete it then), checks it against ``attachmentLimits()`` and returns the local echo;
+    /// `.uploadProgress` events follow the upload, which resumes after a cut or a restart. Throws
+    /// ``ChatflowError/invalidInput(_:)`` when the file is refused before anything is queued, naming the rule:
+    /// `file_too_large`, `unsupported_media_type` (the bytes are no accepted type) or `content_mismatch` (`mimeType`
+    /// contradicts the bytes; `nil` lets the bytes decide). A later refusal by the server wedges the message.
+    /// The copy runs off the caller's thread.
+    @discardableResult
+    public func sendFile(
+        _ url: URL, fileName: String? = nil, mimeType: String? = nil, caption: String? = nil, in conversationId: String
+    ) async throws(ChatflowError) -> ChatMessage {
+        guard url.isFileURL else { throw .invalidInput("sendFile needs a file URL, got \(url.absoluteString)") }
+        let raw = self.raw
+        let name = fileName ?? url.lastPathComponent
+        return try await ffiAsync {
+            try await Task.detached {
+                try raw.sendFile(
+                    conversationId: conversationId, path: url.path, fileName: name, mimeType: mimeType, caption: caption)
+            }.value
+        }
+    }
+
+    /// Like ``sendFile(_:fileName:mimeType:caption:in:)``, from bytes in memory (an encoded photo, a generated PDF).
+    @discardableResult
+    public func sendFile(
+        _ data: Data, fileName: String, mimeType: String? = nil, caption: String? = nil, in conversationId: String
+    ) async throws(ChatflowError) -> ChatMessage {
+        let raw = self.raw
+        return try await ffiAsync {
+            try await Task.detached {
+                try raw.sendFileBytes(
+                    conversationId: conversationId, bytes: data, fileName: fileName, mimeType: mimeType, caption: caption)
+            }.value
+        }
+    }
+
+    /// What the server accepts: size per file, files per message, types (from the last chatflow list).
+    public func attachmentLimits() throws(ChatflowError) -> AttachmentLimits {
+        try ffi { try raw.attachmentLimits() }
+    }
+
+    /// The attachment's bytes as a local file: downloaded on first use (resumed after a cut), checked against its
+    /// SHA-256, then kept in the SDK's bounded cache until evicted or ``logout()``. Read or copy it; do not keep the URL.
+    public func downloadAttachment(_ attachmentId: String) async throws(ChatflowError) -> URL {
+        URL(fileURLWithPath: try await ffiAsync { try await raw.downloadAttachment(attachmentId: attachmentId) })
+    }
+
+    /// An image attachment's thumbnail (made by the server) as a local file, cached like ``downloadAttachment(_:)``.
+    public func attachmentThumbnail(_ attachmentId: String) async throws(ChatflowError) -> URL {
+        URL(fileURLWithPath: try await ffiAsync { try await raw.attachmentThumbnail(attachmentId: attachmentId) })
+    }
+
     // MARK: Knowledge base
 
     /// Brings knowledge base `kbId` (`ResolvedChatflow.knowledgeBaseId`) up to date on the device and makes it the one

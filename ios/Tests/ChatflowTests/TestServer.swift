@@ -81,6 +81,32 @@ final class TestServer: @unchecked Sendable {
         }
     }
 
+    /// An agent sends `bytes` as `fileName` with `body`, as the inbox does: declare the upload, send the bytes
+    /// (`PATCH` from offset 0), then the reply naming the upload.
+    func agentSendsFile(
+        conversationId: String, fileName: String, mimeType: String, bytes: Data, body: String, agentToken: String
+    ) async throws {
+        let uploadId = "swift-\(UUID().uuidString.lowercased())"
+        let declaration: [String: Any] = [
+            "upload_id": uploadId, "file_name": fileName, "mime_type": mimeType, "size": bytes.count,
+            "sha256": sha256Hex(bytes),
+        ]
+        _ = try await call("POST", "/v1/agent/uploads", token: agentToken,
+                           body: try JSONSerialization.data(withJSONObject: declaration))
+        var request = URLRequest(url: URL(string: "\(url)/v1/agent/uploads/\(uploadId)")!)
+        request.httpMethod = "PATCH"
+        request.setValue("Bearer \(agentToken)", forHTTPHeaderField: "Authorization")
+        request.setValue("0", forHTTPHeaderField: "Upload-Offset")
+        request.setValue("application/offset+octet-stream", forHTTPHeaderField: "Content-Type")
+        request.httpBody = bytes
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard status == 200 else { throw TestServerError.refused("upload: \(status) \(String(decoding: data, as: UTF8.self))") }
+        let reply: [String: Any] = ["body": body, "attachments": [uploadId]]
+        _ = try await call("POST", "/v1/agent/conversations/\(conversationId)/messages", token: agentToken,
+                           body: try JSONSerialization.data(withJSONObject: reply))
+    }
+
     /// Closes a conversation as its agent.
     func closeConversation(conversationId: String, agentToken: String) async throws {
         _ = try await call("POST", "/v1/agent/conversations/\(conversationId)/close", token: agentToken, body: nil)

@@ -178,10 +178,12 @@ final class ChatSession {
         if message.author.kind == .visitor {
             lastVisitorSeq = max(lastVisitorSeq, seq)
             Console.say(history ? "you: \(message.body)" : "you (another device): \(message.body)")
+            for attachment in message.attachments { Console.say("    \(attachmentLine(attachment))") }
             return
         }
         typing.removeAll()
         Console.say("\(displayName(message.author.kind, message.author.displayName)): \(message.body)")
+        for attachment in message.attachments { Console.say("    \(attachmentLine(attachment))") }
         // Only the newest team message's buttons can be picked (a catch-up may bring older ones later).
         if seq > latestTeamSeq {
             latestTeamSeq = seq
@@ -245,4 +247,14 @@ extension TypicalResponseTime {
         case .aDay: "within a day"
         }
     }
+}
+
+/// `📎 receipt.pdf (application/pdf, 12 kB)`
+func attachmentLine(_ attachment: MessageAttachment) -> String {
+    let size = switch attachment.size {
+    case 1_000_000...: String(format: "%.1f MB", Double(attachment.size) / 1e6)
+    case 1_000...: "\(attachment.size / 1_000) kB"
+    default: "\(attachment.size) B"
+    }
+    return "📎 \(attachment.fileName) (\(attachment.mimeType), \(size))"
 }

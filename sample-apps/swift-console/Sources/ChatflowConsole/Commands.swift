@@ -9,6 +9,7 @@ extension ChatSession {
           /history [N]     the last N messages (default 20) with their delivery state
           /search QUERY    search the help center (knowledge base)
           /consent         answer the data-processing question again
+          /file PATH       send a file (image, PDF, …): uploaded before the messages typed after it
           /pause           go offline, as when the app is in the background: messages are kept
           /resume          back online: kept messages are sent
           /quit            leave (messages not yet sent are kept and sent next time)
@@ -137,6 +138,9 @@ extension ChatSession {
             questions.removeAll { $0 == .consent }
             questions.insert(.consent, at: 0)
             ask(.consent)
+        case "file":
+            guard !argument.isEmpty else { throw .invalidInput("/file PATH: which file?") }
+            try await sendFile(URL(fileURLWithPath: argument))
         case "pause":
             // What an app does when it goes to the background: the connection closes, messages stay queued.
             paused = true
@@ -187,13 +191,32 @@ extension ChatSession {
 
     // MARK: Sending
 
-    /// Sends a message (or a quick reply), opening the conversation on the first one.
-    private func send(_ text: String, reply: QuickReply? = nil) async throws(ChatflowError) {
+    /// Whether the visitor may write; says why not.
+    private func maySend() throws(ChatflowError) -> Bool {
         // Ask before opening a conversation the visitor could not write in.
         guard try chat.consentState(chatflowId: flow.chatflowId).canSend else {
-            if questions.first == .consent { return Console.say("Please answer the question above first (y/n).") }
-            return Console.say("You declined the data-processing notice: no message can be sent (/consent to change).")
+            if questions.first == .consent { Console.say("Please answer the question above first (y/n).") } else {
+                Console.say("You declined the data-processing notice: no message can be sent (/consent to change).")
+            }
+            return false
         }
+        return true
+    }
+
+    /// Sends a file (an app: the photo picker's file URL). The SDK copies it before this returns.
+    private func sendFile(_ url: URL) async throws(ChatflowError) {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw .invalidInput("/file: no file at \(url.path)") }
+        guard try maySend() else { return }
+        let conversation = try await currentConversation()
+        let echo = try await chat.sendFile(url, in: conversation.id)
+        if let id = echo.clientMessageId { echoes[id] = false }
+        Console.say("you: \(echo.attachments.map { attachmentLine($0) }.joined(separator: ", "))")
+        Console.say(paused ? "  … queued: sent when back online" : "  … queued")
+    }
+
+    /// Sends a message (or a quick reply), opening the conversation on the first one.
+    private func send(_ text: String, reply: QuickReply? = nil) async throws(ChatflowError) {
+        guard try maySend() else { return }
         let conversation = try await currentConversation()
         // A local echo at once: the message is on the device now and delivered exactly once, whenever possible.
         let echo = if let reply { try chat.send(reply, in: conversation.id) } else { try chat.send(text, in: conversation.id) }
