@@ -26,6 +26,8 @@ abstract class GuideScreen : Activity(), LifecycleOwner {
     val user: User get() = TODO()
     val identityTokenFromYourBackend: String get() = TODO()
     val yourBackend: Backend get() = TODO()
+    val pickedUri: android.net.Uri get() = TODO()
+    val message: ChatMessage get() = TODO()
 }
 
 class User(val id: String, val email: String?)
@@ -55,5 +57,6 @@ fun upsert(messages: List<ChatMessage>) {}
 fun badge(total: ULong) {}
 fun banner(state: ConnectionState) {}
 fun toast(text: String?) {}
+fun showFile(name: String, file: java.io.File) {}
 fun showConsent(text: String, onAnswer: (agreed: Boolean) -> Unit) {}
 fun showConsent(chatflowId: Long) {}

@@ -27,6 +27,9 @@ struct User: Sendable {
     let json: String = placeholder()
     let supportDir: URL = placeholder()
     let text: String = placeholder()
+    let pickedFile: URL = placeholder()
+    let conversationId: String = placeholder()
+    let message: ChatMessage = placeholder()
     let user: User = placeholder()
     let tokenFromYourBackend: String = placeholder()
 }
@@ -42,4 +45,5 @@ func placeholder<T>() -> T { fatalError("placeholder of app code") }
 @MainActor func askConsent(_ text: String) async -> Bool { true }
 @MainActor func showConsent(_ chatflowId: Int64) {}
 @MainActor func show(_ message: String) {}
+@MainActor func showFile(_ name: String, _ file: URL) {}
 @MainActor func openChat(_ conversationId: String) {}
