@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use sha2::Sha256;
 
@@ -46,6 +47,21 @@ impl InFlight {
             _ => None,
         };
         Some((Lease { owner: Arc::clone(this), key, released: false }, hasher))
+    }
+
+    /// Waits (at most `patience`) until no `PATCH` holds the upload. A status asked right after a cut connection is
+    /// then the offset the cut request ended at, not the one before it: a client resuming from a stale offset would
+    /// stream bytes the server can only refuse.
+    pub async fn settled(&self, owner: &Owner, upload_id: &str, patience: Duration) {
+        let deadline = Instant::now() + patience;
+        let key = (owner.clone(), upload_id.to_owned());
+        while Instant::now() < deadline {
+            let busy = matches!(self.slots.lock().unwrap_or_else(PoisonError::into_inner).get(&key), Some(Slot::Busy));
+            if !busy {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Forgets an upload (completed, refused or expired).

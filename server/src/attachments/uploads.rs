@@ -16,6 +16,10 @@ use crate::store::attachments::UploadRecord;
 use crate::store::Put;
 
 /// The status answer of an upload (its attachment when complete).
+/// How long a status read waits for a `PATCH` still writing the upload (one whose connection was just cut ends in
+/// milliseconds; a live one past this is reported as it stands).
+const SETTLE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub async fn status_of(state: &AppState, upload: &UploadRecord) -> Result<UploadStatus, ApiError> {
     let attachment = match &upload.attachment_id {
         Some(id) => {
@@ -57,6 +61,8 @@ async fn declare(
 ) -> Result<(StatusCode, Json<UploadStatus>), ApiError> {
     let limit = max_bytes(&state, &who.app_id).await?;
     check_declaration(&req, limit)?;
+    // A declaration repeated to resume answers the offset: let a cut PATCH finish writing first.
+    state.uploads_in_flight.settled(&who.owner, &req.upload_id, SETTLE_PATIENCE).await;
     let now = state.now_ms();
     let record = UploadRecord {
         app_id: who.app_id.clone(),
@@ -167,7 +173,9 @@ pub async fn visitor_status(
     auth: VisitorAuth,
     ApiPath(upload_id): ApiPath<String>,
 ) -> Result<Json<UploadStatus>, ApiError> {
-    let upload = live_upload(&state, &(&auth).into(), &upload_id).await?;
+    let who: Uploader = (&auth).into();
+    state.uploads_in_flight.settled(&who.owner, &upload_id, SETTLE_PATIENCE).await;
+    let upload = live_upload(&state, &who, &upload_id).await?;
     Ok(Json(status_of(&state, &upload).await?))
 }
 
@@ -189,6 +197,8 @@ pub async fn agent_status(
     auth: AgentAuth,
     ApiPath(upload_id): ApiPath<String>,
 ) -> Result<Json<UploadStatus>, ApiError> {
-    let upload = live_upload(&state, &(&auth).into(), &upload_id).await?;
+    let who: Uploader = (&auth).into();
+    state.uploads_in_flight.settled(&who.owner, &upload_id, SETTLE_PATIENCE).await;
+    let upload = live_upload(&state, &who, &upload_id).await?;
     Ok(Json(status_of(&state, &upload).await?))
 }
