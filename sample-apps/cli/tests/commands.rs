@@ -345,3 +345,34 @@ fn demo_config_writes_a_valid_sdk_config() {
     assert_eq!(out.status.code(), Some(3));
     assert!(stdout(&out).is_empty());
 }
+
+#[test]
+fn send_file_and_download() {
+    let env = Env::start();
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.extend((0..50_000u32).map(|i| (i % 251) as u8));
+    let path = env.dir.path().join("receipt.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+
+    let s = env.json(&["send", "--file", path.to_str().unwrap(), "my", "receipt"]);
+    assert_eq!(s["delivered"], true);
+    assert_eq!(s["message"]["body"], "my receipt");
+    let attachment = &s["message"]["attachments"][0];
+    assert_eq!(attachment["file_name"], "receipt.pdf");
+    assert_eq!(attachment["mime_type"], "application/pdf");
+    assert_eq!(attachment["size"], pdf.len());
+    let id = attachment["id"].as_str().expect("the server's attachment id").to_owned();
+
+    // The file comes back byte-identical, and history lists it under its message.
+    let out = env.dir.path().join("again.pdf");
+    let d = env.json(&["download", &id, "--out", out.to_str().unwrap()]);
+    assert_eq!(d["size"], pdf.len());
+    assert_eq!(std::fs::read(&out).unwrap(), pdf);
+    env.cli().arg("history").assert().success().stdout(predicate::str::contains("📎 receipt.pdf (application/pdf"));
+
+    // A declared type the bytes contradict is refused before anything is queued.
+    let lying = env.cli().args(["send", "--mime", "image/png", "--file", path.to_str().unwrap()]).output().unwrap();
+    assert!(!lying.status.success());
+    assert!(stderr(&lying).contains("content_mismatch"), "{}", stderr(&lying));
+    assert_eq!(env.json(&["status"])["pending_messages"].as_array().unwrap().len(), 0);
+}
