@@ -301,6 +301,15 @@ async fn transient_failures_retry_with_backoff_and_nothing_is_sent_twice_after_a
         assert_eq!(act(&api, ALICE, "POST", &conv, "/transcript/email", Some(send(n))).await.status, 202);
     }
     sink.wait_for(4, Duration::from_secs(10)).await;
+    // The sink has the 4th email a moment before the server records it sent: stop only once it has.
+    let sent = |db: &std::path::Path| outbox(db).iter().all(|r| r.1 == "sent");
+    for _ in 0..500 {
+        if sent(&db) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(sent(&db), "{:?}", outbox(&db));
     server.stop();
 
     // An email a stop interrupted mid-send (claimed, outcome unknown) must not go out again either.
