@@ -17,10 +17,9 @@ use std::time::Duration;
 
 use chatflow_core::attachments::FileSource;
 use chatflow_core::client::ChatClient;
-use chatflow_core::config::{Config, Environment};
 use sha2::{Digest, Sha256};
 use support::fault_proxy::{FaultProxy, Faults};
-use support::{TestServer, APP, FLOW_SUPPORT_EN};
+use support::{TestServer, FLOW_SUPPORT_EN};
 use sync_common::*;
 
 const CHILD_ENV: &str = "CHATFLOW_UPLOAD_CHILD";
@@ -110,17 +109,7 @@ fn child_process() {
         return;
     }
     let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"));
-    let config = Config {
-        server_url: var("CHILD_URL"),
-        app_id: APP.into(),
-        environment: Environment::Development,
-        default_tag: "support".into(),
-        language: None,
-        extra_root_certificates: None,
-        pinned_spki_sha256: Vec::new(),
-        attachment_cache_bytes: None,
-    };
-    let client = ChatClient::open(config, var("CHILD_DIR")).expect("child open");
+    let client = ChatClient::open(support::config_for(&var("CHILD_URL")), var("CHILD_DIR")).expect("child open");
     let echo = client
         .send_attachment(&var("CHILD_CONVERSATION"), FileSource::Bytes(ten_mb_pdf()), "manual.pdf", None, None)
         .expect("child send");

@@ -16,25 +16,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chatflow_core::client::ChatClient;
-use chatflow_core::config::{Config, Environment};
 use chatflow_core::protocol::AuthorKind;
-use support::{TestServer, APP, FLOW_SUPPORT_EN};
+use support::{TestServer, FLOW_SUPPORT_EN};
 use sync_common::*;
 
 const CHILD_ENV: &str = "CHATFLOW_SYNC_CHILD";
-
-fn config_for(url: &str) -> Config {
-    Config {
-        server_url: url.to_owned(),
-        app_id: APP.into(),
-        environment: Environment::Development,
-        default_tag: "support".into(),
-        language: None,
-        extra_root_certificates: None,
-        pinned_spki_sha256: Vec::new(),
-        attachment_cache_bytes: None,
-    }
-}
 
 /// Spawns this executable as a child running only `child_process` in `mode`.
 fn spawn_child(mode: &str, url: &str, dir: &Path, conversation_id: &str, count: usize) -> std::process::Child {
@@ -56,7 +42,7 @@ fn spawn_child(mode: &str, url: &str, dir: &Path, conversation_id: &str, count: 
 fn child_process() {
     let Ok(mode) = std::env::var(CHILD_ENV) else { return };
     let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"));
-    let client = ChatClient::open(config_for(&var("CHILD_URL")), var("CHILD_DIR")).expect("child open");
+    let client = ChatClient::open(support::config_for(&var("CHILD_URL")), var("CHILD_DIR")).expect("child open");
     let conversation = var("CHILD_CONVERSATION");
     let count: usize = var("CHILD_COUNT").parse().unwrap();
     if mode == "queue-offline" {

@@ -83,16 +83,7 @@ impl TestServer {
     }
 
     pub fn config(&self) -> Config {
-        Config {
-            server_url: self.url.clone(),
-            app_id: APP.into(),
-            environment: Environment::Development,
-            default_tag: "support".into(),
-            language: None,
-            extra_root_certificates: None,
-            pinned_spki_sha256: Vec::new(),
-            attachment_cache_bytes: None,
-        }
+        config_for(&self.url)
     }
 
     pub fn http(&self) -> HttpClient {
@@ -120,6 +111,20 @@ impl Drop for TestServer {
             let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
             let _ = dir.keep();
         }
+    }
+}
+
+/// The test app's SDK config for a server (or a proxy in front of it) at `url`; child processes build it too.
+pub fn config_for(url: &str) -> Config {
+    Config {
+        server_url: url.to_owned(),
+        app_id: APP.into(),
+        environment: Environment::Development,
+        default_tag: "support".into(),
+        language: None,
+        extra_root_certificates: None,
+        pinned_spki_sha256: Vec::new(),
+        attachment_cache_bytes: None,
     }
 }
 
