@@ -125,6 +125,7 @@ impl From<CoreError> for ChatflowError {
                 detail: format!("{detail} (the server does not speak this SDK's protocol version: check server_url)"),
             },
             CoreError::NotFound { .. } => ChatflowError::NotFound { detail },
+            CoreError::Internal { .. } => ChatflowError::Internal { detail },
             CoreError::ConsentRequired { chatflow_id } => {
                 ChatflowError::ConsentRequired { chatflow_id, declined: false, detail }
             }
@@ -166,6 +167,9 @@ mod tests {
             (CoreError::Storage { message: "disk full".into() }, |e| matches!(e, ChatflowError::Storage { .. })),
             (CoreError::NotFound { what: "conversation x".into() }, |e| matches!(e, ChatflowError::NotFound { .. })),
             (CoreError::Closed, |e| matches!(e, ChatflowError::Closed { .. })),
+            (CoreError::Internal { message: "an SDK task failed: panicked".into() }, |e| {
+                matches!(e, ChatflowError::Internal { detail } if detail.contains("panicked")) && !e.is_retryable()
+            }),
             (CoreError::ConsentRequired { chatflow_id: 4 }, |e| {
                 matches!(e, ChatflowError::ConsentRequired { chatflow_id: 4, declined: false, .. })
             }),

@@ -121,7 +121,7 @@ fn join_error(e: tokio::task::JoinError) -> Error {
         Error::Closed
     } else {
         // A panic inside SDK code: report it as an error rather than unwinding into the app (or across the FFI).
-        Error::Storage { message: format!("internal task failed: {e}") }
+        Error::internal(format!("an SDK task failed: {e}"))
     }
 }
 
@@ -140,7 +140,7 @@ impl ClientInner {
             })
             .enable_all()
             .build()
-            .map_err(|e| Error::Storage { message: format!("cannot start the SDK's worker threads: {e}") })?;
+            .map_err(|e| Error::internal(format!("cannot start the SDK's worker threads: {e}")))?;
         if let Err(extra) = self.runtime.set(rt) {
             // Another thread won the race; ours has run nothing, stop it without blocking.
             extra.shutdown_background();

@@ -57,12 +57,21 @@ pub enum Error {
 
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+
+    /// A failure inside the SDK itself (a background task panicked or stopped, a lock was poisoned by an earlier
+    /// panic, an app callback panicked). The call did not take effect; it is a bug to report.
+    #[error("internal: {message}")]
+    Internal { message: String },
 }
 
 impl Error {
     /// A lock was poisoned by a panic on another thread; the state it guarded may be inconsistent.
     pub(crate) fn poisoned() -> Error {
-        Error::Storage { message: "internal lock poisoned by an earlier failure; reopen the client".into() }
+        Error::internal("a lock was poisoned by an earlier failure; reopen the client")
+    }
+
+    pub(crate) fn internal(message: impl Into<String>) -> Error {
+        Error::Internal { message: message.into() }
     }
 
     /// True for failures where trying again later may succeed unchanged (network, 5xx).

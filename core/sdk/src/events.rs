@@ -142,6 +142,11 @@ impl EventHub {
         let _ = self.tx.send(event);
     }
 
+    /// A receiver of every event from now on (the state observers read their own snapshot after taking it).
+    pub(crate) fn receiver(&self) -> broadcast::Receiver<ChatEvent> {
+        self.tx.subscribe()
+    }
+
     pub fn has_subscribers(&self) -> bool {
         self.tx.receiver_count() > 0
     }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod kb;
 pub mod session;
 pub mod sha256;
+pub mod state;
 pub mod store;
 pub mod sync;
 pub mod transport;

@@ -9,6 +9,8 @@ pub mod cache;
 pub mod model;
 pub mod resolve;
 
+use std::collections::HashMap;
+
 use chatflow_protocol::{Chatflow, DeviceInfo};
 
 pub use cache::{CacheInfo, RefreshOutcome};
@@ -22,6 +24,13 @@ use crate::client::{now_ms, ChatClient, ClientInner};
 use crate::error::{Error, Result};
 use crate::session::local::META_DEVICE_INFO;
 use crate::session::EmailPrompt;
+
+/// Whether the team of `flow` is available at `now` by its rules (a recent team status counts; an unreadable
+/// schedule counts as available, as resolution does).
+pub(crate) fn available_now(flow: &Chatflow, statuses: &HashMap<i64, TeamStatus>, now: i64) -> bool {
+    let status = statuses.get(&flow.id).filter(|s| now.saturating_sub(s.fetched_at) <= resolve::STATUS_MAX_AGE_MS);
+    flow.availability.at(now, status.map(|s| s.available)).map(|a| a.available).unwrap_or(true)
+}
 
 impl ClientInner {
     /// One cached chatflow by id (for consent, the send queue, …). No network.
@@ -95,11 +104,8 @@ impl ChatClient {
     /// `when_away`, `always`) against availability now, unless an email is already known.
     pub fn email_capture_prompt(&self, chatflow_id: i64) -> Result<EmailPrompt> {
         let f = self.inner.cached_chatflow(chatflow_id)?;
-        let now = now_ms();
         let (_, statuses) = self.inner.store.read(cache::load)?;
-        let status =
-            statuses.get(&chatflow_id).filter(|s| now.saturating_sub(s.fetched_at) <= resolve::STATUS_MAX_AGE_MS);
-        let available = f.availability.at(now, status.map(|s| s.available)).map(|a| a.available).unwrap_or(true);
+        let available = available_now(&f, &statuses, now_ms());
         let known_email = self.known_email()?;
         Ok(EmailPrompt {
             mode: f.email_capture.mode,

@@ -91,7 +91,7 @@ impl ClientInner {
         let user = user_id.to_owned();
         let token = tokio::task::spawn_blocking(move || provider.fresh_identity_token(user))
             .await
-            .map_err(|e| Error::Storage { message: format!("the identity token provider panicked: {e}") })?
+            .map_err(|e| Error::internal(format!("the identity token provider panicked: {e}")))?
             .map_err(|e| Error::Server {
                 status: 401,
                 code: ErrorCode::IdentityTokenExpired,
@@ -117,7 +117,7 @@ impl ClientInner {
         let mut replaced_visitor = false;
         loop {
             let Some(pending) = self.session.pending() else {
-                return Err(Error::Storage { message: "no pending identification".into() });
+                return Err(Error::internal("identification completed without a pending token"));
             };
             let session = match self.session.current() {
                 Some(s) => s,

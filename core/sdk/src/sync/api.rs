@@ -391,6 +391,16 @@ async fn history(
     Ok(page)
 }
 
+/// Makes sure the store holds the page `history` answers (fetching what is missing when online).
+pub(crate) async fn fill_history(
+    inner: &Arc<ClientInner>,
+    conversation_id: &str,
+    before: Option<u64>,
+    limit: u32,
+) -> Result<()> {
+    history(inner, conversation_id, before, limit).await.map(|_| ())
+}
+
 async fn fetch_before(
     inner: &Arc<ClientInner>,
     state: &SyncState,

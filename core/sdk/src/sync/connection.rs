@@ -349,7 +349,7 @@ fn handle_frame(
         }
         ServerFrame::Typing { conversation_id, author, typing, expires_in_ms } => {
             let kind = author.kind;
-            let generation = state.typing.shown(&conversation_id, kind, typing);
+            let generation = state.typing.shown(&conversation_id, &author, typing);
             state.events.emit(ChatEvent::Typing {
                 conversation_id: conversation_id.clone(),
                 author: author.clone(),

@@ -8,7 +8,7 @@
 //! - `typing`: throttling out, expiry in. `api`: the `ChatClient` methods.
 
 pub(crate) mod api;
-mod connection;
+pub(crate) mod connection;
 pub mod queue;
 pub(crate) mod receiver;
 pub mod send_queue;
@@ -16,6 +16,7 @@ pub(crate) mod sender;
 pub(crate) mod state;
 pub mod typing;
 
+pub(crate) use api::fill_history;
 #[allow(unused_imports)] // the session layer may call it; the epoch watch covers it otherwise
 pub(crate) use api::on_session_changed;
 pub use api::HistoryPage;

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use chatflow_protocol::{AuthorKind, TYPING_EXPIRES_MS};
+use chatflow_protocol::{AuthorKind, TypingAuthor, TYPING_EXPIRES_MS};
 
 /// Re-send "typing" this often while the visitor keeps typing (half the server's expiry).
 pub const RENEW_EVERY_MS: i64 = (TYPING_EXPIRES_MS / 2) as i64;
@@ -17,8 +17,8 @@ pub const RENEW_EVERY_MS: i64 = (TYPING_EXPIRES_MS / 2) as i64;
 pub struct Typing {
     /// Conversation → (typing sent, when).
     sent: Mutex<HashMap<String, (bool, i64)>>,
-    /// (conversation, author) → generation of the indicator currently shown.
-    shown: Mutex<HashMap<(String, AuthorKind), u64>>,
+    /// (conversation, author kind) → generation and author of the indicator currently shown.
+    shown: Mutex<HashMap<(String, AuthorKind), (u64, TypingAuthor)>>,
     next_generation: Mutex<u64>,
 }
 
@@ -42,16 +42,16 @@ impl Typing {
     }
 
     /// An indicator arrived. Returns the generation to pass to [`Typing::expire`] after `expires_in_ms`.
-    pub fn shown(&self, conversation_id: &str, author: AuthorKind, typing: bool) -> Option<u64> {
+    pub fn shown(&self, conversation_id: &str, author: &TypingAuthor, typing: bool) -> Option<u64> {
         let mut shown = self.shown.lock().ok()?;
-        let key = (conversation_id.to_owned(), author);
+        let key = (conversation_id.to_owned(), author.kind);
         if !typing {
             shown.remove(&key);
             return None;
         }
         let mut next = self.next_generation.lock().ok()?;
         *next += 1;
-        shown.insert(key, *next);
+        shown.insert(key, (*next, author.clone()));
         Some(*next)
     }
 
@@ -60,11 +60,20 @@ impl Typing {
     pub fn expire(&self, conversation_id: &str, author: AuthorKind, generation: u64) -> bool {
         let Ok(mut shown) = self.shown.lock() else { return false };
         let key = (conversation_id.to_owned(), author);
-        if shown.get(&key) == Some(&generation) {
+        if shown.get(&key).is_some_and(|(g, _)| *g == generation) {
             shown.remove(&key);
             return true;
         }
         false
+    }
+
+    /// Who of the team is typing in `conversation_id` now, in a stable order (agent, bot, system).
+    pub fn typing_in(&self, conversation_id: &str) -> Vec<TypingAuthor> {
+        let Ok(shown) = self.shown.lock() else { return Vec::new() };
+        let mut authors: Vec<TypingAuthor> =
+            shown.iter().filter(|((c, _), _)| c == conversation_id).map(|(_, (_, a))| a.clone()).collect();
+        authors.sort_by_key(|a| a.kind as u8);
+        authors
     }
 
     /// Forgets everything (socket lost, session changed).
@@ -98,16 +107,36 @@ mod tests {
         assert!(!t.should_send("d", false, 5 + TYPING_EXPIRES_MS as i64));
     }
 
+    fn author(kind: AuthorKind, name: &str) -> TypingAuthor {
+        TypingAuthor { kind, display_name: Some(name.to_owned()) }
+    }
+
     #[test]
     fn incoming_indicators_expire_unless_renewed() {
         let t = Typing::default();
-        let g1 = t.shown("c", AuthorKind::Agent, true).unwrap();
-        let g2 = t.shown("c", AuthorKind::Agent, true).unwrap();
+        let sam = author(AuthorKind::Agent, "Sam");
+        let bot = author(AuthorKind::Bot, "Assistant");
+        let g1 = t.shown("c", &sam, true).unwrap();
+        let g2 = t.shown("c", &sam, true).unwrap();
         assert!(!t.expire("c", AuthorKind::Agent, g1), "renewed: the old timer does nothing");
         assert!(t.expire("c", AuthorKind::Agent, g2));
         assert!(!t.expire("c", AuthorKind::Agent, g2), "expires once");
-        let g3 = t.shown("c", AuthorKind::Bot, true).unwrap();
-        assert_eq!(t.shown("c", AuthorKind::Bot, false), None);
+        let g3 = t.shown("c", &bot, true).unwrap();
+        assert_eq!(t.shown("c", &bot, false), None);
         assert!(!t.expire("c", AuthorKind::Bot, g3), "stopped explicitly: nothing left to expire");
+    }
+
+    #[test]
+    fn who_is_typing_is_listed_per_conversation_in_a_stable_order() {
+        let t = Typing::default();
+        let sam = author(AuthorKind::Agent, "Sam");
+        let bot = author(AuthorKind::Bot, "Assistant");
+        t.shown("c", &bot, true);
+        t.shown("c", &sam, true);
+        t.shown("d", &sam, true);
+        assert_eq!(t.typing_in("c"), [sam.clone(), bot.clone()]);
+        t.shown("c", &sam, false);
+        assert_eq!(t.typing_in("c"), [bot]);
+        assert_eq!(t.typing_in("e"), []);
     }
 }

@@ -1,0 +1,176 @@
+//! The observer tasks: each keeps the last state it delivered, and after every batch of relevant events reads the
+//! state again and delivers only what changed. Memory stays bounded: events wait in the hub's bounded channel, and an
+//! observer that fell behind (its listener was slow) gets one fresh snapshot instead of the backlog.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::{broadcast, Notify};
+
+use crate::client::now_ms;
+use crate::events::ChatEvent;
+use crate::state::model::{ConversationListState, ConversationListUpdate, ConversationState, ConversationUpdate};
+use crate::state::read;
+use crate::sync::state::SyncState;
+
+/// What a conversation screen implements to follow a conversation. Runs on the SDK's threads: hand the update to
+/// the UI thread and return quickly.
+pub trait ConversationListener: Send + Sync {
+    fn on_update(&self, update: ConversationUpdate);
+}
+
+impl<F: Fn(ConversationUpdate) + Send + Sync> ConversationListener for F {
+    fn on_update(&self, update: ConversationUpdate) {
+        self(update)
+    }
+}
+
+/// What a conversation list implements to follow the list.
+pub trait ConversationListListener: Send + Sync {
+    fn on_update(&self, update: ConversationListUpdate);
+}
+
+impl<F: Fn(ConversationListUpdate) + Send + Sync> ConversationListListener for F {
+    fn on_update(&self, update: ConversationListUpdate) {
+        self(update)
+    }
+}
+
+/// Does `event` change what a conversation state shows?
+fn touches_conversation(event: &ChatEvent, id: &str) -> bool {
+    match event {
+        ChatEvent::MessagesChanged { conversation_id, .. }
+        | ChatEvent::SendStateChanged { conversation_id, .. }
+        | ChatEvent::MessageDeleted { conversation_id, .. }
+        | ChatEvent::Typing { conversation_id, .. }
+        | ChatEvent::ReadMarker { conversation_id, .. }
+        | ChatEvent::ConversationStatusChanged { conversation_id, .. }
+        | ChatEvent::CaughtUp { conversation_id, .. } => conversation_id == id,
+        ChatEvent::ConversationChanged { conversation } => conversation.id == id,
+        ChatEvent::ConnectionChanged { .. } | ChatEvent::UnreadCountsChanged { .. } | ChatEvent::Resync => true,
+        ChatEvent::PendingSends { .. } | ChatEvent::UploadProgress { .. } => false,
+    }
+}
+
+/// Does `event` change what the conversation list shows?
+fn touches_list(event: &ChatEvent) -> bool {
+    !matches!(
+        event,
+        ChatEvent::Typing { .. }
+            | ChatEvent::ConnectionChanged { .. }
+            | ChatEvent::UploadProgress { .. }
+            | ChatEvent::PendingSends { .. }
+    )
+}
+
+/// Waits for the next relevant event (or a wake-up), then takes every event already waiting: one read per batch.
+/// Returns `None` when the hub is gone, else whether events were missed.
+async fn next_batch(
+    rx: &mut broadcast::Receiver<ChatEvent>,
+    wake: &Notify,
+    relevant: impl Fn(&ChatEvent) -> bool,
+) -> Option<bool> {
+    let mut lagged = false;
+    loop {
+        tokio::select! {
+            received = rx.recv() => match received {
+                Ok(event) if relevant(&event) => break,
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => {
+                    lagged = true;
+                    break;
+                }
+                Err(RecvError::Closed) => return None,
+            },
+            _ = wake.notified() => break,
+        }
+    }
+    loop {
+        match rx.try_recv() {
+            Ok(_) => {}
+            Err(TryRecvError::Lagged(_)) => lagged = true,
+            Err(TryRecvError::Empty) => return Some(lagged),
+            Err(TryRecvError::Closed) => return None,
+        }
+    }
+}
+
+/// Shared between a conversation observer's task and its handle.
+#[derive(Debug)]
+pub(crate) struct WindowControl {
+    /// How many of the latest messages the state holds.
+    pub limit: AtomicU32,
+    /// The `seq` of the first confirmed message of the last state (0: none), where earlier pages start.
+    pub first_seq: AtomicU64,
+    pub wake: Notify,
+}
+
+impl WindowControl {
+    pub fn new(limit: u32) -> WindowControl {
+        WindowControl { limit: AtomicU32::new(limit), first_seq: AtomicU64::new(0), wake: Notify::new() }
+    }
+
+    fn note(&self, state: &ConversationState) {
+        let first = state.messages.iter().find_map(|m| m.message.seq).unwrap_or(0);
+        self.first_seq.store(first, Ordering::Relaxed);
+    }
+}
+
+/// Follows one conversation until the hub closes or the task is aborted. `current` is the state already read.
+pub(crate) async fn follow_conversation(
+    sync: Arc<SyncState>,
+    conversation_id: String,
+    control: Arc<WindowControl>,
+    listener: Arc<dyn ConversationListener>,
+    mut rx: broadcast::Receiver<ChatEvent>,
+    mut current: ConversationState,
+) {
+    control.note(&current);
+    listener.on_update(ConversationUpdate::Snapshot { state: current.clone() });
+    while let Some(lagged) = next_batch(&mut rx, &control.wake, |e| touches_conversation(e, &conversation_id)).await {
+        let limit = control.limit.load(Ordering::Relaxed);
+        let next = match read::conversation_state(&sync, &conversation_id, limit, now_ms()) {
+            Ok(Some(next)) => next,
+            // Removed (the user's data was cleared): nothing more to show.
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "conversation state unavailable; the next change tries again");
+                continue;
+            }
+        };
+        control.note(&next);
+        if lagged {
+            listener.on_update(ConversationUpdate::Snapshot { state: next.clone() });
+        } else if let Some(update) = current.diff(&next) {
+            listener.on_update(update);
+        }
+        current = next;
+    }
+}
+
+/// Follows the conversation list until the hub closes or the task is aborted.
+pub(crate) async fn follow_list(
+    sync: Arc<SyncState>,
+    listener: Arc<dyn ConversationListListener>,
+    mut rx: broadcast::Receiver<ChatEvent>,
+    mut current: ConversationListState,
+) {
+    listener.on_update(ConversationListUpdate::Snapshot { state: current.clone() });
+    let never = Notify::new();
+    while let Some(lagged) = next_batch(&mut rx, &never, touches_list).await {
+        let next = match read::list_state(&sync) {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = %e, "conversation list unavailable; the next change tries again");
+                continue;
+            }
+        };
+        if lagged {
+            listener.on_update(ConversationListUpdate::Snapshot { state: next.clone() });
+        } else if let Some(update) = current.diff(&next) {
+            listener.on_update(update);
+        }
+        current = next;
+    }
+}
