@@ -112,3 +112,20 @@ async fn legitimate_interest_and_the_communications_opt_in() {
     let err = client.consent_state(999).unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_taken_while_sync_runs_reaches_the_server_without_a_resume_or_a_message() {
+    let server = TestServer::start();
+    let dir = storage();
+    let client = open(&server, dir.path());
+    client.refresh_chatflows().await.unwrap();
+    client.ensure_session().await.unwrap();
+    client.resume().unwrap();
+    assert!(eventually(|| client.connection_state() == chatflow_core::events::ConnectionState::Online).await);
+
+    client.accept_consent(FLOW_BILLING_EXPLICIT, None).unwrap();
+    client.set_communication_opt_in(FLOW_BILLING_EXPLICIT, true).unwrap();
+    assert!(eventually(|| count(&client, "outbox") == 0).await, "the consent records wait in the outbox");
+    let conv = open_conversation(&client, &server, FLOW_BILLING_EXPLICIT).await;
+    put_message(&client, &server, &conv, "hi").await.expect("the server has the accepted consent");
+}

@@ -152,12 +152,16 @@ impl ChatClient {
     /// The visitor agreed to the process-data text (`shown_text_version`: the version the UI displayed, checked
     /// against the current text when given). Queued for the server; sending is allowed at once.
     pub fn accept_consent(&self, chatflow_id: i64, shown_text_version: Option<String>) -> Result<ConsentState> {
-        self.inner.decide(chatflow_id, shown_text_version.as_deref(), ConsentDecision::Accepted)
+        let state = self.inner.decide(chatflow_id, shown_text_version.as_deref(), ConsentDecision::Accepted)?;
+        crate::sync::sender::wake_consents(&self.inner)?;
+        Ok(state)
     }
 
     /// The visitor declined: chatting on this chatflow is blocked until they accept (KB search still works).
     pub fn decline_consent(&self, chatflow_id: i64, shown_text_version: Option<String>) -> Result<ConsentState> {
-        self.inner.decide(chatflow_id, shown_text_version.as_deref(), ConsentDecision::Declined)
+        let state = self.inner.decide(chatflow_id, shown_text_version.as_deref(), ConsentDecision::Declined)?;
+        crate::sync::sender::wake_consents(&self.inner)?;
+        Ok(state)
     }
 
     /// The visitor ticked (or unticked) the communications checkbox; recorded with its label's version.
@@ -178,6 +182,7 @@ impl ChatClient {
             decided_at: now_ms(),
         };
         self.inner.store.write(|tx| queue_record(tx, &new_record_id(), &input))?;
+        crate::sync::sender::wake_consents(&self.inner)?;
         self.inner.consent_state_of(&chatflow)
     }
 }

@@ -45,6 +45,14 @@ pub(crate) fn kick(inner: &Arc<ClientInner>, lane: &Lane) -> Result<()> {
     Ok(())
 }
 
+/// A consent record was queued: delivers it now when background sync runs (otherwise it goes when sync starts).
+pub(crate) fn wake_consents(inner: &Arc<ClientInner>) -> Result<()> {
+    if inner.sync.is_started() {
+        kick(inner, &Lane::Consents)?;
+    }
+    Ok(())
+}
+
 /// Starts (or wakes) the sender of every lane with queued work: on start, after a reconnect.
 pub(crate) fn resume_all(inner: &Arc<ClientInner>) -> Result<()> {
     for lane in inner.sync.store().read(outbox::lanes_with_work)? {

@@ -87,6 +87,11 @@ impl SyncState {
         !self.started.swap(true, Ordering::SeqCst)
     }
 
+    /// Whether background sync runs (started by `subscribe`, `resume`, a send or an observer).
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+
     pub fn connection_state(&self) -> ConnectionState {
         *self.connection.borrow()
     }
