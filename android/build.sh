@@ -2,7 +2,7 @@
 # The Android library's native pipeline: every native step of the AAR goes through this script, called by Gradle's
 # tasks (android/build.gradle.kts) on a machine with the NDK, and by the test command for the host target.
 #
-#   android/build.sh native TARGET...   cargo build of chatflow-ffi, profile release-unstripped (release + symbols),
+#   android/build.sh native TARGET...   cargo build of chatflow-ffi, profile release-unstripped (the mobile profile + symbols),
 #                                        per target: arm64-v8a armeabi-v7a x86_64 x86 (cargo-ndk), or host
 #   android/build.sh bindings           uniffi-bindgen (Kotlin) from the first target's unstripped library
 #   android/build.sh strip              strips each unstripped library into jniLibs/<abi>/ (the files that ship)

@@ -19,7 +19,7 @@ set -euo pipefail
 [ "$(uname -s)" = Darwin ] || { echo "build-xcframework.sh runs on macOS (xcodebuild, lipo)" >&2; exit 1; }
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-PROFILE=${PROFILE:-release}
+PROFILE=${PROFILE:-mobile}
 MACOS=${MACOS:-1}
 ZIP=${ZIP:-0}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
