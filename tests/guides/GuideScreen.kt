@@ -14,6 +14,9 @@ import io.chatflow.ChatEvent
 import io.chatflow.ChatMessage
 import io.chatflow.ChatflowClient
 import io.chatflow.ConnectionState
+import io.chatflow.ConversationRow
+import io.chatflow.MessageItem
+import io.chatflow.QuickReply
 import com.google.firebase.messaging.RemoteMessage
 import kotlinx.coroutines.CoroutineScope
 
@@ -23,6 +26,7 @@ abstract class GuideScreen : Activity(), LifecycleOwner {
     val conversationId: String get() = TODO()
     val input: EditText get() = TODO()
     val sendButton: Button get() = TODO()
+    val olderButton: Button get() = TODO()
     val user: User get() = TODO()
     val identityTokenFromYourBackend: String get() = TODO()
     val yourBackend: Backend get() = TODO()
@@ -55,6 +59,10 @@ fun render(messages: List<ChatMessage>) {}
 fun render(event: ChatEvent) {}
 fun upsert(messages: List<ChatMessage>) {}
 fun badge(total: ULong) {}
+fun header(title: String, typing: Boolean, teamAvailable: Boolean?) {}
+fun bubbles(items: List<MessageItem>) {}
+fun quickReplies(replies: List<QuickReply>) {}
+fun rows(rows: List<ConversationRow>) {}
 fun banner(state: ConnectionState) {}
 fun toast(text: String?) {}
 fun showFile(name: String, file: java.io.File) {}

@@ -41,6 +41,8 @@ func placeholder<T>() -> T { fatalError("placeholder of app code") }
 @MainActor func render(_ event: ChatEvent) {}
 @MainActor func upsert(_ messages: [ChatMessage]) {}
 @MainActor func badge(_ total: UInt64) {}
+@MainActor func header(_ title: String, typing: Bool, available: Bool?) {}
+@MainActor func bubbles(_ items: [MessageItem]) {}
 @MainActor func banner(_ state: ConnectionState) {}
 @MainActor func askConsent(_ text: String) async -> Bool { true }
 @MainActor func showConsent(_ chatflowId: Int64) {}

@@ -19,6 +19,7 @@ mod error;
 mod kb;
 mod logging;
 mod messaging;
+mod state;
 pub mod types;
 
 pub use callbacks::{ChatEventListener, IdentityTokenProvider, TaskHandle};
@@ -26,6 +27,7 @@ pub use client::{parse_push, parse_push_json, ChatClient};
 pub use error::ChatflowError;
 pub use kb::KbSyncProgress;
 pub use logging::{clear_logger, set_logger, LogLevel, LogRecord, Logger};
+pub use state::{ConversationListStateListener, ConversationObserver, ConversationStateListener};
 
 /// The SDK's version (`0.1.0`), as sent in device metadata.
 #[uniffi::export]

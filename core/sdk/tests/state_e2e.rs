@@ -186,7 +186,7 @@ async fn earlier_messages_load_into_the_state_on_demand() {
     })
     .await;
     assert!(screen.now().details.has_earlier);
-    observer.load_earlier(20).await.unwrap();
+    observer.load_earlier(20).unwrap();
     wait_for("every message", 30, || {
         let s = screen.now();
         (!s.details.has_earlier).then_some(s.messages.len())

@@ -879,6 +879,147 @@ public func FfiConverterTypeChatEventListener_lower(_ value: ChatEventListener) 
 
 
 /**
+ * A running conversation observer: `cancel()` (or releasing it) stops the updates.
+ */
+public protocol ConversationObserverProtocol: AnyObject, Sendable {
+    
+    func cancel() 
+    
+    /**
+     * Holds `count` more older messages in the state, fetching them when the device lacks them. Returns at once;
+     * the state's update follows.
+     */
+    func loadEarlier(count: UInt32) throws 
+    
+}
+/**
+ * A running conversation observer: `cancel()` (or releasing it) stops the updates.
+ */
+open class ConversationObserver: ConversationObserverProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatflow_ffi_fn_clone_conversationobserver(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatflow_ffi_fn_free_conversationobserver(handle, $0) }
+    }
+
+    
+
+    
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatflow_ffi_fn_method_conversationobserver_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Holds `count` more older messages in the state, fetching them when the device lacks them. Returns at once;
+     * the state's update follows.
+     */
+open func loadEarlier(count: UInt32)throws   {try rustCallWithError(FfiConverterTypeNativeError_lift) {
+        uniffiCallStatus in
+    uniffi_chatflow_ffi_fn_method_conversationobserver_load_earlier(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(count),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversationObserver: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ConversationObserver
+
+    public static func lift(_ handle: UInt64) throws -> ConversationObserver {
+        return ConversationObserver(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ConversationObserver) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConversationObserver {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ConversationObserver, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationObserver_lift(_ handle: UInt64) throws -> ConversationObserver {
+    return try FfiConverterTypeConversationObserver.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationObserver_lower(_ value: ConversationObserver) -> UInt64 {
+    return FfiConverterTypeConversationObserver.lower(value)
+}
+
+
+
+
+
+
+/**
  * Hands the SDK a fresh identity token (signed by the app's backend) when the server says the current one expired.
  * Called on an SDK worker thread, never the main thread: it may block on a network call to the backend.
  */
@@ -1769,6 +1910,16 @@ public protocol NativeChatClientProtocol: AnyObject, Sendable {
      */
     func unreadCounts() throws  -> UnreadCounts
     
+    /**
+     * Follows a conversation: its state with the latest `limit` messages first (1..=500), then every change.
+     */
+    func observeConversation(conversationId: String, limit: UInt32, listener: ConversationStateListener) throws  -> ConversationObserver
+    
+    /**
+     * Follows the conversation list: every conversation as a row, newest activity first, then every change.
+     */
+    func observeConversations(listener: ConversationListStateListener) throws  -> TaskHandle
+    
 }
 /**
  * The SDK's entry point for one app configuration and one storage directory. Thread-safe; share one instance.
@@ -2625,6 +2776,34 @@ open func unreadCounts()throws  -> UnreadCounts  {
         uniffiCallStatus in
     uniffi_chatflow_ffi_fn_method_nativechatclient_unread_counts(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Follows a conversation: its state with the latest `limit` messages first (1..=500), then every change.
+     */
+open func observeConversation(conversationId: String, limit: UInt32, listener: ConversationStateListener)throws  -> ConversationObserver  {
+    return try  FfiConverterTypeConversationObserver_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
+        uniffiCallStatus in
+    uniffi_chatflow_ffi_fn_method_nativechatclient_observe_conversation(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(conversationId),
+        FfiConverterUInt32.lower(limit),
+        FfiConverterCallbackInterfaceConversationStateListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Follows the conversation list: every conversation as a row, newest activity first, then every change.
+     */
+open func observeConversations(listener: ConversationListStateListener)throws  -> TaskHandle  {
+    return try  FfiConverterTypeTaskHandle_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
+        uniffiCallStatus in
+    uniffi_chatflow_ffi_fn_method_nativechatclient_observe_conversations(
+            self.uniffiCloneHandle(),
+        FfiConverterCallbackInterfaceConversationListStateListener_lower(listener),uniffiCallStatus
     )
 })
 }
@@ -4193,6 +4372,294 @@ public func FfiConverterTypeConsentState_lower(_ value: ConsentState) -> RustBuf
 }
 
 
+public struct ConversationDetails: Equatable, Hashable {
+    public let conversationId: String
+    public let chatflowId: Int64
+    public let status: ConversationStatus
+    public let assignee: AgentRef?
+    public let title: String
+    public let avatarUrl: String?
+    public let unreadCount: UInt64
+    public let teamReadSeq: UInt64
+    public let typing: [TypingAuthor]
+    public let teamAvailable: Bool?
+    public let quickReplies: [QuickReply]
+    public let pendingSurvey: PendingSurvey?
+    public let connection: ConnectionState
+    public let hasEarlier: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(conversationId: String, chatflowId: Int64, status: ConversationStatus, assignee: AgentRef?, title: String, avatarUrl: String?, unreadCount: UInt64, teamReadSeq: UInt64, typing: [TypingAuthor], teamAvailable: Bool?, quickReplies: [QuickReply], pendingSurvey: PendingSurvey?, connection: ConnectionState, hasEarlier: Bool) {
+        self.conversationId = conversationId
+        self.chatflowId = chatflowId
+        self.status = status
+        self.assignee = assignee
+        self.title = title
+        self.avatarUrl = avatarUrl
+        self.unreadCount = unreadCount
+        self.teamReadSeq = teamReadSeq
+        self.typing = typing
+        self.teamAvailable = teamAvailable
+        self.quickReplies = quickReplies
+        self.pendingSurvey = pendingSurvey
+        self.connection = connection
+        self.hasEarlier = hasEarlier
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConversationDetails: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversationDetails: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConversationDetails {
+        return
+            try ConversationDetails(
+                conversationId: FfiConverterString.read(from: &buf), 
+                chatflowId: FfiConverterInt64.read(from: &buf), 
+                status: FfiConverterTypeConversationStatus.read(from: &buf), 
+                assignee: FfiConverterOptionTypeAgentRef.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                avatarUrl: FfiConverterOptionString.read(from: &buf), 
+                unreadCount: FfiConverterUInt64.read(from: &buf), 
+                teamReadSeq: FfiConverterUInt64.read(from: &buf), 
+                typing: FfiConverterSequenceTypeTypingAuthor.read(from: &buf), 
+                teamAvailable: FfiConverterOptionBool.read(from: &buf), 
+                quickReplies: FfiConverterSequenceTypeQuickReply.read(from: &buf), 
+                pendingSurvey: FfiConverterOptionTypePendingSurvey.read(from: &buf), 
+                connection: FfiConverterTypeConnectionState.read(from: &buf), 
+                hasEarlier: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConversationDetails, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.conversationId, into: &buf)
+        FfiConverterInt64.write(value.chatflowId, into: &buf)
+        FfiConverterTypeConversationStatus.write(value.status, into: &buf)
+        FfiConverterOptionTypeAgentRef.write(value.assignee, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterOptionString.write(value.avatarUrl, into: &buf)
+        FfiConverterUInt64.write(value.unreadCount, into: &buf)
+        FfiConverterUInt64.write(value.teamReadSeq, into: &buf)
+        FfiConverterSequenceTypeTypingAuthor.write(value.typing, into: &buf)
+        FfiConverterOptionBool.write(value.teamAvailable, into: &buf)
+        FfiConverterSequenceTypeQuickReply.write(value.quickReplies, into: &buf)
+        FfiConverterOptionTypePendingSurvey.write(value.pendingSurvey, into: &buf)
+        FfiConverterTypeConnectionState.write(value.connection, into: &buf)
+        FfiConverterBool.write(value.hasEarlier, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationDetails_lift(_ buf: RustBuffer) throws -> ConversationDetails {
+    return try FfiConverterTypeConversationDetails.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationDetails_lower(_ value: ConversationDetails) -> RustBuffer {
+    return FfiConverterTypeConversationDetails.lower(value)
+}
+
+
+public struct ConversationListState: Equatable, Hashable {
+    public let rows: [ConversationRow]
+    public let totalUnread: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(rows: [ConversationRow], totalUnread: UInt64) {
+        self.rows = rows
+        self.totalUnread = totalUnread
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConversationListState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversationListState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConversationListState {
+        return
+            try ConversationListState(
+                rows: FfiConverterSequenceTypeConversationRow.read(from: &buf), 
+                totalUnread: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConversationListState, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeConversationRow.write(value.rows, into: &buf)
+        FfiConverterUInt64.write(value.totalUnread, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationListState_lift(_ buf: RustBuffer) throws -> ConversationListState {
+    return try FfiConverterTypeConversationListState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationListState_lower(_ value: ConversationListState) -> RustBuffer {
+    return FfiConverterTypeConversationListState.lower(value)
+}
+
+
+public struct ConversationRow: Equatable, Hashable {
+    public let conversationId: String
+    public let chatflowId: Int64
+    public let title: String
+    public let avatarUrl: String?
+    public let status: ConversationStatus
+    public let lastMessage: LastMessage?
+    public let unreadCount: UInt64
+    public let updatedAt: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(conversationId: String, chatflowId: Int64, title: String, avatarUrl: String?, status: ConversationStatus, lastMessage: LastMessage?, unreadCount: UInt64, updatedAt: Int64) {
+        self.conversationId = conversationId
+        self.chatflowId = chatflowId
+        self.title = title
+        self.avatarUrl = avatarUrl
+        self.status = status
+        self.lastMessage = lastMessage
+        self.unreadCount = unreadCount
+        self.updatedAt = updatedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConversationRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversationRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConversationRow {
+        return
+            try ConversationRow(
+                conversationId: FfiConverterString.read(from: &buf), 
+                chatflowId: FfiConverterInt64.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                avatarUrl: FfiConverterOptionString.read(from: &buf), 
+                status: FfiConverterTypeConversationStatus.read(from: &buf), 
+                lastMessage: FfiConverterOptionTypeLastMessage.read(from: &buf), 
+                unreadCount: FfiConverterUInt64.read(from: &buf), 
+                updatedAt: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConversationRow, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.conversationId, into: &buf)
+        FfiConverterInt64.write(value.chatflowId, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterOptionString.write(value.avatarUrl, into: &buf)
+        FfiConverterTypeConversationStatus.write(value.status, into: &buf)
+        FfiConverterOptionTypeLastMessage.write(value.lastMessage, into: &buf)
+        FfiConverterUInt64.write(value.unreadCount, into: &buf)
+        FfiConverterInt64.write(value.updatedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationRow_lift(_ buf: RustBuffer) throws -> ConversationRow {
+    return try FfiConverterTypeConversationRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationRow_lower(_ value: ConversationRow) -> RustBuffer {
+    return FfiConverterTypeConversationRow.lower(value)
+}
+
+
+public struct ConversationState: Equatable, Hashable {
+    public let details: ConversationDetails
+    public let messages: [MessageItem]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(details: ConversationDetails, messages: [MessageItem]) {
+        self.details = details
+        self.messages = messages
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConversationState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversationState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConversationState {
+        return
+            try ConversationState(
+                details: FfiConverterTypeConversationDetails.read(from: &buf), 
+                messages: FfiConverterSequenceTypeMessageItem.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConversationState, into buf: inout [UInt8]) {
+        FfiConverterTypeConversationDetails.write(value.details, into: &buf)
+        FfiConverterSequenceTypeMessageItem.write(value.messages, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationState_lift(_ buf: RustBuffer) throws -> ConversationState {
+    return try FfiConverterTypeConversationState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationState_lower(_ value: ConversationState) -> RustBuffer {
+    return FfiConverterTypeConversationState.lower(value)
+}
+
+
 /**
  * What the platform facade reports about the device (filled from Android / iOS APIs by the facades).
  */
@@ -4823,6 +5290,68 @@ public func FfiConverterTypeKbSyncReport_lower(_ value: KbSyncReport) -> RustBuf
 }
 
 
+public struct LastMessage: Equatable, Hashable {
+    public let author: Author
+    public let preview: String
+    public let at: Int64
+    public let delivery: Delivery
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(author: Author, preview: String, at: Int64, delivery: Delivery) {
+        self.author = author
+        self.preview = preview
+        self.at = at
+        self.delivery = delivery
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LastMessage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLastMessage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LastMessage {
+        return
+            try LastMessage(
+                author: FfiConverterTypeAuthor.read(from: &buf), 
+                preview: FfiConverterString.read(from: &buf), 
+                at: FfiConverterInt64.read(from: &buf), 
+                delivery: FfiConverterTypeDelivery.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LastMessage, into buf: inout [UInt8]) {
+        FfiConverterTypeAuthor.write(value.author, into: &buf)
+        FfiConverterString.write(value.preview, into: &buf)
+        FfiConverterInt64.write(value.at, into: &buf)
+        FfiConverterTypeDelivery.write(value.delivery, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLastMessage_lift(_ buf: RustBuffer) throws -> LastMessage {
+    return try FfiConverterTypeLastMessage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLastMessage_lower(_ value: LastMessage) -> RustBuffer {
+    return FfiConverterTypeLastMessage.lower(value)
+}
+
+
 /**
  * One log line.
  */
@@ -4998,6 +5527,67 @@ public func FfiConverterTypeMessageAttachment_lower(_ value: MessageAttachment) 
 
 
 /**
+ * One message of a conversation state; `id` stays the same from local echo to server copy.
+ */
+public struct MessageItem: Equatable, Hashable {
+    public let id: Int64
+    public let delivery: Delivery
+    public let message: ChatMessage
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: Int64, delivery: Delivery, message: ChatMessage) {
+        self.id = id
+        self.delivery = delivery
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MessageItem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessageItem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MessageItem {
+        return
+            try MessageItem(
+                id: FfiConverterInt64.read(from: &buf), 
+                delivery: FfiConverterTypeDelivery.read(from: &buf), 
+                message: FfiConverterTypeChatMessage.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MessageItem, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterTypeDelivery.write(value.delivery, into: &buf)
+        FfiConverterTypeChatMessage.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageItem_lift(_ buf: RustBuffer) throws -> MessageItem {
+    return try FfiConverterTypeMessageItem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageItem_lower(_ value: MessageItem) -> RustBuffer {
+    return FfiConverterTypeMessageItem.lower(value)
+}
+
+
+/**
  * One file of `sendFiles`: a file the SDK copies before the call returns.
  */
 public struct OutgoingFileRef: Equatable, Hashable {
@@ -5061,6 +5651,60 @@ public func FfiConverterTypeOutgoingFileRef_lift(_ buf: RustBuffer) throws -> Ou
 #endif
 public func FfiConverterTypeOutgoingFileRef_lower(_ value: OutgoingFileRef) -> RustBuffer {
     return FfiConverterTypeOutgoingFileRef.lower(value)
+}
+
+
+public struct PendingSurvey: Equatable, Hashable {
+    public let seq: UInt64
+    public let prompt: SurveyPrompt
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(seq: UInt64, prompt: SurveyPrompt) {
+        self.seq = seq
+        self.prompt = prompt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PendingSurvey: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePendingSurvey: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PendingSurvey {
+        return
+            try PendingSurvey(
+                seq: FfiConverterUInt64.read(from: &buf), 
+                prompt: FfiConverterTypeSurveyPrompt.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PendingSurvey, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.seq, into: &buf)
+        FfiConverterTypeSurveyPrompt.write(value.prompt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePendingSurvey_lift(_ buf: RustBuffer) throws -> PendingSurvey {
+    return try FfiConverterTypePendingSurvey.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePendingSurvey_lower(_ value: PendingSurvey) -> RustBuffer {
+    return FfiConverterTypePendingSurvey.lower(value)
 }
 
 
@@ -6507,6 +7151,83 @@ public func FfiConverterTypeConnectionState_lower(_ value: ConnectionState) -> R
 
 
 
+/**
+ * A snapshot, or a change: replace `upserted` rows by id, then arrange them by `order` when present.
+ */
+
+public enum ConversationListUpdate: Equatable, Hashable {
+    
+    case snapshot(state: ConversationListState
+    )
+    case changed(upserted: [ConversationRow], order: [String]?, totalUnread: UInt64
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ConversationListUpdate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversationListUpdate: FfiConverterRustBuffer {
+    typealias SwiftType = ConversationListUpdate
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConversationListUpdate {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .snapshot(state: try FfiConverterTypeConversationListState.read(from: &buf)
+        )
+        
+        case 2: return .changed(upserted: try FfiConverterSequenceTypeConversationRow.read(from: &buf), order: try FfiConverterOptionSequenceString.read(from: &buf), totalUnread: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ConversationListUpdate, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .snapshot(state):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeConversationListState.write(state, into: &buf)
+            
+        
+        case let .changed(upserted,order,totalUnread):
+            writeInt(&buf, Int32(2))
+            FfiConverterSequenceTypeConversationRow.write(upserted, into: &buf)
+            FfiConverterOptionSequenceString.write(order, into: &buf)
+            FfiConverterUInt64.write(totalUnread, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationListUpdate_lift(_ buf: RustBuffer) throws -> ConversationListUpdate {
+    return try FfiConverterTypeConversationListUpdate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationListUpdate_lower(_ value: ConversationListUpdate) -> RustBuffer {
+    return FfiConverterTypeConversationListUpdate.lower(value)
+}
+
+
+
 
 public enum ConversationStatus: Equatable, Hashable {
     
@@ -6569,6 +7290,185 @@ public func FfiConverterTypeConversationStatus_lift(_ buf: RustBuffer) throws ->
 #endif
 public func FfiConverterTypeConversationStatus_lower(_ value: ConversationStatus) -> RustBuffer {
     return FfiConverterTypeConversationStatus.lower(value)
+}
+
+
+
+/**
+ * A snapshot, or a change: replace `upserted` messages by id, then arrange them by `order` when present.
+ */
+
+public enum ConversationUpdate: Equatable, Hashable {
+    
+    case snapshot(state: ConversationState
+    )
+    case changed(details: ConversationDetails?, upserted: [MessageItem], order: [Int64]?
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ConversationUpdate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversationUpdate: FfiConverterRustBuffer {
+    typealias SwiftType = ConversationUpdate
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConversationUpdate {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .snapshot(state: try FfiConverterTypeConversationState.read(from: &buf)
+        )
+        
+        case 2: return .changed(details: try FfiConverterOptionTypeConversationDetails.read(from: &buf), upserted: try FfiConverterSequenceTypeMessageItem.read(from: &buf), order: try FfiConverterOptionSequenceInt64.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ConversationUpdate, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .snapshot(state):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeConversationState.write(state, into: &buf)
+            
+        
+        case let .changed(details,upserted,order):
+            writeInt(&buf, Int32(2))
+            FfiConverterOptionTypeConversationDetails.write(details, into: &buf)
+            FfiConverterSequenceTypeMessageItem.write(upserted, into: &buf)
+            FfiConverterOptionSequenceInt64.write(order, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationUpdate_lift(_ buf: RustBuffer) throws -> ConversationUpdate {
+    return try FfiConverterTypeConversationUpdate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationUpdate_lower(_ value: ConversationUpdate) -> RustBuffer {
+    return FfiConverterTypeConversationUpdate.lower(value)
+}
+
+
+
+/**
+ * Where a message stands: the visitor's own go `Queued → Sending → Sent → ReadByTeam` or end `Failed`; the team's
+ * are `Received`.
+ */
+
+public enum Delivery: Equatable, Hashable {
+    
+    case queued
+    case sending
+    case sent
+    case readByTeam
+    case failed(code: ErrorCode, message: String
+    )
+    case received
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Delivery: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDelivery: FfiConverterRustBuffer {
+    typealias SwiftType = Delivery
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Delivery {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .queued
+        
+        case 2: return .sending
+        
+        case 3: return .sent
+        
+        case 4: return .readByTeam
+        
+        case 5: return .failed(code: try FfiConverterTypeErrorCode.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 6: return .received
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Delivery, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .queued:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .sending:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .sent:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .readByTeam:
+            writeInt(&buf, Int32(4))
+        
+        
+        case let .failed(code,message):
+            writeInt(&buf, Int32(5))
+            FfiConverterTypeErrorCode.write(code, into: &buf)
+            FfiConverterString.write(message, into: &buf)
+            
+        
+        case .received:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDelivery_lift(_ buf: RustBuffer) throws -> Delivery {
+    return try FfiConverterTypeDelivery.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDelivery_lower(_ value: Delivery) -> RustBuffer {
+    return FfiConverterTypeDelivery.lower(value)
 }
 
 
@@ -8337,6 +9237,285 @@ public func FfiConverterTypeVerdict_lower(_ value: Verdict) -> RustBuffer {
 }
 
 
+
+
+
+/**
+ * Receives the conversation list: a snapshot first, then changes. Called on an SDK thread, in order.
+ */
+public protocol ConversationListStateListener: AnyObject, Sendable {
+    
+    func onUpdate(update: ConversationListUpdate) throws 
+    
+}
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceConversationListStateListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceConversationListStateListener = UniffiVTableCallbackInterfaceConversationListStateListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterCallbackInterfaceConversationListStateListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ConversationListStateListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterCallbackInterfaceConversationListStateListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ConversationListStateListener: handle missing in uniffiClone")
+            }
+        },
+        onUpdate: { (
+            uniffiHandle: UInt64,
+            update: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterCallbackInterfaceConversationListStateListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onUpdate(
+                     update: try FfiConverterTypeConversationListUpdate_lift(update)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeNativeError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceConversationListStateListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceConversationListStateListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitConversationListStateListener() {
+    uniffi_chatflow_ffi_fn_init_callback_vtable_conversationliststatelistener(UniffiCallbackInterfaceConversationListStateListener.vtablePtr)
+}
+
+// FfiConverter protocol for callback interfaces
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterCallbackInterfaceConversationListStateListener {
+    fileprivate static let handleMap = UniffiHandleMap<ConversationListStateListener>()
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+extension FfiConverterCallbackInterfaceConversationListStateListener : FfiConverter {
+    typealias SwiftType = ConversationListStateListener
+    typealias FfiType = UInt64
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func lift(_ handle: UInt64) throws -> SwiftType {
+        try handleMap.get(handle: handle)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func lower(_ v: SwiftType) -> UInt64 {
+        return handleMap.insert(obj: v)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func write(_ v: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(v))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterCallbackInterfaceConversationListStateListener_lift(_ handle: UInt64) throws -> ConversationListStateListener {
+    return try FfiConverterCallbackInterfaceConversationListStateListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterCallbackInterfaceConversationListStateListener_lower(_ v: ConversationListStateListener) -> UInt64 {
+    return FfiConverterCallbackInterfaceConversationListStateListener.lower(v)
+}
+
+
+
+
+/**
+ * Receives a conversation's state: a snapshot first, then changes. Called on an SDK thread, in order. Implemented
+ * by the app's side only (a callback interface: Rust never hands one back).
+ */
+public protocol ConversationStateListener: AnyObject, Sendable {
+    
+    func onUpdate(update: ConversationUpdate) throws 
+    
+}
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceConversationStateListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceConversationStateListener = UniffiVTableCallbackInterfaceConversationStateListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterCallbackInterfaceConversationStateListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ConversationStateListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterCallbackInterfaceConversationStateListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ConversationStateListener: handle missing in uniffiClone")
+            }
+        },
+        onUpdate: { (
+            uniffiHandle: UInt64,
+            update: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterCallbackInterfaceConversationStateListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onUpdate(
+                     update: try FfiConverterTypeConversationUpdate_lift(update)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeNativeError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceConversationStateListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceConversationStateListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitConversationStateListener() {
+    uniffi_chatflow_ffi_fn_init_callback_vtable_conversationstatelistener(UniffiCallbackInterfaceConversationStateListener.vtablePtr)
+}
+
+// FfiConverter protocol for callback interfaces
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterCallbackInterfaceConversationStateListener {
+    fileprivate static let handleMap = UniffiHandleMap<ConversationStateListener>()
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+extension FfiConverterCallbackInterfaceConversationStateListener : FfiConverter {
+    typealias SwiftType = ConversationStateListener
+    typealias FfiType = UInt64
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func lift(_ handle: UInt64) throws -> SwiftType {
+        try handleMap.get(handle: handle)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func lower(_ v: SwiftType) -> UInt64 {
+        return handleMap.insert(obj: v)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func write(_ v: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(v))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterCallbackInterfaceConversationStateListener_lift(_ handle: UInt64) throws -> ConversationStateListener {
+    return try FfiConverterCallbackInterfaceConversationStateListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterCallbackInterfaceConversationStateListener_lower(_ v: ConversationStateListener) -> UInt64 {
+    return FfiConverterCallbackInterfaceConversationStateListener.lower(v)
+}
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -8604,6 +9783,30 @@ fileprivate struct FfiConverterOptionTypeCommunicateState: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeConversationDetails: FfiConverterRustBuffer {
+    typealias SwiftType = ConversationDetails?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeConversationDetails.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeConversationDetails.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeImageInfo: FfiConverterRustBuffer {
     typealias SwiftType = ImageInfo?
 
@@ -8620,6 +9823,54 @@ fileprivate struct FfiConverterOptionTypeImageInfo: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeImageInfo.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLastMessage: FfiConverterRustBuffer {
+    typealias SwiftType = LastMessage?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLastMessage.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLastMessage.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePendingSurvey: FfiConverterRustBuffer {
+    typealias SwiftType = PendingSurvey?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePendingSurvey.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePendingSurvey.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -8718,6 +9969,79 @@ fileprivate struct FfiConverterOptionTypeTypicalResponseTime: FfiConverterRustBu
         case 1: return try FfiConverterTypeTypicalResponseTime.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionSequenceInt64: FfiConverterRustBuffer {
+    typealias SwiftType = [Int64]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceInt64: FfiConverterRustBuffer {
+    typealias SwiftType = [Int64]
+
+    public static func write(_ value: [Int64], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterInt64.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Int64] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Int64]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterInt64.read(from: &buf))
+        }
+        return seq
     }
 }
 
@@ -8849,6 +10173,31 @@ fileprivate struct FfiConverterSequenceTypeChatMessage: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeConversationRow: FfiConverterRustBuffer {
+    typealias SwiftType = [ConversationRow]
+
+    public static func write(_ value: [ConversationRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeConversationRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ConversationRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ConversationRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeConversationRow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeMessageAttachment: FfiConverterRustBuffer {
     typealias SwiftType = [MessageAttachment]
 
@@ -8866,6 +10215,31 @@ fileprivate struct FfiConverterSequenceTypeMessageAttachment: FfiConverterRustBu
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeMessageAttachment.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMessageItem: FfiConverterRustBuffer {
+    typealias SwiftType = [MessageItem]
+
+    public static func write(_ value: [MessageItem], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMessageItem.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MessageItem] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MessageItem]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMessageItem.read(from: &buf))
         }
         return seq
     }
@@ -8941,6 +10315,31 @@ fileprivate struct FfiConverterSequenceTypeSearchHit: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeSearchHit.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeTypingAuthor: FfiConverterRustBuffer {
+    typealias SwiftType = [TypingAuthor]
+
+    public static func write(_ value: [TypingAuthor], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTypingAuthor.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TypingAuthor] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [TypingAuthor]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTypingAuthor.read(from: &buf))
         }
         return seq
     }
@@ -9327,13 +10726,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_unread_counts() != 47143) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversation() != 64634) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversations() != 24713) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chatflow_ffi_checksum_method_kbsyncprogress_on_progress() != 44292) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_logger_log() != 43644) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chatflow_ffi_checksum_method_conversationobserver_cancel() != 41058) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_conversationobserver_load_earlier() != 4841) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chatflow_ffi_checksum_constructor_nativechatclient_open() != 33841) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_conversationliststatelistener_on_update() != 61773) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatflow_ffi_checksum_method_conversationstatelistener_on_update() != 8036) {
         return InitializationResult.apiChecksumMismatch
     }
 
@@ -9341,6 +10758,8 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitIdentityTokenProvider()
     uniffiCallbackInitKbSyncProgress()
     uniffiCallbackInitLogger()
+    uniffiCallbackInitConversationListStateListener()
+    uniffiCallbackInitConversationStateListener()
     return InitializationResult.ok
 }()
 

@@ -243,6 +243,20 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CONVERSATION_LIST_STATE_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CONVERSATION_LIST_STATE_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceConversationListStateListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CONVERSATION_STATE_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CONVERSATION_STATE_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceConversationStateListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CHAT_EVENT_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CHAT_EVENT_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceChatEventListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -269,6 +283,24 @@ typedef void (*UniffiCallbackInterfaceKbSyncProgressMethod0)(uint64_t, uint64_t,
 typedef void (*UniffiCallbackInterfaceLoggerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONVERSATION_LIST_STATE_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONVERSATION_LIST_STATE_LISTENER
+typedef struct UniffiVTableCallbackInterfaceConversationListStateListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceConversationListStateListenerMethod0 _Nonnull onUpdate;
+} UniffiVTableCallbackInterfaceConversationListStateListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONVERSATION_STATE_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONVERSATION_STATE_LISTENER
+typedef struct UniffiVTableCallbackInterfaceConversationStateListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceConversationStateListenerMethod0 _Nonnull onUpdate;
+} UniffiVTableCallbackInterfaceConversationStateListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CHAT_EVENT_LISTENER
@@ -642,6 +674,16 @@ uint64_t uniffi_chatflow_ffi_fn_method_nativechatclient_subscribe(uint64_t ptr, 
 RustBuffer uniffi_chatflow_ffi_fn_method_nativechatclient_unread_counts(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATION
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATION
+uint64_t uniffi_chatflow_ffi_fn_method_nativechatclient_observe_conversation(uint64_t ptr, RustBuffer conversation_id, uint32_t limit, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATIONS
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATIONS
+uint64_t uniffi_chatflow_ffi_fn_method_nativechatclient_observe_conversations(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_CLONE_KBSYNCPROGRESS
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_CLONE_KBSYNCPROGRESS
 uint64_t uniffi_chatflow_ffi_fn_clone_kbsyncprogress(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -680,6 +722,36 @@ void uniffi_chatflow_ffi_fn_init_callback_vtable_logger(const UniffiVTableCallba
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_LOGGER_LOG
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_LOGGER_LOG
 void uniffi_chatflow_ffi_fn_method_logger_log(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_CLONE_CONVERSATIONOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_CLONE_CONVERSATIONOBSERVER
+uint64_t uniffi_chatflow_ffi_fn_clone_conversationobserver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_FREE_CONVERSATIONOBSERVER
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_FREE_CONVERSATIONOBSERVER
+void uniffi_chatflow_ffi_fn_free_conversationobserver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_CONVERSATIONOBSERVER_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_CONVERSATIONOBSERVER_CANCEL
+void uniffi_chatflow_ffi_fn_method_conversationobserver_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_CONVERSATIONOBSERVER_LOAD_EARLIER
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_CONVERSATIONOBSERVER_LOAD_EARLIER
+void uniffi_chatflow_ffi_fn_method_conversationobserver_load_earlier(uint64_t ptr, uint32_t count, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_INIT_CALLBACK_VTABLE_CONVERSATIONLISTSTATELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_INIT_CALLBACK_VTABLE_CONVERSATIONLISTSTATELISTENER
+void uniffi_chatflow_ffi_fn_init_callback_vtable_conversationliststatelistener(const UniffiVTableCallbackInterfaceConversationListStateListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_INIT_CALLBACK_VTABLE_CONVERSATIONSTATELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_INIT_CALLBACK_VTABLE_CONVERSATIONSTATELISTENER
+void uniffi_chatflow_ffi_fn_init_callback_vtable_conversationstatelistener(const UniffiVTableCallbackInterfaceConversationStateListener* _Nonnull vtable
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_FUNC_CONFIG_FROM_FILE
@@ -1357,6 +1429,18 @@ uint16_t uniffi_chatflow_ffi_checksum_method_nativechatclient_unread_counts(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATION
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATION
+uint16_t uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversation(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATIONS
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATIONS
+uint16_t uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversations(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_KBSYNCPROGRESS_ON_PROGRESS
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_KBSYNCPROGRESS_ON_PROGRESS
 uint16_t uniffi_chatflow_ffi_checksum_method_kbsyncprogress_on_progress(void
@@ -1369,9 +1453,33 @@ uint16_t uniffi_chatflow_ffi_checksum_method_logger_log(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_CONVERSATIONOBSERVER_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_CONVERSATIONOBSERVER_CANCEL
+uint16_t uniffi_chatflow_ffi_checksum_method_conversationobserver_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_CONVERSATIONOBSERVER_LOAD_EARLIER
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_CONVERSATIONOBSERVER_LOAD_EARLIER
+uint16_t uniffi_chatflow_ffi_checksum_method_conversationobserver_load_earlier(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_CONSTRUCTOR_NATIVECHATCLIENT_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_CONSTRUCTOR_NATIVECHATCLIENT_OPEN
 uint16_t uniffi_chatflow_ffi_checksum_constructor_nativechatclient_open(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_CONVERSATIONLISTSTATELISTENER_ON_UPDATE
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_CONVERSATIONLISTSTATELISTENER_ON_UPDATE
+uint16_t uniffi_chatflow_ffi_checksum_method_conversationliststatelistener_on_update(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_CONVERSATIONSTATELISTENER_ON_UPDATE
+#define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_CHECKSUM_METHOD_CONVERSATIONSTATELISTENER_ON_UPDATE
+uint16_t uniffi_chatflow_ffi_checksum_method_conversationstatelistener_on_update(void
     
 );
 #endif

@@ -112,6 +112,12 @@ final class TestServer: @unchecked Sendable {
         _ = try await call("POST", "/v1/agent/conversations/\(conversationId)/close", token: agentToken, body: nil)
     }
 
+    /// The agent read the conversation up to `seq`.
+    func agentRead(conversationId: String, seq: UInt64, agentToken: String) async throws {
+        let body = Data("{\"seq\":\(seq)}".utf8)
+        _ = try await call("POST", "/v1/agent/conversations/\(conversationId)/read", token: agentToken, body: body)
+    }
+
     /// Turns the satisfaction survey on for a chatflow through the admin API.
     func enableSurvey(chatflowId: Int64, adminToken: String) async throws {
         let path = "/v1/admin/chatflows/\(chatflowId)"

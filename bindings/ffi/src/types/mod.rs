@@ -5,3 +5,4 @@ pub mod chatflow;
 pub mod kb;
 pub mod messaging;
 pub mod session;
+pub mod state;

@@ -44,23 +44,23 @@ pub struct ConversationObserver {
 
 impl ConversationObserver {
     /// Holds `more` older messages in the state (at most [`MAX_WINDOW`] in all), fetching them from the server
-    /// when the device lacks them (offline: what the device has). The state's update follows.
-    pub async fn load_earlier(&self, more: u32) -> Result<()> {
+    /// when the device lacks them (offline: what the device has). Returns at once; the state's update follows.
+    pub fn load_earlier(&self, more: u32) -> Result<()> {
         let inner = self.client.upgrade().ok_or(Error::Closed)?;
         let more = more.clamp(1, MAX_PAGE_SIZE);
         let before = match self.control.first_seq.load(Ordering::Relaxed) {
             0 => None,
             seq => Some(seq),
         };
-        let id = self.conversation_id.clone();
-        let fetch = inner.clone();
-        inner
-            .spawn(async move { crate::sync::fill_history(&fetch, &id, before, more).await })?
-            .await
-            .map_err(|e| Error::internal(format!("loading earlier messages stopped: {e}")))??;
-        let limit = self.control.limit.load(Ordering::Relaxed);
-        self.control.limit.store(limit.saturating_add(more).min(MAX_WINDOW), Ordering::Relaxed);
-        self.control.wake.notify_one();
+        let (id, control, fetch) = (self.conversation_id.clone(), self.control.clone(), inner.clone());
+        inner.spawn(async move {
+            if let Err(e) = crate::sync::fill_history(&fetch, &id, before, more).await {
+                tracing::debug!(error = %e, "earlier messages not loaded; the state keeps what the device has");
+            }
+            let limit = control.limit.load(Ordering::Relaxed);
+            control.limit.store(limit.saturating_add(more).min(MAX_WINDOW), Ordering::Relaxed);
+            control.wake.notify_one();
+        })?;
         Ok(())
     }
 
@@ -86,14 +86,9 @@ impl ChatClient {
             Error::NotFound { what: format!("conversation {conversation_id} (open it or refresh the list first)") }
         })?;
         let control = Arc::new(WindowControl::new(limit));
-        let task = self.inner.spawn(observer::follow_conversation(
-            sync,
-            conversation_id.to_owned(),
-            control.clone(),
-            listener,
-            rx,
-            state,
-        ))?;
+        let feed =
+            observer::ConversationFeed::boxed(sync, conversation_id.to_owned(), control.clone(), listener, state);
+        let task = self.inner.spawn(observer::follow(feed, rx, control.wake.clone()))?;
         connection::start(&self.inner)?;
         Ok(ConversationObserver {
             task: TaskHandle::new(task.abort_handle()),
@@ -109,7 +104,8 @@ impl ChatClient {
         let sync = self.inner.sync.clone();
         let rx = sync.events.receiver();
         let state = read::list_state(&sync)?;
-        let task = self.inner.spawn(observer::follow_list(sync, listener, rx, state))?;
+        let feed = observer::ListFeed::boxed(sync, listener, state);
+        let task = self.inner.spawn(observer::follow(feed, rx, Arc::new(tokio::sync::Notify::new())))?;
         connection::start(&self.inner)?;
         Ok(TaskHandle::new(task.abort_handle()))
     }

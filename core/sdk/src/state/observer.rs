@@ -64,18 +64,35 @@ fn touches_list(event: &ChatEvent) -> bool {
     )
 }
 
+/// One observed state: which events touch it, and how to read it again and tell the listener.
+pub(crate) trait Observed: Send + Sync {
+    /// Delivers the state read when observing started, as the first snapshot.
+    fn first(&mut self);
+    fn touched_by(&self, event: &ChatEvent) -> bool;
+    /// Reads the state again and delivers it: whole after missed events, else what changed. False when the state
+    /// is gone for good (its conversation was removed).
+    fn refresh(&mut self, lagged: bool) -> bool;
+}
+
+/// Follows one observed state until the hub closes, the state is gone or the task is aborted. One task shape for
+/// every kind of state: the library carries one copy of this loop.
+pub(crate) async fn follow(mut observed: Box<dyn Observed>, mut rx: broadcast::Receiver<ChatEvent>, wake: Arc<Notify>) {
+    observed.first();
+    while let Some(lagged) = next_batch(&mut rx, &wake, observed.as_ref()).await {
+        if !observed.refresh(lagged) {
+            return;
+        }
+    }
+}
+
 /// Waits for the next relevant event (or a wake-up), then takes every event already waiting: one read per batch.
 /// Returns `None` when the hub is gone, else whether events were missed.
-async fn next_batch(
-    rx: &mut broadcast::Receiver<ChatEvent>,
-    wake: &Notify,
-    relevant: impl Fn(&ChatEvent) -> bool,
-) -> Option<bool> {
+async fn next_batch(rx: &mut broadcast::Receiver<ChatEvent>, wake: &Notify, observed: &dyn Observed) -> Option<bool> {
     let mut lagged = false;
     loop {
         tokio::select! {
             received = rx.recv() => match received {
-                Ok(event) if relevant(&event) => break,
+                Ok(event) if observed.touched_by(&event) => break,
                 Ok(_) => continue,
                 Err(RecvError::Lagged(_)) => {
                     lagged = true;
@@ -103,12 +120,12 @@ pub(crate) struct WindowControl {
     pub limit: AtomicU32,
     /// The `seq` of the first confirmed message of the last state (0: none), where earlier pages start.
     pub first_seq: AtomicU64,
-    pub wake: Notify,
+    pub wake: Arc<Notify>,
 }
 
 impl WindowControl {
     pub fn new(limit: u32) -> WindowControl {
-        WindowControl { limit: AtomicU32::new(limit), first_seq: AtomicU64::new(0), wake: Notify::new() }
+        WindowControl { limit: AtomicU32::new(limit), first_seq: AtomicU64::new(0), wake: Arc::new(Notify::new()) }
     }
 
     fn note(&self, state: &ConversationState) {
@@ -117,60 +134,100 @@ impl WindowControl {
     }
 }
 
-/// Follows one conversation until the hub closes or the task is aborted. `current` is the state already read.
-pub(crate) async fn follow_conversation(
+/// A conversation's state as one listener last received it.
+pub(crate) struct ConversationFeed {
     sync: Arc<SyncState>,
     conversation_id: String,
     control: Arc<WindowControl>,
     listener: Arc<dyn ConversationListener>,
-    mut rx: broadcast::Receiver<ChatEvent>,
-    mut current: ConversationState,
-) {
-    control.note(&current);
-    listener.on_update(ConversationUpdate::Snapshot { state: current.clone() });
-    while let Some(lagged) = next_batch(&mut rx, &control.wake, |e| touches_conversation(e, &conversation_id)).await {
-        let limit = control.limit.load(Ordering::Relaxed);
-        let next = match read::conversation_state(&sync, &conversation_id, limit, now_ms()) {
-            Ok(Some(next)) => next,
-            // Removed (the user's data was cleared): nothing more to show.
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "conversation state unavailable; the next change tries again");
-                continue;
-            }
-        };
-        control.note(&next);
-        if lagged {
-            listener.on_update(ConversationUpdate::Snapshot { state: next.clone() });
-        } else if let Some(update) = current.diff(&next) {
-            listener.on_update(update);
-        }
-        current = next;
+    current: ConversationState,
+}
+
+impl ConversationFeed {
+    /// `current`: the state read after subscribing to the events.
+    pub fn boxed(
+        sync: Arc<SyncState>,
+        conversation_id: String,
+        control: Arc<WindowControl>,
+        listener: Arc<dyn ConversationListener>,
+        current: ConversationState,
+    ) -> Box<dyn Observed> {
+        Box::new(ConversationFeed { sync, conversation_id, control, listener, current })
     }
 }
 
-/// Follows the conversation list until the hub closes or the task is aborted.
-pub(crate) async fn follow_list(
+impl Observed for ConversationFeed {
+    fn first(&mut self) {
+        self.control.note(&self.current);
+        self.listener.on_update(ConversationUpdate::Snapshot { state: self.current.clone() });
+    }
+
+    fn touched_by(&self, event: &ChatEvent) -> bool {
+        touches_conversation(event, &self.conversation_id)
+    }
+
+    fn refresh(&mut self, lagged: bool) -> bool {
+        let limit = self.control.limit.load(Ordering::Relaxed);
+        let next = match read::conversation_state(&self.sync, &self.conversation_id, limit, now_ms()) {
+            Ok(Some(next)) => next,
+            // Removed (the user's data was cleared): nothing more to show.
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(error = %e, "conversation state unavailable; the next change tries again");
+                return true;
+            }
+        };
+        self.control.note(&next);
+        if lagged {
+            self.listener.on_update(ConversationUpdate::Snapshot { state: next.clone() });
+        } else if let Some(update) = self.current.diff(&next) {
+            self.listener.on_update(update);
+        }
+        self.current = next;
+        true
+    }
+}
+
+/// The conversation list as one listener last received it.
+pub(crate) struct ListFeed {
     sync: Arc<SyncState>,
     listener: Arc<dyn ConversationListListener>,
-    mut rx: broadcast::Receiver<ChatEvent>,
-    mut current: ConversationListState,
-) {
-    listener.on_update(ConversationListUpdate::Snapshot { state: current.clone() });
-    let never = Notify::new();
-    while let Some(lagged) = next_batch(&mut rx, &never, touches_list).await {
-        let next = match read::list_state(&sync) {
+    current: ConversationListState,
+}
+
+impl ListFeed {
+    pub fn boxed(
+        sync: Arc<SyncState>,
+        listener: Arc<dyn ConversationListListener>,
+        current: ConversationListState,
+    ) -> Box<dyn Observed> {
+        Box::new(ListFeed { sync, listener, current })
+    }
+}
+
+impl Observed for ListFeed {
+    fn first(&mut self) {
+        self.listener.on_update(ConversationListUpdate::Snapshot { state: self.current.clone() });
+    }
+
+    fn touched_by(&self, event: &ChatEvent) -> bool {
+        touches_list(event)
+    }
+
+    fn refresh(&mut self, lagged: bool) -> bool {
+        let next = match read::list_state(&self.sync) {
             Ok(next) => next,
             Err(e) => {
                 tracing::warn!(error = %e, "conversation list unavailable; the next change tries again");
-                continue;
+                return true;
             }
         };
         if lagged {
-            listener.on_update(ConversationListUpdate::Snapshot { state: next.clone() });
-        } else if let Some(update) = current.diff(&next) {
-            listener.on_update(update);
+            self.listener.on_update(ConversationListUpdate::Snapshot { state: next.clone() });
+        } else if let Some(update) = self.current.diff(&next) {
+            self.listener.on_update(update);
         }
-        current = next;
+        self.current = next;
+        true
     }
 }

@@ -123,34 +123,39 @@ pub fn list_state(sync: &SyncState) -> Result<ConversationListState> {
         }
         Ok((list, flows, lasts))
     })?;
-    let mut rows: Vec<ConversationRow> = list
-        .iter()
-        .zip(lasts)
-        .map(|(c, last)| {
-            let (title, avatar_url) = title(c, flows.get(&c.chatflow_id));
-            let last_message = last.map(|m| LastMessage {
-                preview: if m.body.is_empty() {
-                    m.attachments.first().map(|a| a.file_name.clone()).unwrap_or_default()
-                } else {
-                    m.body.clone()
-                },
-                at: m.created_at,
-                delivery: delivery(&m, c.agent_read_seq),
-                author: m.author,
-            });
-            ConversationRow {
-                conversation_id: c.id.clone(),
-                chatflow_id: c.chatflow_id,
-                title,
-                avatar_url,
-                status: c.status,
-                updated_at: last_message.as_ref().map_or(c.created_at, |m| m.at.max(c.created_at)),
-                last_message,
-                unread_count: c.unread_count,
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.conversation_id.cmp(&b.conversation_id)));
+    let mut rows: Vec<ConversationRow> = Vec::with_capacity(list.len());
+    let built = list.iter().zip(lasts).map(|(c, last)| {
+        let (title, avatar_url) = title(c, flows.get(&c.chatflow_id));
+        let last_message = last.map(|m| LastMessage {
+            preview: if m.body.is_empty() {
+                m.attachments.first().map(|a| a.file_name.clone()).unwrap_or_default()
+            } else {
+                m.body.clone()
+            },
+            at: m.created_at,
+            delivery: delivery(&m, c.agent_read_seq),
+            author: m.author,
+        });
+        ConversationRow {
+            conversation_id: c.id.clone(),
+            chatflow_id: c.chatflow_id,
+            title,
+            avatar_url,
+            status: c.status,
+            updated_at: last_message.as_ref().map_or(c.created_at, |m| m.at.max(c.created_at)),
+            last_message,
+            unread_count: c.unread_count,
+        }
+    });
+    // Newest activity first, ties by id. A visitor has a handful of conversations: placing each row in turn keeps
+    // the library free of another instance of the general sort.
+    for row in built {
+        let at = rows
+            .iter()
+            .position(|r| (row.updated_at, &r.conversation_id) > (r.updated_at, &row.conversation_id))
+            .unwrap_or(rows.len());
+        rows.insert(at, row);
+    }
     let total_unread = rows.iter().map(|r| r.unread_count).sum();
     Ok(ConversationListState { rows, total_unread })
 }

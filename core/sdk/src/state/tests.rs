@@ -13,7 +13,7 @@ use chatflow_protocol::{
 };
 
 use super::model::*;
-use super::observer::{follow_conversation, follow_list, WindowControl};
+use super::observer::{follow, ConversationFeed, ListFeed, WindowControl};
 use super::read;
 use crate::events::{ChatEvent, ConnectionState};
 use crate::store::{conversations, messages, Store};
@@ -261,7 +261,12 @@ fn watch_conversation(world: &World, id: &str, limit: u32) -> SeenConversation {
     let now = crate::client::now_ms();
     let state = read::conversation_state(&world.sync, id, limit, now).unwrap().unwrap();
     let control = Arc::new(WindowControl::new(limit));
-    tokio::spawn(follow_conversation(world.sync.clone(), id.to_owned(), control, listener, rx, state));
+    let wake = control.wake.clone();
+    tokio::spawn(follow(
+        ConversationFeed::boxed(world.sync.clone(), id.to_owned(), control, listener, state),
+        rx,
+        wake,
+    ));
     seen
 }
 
@@ -283,7 +288,7 @@ fn watch_list(world: &World) -> SeenList {
     });
     let rx = world.sync.events.receiver();
     let state = read::list_state(&world.sync).unwrap();
-    tokio::spawn(follow_list(world.sync.clone(), listener, rx, state));
+    tokio::spawn(follow(ListFeed::boxed(world.sync.clone(), listener, state), rx, Arc::default()));
     seen
 }
 
@@ -317,6 +322,11 @@ fn run(ops: Vec<Op>, join_at: usize) -> Result<(), TestCaseError> {
         let now = crate::client::now_ms();
         let expected = read::conversation_state(&world.sync, "c1", 5, now).unwrap().unwrap();
         let expected_list = read::list_state(&world.sync).unwrap();
+        for pair in expected_list.rows.windows(2) {
+            let newer_first =
+                (pair[0].updated_at, &pair[1].conversation_id) > (pair[1].updated_at, &pair[0].conversation_id);
+            prop_assert!(newer_first, "rows out of order: {:?}", expected_list.rows);
+        }
         converges(&early, &expected).await.map_err(TestCaseError::fail)?;
         converges(&early_list, &expected_list).await.map_err(TestCaseError::fail)?;
         if let Some((mid, mid_list)) = late_join {
@@ -403,13 +413,12 @@ fn a_listener_that_falls_behind_gets_one_fresh_snapshot_and_memory_stays_bounded
         });
         let rx = world.sync.events.receiver();
         let state = read::conversation_state(&world.sync, "c1", 20, 0).unwrap().unwrap();
-        tokio::spawn(follow_conversation(
-            world.sync.clone(),
-            "c1".into(),
-            Arc::new(WindowControl::new(20)),
-            listener,
+        let control = Arc::new(WindowControl::new(20));
+        let wake = control.wake.clone();
+        tokio::spawn(follow(
+            ConversationFeed::boxed(world.sync.clone(), "c1".into(), control, listener, state),
             rx,
-            state,
+            wake,
         ));
         tokio::time::sleep(Duration::from_millis(20)).await;
         for _ in 0..1_100 {

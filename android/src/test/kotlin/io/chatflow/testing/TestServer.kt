@@ -101,6 +101,11 @@ class TestServer private constructor(private val dir: File, private val seed: St
         send("POST", "/v1/agent/conversations/$conversationId/close", agentToken, null)
     }
 
+    /** The agent read the conversation up to [seq] (the visitor's messages show as read by the team). */
+    fun agentRead(conversationId: String, seq: Long, agentToken: String) {
+        send("POST", "/v1/agent/conversations/$conversationId/read", agentToken, """{"seq":$seq}""")
+    }
+
     /** Turns the satisfaction survey on for a chatflow through the admin API. */
     fun enableSurvey(chatflowId: Long, adminToken: String) {
         val path = "/v1/admin/chatflows/$chatflowId"

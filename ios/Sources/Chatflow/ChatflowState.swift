@@ -1,0 +1,195 @@
+import ChatflowBindings
+import Foundation
+import Observation
+
+public typealias ConversationState = ChatflowBindings.ConversationState
+public typealias ConversationDetails = ChatflowBindings.ConversationDetails
+public typealias MessageItem = ChatflowBindings.MessageItem
+public typealias Delivery = ChatflowBindings.Delivery
+public typealias PendingSurvey = ChatflowBindings.PendingSurvey
+public typealias ConversationUpdate = ChatflowBindings.ConversationUpdate
+public typealias ConversationListState = ChatflowBindings.ConversationListState
+public typealias ConversationRow = ChatflowBindings.ConversationRow
+public typealias LastMessage = ChatflowBindings.LastMessage
+public typealias ConversationListUpdate = ChatflowBindings.ConversationListUpdate
+
+extension MessageItem: Identifiable {}
+
+extension ConversationRow: Identifiable {
+    public var id: String { conversationId }
+}
+
+/// A conversation screen's state, kept up to date by the SDK: `nil` for the moment before the first snapshot, then
+/// the conversation's details (title, status, unread count, who is typing, the team's availability, quick replies,
+/// the pending survey, the connection) and its latest messages, oldest first, each with one ``Delivery`` and an `id`
+/// that stays the same from local echo to server copy. `@Observable`: a SwiftUI view that reads ``state`` redraws
+/// when it changes.
+///
+/// ```swift
+/// let screen = try chat.observeConversation(conversation.id)
+/// // in a view: ForEach(screen.state?.messages ?? []) { item in Bubble(item) }
+/// ```
+/// Updates are applied on an SDK thread, one at a time; ``stop()`` (or releasing the object) ends them. Needs the
+/// Observation framework (iOS 17, macOS 14); on earlier systems use ``ChatflowClient/events()``.
+@available(iOS 17.0, macOS 14.0, *)
+@Observable
+public final class ObservedConversation: @unchecked Sendable {
+    public private(set) var state: ConversationState?
+
+    @ObservationIgnored private let lock = NSLock()
+    @ObservationIgnored private var observer: ConversationObserver?
+
+    init(client: ChatflowClient, conversationId: String, limit: Int) throws(ChatflowError) {
+        let listener = Listener()
+        observer = try ffi {
+            try client.raw.observeConversation(
+                conversationId: conversationId, limit: UInt32(clamping: max(1, min(limit, 500))), listener: listener)
+        }
+        listener.attach(self)
+    }
+
+    deinit { observer?.cancel() }
+
+    /// Holds `count` more older messages in ``state`` (fetched from the server when the device lacks them).
+    public func loadEarlier(_ count: Int = 50) throws(ChatflowError) {
+        try ffi { try observer?.loadEarlier(count: UInt32(clamping: max(1, min(count, 500)))) }
+    }
+
+    /// Stops the updates; ``state`` keeps its last value.
+    public func stop() { observer?.cancel() }
+
+    fileprivate func apply(_ update: ConversationUpdate) {
+        lock.lock()
+        let next = state.applying(update)
+        state = next
+        lock.unlock()
+    }
+
+    private final class Listener: ConversationStateListener, @unchecked Sendable {
+        private weak var model: ObservedConversation?
+        // Updates that came before the model was attached (the snapshot may arrive before `init` returns).
+        private var early: [ConversationUpdate] = []
+        private let lock = NSLock()
+
+        func attach(_ model: ObservedConversation) {
+            lock.lock()
+            defer { lock.unlock() }
+            self.model = model
+            for waiting in early { model.apply(waiting) }
+            early.removeAll()
+        }
+
+        func onUpdate(update: ConversationUpdate) throws {
+            lock.lock()
+            defer { lock.unlock() }
+            guard let model else { early.append(update); return }
+            model.apply(update)
+        }
+    }
+}
+
+/// The conversation list, kept up to date by the SDK: `nil` before the first snapshot, then every stored
+/// conversation as a row (title, last message preview and time with its ``Delivery``, unread count, status), newest
+/// activity first, and the total of unread messages. `@Observable`, like ``ObservedConversation``.
+@available(iOS 17.0, macOS 14.0, *)
+@Observable
+public final class ObservedConversationList: @unchecked Sendable {
+    public private(set) var state: ConversationListState?
+
+    @ObservationIgnored private let lock = NSLock()
+    @ObservationIgnored private var handle: TaskHandle?
+
+    init(client: ChatflowClient) throws(ChatflowError) {
+        let listener = Listener()
+        handle = try ffi { try client.raw.observeConversations(listener: listener) }
+        listener.attach(self)
+    }
+
+    deinit { handle?.cancel() }
+
+    public func stop() { handle?.cancel() }
+
+    fileprivate func apply(_ update: ConversationListUpdate) {
+        lock.lock()
+        let next = state.applying(update)
+        state = next
+        lock.unlock()
+    }
+
+    private final class Listener: ConversationListStateListener, @unchecked Sendable {
+        private weak var model: ObservedConversationList?
+        private var early: [ConversationListUpdate] = []
+        private let lock = NSLock()
+
+        func attach(_ model: ObservedConversationList) {
+            lock.lock()
+            defer { lock.unlock() }
+            self.model = model
+            for waiting in early { model.apply(waiting) }
+            early.removeAll()
+        }
+
+        func onUpdate(update: ConversationListUpdate) throws {
+            lock.lock()
+            defer { lock.unlock() }
+            guard let model else { early.append(update); return }
+            model.apply(update)
+        }
+    }
+}
+
+@available(iOS 17.0, macOS 14.0, *)
+extension ChatflowClient {
+    /// Follows conversation `conversationId` with its latest `limit` messages (1...500). Starts background sync.
+    public func observeConversation(_ conversationId: String, limit: Int = 50) throws(ChatflowError)
+        -> ObservedConversation
+    {
+        try ObservedConversation(client: self, conversationId: conversationId, limit: limit)
+    }
+
+    /// Follows the conversation list. Starts background sync.
+    public func observeConversations() throws(ChatflowError) -> ObservedConversationList {
+        try ObservedConversationList(client: self)
+    }
+}
+
+extension Optional where Wrapped == ConversationState {
+    /// The state after `update`: the core's rule (replace the upserted items by id, then arrange them by `order`
+    /// when present). The models apply it; public for apps that keep the state in their own store.
+    public func applying(_ update: ConversationUpdate) -> ConversationState? {
+        switch update {
+        case .snapshot(let state):
+            return state
+        case .changed(let details, let upserted, let order):
+            guard let state = self else { return nil }
+            return ConversationState(
+                details: details ?? state.details, messages: merged(state.messages, upserted, order, key: \.id))
+        }
+    }
+}
+
+extension Optional where Wrapped == ConversationListState {
+    /// The list after `update`, by the same rule.
+    public func applying(_ update: ConversationListUpdate) -> ConversationListState? {
+        switch update {
+        case .snapshot(let state):
+            return state
+        case .changed(let upserted, let order, let totalUnread):
+            guard let state = self else { return nil }
+            return ConversationListState(
+                rows: merged(state.rows, upserted, order, key: \.conversationId), totalUnread: totalUnread)
+        }
+    }
+}
+
+func merged<T, K: Hashable>(_ items: [T], _ upserted: [T], _ order: [K]?, key: KeyPath<T, K>) -> [T] {
+    let fresh = Dictionary(upserted.map { ($0[keyPath: key], $0) }, uniquingKeysWith: { _, last in last })
+    let replaced = items.map { fresh[$0[keyPath: key]] ?? $0 }
+    guard let order else {
+        let known = Set(items.map { $0[keyPath: key] })
+        return replaced + upserted.filter { !known.contains($0[keyPath: key]) }
+    }
+    var byId = Dictionary(replaced.map { ($0[keyPath: key], $0) }, uniquingKeysWith: { _, last in last })
+    byId.merge(fresh) { _, new in new }
+    return order.compactMap { byId[$0] }
+}
