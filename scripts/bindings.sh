@@ -165,9 +165,11 @@ cmd_kotlin() {
 cmd_bench_kotlin() {
   cmd_generate
   kotlin_compile
-  step "shipped library for the benchmark: cargo build --profile mobile -p chatflow-ffi"
-  cargo build --locked --profile mobile -p chatflow-ffi
-  link_into "$OUT/host-release" "$TARGET_DIR/mobile/libchatflow_ffi.so"
+  # The shipped library (profile `mobile`); BENCH_PROFILE=release compares with the server's profile (opt-level s).
+  local profile=${BENCH_PROFILE:-mobile}
+  step "library for the benchmark: cargo build --profile $profile -p chatflow-ffi"
+  cargo build --locked --profile "$profile" -p chatflow-ffi
+  link_into "$OUT/host-release" "$TARGET_DIR/$profile/libchatflow_ffi.so"
   step "bench: 100-message history page from Kotlin (release library, warm, median)"
   # shellcheck disable=SC2046
   env $(test_env "$ROOT") BENCH_ITERATIONS="${BENCH_ITERATIONS:-2000}" \

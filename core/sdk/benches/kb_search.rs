@@ -3,7 +3,7 @@
 //! `cargo bench -p chatflow-core --bench kb_search` (env `KB_BENCH_ARTICLES`, default 10000; `KB_BENCH_ROUNDS`,
 //! default 5; `KB_BENCH_KEEP_DB=path` keeps a copy of the synced database for inspection).
 //!
-//! - Corpus: generated, deterministic, mixed French/English help-center articles (see `src/kb/corpus.rs`).
+//! - Corpus: generated, deterministic, mixed French/English help-center articles (see `benches/support/corpus.rs`).
 //! - Sync: through `KnowledgeBase::sync` from an in-process source that JSON-encodes and decodes every page (what a
 //!   network sync pays, minus the network), default page size, fresh store, the SDK's commits (WAL, `synchronous = NORMAL`).
 //! - Search: `KnowledgeBase::search_local` (query parsing, language filter and fallbacks, bm25 with title weight,
@@ -15,7 +15,7 @@
 //!   runs each search twice and times the second: the difference is reading the hits' text from the file.
 //! - Size: database file growth after a checkpoint, split by table with `dbstat`.
 
-#[path = "../src/kb/corpus.rs"]
+#[path = "support/corpus.rs"]
 mod corpus;
 
 use std::time::{Duration, Instant};

@@ -98,7 +98,6 @@ impl ChatClient {
     }
 
     /// A handle for background tasks that must not keep the client alive.
-    #[allow(dead_code)] // API for the send queue / realtime (sync/), which may not use it yet
     pub(crate) fn downgrade(&self) -> Weak<ClientInner> {
         Arc::downgrade(&self.inner)
     }
@@ -148,7 +147,6 @@ impl ClientInner {
         self.runtime.get().ok_or(Error::Closed)
     }
 
-    #[allow(dead_code)] // API for the send queue / realtime (sync/), which may not use it yet
     pub(crate) fn handle(&self) -> Result<Handle> {
         Ok(self.runtime()?.handle().clone())
     }

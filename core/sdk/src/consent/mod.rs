@@ -80,7 +80,6 @@ impl ClientInner {
     }
 
     /// The gate `send()` consults; see the module docs. Local only.
-    #[allow(dead_code)] // API for the send queue / realtime (sync/), which may not use it yet
     pub(crate) fn check_before_send(&self, chatflow: &Chatflow) -> Result<Option<(String, ConsentRecordInput)>> {
         let state = self.consent_state_of(chatflow)?;
         match gate(&state) {

@@ -32,7 +32,9 @@ pub mod query;
 pub mod search;
 pub mod sync;
 
+// The generated corpus lives with the benchmark that it was made for; the unit tests use it too.
 #[cfg(test)]
+#[path = "../../benches/support/corpus.rs"]
 pub(crate) mod corpus;
 #[cfg(test)]
 mod tests;

@@ -19,7 +19,6 @@
 //! * [`ClientInner::cached_session`] — the session without any network (may be `None`).
 //! * [`ClientInner::renew_session`] — call it when the server refused a visitor token with `invalid_token` or
 //!   `identity_token_expired`; it returns a session to retry with (asking the token provider when needed).
-//! * [`ClientInner::with_visitor`] — runs a request with the session and renews + retries once on those codes.
 //! * [`SessionState::epoch`] / [`SessionState::subscribe`] — changes whenever the visitor is replaced; a task that
 //!   started under an older epoch must not write its results.
 
@@ -29,7 +28,6 @@ mod logout;
 mod profile;
 mod push;
 
-use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
@@ -116,7 +114,6 @@ impl SessionState {
         *self.epoch.borrow()
     }
 
-    #[allow(dead_code)] // API for the send queue / realtime (sync/), which may not use it yet
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.epoch.subscribe()
     }
@@ -142,7 +139,6 @@ pub(crate) fn is_session_refusal(e: &Error) -> bool {
 
 impl ClientInner {
     /// The session without network (`None` before the first need).
-    #[allow(dead_code)] // API for the send queue / realtime (sync/), which may not use it yet
     pub(crate) fn cached_session(&self) -> Option<VisitorSession> {
         self.session.current()
     }
@@ -216,23 +212,6 @@ impl ClientInner {
                 self.session.bump_epoch();
                 self.create_visitor_locked().await
             }
-        }
-    }
-
-    /// Runs `request` with the session; on a session refusal renews the session and retries once.
-    #[allow(dead_code)] // API for the send queue / realtime (sync/), which may not use it yet
-    pub(crate) async fn with_visitor<T, F, Fut>(self: &Arc<Self>, request: F) -> Result<T>
-    where
-        F: Fn(VisitorSession) -> Fut,
-        Fut: Future<Output = Result<T>>,
-    {
-        let session = self.visitor_session().await?;
-        match request(session.clone()).await {
-            Err(e) if is_session_refusal(&e) => {
-                let renewed = self.renew_session(&session.visitor_token).await?;
-                request(renewed).await
-            }
-            other => other,
         }
     }
 

@@ -463,11 +463,3 @@ pub(crate) fn flush_read_markers(inner: &Arc<ClientInner>, state: &Arc<SyncState
         Err(e) => tracing::debug!(error = %e, "read markers unavailable"),
     }
 }
-
-/// For the session layer: the visitor changed (logout, another user). The sync tasks also watch the session epoch;
-/// this only makes the switch immediate.
-#[allow(dead_code)] // called by session/ when it wants the switch immediate
-pub(crate) fn on_session_changed(inner: &ClientInner) {
-    inner.sync.typing.clear();
-    inner.sync.wake_connection.notify_one();
-}

@@ -18,6 +18,5 @@ pub mod typing;
 
 pub(crate) use api::fill_history;
 #[allow(unused_imports)] // the session layer may call it; the epoch watch covers it otherwise
-pub(crate) use api::on_session_changed;
 pub use api::HistoryPage;
 pub(crate) use state::SyncState;

@@ -21,7 +21,13 @@ import java.io.File
  * ```
  * Every method throws [ChatflowException] on failure; suspend functions are cancellable and main-safe.
  */
-class ChatflowClient private constructor(internal val raw: NativeChatClient) : AutoCloseable {
+class ChatflowClient private constructor(private val native: NativeChatClient) : AutoCloseable {
+    @Volatile private var closed = false
+
+    /** The native client; after [close], every call throws [ChatflowException.Closed]. */
+    internal val raw: NativeChatClient
+        get() = if (closed) throw ChatflowException.Closed(CLOSED) else native
+
     companion object {
         /**
          * Opens (or creates) the local database in [storageDir] (app-private: it holds the visitor token). On Android
@@ -272,8 +278,11 @@ class ChatflowClient private constructor(internal val raw: NativeChatClient) : A
     /** The full article from the device (`null` when not synced). */
     fun article(id: Long): Article? = ffi { raw.article(id) }
 
-    /** Releases the native client; background work stops. Calls after this throw. */
-    override fun close() = raw.close()
+    /** Releases the native client; background work stops. Calls after this throw [ChatflowException.Closed]. */
+    override fun close() {
+        closed = true
+        native.close()
+    }
 }
 
 /** The parts of [SearchHit.snippet] that matched the query, as string index ranges (for bold text). */

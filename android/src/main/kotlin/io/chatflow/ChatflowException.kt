@@ -60,6 +60,8 @@ sealed class ChatflowException(message: String, cause: Throwable? = null) : Exce
 }
 
 /** Maps the generated errors ([NativeException], [InternalException]) onto [ChatflowException]; anything else (cancellation included) passes through. */
+internal const val CLOSED = "the chat client is closed: open a new ChatflowClient"
+
 internal fun Throwable.toChatflowException(): Throwable = when (this) {
     is CancellationException -> this
     is NativeException.Config -> ChatflowException.Config(detail)
@@ -72,6 +74,12 @@ internal fun Throwable.toChatflowException(): Throwable = when (this) {
     is NativeException.NotFound -> ChatflowException.NotFound(detail)
     is NativeException.Closed -> ChatflowException.Closed(detail)
     is NativeException.Internal -> ChatflowException.Internal(detail)
+    // A native object used after its release (a call racing close()): the same answer as any call after close().
+    is IllegalStateException -> if (message?.endsWith("has already been destroyed") == true) {
+        ChatflowException.Closed(CLOSED)
+    } else {
+        this
+    }
     // A panic inside the library, caught by UniFFI before it could cross into the app.
     is InternalException -> ChatflowException.Internal(message ?: "internal error in the Chatflow library", this)
     else -> this

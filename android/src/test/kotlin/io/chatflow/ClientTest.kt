@@ -150,11 +150,16 @@ class ClientTest {
     }
 
     @Test
-    fun closedClientThrows() {
+    fun closedClientThrowsClosed() = runBlocking<Unit> {
         val dir: File = tempStorage()
         val chat = ChatflowClient.open(config(), dir)
+        val screen = chat.observeConversations()
         chat.close()
-        assertFailsWith<IllegalStateException> { chat.resolve() }
+        assertFailsWith<ChatflowException.Closed> { chat.resolve() }
+        assertFailsWith<ChatflowException.Closed> { chat.send("c", "hello") }
+        assertFailsWith<ChatflowException.Closed> { chat.refreshChatflows() }
+        assertFailsWith<ChatflowException.Closed> { chat.observeConversation("c") }
+        screen.close()
         dir.deleteRecursively()
     }
 }

@@ -6,7 +6,7 @@
 //! subject's specific words (trail and place names, feature names: generated, accented pseudo-words), general
 //! product words drawn with a Zipf law (a few, like "compte" or "app", appear in most articles) and function words.
 //!
-//! Test-only code, shared with `benches/kb_search.rs` through `#[path]`.
+//! Benchmark code, shared with the knowledge-base unit tests through `#[path]` (`src/kb/mod.rs`).
 #![allow(dead_code)]
 
 use chatflow_protocol::kb::Article;
