@@ -36,6 +36,11 @@ pub const FLOW_BILLING_EXPLICIT: i64 = 4;
 pub const FLOW_SALES_LEGIT: i64 = 5;
 pub const FLOW_NIGHT_HIDDEN: i64 = 6;
 
+/// For tests that push bursts of messages through faults (chaos proxy, restarts, kills) and are not about rate
+/// limits: the server's per-visitor send limit (20 per 10 s by default) raised out of their way, so that they measure
+/// delivery, not the limit. The limit's own SDK test is `rate_limits.rs`.
+pub const RAISED_SEND_LIMIT: &[&str] = &["--limit-sends-per-visitor", "100000/1s"];
+
 pub fn seed_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdk_seed.json")
 }
