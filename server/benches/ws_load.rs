@@ -266,7 +266,19 @@ async fn server_run(n: usize, rate: f64, secs: u64) -> (Summary, Summary) {
         db_path: dir.path().join("bench.db"),
         bind: "127.0.0.1:0".into(),
         seed: Some(seed),
-        settings: chatflow_server::Settings { ws_queue_frames: 4096, ..Default::default() },
+        settings: chatflow_server::Settings {
+            ws_queue_frames: 4096,
+            // All N visitors are created from one address in a few seconds: the load, not the limit, is measured.
+            limits: chatflow_server::limits::LimitSettings {
+                visitor_creates_per_address: chatflow_server::limits::gcra::Rate::new(
+                    1_000_000,
+                    Duration::from_secs(1),
+                ),
+                visitor_creates_per_app: chatflow_server::limits::gcra::Rate::new(1_000_000, Duration::from_secs(1)),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     };
     let server = chatflow_server::serve(config).await.expect("server starts");
     let base = format!("http://{}", server.local_addr());

@@ -1,7 +1,8 @@
 //! `ApiError`: every refusal the server answers, turned into the protocol's `ErrorBody` with the status its code
 //! implies. Handlers return `Result<_, ApiError>`; nothing else reaches the client.
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chatflow_protocol::{ErrorBody, ErrorCode};
@@ -13,11 +14,18 @@ use crate::store::StoreError;
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds the client must wait (`rate_limited`): the `Retry-After` header and the body's `retry_after_secs`.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), retry_after_secs: None }
+    }
+
+    /// `rate_limited`, to be retried after `seconds` (at least 1).
+    pub fn rate_limited(message: impl Into<String>, seconds: u64) -> Self {
+        Self { code: ErrorCode::RateLimited, message: message.into(), retry_after_secs: Some(seconds.max(1)) }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -43,7 +51,7 @@ impl ApiError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody::new(self.code, self.message.clone())
+        ErrorBody { retry_after_secs: self.retry_after_secs, ..ErrorBody::new(self.code, self.message.clone()) }
     }
 }
 
@@ -58,7 +66,11 @@ impl std::error::Error for ApiError {}
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        (status, Json(ErrorBody::new(self.code, self.message))).into_response()
+        let mut response = (status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after_secs {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -24,6 +24,7 @@ pub mod error;
 pub mod http;
 pub mod inbox;
 pub mod kb;
+pub mod limits;
 pub mod messages;
 pub mod notes;
 pub mod notify;
@@ -307,6 +308,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(http::unknown_route)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::timeouts::body_deadline))
         .layer(axum::middleware::from_fn(http::body_guard))
         .layer(axum::middleware::from_fn(http::log_requests))
         .with_state(state)
@@ -389,21 +391,10 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let app = router(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
-    // Small frames (an `ack` then the `message`) must leave at once: without TCP_NODELAY, Nagle's algorithm holds
-    // the second write until the client's delayed ACK, adding ~40 ms to every other send.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-        if let Err(err) = stream.set_nodelay(true) {
-            tracing::debug!(%err, "TCP_NODELAY not set");
-        }
-    });
-    let task = tokio::spawn(async move {
-        // The peer address feeds the sign-in rate limit.
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let header_timeout = state.settings.limits.header_timeout;
+    let task = tokio::spawn(limits::serve::serve(listener, app, header_timeout, async {
+        let _ = stopped.await;
+    }));
     tracing::info!(%addr, "serving");
     // Bot work a previous stop interrupted (messages decided but not stored, handoffs not marked).
     bots::resume(&state);

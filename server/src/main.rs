@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use chatflow_server::limits::gcra::Rate;
+use chatflow_server::limits::LimitSettings;
 use chatflow_server::{serve, Config, Settings};
 use clap::Parser;
 
@@ -87,6 +89,41 @@ struct Cli {
     /// Accept a plain `http://` S3 endpoint (a service on loopback or a private network only).
     #[arg(long, env = "CHATFLOW_S3_ALLOW_HTTP", value_parser = clap::builder::BoolishValueParser::new())]
     s3_allow_http: bool,
+    // Abuse limits (server/README.md, "Abuse limits"). A rate is N/PERIOD: a burst of N, then one every PERIOD/N;
+    // past it the answer is 429 `rate_limited` with `Retry-After` (a `nack`/`error` frame over the socket).
+    /// Visitors one client address may create (`POST /v1/apps/{app_id}/visitors`).
+    #[arg(long, env = "CHATFLOW_LIMIT_VISITOR_CREATES_PER_ADDRESS", value_name = "RATE", default_value = "30/1m")]
+    limit_visitor_creates_per_address: Rate,
+    /// Visitors one app may get, all addresses together.
+    #[arg(long, env = "CHATFLOW_LIMIT_VISITOR_CREATES_PER_APP", value_name = "RATE", default_value = "600/1m")]
+    limit_visitor_creates_per_app: Rate,
+    /// `POST /v1/visitor/identify` calls from one client address.
+    #[arg(long, env = "CHATFLOW_LIMIT_IDENTIFIES_PER_ADDRESS", value_name = "RATE", default_value = "30/1m")]
+    limit_identifies_per_address: Rate,
+    /// Messages one visitor may send (REST and realtime socket together).
+    #[arg(long, env = "CHATFLOW_LIMIT_SENDS_PER_VISITOR", value_name = "RATE", default_value = "20/10s")]
+    limit_sends_per_visitor: Rate,
+    /// Typing notices from one visitor (REST and socket).
+    #[arg(long, env = "CHATFLOW_LIMIT_TYPING_PER_VISITOR", value_name = "RATE", default_value = "20/10s")]
+    limit_typing_per_visitor: Rate,
+    /// Read receipts from one visitor (REST and socket).
+    #[arg(long, env = "CHATFLOW_LIMIT_READS_PER_VISITOR", value_name = "RATE", default_value = "30/10s")]
+    limit_reads_per_visitor: Rate,
+    /// Knowledge-base searches (`GET /v1/kb/{kb_id}/search`) by one visitor.
+    #[arg(long, env = "CHATFLOW_LIMIT_KB_SEARCHES_PER_VISITOR", value_name = "RATE", default_value = "30/10s")]
+    limit_kb_searches_per_visitor: Rate,
+    /// Frames a client may send on one WebSocket (visitor realtime and agent feed).
+    #[arg(long, env = "CHATFLOW_LIMIT_WS_FRAMES_PER_SOCKET", value_name = "RATE", default_value = "100/10s")]
+    limit_ws_frames_per_socket: Rate,
+    /// Largest WebSocket message a client may send, in bytes; a larger one closes the socket (1009).
+    #[arg(long, env = "CHATFLOW_WS_MAX_FRAME_BYTES", value_name = "BYTES", default_value_t = chatflow_protocol::limits::MAX_WS_FRAME_BYTES)]
+    ws_max_frame_bytes: usize,
+    /// Seconds a client has to send a request's whole header (also: the longest idle keep-alive).
+    #[arg(long, env = "CHATFLOW_HEADER_TIMEOUT_SECS", value_name = "SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body once the header is in (upload chunks: the longest pause).
+    #[arg(long, env = "CHATFLOW_BODY_TIMEOUT_SECS", value_name = "SECS", default_value_t = 30)]
+    body_timeout_secs: u64,
 }
 
 /// `--blob-store`: where attachments' complete files are kept.
@@ -246,6 +283,19 @@ fn main() -> ExitCode {
                 email,
                 blob_dir: cli.blob_dir,
                 s3,
+                limits: LimitSettings {
+                    visitor_creates_per_address: cli.limit_visitor_creates_per_address,
+                    visitor_creates_per_app: cli.limit_visitor_creates_per_app,
+                    identifies_per_address: cli.limit_identifies_per_address,
+                    sends_per_visitor: cli.limit_sends_per_visitor,
+                    typing_per_visitor: cli.limit_typing_per_visitor,
+                    reads_per_visitor: cli.limit_reads_per_visitor,
+                    kb_searches_per_visitor: cli.limit_kb_searches_per_visitor,
+                    ws_frames_per_socket: cli.limit_ws_frames_per_socket,
+                    ws_max_frame_bytes: cli.ws_max_frame_bytes.max(1024),
+                    header_timeout: Duration::from_secs(cli.header_timeout_secs.max(1)),
+                    body_timeout: Duration::from_secs(cli.body_timeout_secs.max(1)),
+                },
             },
         };
         let server = match serve(config).await {

@@ -22,6 +22,7 @@ use crate::domain;
 use crate::domain::messages::{Appended, NewMessage};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
+use crate::limits::Action;
 use crate::realtime::Hub;
 use crate::state::AppState;
 use crate::store::attachments::Owner;
@@ -93,6 +94,7 @@ pub async fn send_visitor_message(
     client_message_id: String,
     req: SendMessageRequest,
 ) -> Result<(Message, bool), ApiError> {
+    state.limits.check(Action::Send, &visitor.id)?;
     validate_client_id("client_message_id", &client_message_id)?;
     validate_body_with(&req.body, !req.attachments.is_empty())?;
     if let Some(q) = &req.quick_reply_id {
@@ -164,6 +166,7 @@ pub async fn send_visitor_message(
 
 /// Raises the visitor's read mark and tells the visitor's other sockets.
 pub async fn visitor_read(state: &AppState, visitor: &VisitorRecord, id: String, seq: u64) -> Result<(), ApiError> {
+    state.limits.check(Action::Read, &visitor.id)?;
     let visitor_id = visitor.id.clone();
     state
         .db_publish(move |s, hub| {
@@ -183,6 +186,7 @@ pub async fn visitor_typing(
     id: String,
     typing: bool,
 ) -> Result<(), ApiError> {
+    state.limits.check(Action::Typing, &visitor.id)?;
     let visitor_id = visitor.id.clone();
     let conv = state.db(move |s| own_conversation(s, &visitor_id, &id)).await?;
     state.hub.set_visitor_typing(&conv.id, typing, Duration::from_millis(TYPING_EXPIRES_MS));
@@ -247,6 +251,9 @@ pub fn paging(q: &MessagesQuery) -> Result<(Paging, u32), ApiError> {
         (status = 404, description = "not_found (also another visitor's conversation)", body = ErrorBody),
         (status = 409, description = "idempotency_conflict", body = ErrorBody),
         (status = 413, description = "payload_too_large", body = ErrorBody),
+        (status = 429, description = "rate_limited: the visitor's message budget (`--limit-sends-per-visitor`, 20 per \
+            10 s, REST and socket together) is spent; send the same request again after `Retry-After` seconds",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn put_message(
@@ -303,6 +310,8 @@ pub async fn list_messages(
         (status = 400, description = "invalid_body, invalid_field (seq beyond the last message)", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited: the visitor's read-receipt budget (`--limit-reads-per-visitor`, 30 \
+            per 10 s) is spent", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn post_read(
@@ -327,6 +336,8 @@ pub async fn post_read(
         (status = 400, description = "invalid_body", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited: the visitor's typing budget (`--limit-typing-per-visitor`, 20 per \
+            10 s) is spent", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn post_typing(

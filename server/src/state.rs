@@ -32,6 +32,8 @@ pub struct Settings {
     pub blob_dir: Option<std::path::PathBuf>,
     /// `--blob-store s3`: attachments' files in this S3-compatible bucket; `None`: the local directory.
     pub s3: Option<crate::blobs::s3::S3Config>,
+    /// Abuse limits: request rates, WebSocket frames, header and body timeouts (`crate::limits`).
+    pub limits: crate::limits::LimitSettings,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             email: crate::email::EmailConfig::default(),
             blob_dir: None,
             s3: None,
+            limits: crate::limits::LimitSettings::default(),
         }
     }
 }
@@ -61,6 +64,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Failed sign-ins per email and per client address (in memory: one node; see docs/agent-inbox.md).
     pub login_limiter: Arc<crate::accounts::limiter::LoginLimiter>,
+    /// Request and frame rates by visitor, address and app (`crate::limits`).
+    pub limits: Arc<crate::limits::Limits>,
     /// Attachments' bytes (content-addressed); `serve` sets the configured backend.
     pub blobs: Arc<dyn crate::blobs::BlobStore>,
     /// Uploads in progress: one partial file per upload (always local, whatever the blob backend).
@@ -82,7 +87,9 @@ impl AppState {
         let feed = FeedHub::new(settings.ws_queue_frames);
         feed.attach(store.as_ref(), settings.feed_retention_events);
         let clock = if settings.fake_clock { Clock::fake() } else { Clock::system() };
+        let limits = crate::limits::Limits::new(settings.limits.clone());
         Self {
+            limits,
             store,
             hub,
             feed,

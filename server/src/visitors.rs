@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::auth::{hash_token, new_visitor_token, verify_identity_token, VisitorAuth};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath, ApiQuery, NoBody};
+use crate::limits::{Action, ClientAddress};
 use crate::state::AppState;
 use crate::store::{Identify, StoreError, VisitorRecord};
 
@@ -88,13 +89,18 @@ fn validate_device(d: &DeviceInfo) -> Result<(), ApiError> {
         (status = 201, description = "A new anonymous session", body = VisitorSession),
         (status = 400, description = "invalid_body (a body was sent)", body = ErrorBody),
         (status = 404, description = "not_found (unknown app)", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many visitors created from this address \
+            (`--limit-visitor-creates-per-address`, 30 per minute) or for this app (`--limit-visitor-creates-per-app`, \
+            600 per minute)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn create_visitor(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiPath(app_id): ApiPath<String>,
     _: NoBody,
 ) -> Result<(StatusCode, Json<VisitorSession>), ApiError> {
+    state.limits.check_visitor_create(&app_id, &address)?;
     let token = new_visitor_token();
     let hash = hash_token(&token);
     let now = state.now_ms();
@@ -124,13 +130,18 @@ pub async fn create_visitor(
         (status = 400, description = "invalid_body", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token, identity_token_expired, identity_token_forged, \
             identity_token_wrong_app, identity_token_malformed (not an HS256 JWT with the claims)", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many identify requests from this address \
+            (`--limit-identifies-per-address`, 30 per minute)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn identify(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     auth: VisitorAuth,
     ApiJson(req): ApiJson<IdentifyRequest>,
 ) -> Result<Json<IdentifyResponse>, ApiError> {
+    state.limits.check(Action::Identify, &address)?;
     let app_id = auth.visitor.app_id.clone();
     let app =
         state.db(move |s| s.app(&app_id)).await?.ok_or_else(|| ApiError::internal("a visitor's app is missing"))?;

@@ -10,11 +10,15 @@ use serde::{Deserialize, Serialize};
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
+    /// With `rate_limited`: whole seconds to wait before trying again (the HTTP answer's `Retry-After`). Over the
+    /// realtime socket, where there is no header, this is the only place it is said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ErrorBody {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), retry_after_secs: None }
     }
 }
 
@@ -68,7 +72,8 @@ pub enum ErrorCode {
     /// A request authenticated by the inbox's session cookie lacks the session's `X-CSRF-Token`, or a WebSocket
     /// upgrade it authenticates comes from another origin.
     CsrfFailed,
-    /// Too many failed attempts (sign-in): wait the `Retry-After` seconds.
+    /// Too many requests (failed sign-ins, visitors created, messages sent, …): wait the `Retry-After` seconds
+    /// (`retry_after_secs` over the realtime socket), then try again unchanged.
     RateLimited,
     /// The name or key is already used (an agent's email or id, a canned response's shortcut), or the action does
     /// not fit the thing's state (reopening an open conversation).

@@ -16,7 +16,7 @@ const MESSAGES: usize = 1_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_messages_through_a_faulty_network_arrive_exactly_once_in_order() {
-    let server = TestServer::start();
+    let server = TestServer::start_with(support::RAISED_SEND_LIMIT);
     let upstream: SocketAddr = format!("127.0.0.1:{}", server.port).parse().unwrap();
     let seed = std::env::var("CHATFLOW_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_240_601);
     let proxy = FaultProxy::start(upstream, Faults { seed, cut_probability: 1.0, ..Faults::default() }).await;

@@ -93,7 +93,7 @@ async fn server_visitor_ids(server: &TestServer, token: &str, conversation_id: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restart_in_the_middle_of_a_burst_loses_and_duplicates_nothing() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_with(support::RAISED_SEND_LIMIT);
     let dir = support::storage();
     let client = support::open(&server, dir.path());
     let conv = client.open_conversation(FLOW_SUPPORT_EN).await.unwrap();
@@ -136,7 +136,7 @@ async fn a_second_process_on_the_same_database_delivers_what_the_first_queued() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_send_burst_loses_nothing_that_was_queued() {
-    let server = TestServer::start();
+    let server = TestServer::start_with(support::RAISED_SEND_LIMIT);
     let dir = support::storage();
     let conv = {
         let client = support::open(&server, dir.path());

@@ -4,12 +4,10 @@
 pub mod admin;
 pub mod limiter;
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
-use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chatflow_protocol::{ErrorBody, ErrorCode};
@@ -75,15 +73,9 @@ fn agent_me(s: &dyn Store, agent: AgentRecord) -> Result<AgentMe, StoreError> {
     })
 }
 
-/// The client's address for the rate limit: the TCP peer, or behind a trusted proxy the address it appended last.
+/// The client's address for the rate limit (see `limits::client_address`).
 fn client_address(parts: &Parts, state: &AppState) -> String {
-    if state.settings.trust_proxy {
-        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        if let Some(last) = forwarded.and_then(|v| v.rsplit(',').next()).map(str::trim).filter(|v| !v.is_empty()) {
-            return last.to_owned();
-        }
-    }
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default()
+    crate::limits::client_address(parts, state.settings.trust_proxy)
 }
 
 /// The request's parts, for handlers that also read a body.
@@ -98,11 +90,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestParts {
 }
 
 fn rate_limited(seconds: u64) -> Response {
-    let err =
-        ApiError::new(ErrorCode::RateLimited, format!("too many failed sign-ins: try again in {seconds} seconds"));
-    let mut resp = err.into_response();
-    resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-    resp
+    ApiError::rate_limited(format!("too many failed sign-ins: try again in {seconds} seconds"), seconds).into_response()
 }
 
 #[utoipa::path(

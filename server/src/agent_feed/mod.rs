@@ -14,7 +14,6 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use chatflow_protocol::limits::MAX_WS_FRAME_BYTES;
 use chatflow_protocol::{ErrorBody, Message};
 use serde::{Deserialize, Serialize};
 
@@ -103,8 +102,8 @@ pub async fn feed(
         ws.map_err(|r| ApiError::invalid_body(format!("expected a WebSocket upgrade request: {}", r.body_text())))?;
     let agent = auth.agent;
     Ok(ws
-        .max_message_size(MAX_WS_FRAME_BYTES)
-        .max_frame_size(MAX_WS_FRAME_BYTES)
+        .max_message_size(state.limits.settings().ws_max_frame_bytes)
+        .max_frame_size(state.limits.settings().ws_max_frame_bytes)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "feed upgrade failed"))
         .on_upgrade(move |socket| socket::FeedSocket::new(state, agent, socket).run(after))
         .into_response())

@@ -19,6 +19,8 @@ use crate::store::AgentRecord;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const CLOSE_NORMAL: u16 = 1000;
 const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_POLICY_VIOLATION: u16 = 1008;
+const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 const CLOSE_HEARTBEAT_TIMEOUT: u16 = 4002;
 
@@ -53,6 +55,7 @@ impl FeedSocket {
                 let hb = self.state.settings.heartbeat_interval;
                 let mut ticker = tokio::time::interval_at(Instant::now() + hb, hb);
                 let mut last_heard = Instant::now();
+                let mut frames = self.state.limits.socket_frames();
                 loop {
                     let step = tokio::select! {
                         changed = sub.wake.changed() => match changed {
@@ -65,11 +68,23 @@ impl FeedSocket {
                             None => Err(Stop::Close(CLOSE_GOING_AWAY, "server shutting down")),
                         },
                         incoming = self.socket.recv() => match incoming {
+                            Some(Err(e)) if crate::limits::is_too_large(&e) => {
+                                Err(Stop::Close(CLOSE_TOO_BIG, "message too big; see --ws-max-frame-bytes"))
+                            }
                             Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => Err(Stop::Gone),
-                            Some(Ok(_)) => {
+                            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {
                                 last_heard = Instant::now();
                                 Ok(())
                             }
+                            // The feed reads nothing from its client but liveness: a client flooding it with frames
+                            // past its budget has no frame to be told in, and is closed.
+                            Some(Ok(_)) => match frames.take() {
+                                Ok(()) => {
+                                    last_heard = Instant::now();
+                                    Ok(())
+                                }
+                                Err(_) => Err(Stop::Close(CLOSE_POLICY_VIOLATION, "too many frames; see --limit-ws-frames-per-socket")),
+                            },
                         },
                         _ = ticker.tick() => {
                             if last_heard.elapsed() > hb * 2 {

@@ -208,6 +208,8 @@ pub async fn changes(
         (status = 400, description = "invalid_field (language, offset), invalid_paging (limit)", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found (no chatflow of the visitor's app offers this base)", body = ErrorBody),
+        (status = 429, description = "rate_limited: the visitor's search budget (`--limit-kb-searches-per-visitor`, 30 \
+            per 10 s) is spent", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn search(
@@ -216,6 +218,7 @@ pub async fn search(
     ApiPath(kb_id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<SearchResults>, ApiError> {
+    state.limits.check(crate::limits::Action::KbSearch, &auth.visitor.id)?;
     check_kb_id(kb_id)?;
     let limit = q.limit.unwrap_or(DEFAULT_SEARCH_LIMIT);
     if limit == 0 || limit > MAX_SEARCH_LIMIT {

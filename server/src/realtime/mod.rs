@@ -7,7 +7,6 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chatflow_protocol::limits::MAX_WS_FRAME_BYTES;
 
 pub use hub::Hub;
 pub use socket::MAX_RESUME_CURSORS;
@@ -24,7 +23,10 @@ use crate::state::AppState;
     security(("visitor_token" = [])),
     description = "WebSocket upgrade. Text frames are JSON `ClientFrame`s (client → server) and `ServerFrame`s \
         (server → client). The server sends `hello` first; send `resume` with your cursors to get missed messages \
-        (`backlog` frames, then `resumed`). Frames above 64 KiB close the socket. The server pings every \
+        (`backlog` frames, then `resumed`). Frames above 64 KiB (`--ws-max-frame-bytes`) close the socket (1009). \
+        Frames past the socket's rate (`--limit-ws-frames-per-socket`, 100 per 10 s) and sends past the visitor's \
+        (`--limit-sends-per-visitor`, 20 per 10 s) are refused: `nack` for a `send`, `error` otherwise, with code \
+        `rate_limited` and `retry_after_secs`. The server pings every \
         `heartbeat_interval_ms` and closes a socket silent for two intervals. Close codes: 1001 server shutting \
         down, 1013 client too slow (reconnect and resume), 4001 session ended (identify or delete), 4002 heartbeat \
         timeout.",
@@ -42,9 +44,10 @@ pub async fn realtime(
     let ws =
         ws.map_err(|r| ApiError::invalid_body(format!("expected a WebSocket upgrade request: {}", r.body_text())))?;
     let visitor = auth.visitor;
+    let max_bytes = state.limits.settings().ws_max_frame_bytes;
     Ok(ws
-        .max_message_size(MAX_WS_FRAME_BYTES)
-        .max_frame_size(MAX_WS_FRAME_BYTES)
+        .max_message_size(max_bytes)
+        .max_frame_size(max_bytes)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "WebSocket upgrade failed"))
         .on_upgrade(move |socket| socket::Connection::new(state, visitor, socket).run())
         .into_response())

@@ -15,12 +15,16 @@ use tokio::time::{timeout, Instant};
 
 use super::hub::{EndReason, Event};
 use crate::error::ApiError;
+use crate::limits::SocketFrames;
 use crate::messages;
 use crate::state::AppState;
 use crate::store::{Paging, VisitorRecord};
 
 /// A write that takes longer than this means the client stopped reading: give up on it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest pause in reading a socket past its frame budget: a strict budget (one frame a minute) must not starve
+/// the heartbeat, whose pongs are read on the same loop.
+const MAX_READ_PAUSE: Duration = Duration::from_secs(1);
 /// Most cursors one `resume` may carry.
 pub const MAX_RESUME_CURSORS: usize = 1_000;
 /// Backlog frames stay below this many bytes of message bodies (plus per-message overhead).
@@ -29,6 +33,7 @@ const MESSAGE_OVERHEAD: usize = 256;
 
 /// Close codes (4000-4999 are ours).
 const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 const CLOSE_SESSION_ENDED: u16 = 4001;
 const CLOSE_HEARTBEAT_TIMEOUT: u16 = 4002;
@@ -39,6 +44,12 @@ pub struct Connection {
     socket: WebSocket,
     /// Highest seq delivered per conversation (by backlog or live frame).
     delivered: HashMap<String, u64>,
+    /// This socket's budget of client frames (`--limit-ws-frames-per-socket`).
+    frames: SocketFrames,
+    /// After a frame past the budget, the socket reads nothing more until then (the next frame allowed, at most
+    /// `MAX_READ_PAUSE` ahead): a flooding client is held back by TCP instead of costing a refusal per frame, while
+    /// events and heartbeats still flow.
+    read_again_at: Option<Instant>,
 }
 
 /// The socket is gone (or unusable); stop the loop.
@@ -46,7 +57,8 @@ struct Gone;
 
 impl Connection {
     pub fn new(state: AppState, visitor: VisitorRecord, socket: WebSocket) -> Self {
-        Self { state, visitor, socket, delivered: HashMap::new() }
+        let frames = state.limits.socket_frames();
+        Self { state, visitor, socket, delivered: HashMap::new(), frames, read_again_at: None }
     }
 
     pub async fn run(mut self) {
@@ -66,10 +78,17 @@ impl Connection {
         let mut ticker = tokio::time::interval_at(Instant::now() + hb, hb);
         let mut last_heard = Instant::now();
         let close = loop {
+            let paused_until = self.read_again_at.filter(|at| *at > Instant::now());
             tokio::select! {
-                incoming = self.socket.recv() => {
+                _ = tokio::time::sleep_until(paused_until.unwrap_or_else(Instant::now)), if paused_until.is_some() => {
+                    self.read_again_at = None;
+                }
+                incoming = self.socket.recv(), if paused_until.is_none() => {
                     let msg = match incoming {
                         Some(Ok(msg)) => msg,
+                        Some(Err(e)) if crate::limits::is_too_large(&e) => {
+                            break Some((CLOSE_TOO_BIG, "message too big; see --ws-max-frame-bytes"));
+                        }
                         Some(Err(e)) => {
                             tracing::debug!(error = %e, "realtime read failed");
                             break None;
@@ -79,10 +98,13 @@ impl Connection {
                     last_heard = Instant::now();
                     let handled = match msg {
                         WsMessage::Text(text) => self.on_text(text.as_str()).await,
-                        WsMessage::Binary(_) => {
-                            self.send_error(ApiError::invalid_body("binary frames are not accepted; send JSON text frames"))
-                                .await
-                        }
+                        WsMessage::Binary(_) => match self.take_frame() {
+                            Err(limited) => self.send_error(limited).await,
+                            Ok(()) => {
+                                let e = ApiError::invalid_body("binary frames are not accepted; send JSON text frames");
+                                self.send_error(e).await
+                            }
+                        },
                         WsMessage::Close(_) => {
                             // The WebSocket layer queued the close reply; flushing sends it (clean handshake).
                             let _ = timeout(Duration::from_secs(1), self.socket.flush()).await;
@@ -125,6 +147,14 @@ impl Connection {
         tracing::debug!(visitor = %self.visitor.id, "realtime disconnected");
     }
 
+    /// Counts one client frame against the socket's budget; past it, pauses reading until the next is allowed.
+    fn take_frame(&mut self) -> Result<(), ApiError> {
+        self.frames.take().map_err(|(limited, wait)| {
+            self.read_again_at = Some(Instant::now() + wait.min(MAX_READ_PAUSE));
+            limited
+        })
+    }
+
     async fn send(&mut self, msg: WsMessage) -> Result<(), Gone> {
         match timeout(SEND_TIMEOUT, self.socket.send(msg)).await {
             Ok(Ok(())) => Ok(()),
@@ -164,6 +194,15 @@ impl Connection {
             Ok(f) => f,
             Err(e) => return self.send_error(ApiError::invalid_body(format!("not a valid client frame: {e}"))).await,
         };
+        // Over the socket's frame budget: a `send` learns it by its `nack` (its id says which), others by `error`.
+        if let Err(limited) = self.take_frame() {
+            return match frame {
+                ClientFrame::Send { client_message_id, .. } => {
+                    self.send_frame(&ServerFrame::Nack { client_message_id, error: limited.body() }).await
+                }
+                _ => self.send_error(limited).await,
+            };
+        }
         match frame {
             ClientFrame::Resume { cursors } => self.resume(cursors).await,
             ClientFrame::Send {

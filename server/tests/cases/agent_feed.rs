@@ -104,7 +104,7 @@ async fn every_row_change_is_reported() {
 #[tokio::test]
 async fn resuming_mid_burst_misses_nothing_and_repeats_nothing() {
     const BURST: u64 = 120;
-    let server = TestServer::start();
+    let server = TestServer::start_with(RAISED_SEND_LIMIT);
     let api = server.api();
     let (_, token) = api.visitor(ACME).await;
     let conv = api.open(&token, FLOW_SUPPORT).await;
@@ -197,7 +197,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::test]
 #[ignore = "benchmark: prints figures"]
 async fn feed_latency() {
-    let server = TestServer::start();
+    let server = TestServer::start_with(RAISED_SEND_LIMIT);
     let api = server.api();
     let (_, token) = api.visitor(ACME).await;
     let conv = api.open(&token, FLOW_SUPPORT).await;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -44,6 +44,11 @@ impl Feed {
             }
             replayed.push(frame);
         }
+    }
+
+    /// Sends a text frame (the feed reads none but counts them).
+    pub async fn send_text(&mut self, text: &str) {
+        self.inner.send(WsMessage::text(text)).await.expect("feed send");
     }
 
     pub async fn recv(&mut self) -> Value {

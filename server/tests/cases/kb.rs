@@ -14,7 +14,7 @@ fn article(title: &str, body: &str, language: &str) -> Value {
 }
 
 /// Offers knowledge base `KB` through a new chatflow of Acme.
-async fn offer_kb(api: &Api) {
+pub async fn offer_kb(api: &Api) {
     let flow = json!({
         "name": "Help center", "kind": "live_chat", "mobile_tags": ["kb"], "header": {"display_name": "Help"},
         "email_capture": {"mode": "never"}, "routing": {"mode": "unassigned"},

@@ -53,7 +53,7 @@ async fn twenty_concurrent_sends_of_one_id_store_one_message() {
 
 #[tokio::test]
 async fn concurrent_senders_get_gapless_unique_seqs() {
-    let server = TestServer::start();
+    let server = TestServer::start_with(RAISED_SEND_LIMIT);
     let api = server.api();
     let (_, token) = api.visitor(ACME).await;
     let conv = api.open(&token, FLOW_SUPPORT).await;

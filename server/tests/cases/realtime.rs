@@ -74,7 +74,7 @@ async fn live_messages_reach_every_socket_of_the_visitor_in_order() {
 
 #[tokio::test]
 async fn resume_sends_the_backlog_then_resumed_then_live() {
-    let server = TestServer::start();
+    let server = TestServer::start_with(RAISED_SEND_LIMIT);
     let api = server.api();
     let (_, token) = api.visitor(ACME).await;
     let conv = api.open(&token, FLOW_SUPPORT).await;

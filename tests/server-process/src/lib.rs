@@ -60,6 +60,11 @@ impl ServerProcess {
     /// Starts the server and waits for its first stdout line, `listening on URL`. Logs at `CHATFLOW_TEST_LOG`
     /// (default `info`).
     pub fn spawn(launch: &Launch<'_>) -> ServerProcess {
+        Self::spawn_with(launch, &[])
+    }
+
+    /// [`Self::spawn`] with extra command-line flags (e.g. `--limit-sends-per-visitor 2/4s`).
+    pub fn spawn_with(launch: &Launch<'_>, extra: &[&str]) -> ServerProcess {
         let stderr = match launch.log {
             Some(path) => Stdio::from(
                 std::fs::OpenOptions::new()
@@ -76,6 +81,7 @@ impl ServerProcess {
             .arg(launch.db)
             .args(["--bind", launch.bind, "--seed"])
             .arg(launch.seed)
+            .args(extra)
             .env("CHATFLOW_LOG", std::env::var("CHATFLOW_TEST_LOG").unwrap_or_else(|_| "info".into()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -7,6 +7,8 @@
 //!   go before every message queued after them.
 //! - A *recoverable* failure (network, timeout, 5xx) keeps the entry queued and schedules the next try with capped
 //!   exponential backoff and full jitter. Retries reuse the same client id: the server deduplicates.
+//! - A *rate-limited* refusal (429, or a `nack` with `rate_limited`) that says when to retry keeps the entry queued
+//!   and schedules the next try no sooner than that (plus a little jitter): never wedged, never early.
 //! - An expired or unknown visitor/identity token *holds* the entry (no attempt counted) until the session layer has
 //!   a fresh token.
 //! - Any other refusal (4xx) *wedges* the entry with the server's code; later entries of the conversation go on.
@@ -102,6 +104,8 @@ pub enum Outcome {
     Delivered,
     /// Network failure, timeout or server failure: try again later, unchanged.
     Recoverable,
+    /// The server's rate limit refused the attempt and said when to try again: not before `retry_after_ms`.
+    RateLimited { retry_after_ms: u64 },
     /// The visitor/identity token is expired or unknown: wait for a fresh one, then try again.
     AuthRequired,
     /// The server refused the entry itself: wedge it.
@@ -109,6 +113,17 @@ pub enum Outcome {
     /// The server's certificate was refused (`Error::Tls`): says nothing about the entry, and retrying on a timer
     /// gives the same answer. Keep it queued; the lane waits until it is woken (`resume()`, a new send in its lane).
     Untrusted { message: String },
+}
+
+/// Maps a transport error and the server's `Retry-After` (if it gave one) onto an outcome.
+pub fn classify_paced(err: &Error, retry_after: Option<Duration>) -> Outcome {
+    match (err, retry_after) {
+        (Error::Server { status: 429, .. }, Some(wait))
+        | (Error::Server { code: ErrorCode::RateLimited, .. }, Some(wait)) => {
+            Outcome::RateLimited { retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX) }
+        }
+        _ => classify(err),
+    }
 }
 
 /// Maps a transport error onto an outcome.
@@ -154,6 +169,15 @@ pub fn effect_of(entry: &Entry, outcome: &Outcome, backoff: &Backoff, now_ms: i6
             let attempts = entry.attempts.saturating_add(1);
             let delay = backoff.delay_with(attempts, unit);
             Effect::Retry { attempts, next_attempt_at: now_ms.saturating_add(millis(delay)) }
+        }
+        Outcome::RateLimited { retry_after_ms } => {
+            // At least what the server asked; the jitter (up to a fifth, at most 1 s) keeps many devices limited at
+            // once from coming back in the same instant.
+            let wait = *retry_after_ms as f64;
+            let unit = if unit.is_finite() { unit.clamp(0.0, 1.0) } else { 0.0 };
+            let jitter = (wait / 5.0).min(1_000.0) * unit;
+            let delay = (wait + jitter).min(i64::MAX as f64) as i64;
+            Effect::Retry { attempts: entry.attempts.saturating_add(1), next_attempt_at: now_ms.saturating_add(delay) }
         }
         Outcome::AuthRequired | Outcome::Untrusted { .. } => Effect::Hold,
         Outcome::Refused { code, message } => Effect::Wedge { code: *code, message: message.clone() },
@@ -302,6 +326,38 @@ mod tests {
         for (err, want) in table {
             assert_eq!(classify(&err), want, "{err}");
         }
+        let limited = server(429, ErrorCode::RateLimited);
+        assert_eq!(classify(&limited), Outcome::Recoverable, "429 without a Retry-After: the usual backoff");
+        assert_eq!(classify_paced(&limited, None), Outcome::Recoverable);
+        assert_eq!(
+            classify_paced(&limited, Some(Duration::from_secs(3))),
+            Outcome::RateLimited { retry_after_ms: 3_000 }
+        );
+        // A Retry-After on another refusal changes nothing: a 400 is still the entry's own fault.
+        assert!(matches!(
+            classify_paced(&server(400, ErrorCode::MessageTooLong), Some(Duration::from_secs(3))),
+            Outcome::Refused { .. }
+        ));
+    }
+
+    #[test]
+    fn a_rate_limited_entry_waits_at_least_the_retry_after_and_stays_queued() {
+        let e = entry(1, OutboxKind::Message, Some("a"), EntryState::Queued);
+        let limited = Outcome::RateLimited { retry_after_ms: 4_000 };
+        for unit in [0.0, 0.5, 0.999, f64::NAN] {
+            match effect_of(&e, &limited, &Backoff::SEND, 10_000, unit) {
+                Effect::Retry { attempts: 1, next_attempt_at } => {
+                    assert!((14_000..=14_800).contains(&next_attempt_at), "{unit}: {next_attempt_at}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let long = Outcome::RateLimited { retry_after_ms: 60_000 };
+        assert_eq!(
+            effect_of(&e, &long, &Backoff::SEND, 0, 1.0),
+            Effect::Retry { attempts: 1, next_attempt_at: 61_000 },
+            "beyond the send backoff's 30 s cap, and the jitter capped at 1 s"
+        );
     }
 
     #[test]

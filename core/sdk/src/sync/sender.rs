@@ -19,7 +19,7 @@ use crate::events::ChatEvent;
 use crate::session::is_session_refusal;
 use crate::store::messages::MessageState;
 use crate::store::outbox;
-use crate::sync::queue::{classify, Effect, Lane, OutboxKind, Outcome};
+use crate::sync::queue::{classify, classify_paced, Effect, Lane, OutboxKind, Outcome};
 use crate::sync::send_queue::{Claim, Payload, Step};
 use crate::sync::state::{AckOutcome, SyncState};
 use crate::transport::backoff::{random_unit, Backoff};
@@ -283,12 +283,13 @@ async fn deliver(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: &Claim
                     return match tokio::time::timeout(ACK_TIMEOUT, rx).await {
                         Ok(Ok(AckOutcome::Ack(message))) => (Outcome::Delivered, Some(message)),
                         Ok(Ok(AckOutcome::Nack(body))) => {
+                            let retry_after = body.retry_after_secs.map(Duration::from_secs);
                             let e = Error::Server {
                                 status: body.code.http_status(),
                                 code: body.code,
                                 message: body.message,
                             };
-                            (classify(&e), None)
+                            (classify_paced(&e, retry_after), None)
                         }
                         // The socket went away with our frame: it may or may not have been stored; the retry tells.
                         Ok(Err(_)) => (Outcome::Recoverable, None),
@@ -303,14 +304,24 @@ async fn deliver(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: &Claim
                 }
             }
             let path = format!("/v1/conversations/{conversation_id}/messages/{client_message_id}");
+            // The last attempt's `Retry-After`, beside the error `with_session` returns.
+            let retry_after = std::sync::Mutex::new(None);
             let result = with_session(inner, |http, token| {
-                let path = path.clone();
-                async move { http.put::<_, Message>(&path, Some(&token), request).await }
+                let (path, retry_after) = (path.clone(), &retry_after);
+                async move {
+                    let paced = http.put_paced::<_, Message>(&path, Some(&token), request).await;
+                    paced.map_err(|p| {
+                        if let Ok(mut slot) = retry_after.lock() {
+                            *slot = p.retry_after;
+                        }
+                        p.error
+                    })
+                }
             })
             .await;
             match result {
                 Ok(message) => (Outcome::Delivered, Some(message)),
-                Err(e) => (classify(&e), None),
+                Err(e) => (classify_paced(&e, retry_after.lock().ok().and_then(|s| *s)), None),
             }
         }
     }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatflow_protocol::{ErrorBody, ErrorCode, APP_ID_HEADER};
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, ETAG, IF_NONE_MATCH};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, ETAG, IF_NONE_MATCH, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -99,6 +99,18 @@ impl HttpClient {
         self.request::<(), T>(Method::GET, path, bearer, None, if_none_match).await
     }
 
+    /// `PUT path` like [`Self::put`]; a refusal also carries the server's `Retry-After`, for callers that pace their
+    /// retries by it (the send queue).
+    pub async fn put_paced<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+        body: &B,
+    ) -> std::result::Result<T, Paced> {
+        let fetched = self.request_paced(Method::PUT, path, bearer, Some(body), None).await?;
+        fresh(fetched, path).map_err(Paced::from)
+    }
+
     /// `PUT path` with a JSON body.
     pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
@@ -133,6 +145,17 @@ impl HttpClient {
         body: Option<&B>,
         if_none_match: Option<&str>,
     ) -> Result<Fetched<T>> {
+        self.request_paced(method, path, bearer, body, if_none_match).await.map_err(|p| p.error)
+    }
+
+    async fn request_paced<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&B>,
+        if_none_match: Option<&str>,
+    ) -> std::result::Result<Fetched<T>, Paced> {
         let url = format!("{}{}", self.base, path);
         let mut req = self.client.request(method.clone(), &url);
         if let Some(token) = bearer {
@@ -151,9 +174,10 @@ impl HttpClient {
             return Ok(Fetched::NotModified);
         }
         let etag = response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let retry_after = retry_after(response.headers());
         let bytes = response.bytes().await.map_err(|e| network_error(&method, path, &e))?;
         if !status.is_success() {
-            return Err(server_error(status, &bytes));
+            return Err(Paced { error: server_error(status, &bytes), retry_after });
         }
         let body = if bytes.iter().all(u8::is_ascii_whitespace) {
             serde_json::from_slice(b"null")
@@ -223,6 +247,26 @@ impl HttpClient {
     }
 }
 
+/// A failed request and, when the server said so (`Retry-After` in seconds, as a 429 carries), how long to wait
+/// before trying it again.
+#[derive(Debug)]
+pub struct Paced {
+    pub error: Error,
+    pub retry_after: Option<Duration>,
+}
+
+impl From<Error> for Paced {
+    fn from(error: Error) -> Self {
+        Paced { error, retry_after: None }
+    }
+}
+
+/// `Retry-After` as delay-seconds (the form our server sends; an HTTP date is ignored: the caller's backoff applies).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
 fn fresh<T>(f: Fetched<T>, path: &str) -> Result<T> {
     match f {
         Fetched::Fresh { body, .. } => Ok(body),
@@ -251,7 +295,7 @@ fn network_error(method: &Method, path: &str, e: &reqwest::Error) -> Error {
 /// Maps a non-2xx answer to [`Error::Server`]; a body that is not a protocol [`ErrorBody`] keeps the status and
 /// quotes the start of the body so the developer sees what answered (a proxy, a load balancer…).
 pub(crate) fn server_error(status: StatusCode, body: &[u8]) -> Error {
-    if let Ok(ErrorBody { code, message }) = serde_json::from_slice::<ErrorBody>(body) {
+    if let Ok(ErrorBody { code, message, .. }) = serde_json::from_slice::<ErrorBody>(body) {
         return Error::Server { status: status.as_u16(), code, message };
     }
     let text = String::from_utf8_lossy(body);
@@ -318,6 +362,16 @@ mod tests {
         let long = "x".repeat(1000);
         let Error::Server { message, .. } = server_error(StatusCode::BAD_GATEWAY, long.as_bytes()) else { panic!() };
         assert!(message.len() < 300, "quoted body is capped");
+    }
+
+    #[test]
+    fn retry_after_reads_delay_seconds_only() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(retry_after(&h), None);
     }
 
     #[tokio::test]

@@ -36,6 +36,11 @@ pub const FLOW_BILLING_EXPLICIT: i64 = 4;
 pub const FLOW_SALES_LEGIT: i64 = 5;
 pub const FLOW_NIGHT_HIDDEN: i64 = 6;
 
+/// For tests that push bursts of messages through faults (chaos proxy, restarts, kills) and are not about rate
+/// limits: the server's per-visitor send limit (20 per 10 s by default) raised out of their way, so that they measure
+/// delivery, not the limit. The limit's own SDK test is `rate_limits.rs`.
+pub const RAISED_SEND_LIMIT: &[&str] = &["--limit-sends-per-visitor", "100000/1s"];
+
 pub fn seed_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdk_seed.json")
 }
@@ -46,19 +51,28 @@ pub struct TestServer {
     pub port: u16,
     process: Option<ServerProcess>,
     dir: tempfile::TempDir,
+    /// Extra server flags, kept for restarts.
+    extra: Vec<String>,
 }
 
 impl TestServer {
     pub fn start() -> TestServer {
+        Self::start_with(&[])
+    }
+
+    /// A server started with extra flags (e.g. a low `--limit-sends-per-visitor`).
+    pub fn start_with(extra: &[&str]) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut s = TestServer { url: String::new(), port: 0, process: None, dir };
+        let extra = extra.iter().map(|s| s.to_string()).collect();
+        let mut s = TestServer { url: String::new(), port: 0, process: None, dir, extra };
         s.spawn("127.0.0.1:0");
         s
     }
 
     fn spawn(&mut self, bind: &str) {
         let (db, seed, log) = (self.dir.path().join("server.db"), seed_path(), self.log_path());
-        let process = ServerProcess::spawn(&Launch { db: &db, seed: &seed, bind, log: Some(&log) });
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        let process = ServerProcess::spawn_with(&Launch { db: &db, seed: &seed, bind, log: Some(&log) }, &extra);
         self.url = process.url.clone();
         self.port = process.port;
         self.process = Some(process);
