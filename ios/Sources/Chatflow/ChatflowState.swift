@@ -36,7 +36,6 @@ extension ConversationRow: Identifiable {
 public final class ObservedConversation: @unchecked Sendable {
     public private(set) var state: ConversationState?
 
-    @ObservationIgnored private let lock = NSLock()
     @ObservationIgnored private var observer: ConversationObserver?
 
     init(client: ChatflowClient, conversationId: String, limit: Int) throws(ChatflowError) {
@@ -58,33 +57,13 @@ public final class ObservedConversation: @unchecked Sendable {
     /// Stops the updates; ``state`` keeps its last value.
     public func stop() { observer?.cancel() }
 
-    fileprivate func apply(_ update: ConversationUpdate) {
-        lock.lock()
-        let next = state.applying(update)
-        state = next
-        lock.unlock()
-    }
+    /// Called by the listener's gate, one update at a time.
+    fileprivate func apply(_ update: ConversationUpdate) { state = state.applying(update) }
 
     private final class Listener: ConversationStateListener, @unchecked Sendable {
-        private weak var model: ObservedConversation?
-        // Updates that came before the model was attached (the snapshot may arrive before `init` returns).
-        private var early: [ConversationUpdate] = []
-        private let lock = NSLock()
-
-        func attach(_ model: ObservedConversation) {
-            lock.lock()
-            defer { lock.unlock() }
-            self.model = model
-            for waiting in early { model.apply(waiting) }
-            early.removeAll()
-        }
-
-        func onUpdate(update: ConversationUpdate) throws {
-            lock.lock()
-            defer { lock.unlock() }
-            guard let model else { early.append(update); return }
-            model.apply(update)
-        }
+        let gate = UpdateGate<ConversationUpdate>()
+        func attach(_ model: ObservedConversation) { gate.attach { [weak model] in model?.apply($0) } }
+        func onUpdate(update: ConversationUpdate) throws { gate.deliver(update) }
     }
 }
 
@@ -96,7 +75,6 @@ public final class ObservedConversation: @unchecked Sendable {
 public final class ObservedConversationList: @unchecked Sendable {
     public private(set) var state: ConversationListState?
 
-    @ObservationIgnored private let lock = NSLock()
     @ObservationIgnored private var handle: TaskHandle?
 
     init(client: ChatflowClient) throws(ChatflowError) {
@@ -109,32 +87,12 @@ public final class ObservedConversationList: @unchecked Sendable {
 
     public func stop() { handle?.cancel() }
 
-    fileprivate func apply(_ update: ConversationListUpdate) {
-        lock.lock()
-        let next = state.applying(update)
-        state = next
-        lock.unlock()
-    }
+    fileprivate func apply(_ update: ConversationListUpdate) { state = state.applying(update) }
 
     private final class Listener: ConversationListStateListener, @unchecked Sendable {
-        private weak var model: ObservedConversationList?
-        private var early: [ConversationListUpdate] = []
-        private let lock = NSLock()
-
-        func attach(_ model: ObservedConversationList) {
-            lock.lock()
-            defer { lock.unlock() }
-            self.model = model
-            for waiting in early { model.apply(waiting) }
-            early.removeAll()
-        }
-
-        func onUpdate(update: ConversationListUpdate) throws {
-            lock.lock()
-            defer { lock.unlock() }
-            guard let model else { early.append(update); return }
-            model.apply(update)
-        }
+        let gate = UpdateGate<ConversationListUpdate>()
+        func attach(_ model: ObservedConversationList) { gate.attach { [weak model] in model?.apply($0) } }
+        func onUpdate(update: ConversationListUpdate) throws { gate.deliver(update) }
     }
 }
 
@@ -150,6 +108,28 @@ extension ChatflowClient {
     /// Follows the conversation list. Starts background sync.
     public func observeConversations() throws(ChatflowError) -> ObservedConversationList {
         try ObservedConversationList(client: self)
+    }
+}
+
+/// Hands a model its updates in order, keeping those that arrive before the model is attached (the snapshot may come
+/// before the model's `init` returns).
+final class UpdateGate<Update>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var apply: ((Update) -> Void)?
+    private var early: [Update] = []
+
+    func attach(_ apply: @escaping (Update) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        self.apply = apply
+        early.forEach(apply)
+        early.removeAll()
+    }
+
+    func deliver(_ update: Update) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let apply { apply(update) } else { early.append(update) }
     }
 }
 

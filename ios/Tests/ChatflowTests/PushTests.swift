@@ -107,9 +107,7 @@ final class PushTests: XCTestCase {
         let server = try TestServer()
         defer { server.stop() }
         let storage = tempStorage()
-        let config = ChatflowConfig(
-            serverUrl: server.url, appId: Fixtures["app_id"], environment: .development,
-            defaultTag: Fixtures["support.tag"], language: "en")
+        let config = server.config()
         let conversationId: String = try await { () async throws -> String in
             let chat = try ChatflowClient(config: config, storageDirectory: storage)
             return try await chat.openConversation(chatflowId: Fixtures.int("support.winner_id")).id

@@ -9,9 +9,7 @@ final class ScenarioTests: XCTestCase {
     func testTheWholeConversation() async throws {
         let server = try TestServer()
         defer { server.stop() }
-        let config = ChatflowConfig(
-            serverUrl: server.url, appId: Fixtures["app_id"], environment: .development,
-            defaultTag: Fixtures["support.tag"], language: "en")
+        let config = server.config()
         let chat = try ChatflowClient(config: config, storageDirectory: tempStorage())
         let events = EventRecorder(try chat.events())
         defer { events.stop() }

@@ -22,9 +22,7 @@ final class StateTests: XCTestCase {
     func testAScreenAndTheListFollowSendReadAndReply() async throws {
         let server = try TestServer()
         defer { server.stop() }
-        let config = ChatflowConfig(
-            serverUrl: server.url, appId: Fixtures["app_id"], environment: .development,
-            defaultTag: Fixtures["support.tag"], language: "en")
+        let config = server.config()
         let chat = try ChatflowClient(config: config, storageDirectory: tempStorage())
         try await chat.refreshChatflows()
         let conversation = try await chat.openConversation(chatflowId: Fixtures.int("support.winner_id"))

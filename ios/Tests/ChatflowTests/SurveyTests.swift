@@ -10,9 +10,7 @@ final class SurveyTests: XCTestCase {
         defer { server.stop() }
         let chatflowId = Fixtures.int("support.winner_id")
         try await server.enableSurvey(chatflowId: chatflowId, adminToken: "cfa_acme_admin_test_token")
-        let config = ChatflowConfig(
-            serverUrl: server.url, appId: Fixtures["app_id"], environment: .development,
-            defaultTag: Fixtures["support.tag"], language: "en")
+        let config = server.config()
         let chat = try ChatflowClient(config: config, storageDirectory: tempStorage())
         let events = EventRecorder(try chat.events())
         defer { events.stop() }

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 
+import Chatflow
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -110,6 +112,13 @@ final class TestServer: @unchecked Sendable {
     /// Closes a conversation as its agent.
     func closeConversation(conversationId: String, agentToken: String) async throws {
         _ = try await call("POST", "/v1/agent/conversations/\(conversationId)/close", token: agentToken, body: nil)
+    }
+
+    /// The SDK config of the test app on this server (English, the support tag).
+    func config() -> ChatflowConfig {
+        ChatflowConfig(
+            serverUrl: url, appId: Fixtures["app_id"], environment: .development,
+            defaultTag: Fixtures["support.tag"], language: "en")
     }
 
     /// The agent read the conversation up to `seq`.

@@ -53,13 +53,7 @@ class AttachmentTest {
         val server = TestServer.start()
         val dir = tempStorage()
         try {
-            val config = ChatflowConfig(
-                serverUrl = server.url,
-                appId = Fixtures["app_id"],
-                environment = Environment.DEVELOPMENT,
-                defaultTag = Fixtures["support.tag"],
-                language = "en",
-            )
+            val config = server.config()
             ChatflowClient.open(config, dir).use { chat ->
                 val events = EventRecorder(chat)
                 events.started()

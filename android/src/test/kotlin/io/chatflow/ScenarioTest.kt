@@ -23,13 +23,7 @@ class ScenarioTest {
         val server = TestServer.start()
         val dir = tempStorage()
         try {
-            val config = ChatflowConfig(
-                serverUrl = server.url,
-                appId = Fixtures["app_id"],
-                environment = Environment.DEVELOPMENT,
-                defaultTag = Fixtures["support.tag"],
-                language = "en",
-            )
+            val config = server.config()
             ChatflowClient.open(config, dir).use { chat -> scenario(chat, server) }
         } finally {
             server.close()

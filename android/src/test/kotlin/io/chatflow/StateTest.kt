@@ -25,13 +25,7 @@ class StateTest {
         val server = TestServer.start()
         val dir = tempStorage()
         try {
-            val config = ChatflowConfig(
-                serverUrl = server.url,
-                appId = Fixtures["app_id"],
-                environment = Environment.DEVELOPMENT,
-                defaultTag = Fixtures["support.tag"],
-                language = "en",
-            )
+            val config = server.config()
             ChatflowClient.open(config, dir).use { chat ->
                 chat.refreshChatflows()
                 val conversation = chat.openConversation(Fixtures.long("support.winner_id"))

@@ -19,13 +19,7 @@ class SurveyTest {
         val dir = tempStorage()
         try {
             server.enableSurvey(Fixtures.long("support.winner_id"), "cfa_acme_admin_test_token")
-            val config = ChatflowConfig(
-                serverUrl = server.url,
-                appId = Fixtures["app_id"],
-                environment = Environment.DEVELOPMENT,
-                defaultTag = Fixtures["support.tag"],
-                language = "en",
-            )
+            val config = server.config()
             ChatflowClient.open(config, dir).use { chat ->
                 val events = EventRecorder(chat)
                 events.started()

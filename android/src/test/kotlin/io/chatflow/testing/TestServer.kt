@@ -1,5 +1,7 @@
 package io.chatflow.testing
 
+import io.chatflow.ChatflowConfig
+import io.chatflow.Environment
 import java.io.File
 import java.net.URI
 import java.net.http.HttpClient
@@ -100,6 +102,15 @@ class TestServer private constructor(private val dir: File, private val seed: St
     fun closeConversation(conversationId: String, agentToken: String) {
         send("POST", "/v1/agent/conversations/$conversationId/close", agentToken, null)
     }
+
+    /** The SDK config of the test app on this server (English, the support tag). */
+    fun config(): ChatflowConfig = ChatflowConfig(
+        serverUrl = url,
+        appId = Fixtures["app_id"],
+        environment = Environment.DEVELOPMENT,
+        defaultTag = Fixtures["support.tag"],
+        language = "en",
+    )
 
     /** The agent read the conversation up to [seq] (the visitor's messages show as read by the team). */
     fun agentRead(conversationId: String, seq: Long, agentToken: String) {
