@@ -43,12 +43,13 @@ fn title(c: &ChatConversation, flow: Option<&Chatflow>) -> (String, Option<Strin
     }
 }
 
-/// The latest `limit` messages of a conversation (local echoes last), with the echoes on the wire marked.
-fn window(sync: &SyncState, conn: &Connection, conversation_id: &str, limit: u32) -> Result<Vec<ChatMessage>> {
+/// The latest `limit` messages of a conversation (local echoes last). Mark the echoes on the wire with
+/// `SendQueue::overlay` only once the store's reader is released: the sender takes the in-flight lock, then the
+/// reader, so taking them the other way round can deadlock.
+fn window(conn: &Connection, conversation_id: &str, limit: u32) -> Result<Vec<ChatMessage>> {
     let mut list = messages::page(conn, conversation_id, None, limit)?;
     let extra = list.len().saturating_sub(limit as usize);
     list.drain(..extra);
-    sync.queue.overlay(&mut list);
     Ok(list)
 }
 
@@ -63,10 +64,11 @@ pub fn conversation_state(
         let Some(c) = conversations::get(conn, conversation_id)? else { return Ok(None) };
         let flow = cache::get(conn, c.chatflow_id)?;
         let statuses = if flow.is_some() { cache::load(conn)?.1 } else { HashMap::new() };
-        let list = window(sync, conn, conversation_id, limit)?;
+        let list = window(conn, conversation_id, limit)?;
         Ok(Some((c, flow, statuses, list)))
     })?;
-    let Some((c, flow, statuses, list)) = read else { return Ok(None) };
+    let Some((c, flow, statuses, mut list)) = read else { return Ok(None) };
+    sync.queue.overlay(&mut list);
     let (title, avatar_url) = title(&c, flow.as_ref());
     let first_seq = list.iter().find_map(|m| m.seq);
     let has_earlier = match first_seq {
@@ -114,15 +116,18 @@ fn pending_survey(list: &[ChatMessage]) -> Option<PendingSurvey> {
 
 /// Every stored conversation as a list row, newest activity first.
 pub fn list_state(sync: &SyncState) -> Result<ConversationListState> {
-    let (list, flows, lasts) = sync.store().read(|conn| {
+    let (list, flows, mut lasts) = sync.store().read(|conn| {
         let list = conversations::list(conn)?;
         let flows: HashMap<i64, Chatflow> = cache::load(conn)?.0.into_iter().map(|f| (f.id, f)).collect();
         let mut lasts = Vec::with_capacity(list.len());
         for c in &list {
-            lasts.push(window(sync, conn, &c.id, 1)?.pop());
+            lasts.push(window(conn, &c.id, 1)?.pop());
         }
         Ok((list, flows, lasts))
     })?;
+    for last in lasts.iter_mut().flatten() {
+        sync.queue.overlay(std::slice::from_mut(last));
+    }
     let mut rows: Vec<ConversationRow> = Vec::with_capacity(list.len());
     let built = list.iter().zip(lasts).map(|(c, last)| {
         let (title, avatar_url) = title(c, flows.get(&c.chatflow_id));

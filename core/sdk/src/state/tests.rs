@@ -433,3 +433,38 @@ fn a_listener_that_falls_behind_gets_one_fresh_snapshot_and_memory_stays_bounded
         assert_eq!(seen.state.as_ref().unwrap().messages.len(), 20, "the window holds the latest 20");
     });
 }
+
+#[test]
+fn reading_a_state_while_the_sender_claims_never_deadlocks() {
+    // The sender takes the in-flight lock, then the store's reader; a state read must not take them the other way
+    // round. Two threads hammer both paths; a deadlock shows as a thread that never finishes.
+    let world = World::new();
+    let sync = world.sync.clone();
+    sync.queue.enqueue_message("c1", "m-x", "hello", None, None, None, None, 1).unwrap();
+    let lane = crate::sync::queue::Lane::Conversation("c1".into());
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let claimer = {
+        let (sync, done) = (sync.clone(), done_tx.clone());
+        std::thread::spawn(move || {
+            for _ in 0..3_000 {
+                // Claim and release (dropping the claim without finishing it puts the entry back).
+                drop(sync.queue.begin(&lane, 1).unwrap());
+            }
+            done.send(()).unwrap();
+        })
+    };
+    let reader = std::thread::spawn(move || {
+        for _ in 0..3_000 {
+            read::conversation_state(&sync, "c1", 5, 1).unwrap().unwrap();
+            read::list_state(&sync).unwrap();
+        }
+        done_tx.send(()).unwrap();
+    });
+    for _ in 0..2 {
+        done_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a thread is stuck: the state read and the sender deadlock");
+    }
+    claimer.join().unwrap();
+    reader.join().unwrap();
+}

@@ -383,7 +383,8 @@ impl SendQueue {
         self.in_flight.lock().map(|s| s.contains(client_id)).unwrap_or(false)
     }
 
-    /// Marks the echoes that are on the wire right now as [`MessageState::Sending`].
+    /// Marks the echoes that are on the wire right now as [`MessageState::Sending`]. Takes the in-flight lock: never
+    /// call it while holding the store's reader ([`SendQueue::begin`] takes the two in the other order).
     pub fn overlay(&self, messages: &mut [ChatMessage]) {
         let Ok(set) = self.in_flight.lock() else { return };
         if set.is_empty() {
