@@ -23,7 +23,11 @@ export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 export async function startServer(seed = SEED) {
   if (!existsSync(SERVER_BIN)) throw new Error(`${SERVER_BIN} is missing: run \`cargo build -p chatflow-server\``);
   const dir = mkdtempSync(join(tmpdir(), "inbox-web-"));
-  const child = spawn(SERVER_BIN, ["--db", join(dir, "t.db"), "--bind", "127.0.0.1:0", "--seed", seed], {
+  // The page's tests seed conversations and measure bursts faster than one visitor may send (20 per 10 s by
+  // default): the send limit is raised here; the limits have their own tests (server/tests/cases/limits.rs).
+  const args = ["--db", join(dir, "t.db"), "--bind", "127.0.0.1:0", "--seed", seed];
+  args.push("--limit-sends-per-visitor", "1000000/1m", "--limit-typing-per-visitor", "1000000/1m");
+  const child = spawn(SERVER_BIN, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stderr.resume();
