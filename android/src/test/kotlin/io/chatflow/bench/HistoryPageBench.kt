@@ -11,7 +11,7 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
 
 /**
- * Cost of fetching a 100-message history page from Kotlin (`scripts/bindings.sh bench-kotlin`, release library).
+ * Cost of fetching a 100-message history page from Kotlin (`scripts/bindings.sh bench-kotlin`, optimized library: the shipped `mobile` profile unless BENCH_PROFILE says).
  *
  * Fills a conversation with 100 agent messages through the real server, waits until they are all on the device,
  * then times `messages(limit = 100)` (the facade reads the page on the device: SQLite read + UniFFI lowering in
@@ -69,7 +69,7 @@ fun main(): Unit = runBlocking {
             val bareCall = samples[5]
 
             fun LongArray.pct(p: Double): Double = sorted()[((size - 1) * p).toInt()] / 1000.0
-            println("history page bench: $iterations rounds, series interleaved, warm, release library")
+            println("history page bench: $iterations rounds, series interleaved, warm, optimized library")
             println("  messages(limit=100): median %.1f µs, p90 %.1f µs  ->  %.2f µs per message".format(
                 page100.pct(0.5), page100.pct(0.9), page100.pct(0.5) / 100))
             println("  messages(limit=1):   median %.1f µs (fixed cost: runBlocking + one FFI call + store reads)".format(page1.pct(0.5)))
