@@ -11,7 +11,8 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
 
 /**
- * Cost of fetching a 100-message history page from Kotlin (`scripts/bindings.sh bench-kotlin`, optimized library: the shipped `mobile` profile unless BENCH_PROFILE says).
+ * Cost of fetching a 100-message history page from Kotlin (`scripts/bindings.sh bench-kotlin`: the shipped library,
+ * profile `mobile`, unless BENCH_PROFILE names another).
  *
  * Fills a conversation with 100 agent messages through the real server, waits until they are all on the device,
  * then times `messages(limit = 100)` (the facade reads the page on the device: SQLite read + UniFFI lowering in
