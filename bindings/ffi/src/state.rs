@@ -1,4 +1,6 @@
 //! Observable state through the FFI: the listeners the facades implement and the observer handle. Forwarding only.
+//! Plain `//` comments on purpose: apps use the Kotlin and Swift facades over these, and doc comments would be
+//! carried into the library's binding metadata (every byte counts against the size gate).
 
 use std::sync::Arc;
 
@@ -11,14 +13,14 @@ use crate::types::state::{ConversationListUpdate, ConversationUpdate};
 
 type Result<T, E = ChatflowError> = std::result::Result<T, E>;
 
-/// Receives a conversation's state: a snapshot first, then changes. Called on an SDK thread, in order. Implemented
-/// by the app's side only (a callback interface: Rust never hands one back).
+// Receives a conversation's state: a snapshot first, then changes. Called on an SDK thread, in order. Implemented
+// by the app's side only (a callback interface: Rust never hands one back).
 #[uniffi::export(callback_interface)]
 pub trait ConversationStateListener: Send + Sync {
     fn on_update(&self, update: ConversationUpdate) -> Result<()>;
 }
 
-/// Receives the conversation list: a snapshot first, then changes. Called on an SDK thread, in order.
+// Receives the conversation list: a snapshot first, then changes. Called on an SDK thread, in order.
 #[uniffi::export(callback_interface)]
 pub trait ConversationListStateListener: Send + Sync {
     fn on_update(&self, update: ConversationListUpdate) -> Result<()>;
@@ -44,14 +46,14 @@ impl core::ConversationListListener for ListBridge {
     }
 }
 
-/// A running conversation observer: `cancel()` (or releasing it) stops the updates.
+// A running conversation observer: `cancel()` (or releasing it) stops the updates.
 #[derive(Debug, uniffi::Object)]
 pub struct ConversationObserver(core::ConversationObserver);
 
 #[uniffi::export]
 impl ConversationObserver {
-    /// Holds `count` more older messages in the state, fetching them when the device lacks them. Returns at once;
-    /// the state's update follows.
+    // Holds `count` more older messages in the state, fetching them when the device lacks them. Returns at once;
+    // the state's update follows.
     pub fn load_earlier(&self, count: u32) -> Result<()> {
         Ok(self.0.load_earlier(count)?)
     }
@@ -63,7 +65,7 @@ impl ConversationObserver {
 
 #[uniffi::export(name = "NativeChatClient")]
 impl ChatClient {
-    /// Follows a conversation: its state with the latest `limit` messages first (1..=500), then every change.
+    // Follows a conversation: its state with the latest `limit` messages first (1..=500), then every change.
     pub fn observe_conversation(
         &self,
         conversation_id: String,
@@ -75,7 +77,7 @@ impl ChatClient {
         Ok(Arc::new(ConversationObserver(observer)))
     }
 
-    /// Follows the conversation list: every conversation as a row, newest activity first, then every change.
+    // Follows the conversation list: every conversation as a row, newest activity first, then every change.
     pub fn observe_conversations(&self, listener: Box<dyn ConversationListStateListener>) -> Result<Arc<TaskHandle>> {
         Ok(Arc::new(TaskHandle(self.core.observe_conversations(Arc::new(ListBridge(listener)))?)))
     }

@@ -878,23 +878,13 @@ public func FfiConverterTypeChatEventListener_lower(_ value: ChatEventListener) 
 
 
 
-/**
- * A running conversation observer: `cancel()` (or releasing it) stops the updates.
- */
 public protocol ConversationObserverProtocol: AnyObject, Sendable {
     
     func cancel() 
     
-    /**
-     * Holds `count` more older messages in the state, fetching them when the device lacks them. Returns at once;
-     * the state's update follows.
-     */
     func loadEarlier(count: UInt32) throws 
     
 }
-/**
- * A running conversation observer: `cancel()` (or releasing it) stops the updates.
- */
 open class ConversationObserver: ConversationObserverProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
 
@@ -956,10 +946,6 @@ open func cancel()  {try! rustCall() {
 }
 }
     
-    /**
-     * Holds `count` more older messages in the state, fetching them when the device lacks them. Returns at once;
-     * the state's update follows.
-     */
 open func loadEarlier(count: UInt32)throws   {try rustCallWithError(FfiConverterTypeNativeError_lift) {
         uniffiCallStatus in
     uniffi_chatflow_ffi_fn_method_conversationobserver_load_earlier(
@@ -1910,14 +1896,8 @@ public protocol NativeChatClientProtocol: AnyObject, Sendable {
      */
     func unreadCounts() throws  -> UnreadCounts
     
-    /**
-     * Follows a conversation: its state with the latest `limit` messages first (1..=500), then every change.
-     */
     func observeConversation(conversationId: String, limit: UInt32, listener: ConversationStateListener) throws  -> ConversationObserver
     
-    /**
-     * Follows the conversation list: every conversation as a row, newest activity first, then every change.
-     */
     func observeConversations(listener: ConversationListStateListener) throws  -> TaskHandle
     
 }
@@ -2780,9 +2760,6 @@ open func unreadCounts()throws  -> UnreadCounts  {
 })
 }
     
-    /**
-     * Follows a conversation: its state with the latest `limit` messages first (1..=500), then every change.
-     */
 open func observeConversation(conversationId: String, limit: UInt32, listener: ConversationStateListener)throws  -> ConversationObserver  {
     return try  FfiConverterTypeConversationObserver_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
         uniffiCallStatus in
@@ -2795,9 +2772,6 @@ open func observeConversation(conversationId: String, limit: UInt32, listener: C
 })
 }
     
-    /**
-     * Follows the conversation list: every conversation as a row, newest activity first, then every change.
-     */
 open func observeConversations(listener: ConversationListStateListener)throws  -> TaskHandle  {
     return try  FfiConverterTypeTaskHandle_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
         uniffiCallStatus in
@@ -9240,9 +9214,6 @@ public func FfiConverterTypeVerdict_lower(_ value: Verdict) -> RustBuffer {
 
 
 
-/**
- * Receives the conversation list: a snapshot first, then changes. Called on an SDK thread, in order.
- */
 public protocol ConversationListStateListener: AnyObject, Sendable {
     
     func onUpdate(update: ConversationListUpdate) throws 
@@ -9379,10 +9350,6 @@ public func FfiConverterCallbackInterfaceConversationListStateListener_lower(_ v
 
 
 
-/**
- * Receives a conversation's state: a snapshot first, then changes. Called on an SDK thread, in order. Implemented
- * by the app's side only (a callback interface: Rust never hands one back).
- */
 public protocol ConversationStateListener: AnyObject, Sendable {
     
     func onUpdate(update: ConversationUpdate) throws 
@@ -10726,10 +10693,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_unread_counts() != 47143) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversation() != 64634) {
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversation() != 5486) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversations() != 24713) {
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversations() != 15655) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_kbsyncprogress_on_progress() != 44292) {
@@ -10741,7 +10708,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatflow_ffi_checksum_method_conversationobserver_cancel() != 41058) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_conversationobserver_load_earlier() != 4841) {
+    if (uniffi_chatflow_ffi_checksum_method_conversationobserver_load_earlier() != 22328) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_constructor_nativechatclient_open() != 33841) {
