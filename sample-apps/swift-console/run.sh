@@ -78,7 +78,8 @@ argv=""
 cd "$ROOT"
 if [[ ${SWIFT_CONSOLE_SKIP_BUILD:-0} != 1 ]]; then
   scripts/bindings.sh generate >&2
-  build="swift build --package-path $REL >&2"
+  # --allow-shlib-undefined: Debian's Observation library (scripts/bindings.sh swift says why).
+  build="swift build --package-path $REL -Xlinker --allow-shlib-undefined >&2"
 else
   build=":"
 fi

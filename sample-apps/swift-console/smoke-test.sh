@@ -34,7 +34,7 @@ say() { printf '[swift-console smoke] %s\n' "$*" >&2; }
 # ----------------------------------------------------------------------------- build
 say "building: scripts/bindings.sh generate, then swift build in the chroot"
 scripts/bindings.sh generate >/dev/null
-scripts/toolchains.sh swift-run "$ROOT" -- "swift build --package-path sample-apps/swift-console"
+scripts/toolchains.sh swift-run "$ROOT" -- "swift build --package-path sample-apps/swift-console -Xlinker --allow-shlib-undefined"
 SERVER_BIN=$ROOT/build/bindings/host/chatflow-server     # fresh from `bindings.sh generate`
 if [[ -n ${CHATFLOW_SERVER_BIN:-} ]]; then
   if [[ -x $CHATFLOW_SERVER_BIN ]]; then SERVER_BIN=$CHATFLOW_SERVER_BIN
