@@ -236,8 +236,8 @@ impl ChatClient {
         Ok(task)
     }
 
-    /// The app went to the background: closes the socket and stops sending and retrying until [`Self::resume`].
-    /// Queued messages stay queued.
+    /// Closes the socket and stops sending and retrying at once until [`Self::resume`]; queued messages stay queued.
+    /// For the app going to the background prefer [`Self::enter_background`], which sends what is queued first.
     pub fn pause(&self) {
         self.inner.sync.set_paused(true);
     }
@@ -246,7 +246,8 @@ impl ChatClient {
     /// skipping any backoff wait. Also what starts background sync after `open`.
     pub fn resume(&self) -> Result<()> {
         let state = &self.inner.sync;
-        state.set_paused(false);
+        // Also ends a background period that has not closed the socket yet.
+        state.lifecycle.foreground(state)?;
         state.untrusted.store(false, std::sync::atomic::Ordering::Relaxed);
         connection::start(&self.inner)?;
         state.wake_connection.notify_one();

@@ -5,10 +5,12 @@
 //! - `sender`: one task per lane (conversation, or consent records) delivering in order.
 //! - `connection`: the realtime connection manager (states, heartbeats, catch-up, resume).
 //! - `receiver`: applying server messages, REST catch-up, the conversation list.
+//! - [`lifecycle`]: what the SDK does when the app goes to the background and comes back.
 //! - `typing`: throttling out, expiry in. `api`: the `ChatClient` methods.
 
 pub(crate) mod api;
 pub(crate) mod connection;
+pub mod lifecycle;
 pub mod queue;
 pub(crate) mod receiver;
 pub mod send_queue;

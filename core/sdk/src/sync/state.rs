@@ -15,6 +15,7 @@ use chatflow_protocol::{ClientFrame, ErrorBody, Message};
 use crate::error::{Error, Result};
 use crate::events::{ChatEvent, ConnectionState, EventHub, UnreadCount};
 use crate::store::{conversations, Store};
+use crate::sync::lifecycle::Lifecycle;
 use crate::sync::queue::Lane;
 use crate::sync::send_queue::SendQueue;
 use crate::sync::typing::Typing;
@@ -58,6 +59,8 @@ pub(crate) struct SyncState {
     /// Conversations with a catch-up running.
     catching_up: Mutex<HashSet<String>>,
     pub typing: Typing,
+    /// Background / foreground generations (`lifecycle`).
+    pub lifecycle: Lifecycle,
 }
 
 impl SyncState {
@@ -75,6 +78,7 @@ impl SyncState {
             lanes: Mutex::new(HashMap::new()),
             catching_up: Mutex::new(HashSet::new()),
             typing: Typing::default(),
+            lifecycle: Lifecycle::default(),
         }
     }
 
