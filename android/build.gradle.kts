@@ -168,6 +168,9 @@ dependencies {
     implementation("net.java.dev.jna:jna:$jnaVersion@aar")
     // The TLS platform verifier's Kotlin half: the native library calls it through JNI (docs/decisions.md #3).
     implementation(files(platformVerifierJar).builtBy(extractPlatformVerifier))
+    // Background / foreground (ChatflowLifecycle, src/androidMain): the process lifecycle and the flush worker.
+    implementation("androidx.lifecycle:lifecycle-process:2.8.7")
+    implementation("androidx.work:work-runtime-ktx:2.10.0")
 
     // Host JVM tests: the plain JNA jar carries the desktop dispatch library.
     testImplementation("net.java.dev.jna:jna:$jnaVersion")

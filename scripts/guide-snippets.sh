@@ -22,7 +22,8 @@
 #    tests/guides/GuideScreen.{kt,swift}. Platform APIs that do not exist on this machine (Android, AndroidX,
 #    Firebase; UIKit, UserNotifications) come from tests/guides/{android,apple}-stubs: their API surface only, with
 #    the platforms' signatures. The SDK itself is never stubbed: Kotlin compiles against the facade jar plus
-#    src/androidMain (compiled here against the Android stubs), Swift against the Chatflow module SwiftPM built.
+#    src/androidMain (compiled here against the Android stubs), Swift against the Chatflow module SwiftPM built; the
+#    facade's UIKit-only file (ios/Sources/Chatflow/AppLifecycle.swift) is type-checked with the snippets.
 # 4. A block opts out with `ignore` after the language (```swift ignore) when it cannot compile here (a build
 #    script, an Apple-only API of the facade). Its first line must be a comment that says why, so readers see it.
 # 5. A guide without any block of the language fails the check (a renamed README section, a mistyped fence).
@@ -108,6 +109,8 @@ cmd_kotlin() {
 cmd_swift() {
   local src=$OUT/swift
   extract swift "$src" docs/integration-ios.md README.md
+  # The facade's UIKit-only glue compiles nowhere else here: type-check it as app code against the UIKit stub.
+  { echo 'import Chatflow'; cat ios/Sources/Chatflow/AppLifecycle.swift; } > "$src/facade_AppLifecycle.swift"
   [ -d .build ] || die "no .build: run scripts/bindings.sh swift first (it builds the root Package.swift)"
   say "swiftc (chroot): $(find "$src" -name '*.swift' | wc -l) blocks against the Chatflow module and the Apple stubs"
   # The stubs become modules named after the frameworks, so a snippet's `import UserNotifications` reads as in an app.

@@ -5,9 +5,9 @@
 #   scripts/size-gate.sh [LIBRARY]     default: build/android/jniLibs/<first ABI built>/libchatflow_ffi.so
 set -euo pipefail
 
-# 6.0 MiB. This limit only ever goes down: lower it when the library shrinks for good, never raise it to let a change
+# 5.95 MiB. This limit only ever goes down: lower it when the library shrinks for good, never raise it to let a change
 # in (find the room elsewhere first; docs/decisions.md #13).
-LIMIT_BYTES=6291456
+LIMIT_BYTES=6239027
 
 cd "$(dirname "$0")/.."
 out=${CHATFLOW_ANDROID_OUT:-build/android}

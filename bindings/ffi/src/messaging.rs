@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::callbacks::{ChatEventListener, ListenerBridge, TaskHandle};
 use crate::client::ChatClient;
 use crate::error::ChatflowError;
-use crate::types::messaging::{ChatConversation, ChatMessage, ConnectionState, HistoryPage, QuickReply, UnreadCounts};
+use crate::types::messaging::{
+    BackgroundOutcome, ChatConversation, ChatMessage, ConnectionState, HistoryPage, QuickReply, UnreadCounts,
+};
 
 type Result<T, E = ChatflowError> = std::result::Result<T, E>;
 
@@ -116,9 +118,15 @@ impl ChatClient {
         Ok(Arc::new(TaskHandle(handle)))
     }
 
-    /// The app went to the background: the socket closes and sending pauses until `resume` (messages stay queued).
+    /// Closes the socket and pauses sending at once until `resume` (messages stay queued).
     pub fn pause(&self) {
         self.core.pause();
+    }
+
+    // The app went to the background: send what is queued, keep the socket for a grace period, then close and stop
+    // retrying until `resume` (the facades document it).
+    pub async fn enter_background(&self) -> Result<BackgroundOutcome> {
+        Ok(self.core.enter_background().await?)
     }
 
     /// The app came back (or wants to go online now): connect, catch up, send what is queued, skipping backoff.

@@ -13,7 +13,7 @@
 //!   text (title, body: the table's columns). Same reader connection, same run; for every query
 //!   the three run in an order that rotates (none always finds the pages another just read). A last breakdown line
 //!   runs each search twice and times the second: the difference is reading the hits' text from the file.
-//! - Size: database file growth after a checkpoint, split by table with `dbstat`.
+//! - Size: database file growth after a checkpoint, and what each index adds (a compacted copy without it).
 
 #[path = "support/corpus.rs"]
 mod corpus;
@@ -87,6 +87,10 @@ fn stats(mut samples: Vec<Duration>) -> Stats {
     Stats { p50: percentile(&samples, 0.5), p95: percentile(&samples, 0.95), mean }
 }
 
+fn drop_conn(conn: rusqlite::Connection) {
+    conn.close().map_err(|(_, e)| e).expect("close the copy");
+}
+
 fn file_len(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
@@ -138,18 +142,22 @@ fn main() {
         }
         let per_k = |bytes: u64| bytes as f64 / (n as f64 / 1000.0) / 1e6;
         let total = file_len(store.path()) - empty_size;
-        let mut by_table = conn
-            .prepare(
-                "SELECT CASE WHEN name = 'kb_articles_scope' THEN 'search scope index'
-                   WHEN name LIKE 'kb_fts%' THEN 'fts index' WHEN name LIKE 'kb_articles%' THEN 'articles (text)'
-                   ELSE 'other' END AS part, SUM(pgsize) FROM dbstat GROUP BY part",
-            )
-            .expect("dbstat");
-        let parts: Vec<(String, i64)> = by_table
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("dbstat rows")
-            .collect::<rusqlite::Result<_>>()
-            .expect("dbstat rows");
+        // What each index adds: the compacted file minus a compacted copy without that index. (The mobile SQLite
+        // build leaves out the `dbstat` table: docs/decisions.md #13.)
+        let compacted = |without: &str| -> u64 {
+            let copy = dir.path().join("size-probe.db");
+            let _ = std::fs::remove_file(&copy);
+            conn.execute("VACUUM INTO ?1", [copy.to_str().expect("utf-8 path")]).expect("compacted copy");
+            let probe = rusqlite::Connection::open(&copy).expect("open the copy");
+            probe.execute_batch(&format!("{without} VACUUM;")).expect("drop and compact");
+            drop_conn(probe);
+            file_len(&copy)
+        };
+        let whole = compacted("");
+        let parts = [
+            ("fts index", whole - compacted("DROP TABLE kb_fts;")),
+            ("search scope index", whole - compacted("DROP INDEX kb_articles_scope;")),
+        ];
         println!(
             "size on disk: {:.2} MB per 1,000 articles ({:.1} MB total; raw text {:.2} MB per 1,000)",
             per_k(total),
@@ -157,7 +165,7 @@ fn main() {
             per_k(text_bytes as u64)
         );
         for (part, bytes) in parts {
-            println!("  {part:>16}: {:.2} MB per 1,000 articles", per_k(bytes as u64));
+            println!("  {part:>18}: {:.2} MB per 1,000 articles", per_k(bytes));
         }
     }
 

@@ -19,6 +19,7 @@
 
 use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -110,8 +111,16 @@ impl ChatClient {
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
         let inner = self.inner.clone();
-        let handle = inner.spawn(f(inner.clone()))?;
-        handle.await.map_err(join_error)?
+        let work = f(inner.clone());
+        let (result_tx, result_rx) = tokio::sync::oneshot::channel();
+        // Every call spawns the same task type (a boxed future with no output): tokio's task machinery is then
+        // compiled once for all the SDK's async methods, not once per method (library size, docs/decisions.md #13).
+        let task: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+            let _ = result_tx.send(work.await);
+        });
+        inner.spawn(task)?.await.map_err(join_error)?;
+        // The task ran to its end, so it sent its result.
+        result_rx.await.map_err(|_| Error::Closed)?
     }
 }
 

@@ -237,10 +237,21 @@ extension ChatflowClient {
         return stream
     }
 
-    /// The app went to the background: the connection closes, sending pauses (messages stay queued).
+    /// The app went to the background: sends what is queued now, keeps the connection for a grace period (10 s: a
+    /// quick return needs no reconnect), then closes it and stops retrying until ``resume()``; sending stops after
+    /// 25 s whatever is left. Returns when that is done: call it inside `beginBackgroundTask` and end the task then
+    /// (``ChatflowAppLifecycle`` does both on iOS). `stillQueued > 0`: the network did not let everything go; a later
+    /// background task may call it again. `interrupted`: ``resume()`` (or another call) came first.
+    @discardableResult
+    public func enterBackground() async throws(ChatflowError) -> BackgroundOutcome {
+        try await ffiAsync { try await raw.enterBackground() }
+    }
+
+    /// Closes the connection and pauses sending at once (messages stay queued); prefer ``enterBackground()``.
     public func pause() { raw.pause() }
 
-    /// The app is in the foreground (or the network is back): connect, catch up and send now, skipping backoff.
+    /// The app is in the foreground (or the network is back): connect, catch up and send now, skipping backoff. Ends
+    /// a background period that has not closed the connection yet, which then stays open.
     public func resume() throws(ChatflowError) {
         try ffi { try raw.resume() }
     }

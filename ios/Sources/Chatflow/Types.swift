@@ -61,6 +61,7 @@ public typealias UnreadCounts = ChatflowBindings.UnreadCounts
 public typealias UnreadCount = ChatflowBindings.UnreadCount
 public typealias ChatEvent = ChatflowBindings.ChatEvent
 public typealias ConnectionState = ChatflowBindings.ConnectionState
+public typealias BackgroundOutcome = ChatflowBindings.BackgroundOutcome
 public typealias TypingAuthor = ChatflowBindings.TypingAuthor
 public typealias Reader = ChatflowBindings.Reader
 

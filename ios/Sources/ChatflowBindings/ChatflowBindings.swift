@@ -1821,6 +1821,8 @@ public protocol NativeChatClientProtocol: AnyObject, Sendable {
      */
     func editQueued(clientMessageId: String, text: String) throws  -> ChatMessage
     
+    func enterBackground() async throws  -> BackgroundOutcome
+    
     /**
      * The visitor read everything up to `seq` (`null`: the newest message on the device).
      */
@@ -1844,7 +1846,7 @@ public protocol NativeChatClientProtocol: AnyObject, Sendable {
     func openConversation(chatflowId: Int64) async throws  -> ChatConversation
     
     /**
-     * The app went to the background: the socket closes and sending pauses until `resume` (messages stay queued).
+     * Closes the socket and pauses sending at once until `resume` (messages stay queued).
      */
     func pause() 
     
@@ -2558,6 +2560,22 @@ open func editQueued(clientMessageId: String, text: String)throws  -> ChatMessag
 })
 }
     
+open func enterBackground()async throws  -> BackgroundOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_chatflow_ffi_fn_method_nativechatclient_enter_background(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_chatflow_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_chatflow_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_chatflow_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeBackgroundOutcome_lift,
+            errorHandler: FfiConverterTypeNativeError_lift
+        )
+}
+    
     /**
      * The visitor read everything up to `seq` (`null`: the newest message on the device).
      */
@@ -2627,7 +2645,7 @@ open func openConversation(chatflowId: Int64)async throws  -> ChatConversation  
 }
     
     /**
-     * The app went to the background: the socket closes and sending pauses until `resume` (messages stay queued).
+     * Closes the socket and pauses sending at once until `resume` (messages stay queued).
      */
 open func pause()  {try! rustCall() {
         uniffiCallStatus in
@@ -3322,6 +3340,60 @@ public func FfiConverterTypeAvailabilityInfo_lift(_ buf: RustBuffer) throws -> A
 #endif
 public func FfiConverterTypeAvailabilityInfo_lower(_ value: AvailabilityInfo) -> RustBuffer {
     return FfiConverterTypeAvailabilityInfo.lower(value)
+}
+
+
+public struct BackgroundOutcome: Equatable, Hashable {
+    public let stillQueued: UInt64
+    public let interrupted: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(stillQueued: UInt64, interrupted: Bool) {
+        self.stillQueued = stillQueued
+        self.interrupted = interrupted
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BackgroundOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBackgroundOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BackgroundOutcome {
+        return
+            try BackgroundOutcome(
+                stillQueued: FfiConverterUInt64.read(from: &buf), 
+                interrupted: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BackgroundOutcome, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.stillQueued, into: &buf)
+        FfiConverterBool.write(value.interrupted, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBackgroundOutcome_lift(_ buf: RustBuffer) throws -> BackgroundOutcome {
+    return try FfiConverterTypeBackgroundOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBackgroundOutcome_lower(_ value: BackgroundOutcome) -> RustBuffer {
+    return FfiConverterTypeBackgroundOutcome.lower(value)
 }
 
 
@@ -10651,6 +10723,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_edit_queued() != 49098) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_enter_background() != 61612) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_mark_read() != 14683) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10663,7 +10738,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_open_conversation() != 63381) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_pause() != 40773) {
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_pause() != 15858) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_pending_sends() != 8631) {

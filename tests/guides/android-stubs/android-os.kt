@@ -12,3 +12,14 @@ object Build {
         @JvmField val SDK_INT: Int = 0
     }
 }
+
+class Looper private constructor() {
+    companion object {
+        @JvmStatic
+        fun getMainLooper(): Looper = throw UnsupportedOperationException("stub")
+    }
+}
+
+open class Handler(looper: Looper) {
+    fun post(r: Runnable): Boolean = throw UnsupportedOperationException("stub")
+}

@@ -8,6 +8,13 @@ import kotlinx.coroutines.CoroutineScope
 
 abstract class Lifecycle {
     abstract fun addObserver(observer: LifecycleObserver)
+    abstract val currentState: State
+
+    enum class State {
+        DESTROYED, INITIALIZED, CREATED, STARTED, RESUMED;
+
+        fun isAtLeast(state: State): Boolean = compareTo(state) >= 0
+    }
 }
 
 interface LifecycleObserver

@@ -28,6 +28,21 @@ extension UISceneDelegate {
 
     open class var shared: UIApplication { fatalError("stub") }
     open func registerForRemoteNotifications() {}
+
+    nonisolated public static let didEnterBackgroundNotification = Notification.Name("UIApplicationDidEnterBackgroundNotification")
+    nonisolated public static let willEnterForegroundNotification = Notification.Name("UIApplicationWillEnterForegroundNotification")
+
+    open func beginBackgroundTask(withName taskName: String?,
+                                  expirationHandler handler: (@MainActor @Sendable () -> Void)? = nil) -> UIBackgroundTaskIdentifier {
+        fatalError("stub")
+    }
+    open func endBackgroundTask(_ identifier: UIBackgroundTaskIdentifier) {}
+}
+
+public struct UIBackgroundTaskIdentifier: Hashable, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let invalid = UIBackgroundTaskIdentifier(rawValue: 0)
 }
 
 @MainActor public protocol UIApplicationDelegate: AnyObject {

@@ -123,6 +123,16 @@ pub struct HistoryPage {
     pub complete: bool,
 }
 
+pub type BackgroundOutcome = chatflow_core::sync::lifecycle::BackgroundOutcome;
+
+// What a background period ended with (documented in the Kotlin and Swift facades; plain comments keep the
+// library's metadata small).
+#[uniffi::remote(Record)]
+pub struct BackgroundOutcome {
+    pub still_queued: u64,
+    pub interrupted: bool,
+}
+
 pub type ConversationStatus = wire::ConversationStatus;
 
 #[uniffi::remote(Enum)]

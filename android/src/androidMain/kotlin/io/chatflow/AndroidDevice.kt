@@ -26,11 +26,18 @@ object AndroidDevice {
 /**
  * Opens a client storing its data in `noBackupFilesDir/chatflow` ([AndroidStorage]: out of cloud backup and
  * device-to-device transfer), after giving the native library the app's Context for TLS verification by Android's
- * trust manager ([AndroidPlatformTrust]).
+ * trust manager ([AndroidPlatformTrust]). With [followAppLifecycle] the client follows the app between foreground
+ * and background by itself ([ChatflowLifecycle]); pass false to call `enterBackground()` / `resume()` yourself.
  */
-fun ChatflowClient.Companion.open(context: Context, config: ChatflowConfig): ChatflowClient {
+fun ChatflowClient.Companion.open(
+    context: Context,
+    config: ChatflowConfig,
+    followAppLifecycle: Boolean = true,
+): ChatflowClient {
     AndroidPlatformTrust.init(context)
-    return ChatflowClient.open(config, AndroidStorage.directory(context))
+    val client = ChatflowClient.open(config, AndroidStorage.directory(context))
+    if (followAppLifecycle) ChatflowLifecycle.attach(client, context)
+    return client
 }
 
 /** Reports this device (OS, model, app version, locale) for the team's inbox. */

@@ -201,10 +201,23 @@ class ChatflowClient private constructor(private val native: NativeChatClient) :
         }
     }.buffer(Channel.UNLIMITED)
 
-    /** The app went to the background: the connection closes, sending pauses (messages stay queued). */
+    /**
+     * The app went to the background: sends what is queued now, keeps the connection for a grace period (10 s: a
+     * quick return needs no reconnect), then closes it and stops retrying until [resume]; sending stops after 25 s
+     * whatever is left. Returns when that is done. `ChatflowClient.open(context, config)` calls it for you when the
+     * app's process stops being visible ([ChatflowLifecycle]). [BackgroundOutcome.stillQueued] > 0: the network did
+     * not let everything go; a later background job may call it again. [BackgroundOutcome.interrupted]: [resume] (or
+     * another call) came first.
+     */
+    suspend fun enterBackground(): BackgroundOutcome = ffi { raw.enterBackground() }
+
+    /** Closes the connection and pauses sending at once (messages stay queued); prefer [enterBackground]. */
     fun pause() = ffi { raw.pause() }
 
-    /** The app is in the foreground (or the network is back): connect, catch up and send now, skipping backoff. */
+    /**
+     * The app is in the foreground (or the network is back): connect, catch up and send now, skipping backoff. Ends a
+     * background period that has not closed the connection yet, which then stays open.
+     */
     fun resume() = ffi { raw.resume() }
 
     // ---------------------------------------------------------------------------------------------- attachments
