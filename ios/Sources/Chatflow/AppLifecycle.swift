@@ -1,4 +1,5 @@
 #if canImport(UIKit) && !os(watchOS)
+import Foundation
 import UIKit
 
 /// Follows the app between foreground and background and tells the client, which decides what to do
