@@ -7,19 +7,22 @@
 //! commits back (never corrupt the database). See docs/decisions.md #5.
 //!
 //! Readers never block the writer (WAL). Every multi-row change goes through [`Store::write`], one transaction.
+//! Checkpoints run on a thread of the store's own, never inside a commit (`checkpoint`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction};
 
 use crate::error::{Error, Result};
 
+mod checkpoint;
 pub mod conversations;
 pub mod messages;
 pub mod outbox;
 mod renew;
 
+use checkpoint::Checkpointer;
 use renew::remove_file_if_any;
 
 /// Migrations in order; index + 1 is the schema version they produce.
@@ -48,6 +51,7 @@ pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    checkpoints: Arc<Checkpointer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -65,8 +69,9 @@ impl Store {
         let path = dir.join(DB_FILE_NAME);
         // A copy left by a renewal the process did not finish: the database beside it is whole (see `renew_files`).
         remove_file_if_any(&dir.join(FRESH_FILE_NAME))?;
-        let (writer, reader) = connect(&path)?;
-        Ok(Store { path, writer: Mutex::new(writer), reader: Mutex::new(reader) })
+        let checkpoints = Checkpointer::new(&path);
+        let (writer, reader) = connect(&path, &checkpoints)?;
+        Ok(Store { path, writer: Mutex::new(writer), reader: Mutex::new(reader), checkpoints })
     }
 
     /// Path of the database file.
@@ -101,7 +106,7 @@ impl Store {
 }
 
 /// The writer (WAL, migrated) and the reader connection on the database file at `path`.
-fn connect(path: &Path) -> Result<(Connection, Connection)> {
+fn connect(path: &Path, checkpoints: &Arc<Checkpointer>) -> Result<(Connection, Connection)> {
     let mut writer = Connection::open(path)?;
     writer.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -109,6 +114,8 @@ fn connect(path: &Path) -> Result<(Connection, Connection)> {
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;",
     )?;
+    // Checkpoints run on the store's own thread, never inside a commit (`checkpoint`).
+    checkpoints.install(&mut writer)?;
     configure_statements(&writer)?;
     migrate(&mut writer)?;
     let reader = Connection::open_with_flags(

@@ -22,6 +22,9 @@ impl Store {
     pub fn renew_files(&self) -> Result<()> {
         let mut writer = self.writer.lock().map_err(|_| Error::poisoned())?;
         let mut reader = self.reader.lock().map_err(|_| Error::poisoned())?;
+        // No background checkpoint touches the files while they are swapped.
+        let files = self.checkpoints.files.clone();
+        let _files = files.lock().map_err(|_| Error::poisoned())?;
         let dir = self.path.parent().ok_or_else(|| storage("the database path has no directory", &self.path))?;
         let fresh = dir.join(FRESH_FILE_NAME);
         remove_file_if_any(&fresh)?;
@@ -41,7 +44,7 @@ impl Store {
         // The files are only touched once both connections are closed.
         let swapped = close(old_reader).and(close(old_writer)).and_then(|()| self.swap_in(&fresh, dir));
         // Reopen whatever file is in place, the renewed one or (after a failure) the old one, which is whole.
-        let (w, r) = connect(&self.path)?;
+        let (w, r) = connect(&self.path, &self.checkpoints)?;
         *writer = w;
         *reader = r;
         swapped
