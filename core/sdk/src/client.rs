@@ -112,15 +112,26 @@ impl ChatClient {
     {
         let inner = self.inner.clone();
         let work = f(inner.clone());
-        let (result_tx, result_rx) = tokio::sync::oneshot::channel();
-        // Every call spawns the same task type (a boxed future with no output): tokio's task machinery is then
-        // compiled once for all the SDK's async methods, not once per method (library size, docs/decisions.md #13).
-        let task: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
-            let _ = result_tx.send(work.await);
-        });
-        inner.spawn(task)?.await.map_err(join_error)?;
-        // The task ran to its end, so it sent its result.
-        result_rx.await.map_err(|_| Error::Closed)?
+        inner.spawn_for(work)?.output().await?
+    }
+}
+
+/// A task spawned with [`ClientInner::spawn_for`]: its output, for any executor to await.
+pub(crate) struct Spawned<T> {
+    task: tokio::task::JoinHandle<()>,
+    output: tokio::sync::oneshot::Receiver<T>,
+}
+
+impl<T> Spawned<T> {
+    /// The task's output: a panic in it is an internal error, a runtime shut down (the client dropped) `Closed`.
+    pub(crate) async fn output(self) -> Result<T> {
+        self.task.await.map_err(join_error)?;
+        // The task ran to its end, so it sent its output.
+        self.output.await.map_err(|_| Error::Closed)
+    }
+
+    pub(crate) fn abort(&self) {
+        self.task.abort();
     }
 }
 
@@ -160,12 +171,24 @@ impl ClientInner {
         Ok(self.runtime()?.handle().clone())
     }
 
-    /// Spawns `fut` on the SDK runtime.
-    pub(crate) fn spawn<T: Send + 'static>(
+    /// Spawns `fut` on the SDK runtime. Every task has the same type (a boxed future with no output), so tokio's
+    /// task machinery is compiled once for all of them (library size, docs/decisions.md #13); a result travels back
+    /// by channel ([`ChatClient::run`]).
+    pub(crate) fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> Result<tokio::task::JoinHandle<()>> {
+        let task: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(fut);
+        Ok(self.runtime()?.spawn(task))
+    }
+
+    /// Spawns `fut` on the SDK runtime; its output is awaited through the returned [`Spawned`].
+    pub(crate) fn spawn_for<T: Send + 'static>(
         &self,
         fut: impl Future<Output = T> + Send + 'static,
-    ) -> Result<tokio::task::JoinHandle<T>> {
-        Ok(self.runtime()?.spawn(fut))
+    ) -> Result<Spawned<T>> {
+        let (output_tx, output) = tokio::sync::oneshot::channel();
+        let task = self.spawn(async move {
+            let _ = output_tx.send(fut.await);
+        })?;
+        Ok(Spawned { task, output })
     }
 
     /// The TLS configuration REST and the realtime socket share, built on first use (loading the platform's trust

@@ -13,7 +13,7 @@ use chatflow_protocol::limits::MAX_PAGE_SIZE;
 use chatflow_protocol::{AuthorKind, ConversationList, Message, MessagePage};
 
 use crate::client::ClientInner;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::ChatEvent;
 use crate::store::conversations::{self, ChatConversation};
 use crate::store::messages;
@@ -100,7 +100,7 @@ pub(crate) async fn catch_up(inner: &Arc<ClientInner>, state: &SyncState, conver
     let fetch = |after: u64| {
         let (http, token) = (http.clone(), session.visitor_token.clone());
         let path = format!("/v1/conversations/{conversation_id}/messages?after_seq={after}&limit={MAX_PAGE_SIZE}");
-        inner.spawn(async move {
+        inner.spawn_for(async move {
             match http.get::<MessagePage>(&path, Some(&token), None).await? {
                 Fetched::Fresh { body, .. } => Ok(Some(body)),
                 Fetched::NotModified => Ok(None),
@@ -112,7 +112,7 @@ pub(crate) async fn catch_up(inner: &Arc<ClientInner>, state: &SyncState, conver
     let mut next = Some(fetch(synced)?);
     for _ in 0..MAX_CATCH_UP_PAGES {
         let Some(pending) = next.take() else { break };
-        let page: Result<Option<MessagePage>> = pending.await.map_err(|e| Error::Network { message: e.to_string() })?;
+        let page: Result<Option<MessagePage>> = pending.output().await?;
         let Some(page) = page? else { break };
         let last_in_page = page.messages.last().map(|m| m.seq);
         if let (true, Some(last)) = (page.has_more, last_in_page) {
