@@ -19,6 +19,9 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(try chat.pendingSends(), [])
         let stored = try chat.messagesOnDevice(in: conversation.id).messages.first { $0.localId == echo.localId }
         XCTAssertEqual(stored?.state, .sent)
+        // Times come as `Date` too: the server's time of a message sent a moment ago.
+        let age = Date().timeIntervalSince(try XCTUnwrap(stored).createdDate)
+        XCTAssertTrue((-5.0...30.0).contains(age), "created \(age) s ago")
         // Closed after the grace period (the connection manager notices the close a moment later).
         for _ in 0..<500 where chat.connectionState != .offline {
             try await Task.sleep(nanoseconds: 20_000_000)
