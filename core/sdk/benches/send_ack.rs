@@ -97,6 +97,7 @@ async fn server_floor(url: &str, token: &str, conversation_id: &str, n: usize) -
                 if v["type"] == "ack" && v["client_message_id"] == cid.as_str() {
                     break;
                 }
+                assert_ne!(v["type"], "nack", "the server refused a benchmark send: {v}");
             }
         }
         out.push(t.elapsed());
@@ -108,7 +109,13 @@ fn main() {
     let n: usize = std::env::var("SEND_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
     let warmup = 50;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let server = support::TestServer::start();
+    // The abuse limits (docs/decisions.md #15) would pace a thousand sends on one socket: lifted for the benchmark.
+    let server = support::TestServer::start_with(&[
+        "--limit-sends-per-visitor",
+        "100000/1s",
+        "--limit-ws-frames-per-socket",
+        "100000/1s",
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let client = support::open(&server, dir.path());
     let conv = rt.block_on(client.open_conversation(support::FLOW_SUPPORT_EN)).unwrap();
