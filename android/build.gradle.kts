@@ -171,6 +171,8 @@ dependencies {
     // Background / foreground (ChatflowLifecycle, src/androidMain): the process lifecycle and the flush worker.
     implementation("androidx.lifecycle:lifecycle-process:2.8.7")
     implementation("androidx.work:work-runtime-ktx:2.10.0")
+    // Dispatchers.Main on Android (the lifecycle glue runs its coroutines there).
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
 
     // Host JVM tests: the plain JNA jar carries the desktop dispatch library.
     testImplementation("net.java.dev.jna:jna:$jnaVersion")
