@@ -7,7 +7,8 @@
 //! commits back (never corrupt the database). See docs/decisions.md #5.
 //!
 //! Readers never block the writer (WAL). Every multi-row change goes through [`Store::write`], one transaction.
-//! Checkpoints run on a thread of the store's own, never inside a commit (`checkpoint`).
+//! Checkpoints run on a thread of the store's own, not inside a commit unless the log has grown far past its
+//! threshold (`checkpoint`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -114,7 +115,7 @@ fn connect(path: &Path, checkpoints: &Arc<Checkpointer>) -> Result<(Connection, 
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;",
     )?;
-    // Checkpoints run on the store's own thread, never inside a commit (`checkpoint`).
+    // Checkpoints run on the store's own thread, not inside a commit (`checkpoint`, which has the one exception).
     checkpoints.install(&mut writer)?;
     configure_statements(&writer)?;
     migrate(&mut writer)?;
