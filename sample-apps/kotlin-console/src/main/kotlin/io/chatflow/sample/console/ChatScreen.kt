@@ -3,38 +3,45 @@ package io.chatflow.sample.console
 import io.chatflow.AuthorKind
 import io.chatflow.ChatConversation
 import io.chatflow.ChatEvent
-import io.chatflow.ChatMessage
 import io.chatflow.ChatflowClient
-import io.chatflow.ChatflowException
 import io.chatflow.ConnectionState
-import io.chatflow.ConversationStatus
+import io.chatflow.ConversationState
 import io.chatflow.MessageState
+import io.chatflow.ObservedConversation
 import io.chatflow.ProcessDataStatus
 import io.chatflow.QuickReply
-import io.chatflow.Reader
 import io.chatflow.ResolvedChatflow
+import io.chatflow.observeConversation
+import io.chatflow.observeConversations
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.channels.Channel
-import kotlinx.coroutines.channels.ReceiveChannel
 import kotlinx.coroutines.channels.SendChannel
 import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.flow.filterNotNull
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeoutOrNull
 import kotlin.concurrent.thread
 
-/** What the chat loop reacts to: a typed line, the end of input, or an SDK event. */
+/** What the chat loop reacts to: a typed line, the end of input, the connection, or a new state of the screen. */
 sealed interface Input {
     data class Line(val text: String) : Input
     data object End : Input
-    data class Event(val event: ChatEvent) : Input
+    data class Connection(val state: ConnectionState) : Input
+    data class Conversation(val state: ConversationState) : Input
+    data class OtherUnread(val count: Long) : Input
 }
 
 /** A question that takes the visitor's next line as its answer. */
 enum class Question { CONSENT, OPT_IN }
 
 /**
- * The chat on one chatflow. On Android this state and these handlers live in a ViewModel: events come from
- * `client.events` collected in `viewModelScope`, and the lines printed here become UI state.
+ * The chat on one chatflow, drawn from the SDK's observable state: [ObservedConversation.state] for the conversation
+ * (messages with their delivery, typing, status, quick replies), [io.chatflow.ObservedConversationList] for the
+ * unread count of the other conversations, and the connection from `client.events`. On Android this is a ViewModel
+ * that exposes those `StateFlow`s to Compose; a terminal cannot redraw, so [TranscriptPrinter] prints what changed.
  *
  * Everything runs on one coroutine (the loop in [run]), so the state needs no locks. Members are `internal` for
  * the typed-line handlers in Commands.kt.
@@ -46,64 +53,82 @@ class ChatScreen(
 ) {
     /** `null` until the first message opens one. */
     internal var conversation: ChatConversation? = null
+    private var observed: ObservedConversation? = null
+    private var following: Job? = null
+    internal val printer = TranscriptPrinter(this)
 
-    /** The visitor's messages sent from this screen: client message id → delivery shown yet. */
-    internal val echoes = HashMap<String, Boolean>()
     internal var quickReplies: List<QuickReply> = emptyList()
     internal val questions = ArrayDeque<Question>()
     internal var paused = false
     internal var offline = false
     internal var kbSynced = false
 
-    private val shown = HashSet<ULong>()       // seqs on screen already
-    private var baseline = 0uL                   // seqs up to this existed before the chat opened
-    private var welcomeOnScreen = false          // the intro showed the welcome; no team message shown since
-    private var lastVisitorSeq = 0uL
-    private var seenShown = 0uL
-    private val typing = HashSet<String>()
-    private val wedged = HashSet<String>()     // refused messages already reported
     private var everOnline = false
     private var connectionShown: String? = null
-    private var otherUnread = 0uL
+    private var otherUnread = 0L
+    private lateinit var scope: CoroutineScope
+    private val inbox = Channel<Input>(Channel.UNLIMITED)
 
     suspend fun run(): Int = coroutineScope {
+        scope = this
         conversation = currentConversation(client, flow.chatflowId, term)
-        val inbox = Channel<Input>(Channel.UNLIMITED)
         // Collecting the events starts the realtime connection; the Flow replays the current state first. The
-        // collector starts when this coroutine next suspends, so wait for that replay: an event emitted before the
-        // subscription (the delivery of a message typed at once) would otherwise never reach the screen.
+        // collector starts when this coroutine next suspends, so wait for that replay.
         val subscribed = CompletableDeferred<Unit>()
-        val events = launch {
+        val connection = launch {
             client.events.collect {
                 subscribed.complete(Unit)
-                inbox.send(Input.Event(it))
+                if (it is ChatEvent.ConnectionChanged) inbox.send(Input.Connection(it.state))
             }
         }
         subscribed.await()
+        val list = client.observeConversations()
+        val others = launch {
+            list.state.filterNotNull().collect { s ->
+                inbox.send(Input.OtherUnread(s.rows.filter { it.conversationId != conversation?.id }.sumOf { it.unreadCount.toLong() }))
+            }
+        }
         intro()
         readLinesInto(inbox)
         try {
             for (input in inbox) {
                 val goOn = when (input) {
                     is Input.Line -> onLine(input.text)
-                    is Input.Event -> {
-                        onEvent(input.event)
-                        true
-                    }
                     Input.End -> {
                         // End of piped input: let queued messages go out first. Ctrl-D on a terminal just leaves.
-                        if (!term.interactive) drain(inbox)
+                        if (!term.interactive) drain()
                         false
+                    }
+                    else -> {
+                        onChange(input)
+                        true
                     }
                 }
                 if (!goOn) break
                 term.prompt(if (questions.isEmpty()) "› " else "[y/n] ")
             }
         } finally {
-            events.cancel()
+            connection.cancel()
+            others.cancel()
+            following?.cancel()
+            list.close()
+            observed?.close()
         }
         goodbye()
         0
+    }
+
+    /**
+     * Follows [c]: its state comes into the loop as [Input.Conversation]. Returns the first snapshot (the messages
+     * stored on the device), or `null` if it did not come within 5 s.
+     */
+    internal suspend fun follow(c: ChatConversation): ConversationState? {
+        val screen = client.observeConversation(c.id, limit = 50)
+        observed = screen
+        val first = withTimeoutOrNull(5_000) { screen.state.filterNotNull().first() }
+        first?.let { printer.started(it) }
+        following = scope.launch { screen.state.filterNotNull().collect { inbox.send(Input.Conversation(it)) } }
+        return first
     }
 
     /** Header, welcome message, recent history and the consent questions. */
@@ -113,14 +138,15 @@ class ChatScreen(
         flow.availability.awayMessage?.takeIf { !flow.availability.available }?.let { term.say(term.yellow(it)) }
         if (flow.welcomeMessage.isNotEmpty()) {
             term.say("${term.magenta(flow.header.displayName)}: ${flow.welcomeMessage}")
-            welcomeOnScreen = true
+            printer.welcomeOnScreen = true
         }
 
         conversation?.let { c ->
-            val page = client.messages(c.id, limit = 10)
+            // Brings the latest page onto the device (the state holds what the device has).
+            client.messages(c.id, limit = 10)
+            val page = follow(c)?.messages?.takeLast(10).orEmpty()
             if (page.isNotEmpty()) term.say(term.dim("— earlier in this conversation —"))
-            page.forEach { show(it, fromHistory = true) }
-            baseline = maxOf(c.lastSeq, page.mapNotNull { it.seq }.maxOrNull() ?: 0uL)
+            page.forEach { printer.message(it.message) }
             // On screen now, so read: the team sees "seen" and the unread badge clears.
             if (page.isNotEmpty()) client.markRead(c.id)
         }
@@ -145,43 +171,20 @@ class ChatScreen(
         Question.OPT_IN -> term.say("${term.bold("☐")} ${flow.consent.communicate?.checkboxLabel ?: ""} [y/n]")
     }
 
-    private fun isCurrent(conversationId: String) = conversation?.id == conversationId
-
-    internal suspend fun onEvent(event: ChatEvent) {
-        when (event) {
-            is ChatEvent.ConnectionChanged -> onConnection(event.state)
-            is ChatEvent.MessagesChanged -> if (isCurrent(event.conversationId)) event.messages.forEach { show(it) }
-            is ChatEvent.SendStateChanged -> (event.state as? MessageState.Wedged)?.let {
-                if (wedged.add(event.clientMessageId)) {
-                    term.say(term.red("  ✗ not sent (${it.code.name.lowercase()}): ${it.message}"))
-                }
+    private fun onChange(input: Input) {
+        when (input) {
+            is Input.Connection -> onConnection(input.state)
+            is Input.Conversation -> {
+                printer.changed(input.state)
+                // The core keeps the pickable replies: the latest question's, until the visitor answers.
+                quickReplies = input.state.details.quickReplies
             }
-            is ChatEvent.Typing -> if (isCurrent(event.conversationId) && event.author.kind != AuthorKind.VISITOR) {
-                val name = event.author.displayName ?: authorWord(event.author.kind)
-                if (!event.typing) typing.remove(name) else if (typing.add(name)) term.say(term.dim("$name is typing…"))
-            }
-            is ChatEvent.ReadMarker -> if (isCurrent(event.conversationId) && event.reader == Reader.AGENT) onSeen(event.seq)
-            is ChatEvent.ConversationStatusChanged -> if (isCurrent(event.conversationId)) {
-                term.say(
-                    if (event.status == ConversationStatus.CLOSED) term.yellow("the team closed this conversation (writing reopens it)")
-                    else term.dim("conversation reopened"),
-                )
-            }
-            is ChatEvent.ConversationChanged -> if (isCurrent(event.conversation.id)) {
-                val before = conversation?.assignee?.id
-                event.conversation.assignee?.takeIf { it.id != before }?.let { term.say(term.dim("${it.displayName} joined the conversation")) }
-                conversation = event.conversation
-            }
-            is ChatEvent.UnreadCountsChanged -> {
+            is Input.OtherUnread -> {
                 // Messages in this conversation are read as they are shown; others wait in the app's inbox.
-                val others = event.counts.filter { !isCurrent(it.conversationId) }.sumOf { it.count }
-                if (others > 0uL && others != otherUnread) term.say(term.dim("$others unread message(s) in your other conversations"))
-                otherUnread = others
+                if (input.count > 0 && input.count != otherUnread) term.say(term.dim("${input.count} unread message(s) in your other conversations"))
+                otherUnread = input.count
             }
-            // We fell behind: redraw from the store (already shown messages are skipped).
-            ChatEvent.Resync -> conversation?.let { c -> client.messages(c.id).forEach { show(it) } }
-            // A file's echo says "queued" then "sent"; an app would draw a progress bar from these.
-            is ChatEvent.PendingSends, is ChatEvent.MessageDeleted, is ChatEvent.CaughtUp, is ChatEvent.UploadProgress -> {}
+            is Input.Line, Input.End -> {}
         }
     }
 
@@ -205,67 +208,19 @@ class ChatScreen(
         connectionShown = word
     }
 
-    /** The team read up to [seq]: "seen" once per newest visitor message. */
-    private fun onSeen(seq: ULong) {
-        if (lastVisitorSeq in 1uL..seq && lastVisitorSeq > seenShown) {
-            seenShown = lastVisitorSeq
-            term.say(term.dim("  ✓✓ seen by the team"))
-        }
-    }
-
-    /** Shows a message once, or the delivery of one of the visitor's echoes. */
-    internal fun show(m: ChatMessage, fromHistory: Boolean = false) {
-        val mine = m.author.kind == AuthorKind.VISITOR
-        if (mine) m.seq?.let { lastVisitorSeq = maxOf(lastVisitorSeq, it) }
-        val id = m.clientMessageId
-        if (mine && id != null && id in echoes) {
-            // Already on screen as "queued": only its delivery is news.
-            if (m.state == MessageState.Sent && echoes[id] == false) {
-                echoes[id] = true
-                m.seq?.let { shown += it }
-                term.say(term.dim("  ✓ sent #${m.seq}"))
-            }
-            return
-        }
-        val seq = m.seq ?: return
-        if (!shown.add(seq)) return
-        // Older than this screen (a catch-up filling the store): not news.
-        if (!fromHistory && seq <= baseline) return
-        // The server stores the welcome as the conversation's first team message — not always its first message: a
-        // bot's greeting may come after the visitor's first words. It is on screen already, from the intro.
-        if (!mine && welcomeOnScreen) {
-            welcomeOnScreen = false
-            if (m.body == flow.welcomeMessage) return
-        }
-        val name = if (mine) term.cyan("you") else term.magenta(m.author.displayName ?: authorWord(m.author.kind))
-        term.say("${term.dim(clock(m.createdAt))} $name: ${m.body}")
-        m.attachments.forEach { term.say("    ${attachmentLine(it)}") }
-        if (m.quickReplies.isNotEmpty()) {
-            term.say("    " + m.quickReplies.mapIndexed { i, r -> "${term.bold("[${i + 1}]")} ${r.label}" }.joinToString("   "))
-        }
-        if (!mine) {
-            typing.clear()
-            // The latest question's buttons stay pickable until the visitor answers (a "sorry?" without buttons
-            // in between does not take them away).
-            if (m.quickReplies.isNotEmpty()) quickReplies = m.quickReplies
-            // Shown = read: the team sees "seen" and no unread badge is left for it.
-            if (!fromHistory) client.markRead(m.conversationId, seq)
-        }
-    }
-
-    /** Non-refused messages still waiting for the server. */
+    /** Non-refused messages still waiting for the server (every conversation: the send queue is the app's). */
     internal fun waitingSends() = client.pendingSends().filter { it.state !is MessageState.Wedged }
 
-    /** End of input: keep rendering events until the queue is empty (at most 30 s), then leave. */
-    private suspend fun drain(inbox: ReceiveChannel<Input>) {
+    /** End of input: keep drawing the changes until the queue is empty (at most 30 s), then leave. */
+    private suspend fun drain() {
         withTimeoutOrNull(30_000) {
             while (waitingSends().isNotEmpty()) {
-                (withTimeoutOrNull(200) { inbox.receive() } as? Input.Event)?.let { onEvent(it.event) }
+                withTimeoutOrNull(200) { inbox.receive() }?.let(::onChange)
             }
         }
-        generateSequence { inbox.tryReceive().getOrNull() }.filterIsInstance<Input.Event>().forEach { onEvent(it.event) }
-        // A confirmation whose event is still on its way is in the store already.
-        conversation?.let { c -> client.messages(c.id).forEach { show(it) } }
+        // The state that reports the last confirmation may still be on its way: draw the latest.
+        observed?.state?.value?.let { printer.changed(it) }
+        generateSequence { inbox.tryReceive().getOrNull() }.forEach(::onChange)
     }
 
     private fun goodbye() {

@@ -112,7 +112,6 @@ private fun ChatScreen.answer(question: Question, text: String) {
     questions.firstOrNull()?.let { ask(it) }
 }
 
-/** Sends a message (or picks a quick reply), opening the conversation with the first one. */
 /** The conversation to send in, opened on first use; `null` (after saying why) while consent is missing. */
 private suspend fun ChatScreen.sendingConversation(): io.chatflow.ChatConversation? {
     val consent = client.consentState(flow.chatflowId)
@@ -123,6 +122,7 @@ private suspend fun ChatScreen.sendingConversation(): io.chatflow.ChatConversati
     return conversation ?: client.openConversation(flow.chatflowId).also {
         conversation = it
         term.say(term.dim("conversation started"))
+        follow(it)
     }
 }
 
@@ -131,7 +131,7 @@ private suspend fun ChatScreen.sendFile(file: java.io.File) {
     if (!file.isFile) return term.say(term.yellow("/file: no file at ${file.path}"))
     val c = sendingConversation() ?: return
     val echo = client.sendFile(c.id, file)
-    echo.clientMessageId?.let { echoes[it] = false }
+    printer.echoed(echo)
     term.say("${term.cyan("you")}: ${attachmentLine(echo.attachments.first())}")
     term.say(term.dim(if (offline || paused) "  … queued: will be sent when back online" else "  … queued"))
 }
@@ -140,7 +140,7 @@ private suspend fun ChatScreen.send(text: String, reply: QuickReply? = null) {
     val c = sendingConversation() ?: return
     // The local echo is on the device before send returns; delivery shows up later as an event.
     val echo = if (reply != null) client.sendQuickReply(c.id, reply) else client.send(c.id, text)
-    echo.clientMessageId?.let { echoes[it] = false }
+    printer.echoed(echo)
     quickReplies = emptyList()   // whatever was sent answers the question
     // On a terminal the typed line is on screen already; a pipe's transcript needs it.
     if (!term.interactive || reply != null) term.say("${term.cyan("you")}: $text")
