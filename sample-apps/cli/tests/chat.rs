@@ -1,6 +1,6 @@
 //! The interactive chat as a person uses it — in a pseudo-terminal (util-linux `script(1)`, BSD `script` on macOS):
-//! type a message, see it sent, see the agent's reply (and typing), answer the consent prompt, quit. Also the chat
-//! driven through a pipe (scripts), and the scripted tour the demo runs.
+//! type a message, see it sent and read by the team, see the agent's reply (and typing), answer the consent prompt,
+//! quit. Also the chat driven through a pipe (scripts), and the scripted tour the demo runs.
 //!
 //! Waits are bounded (generous ceilings for a loaded machine); nothing asserts a duration.
 
@@ -143,7 +143,8 @@ fn a_person_chats_in_a_terminal() {
     let at = pty.wait_for("✓ sent #1", at);
 
     agent_reply(&env, "Sorry about that! Let me check.");
-    let at = pty.wait_for("✓✓ seen by the team", at);
+    // agent-reply reads first, as a person in the inbox does.
+    let at = pty.wait_for("✓✓ read #1", at);
     let at = pty.wait_for("is typing…", at);
     let at = pty.wait_for(": Sorry about that! Let me check.", at);
 
@@ -163,6 +164,32 @@ fn a_person_chats_in_a_terminal() {
     let h = env.json(&["history"]);
     let bodies: Vec<&str> = h["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
     assert_eq!(bodies, ["Hello, my order is late", "Sorry about that! Let me check.", "sent while offline"]);
+}
+
+#[test]
+fn a_message_shown_sent_turns_read_when_the_team_reads_it() {
+    let env = Env::start();
+    let mut pty = Pty::spawn(&env, "chat");
+    let at = pty.wait_for("› ", 0);
+    pty.type_line("Is anyone there?");
+    let start = pty.wait_for("conversation ", at);
+    let end = pty.wait_for(" started", start);
+    let conversation = pty.text()[start..end - " started".len()].to_owned();
+    let at = pty.wait_for("✓ sent #1", end);
+    pty.type_line("Hello?");
+    let at = pty.wait_for("✓ sent #2", at);
+
+    // Each read receipt moves the mark of the messages it covers, and only those.
+    env.agent_read(&conversation, 1);
+    let at = pty.wait_for("✓✓ read #1", at);
+    env.agent_read(&conversation, 2);
+    pty.wait_for("✓✓ read #2", at);
+
+    pty.type_line("/quit");
+    let screen = pty.text();
+    assert_eq!(pty.wait_exit(), 0);
+    assert_eq!(screen.matches("✓ sent #1").count(), 1, "{screen}");
+    assert_eq!(screen.matches("✓✓ read").count(), 2, "one line per read receipt: {screen}");
 }
 
 #[test]

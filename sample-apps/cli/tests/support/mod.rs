@@ -5,6 +5,8 @@
 //! to `server.log` next to its database; the path is printed when a test fails.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -147,6 +149,25 @@ impl Env {
             .env_remove("NO_COLOR")
             .timeout(Duration::from_secs(120));
         c
+    }
+
+    /// The team (agent Alice) reads `conversation_id` up to `seq`, and does nothing else: the agent API's read
+    /// receipt, `POST /v1/agent/conversations/{id}/read`, as one plain HTTP/1.1 request to the server.
+    pub fn agent_read(&self, conversation_id: &str, seq: u64) {
+        let body = serde_json::json!({ "seq": seq }).to_string();
+        let request = format!(
+            "POST /v1/agent/conversations/{conversation_id}/read HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+             Authorization: Bearer {ALICE}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the server");
+        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        stream.write_all(request.as_bytes()).expect("send the read receipt");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("the server's answer");
+        assert!(response.starts_with("HTTP/1.1 204"), "read receipt refused:\n{response}");
     }
 
     /// Runs `chatflow --json ARGS`, asserts success, parses stdout.

@@ -1,6 +1,6 @@
 //! What the visitor types: an answer to a pending question, a `/command`, a quick-reply number, or a message.
 
-use chatflow_core::protocol::{MessageSurvey, QuickReply};
+use chatflow_core::protocol::QuickReply;
 
 use super::render::{Chat, Question};
 use super::Flow;
@@ -55,7 +55,9 @@ impl Chat<'_> {
             return self.command(cmd);
         }
         if let Ok(n) = text.parse::<usize>() {
-            if let Some(reply) = n.checked_sub(1).and_then(|i| self.quick_replies.get(i)).cloned() {
+            // The buttons the conversation offers now (none once the visitor said anything after them).
+            let offer = self.state.as_ref().map(|s| s.details.quick_replies.as_slice()).unwrap_or_default();
+            if let Some(reply) = n.checked_sub(1).and_then(|i| offer.get(i)).cloned() {
                 self.send(&reply.label.clone(), Some(&reply))?;
                 return Ok(Flow::Continue);
             }
@@ -176,7 +178,8 @@ impl Chat<'_> {
         Ok(())
     }
 
-    /// Answers the conversation's latest survey prompt through the send queue (it waits there while offline).
+    /// Answers the survey the conversation state shows waiting, through the send queue (it waits there while
+    /// offline).
     fn survey(&mut self, args: &str) -> CliResult<()> {
         const USAGE: &str = "/survey N [COMMENT]: answer the satisfaction survey, e.g. /survey 5 quick and kind";
         let Some(c) = self.conversation.clone() else {
@@ -185,14 +188,13 @@ impl Chat<'_> {
         let (rating, comment) = args.split_once(' ').map_or((args, ""), |(r, c)| (r, c.trim()));
         let rating: u8 =
             rating.parse().map_err(|_| CliError::new(Kind::Usage, format!("{USAGE} (`{rating}` is not a rating)")))?;
-        let page = self.ctx.block_on(self.ctx.client.messages(&c.id, None, 50))?;
-        let prompt = page.iter().rev().find(|m| matches!(m.survey, Some(MessageSurvey::Prompt(_))));
-        let Some(seq) = prompt.and_then(|m| m.seq) else {
-            let why = "no survey in this conversation yet: it comes when the team closes the chat";
+        let Some(seq) = self.state.as_ref().and_then(|s| s.details.pending_survey.as_ref()).map(|p| p.seq) else {
+            let why = "no survey waiting for an answer in this conversation: it comes when the team closes the chat";
             return Err(CliError::new(Kind::Usage, why));
         };
         let comment = (!comment.is_empty()).then(|| comment.to_owned());
         let echo = self.ctx.client.answer_survey(&c.id, seq, rating, comment)?;
+        self.sent(&echo);
         let view = MessageView::from(&echo);
         self.emit(serde_json::json!({ "event": "survey_answered", "conversation_id": c.id, "message": view }));
         let text = view.render(&self.st);
@@ -250,16 +252,14 @@ impl Chat<'_> {
         let conversation = self.ensure_conversation()?;
         let source = chatflow_core::attachments::FileSource::Path(path.into());
         let echo = self.ctx.client.send_attachment(&conversation.id, source, &name, None, None)?;
-        if let Some(id) = &echo.client_message_id {
-            self.echoes.insert(id.clone(), "queued");
-        }
+        self.sent(&echo);
         self.emit(serde_json::json!({ "event": "queued", "message": MessageView::from(&echo) }));
         let line = format!("{}: {}", self.st.cyan("you"), crate::views::attachment_line(&echo.attachments[0]));
         self.say(&line);
         Ok(())
     }
 
-    /// The chat's conversation, opened on first use.
+    /// The chat's conversation, opened (and its state followed) on first use.
     fn ensure_conversation(&mut self) -> CliResult<chatflow_core::store::conversations::ChatConversation> {
         Ok(match &self.conversation {
             Some(c) => c.clone(),
@@ -271,6 +271,7 @@ impl Chat<'_> {
                 let line = self.st.dim(&format!("conversation {} started", c.id));
                 self.say(&line);
                 self.conversation = Some(c.clone());
+                self.follow(&c.id)?;
                 c
             }
         })
@@ -283,9 +284,7 @@ impl Chat<'_> {
             Some(r) => self.ctx.client.send_quick_reply(&conversation.id, r)?,
             None => self.ctx.client.send(&conversation.id, text)?,
         };
-        if let Some(id) = &echo.client_message_id {
-            self.echoes.insert(id.clone(), "queued");
-        }
+        self.sent(&echo);
         self.emit(serde_json::json!({ "event": "queued", "message": MessageView::from(&echo) }));
         if !self.tty || quick_reply.is_some() {
             let line = format!("{}: {text}", self.st.cyan("you"));

@@ -2,16 +2,49 @@
 //! programs that drive the chat through stdin/stdout.
 
 use chatflow_core::events::{ChatEvent, ConnectionState};
+use chatflow_core::protocol::AuthorKind;
+use chatflow_core::state::Delivery;
 use serde_json::{json, Value};
 
+use super::render::Chat;
 use crate::views::{author_label, state_word, word, ConversationView, MessageView};
+
+impl Chat<'_> {
+    /// `--json`: one SDK event as a JSON line.
+    pub fn on_event(&mut self, event: ChatEvent) {
+        self.emit(event_json(&event));
+        if let ChatEvent::MessagesChanged { messages, .. } = &event {
+            let confirmed = messages.iter().filter(|m| m.author.kind == AuthorKind::Visitor && m.seq.is_some());
+            self.confirmed_in_events.extend(confirmed.filter_map(|m| m.client_message_id.clone()));
+        }
+    }
+
+    /// `--json`, leaving: the messages sent from this chat that the conversation state shows stored by the server
+    /// but whose event is still on its way (the SDK's event and the state reach the chat separately), as one
+    /// `messages` event, so a program reading the output sees every confirmation.
+    pub fn settle(&mut self) {
+        let Some(state) = self.state.as_ref().filter(|_| self.ctx.out.json) else { return };
+        let late: Vec<MessageView> = state
+            .messages
+            .iter()
+            .filter(|m| self.sent_here.contains(&m.id) && matches!(m.delivery, Delivery::Sent | Delivery::ReadByTeam))
+            .filter(|m| m.message.client_message_id.as_ref().is_some_and(|id| !self.confirmed_in_events.contains(id)))
+            .map(|m| MessageView::from(&m.message))
+            .collect();
+        if !late.is_empty() {
+            self.emit(
+                json!({ "event": "messages", "conversation_id": state.details.conversation_id, "messages": late }),
+            );
+        }
+    }
+}
 
 fn messages(list: &[chatflow_core::store::messages::ChatMessage]) -> Vec<MessageView> {
     list.iter().map(MessageView::from).collect()
 }
 
 /// One SDK event as a JSON object with an `event` field.
-pub fn event(e: &ChatEvent) -> Value {
+fn event_json(e: &ChatEvent) -> Value {
     match e {
         ChatEvent::ConnectionChanged { state } => {
             let (name, retry_at) = match state {

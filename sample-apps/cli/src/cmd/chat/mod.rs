@@ -1,9 +1,10 @@
 //! `chat`: a line-based interactive chat on the resolved chatflow.
 //!
-//! One loop on the main thread handles two sources merged into one channel: lines from stdin (a reader thread) and
-//! the SDK's events (its subscription callback). The loop never blocks on the network for longer than an SDK call;
-//! sends are queued by the SDK and confirmed by events, so a lost connection shows as "offline" and queued
-//! messages go out when it is back.
+//! The screen renders from the SDK's observable conversation state: the chat keeps a `ConversationState`, applies
+//! every update the SDK delivers, and prints what changed (`changes.rs`). One loop on the main thread handles the
+//! sources merged into one channel: lines from stdin (a reader thread) and the state's updates (the observer's
+//! callback). The loop never blocks on the network for longer than an SDK call; sends are queued by the SDK and their
+//! delivery shows in the state, so a lost connection shows as "offline" and queued messages go out when it is back.
 //!
 //! With `--json`, the chat speaks JSON Lines instead of text: every SDK event and the outcome of every line.
 //!
@@ -11,6 +12,7 @@
 //! colours, the visitor's own lines are echoed as `you: …`, and at the end of input the chat waits (bounded,
 //! `--drain-secs`) for queued messages to be delivered before it exits.
 
+mod changes;
 mod commands;
 mod json;
 mod render;
@@ -21,18 +23,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chatflow_core::events::{ChatEvent, EventListener};
+use chatflow_core::state::{ConversationListener, ConversationState, ConversationUpdate};
 
 use super::resolve_flow;
 use crate::cli::ChatArgs;
 use crate::context::Ctx;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult, Kind};
 
 pub use render::Chat;
+
+/// The observer reads the first state from the device at once; this only bounds a wait that should never be long.
+const FIRST_STATE_WITHIN: Duration = Duration::from_secs(30);
 
 /// What the loop receives.
 pub enum Input {
     Line(String),
     Eof,
+    /// A change of the conversation state (boxed: a snapshot is large next to a line).
+    Update(Box<ConversationUpdate>),
+    /// An SDK event, for `--json` only.
     Event(ChatEvent),
 }
 
@@ -43,11 +52,21 @@ pub enum Flow {
     Quit,
 }
 
-struct Forward(mpsc::Sender<Input>);
+/// Hands the conversation state's updates to the loop (the SDK calls it on its own threads).
+pub struct ForwardUpdates(pub mpsc::Sender<Input>);
 
-impl EventListener for Forward {
-    fn on_event(&self, event: ChatEvent) {
+impl ConversationListener for ForwardUpdates {
+    fn on_update(&self, update: ConversationUpdate) {
         // The loop is gone once the chat ends; nothing to do then.
+        let _ = self.0.send(Input::Update(Box::new(update)));
+    }
+}
+
+/// Hands the SDK's events to the loop, for `--json`.
+struct ForwardEvents(mpsc::Sender<Input>);
+
+impl EventListener for ForwardEvents {
+    fn on_event(&self, event: ChatEvent) {
         let _ = self.0.send(Input::Event(event));
     }
 }
@@ -72,12 +91,12 @@ fn spawn_stdin_reader(tx: mpsc::Sender<Input>) {
 pub fn run(ctx: &Ctx, a: &ChatArgs) -> CliResult<u8> {
     let flow = resolve_flow(ctx, &a.target)?;
     let tty = std::io::stdin().is_terminal() && ctx.out.stdout_tty;
-    let mut chat = Chat::new(ctx, flow, tty);
-    chat.open(a.conversation.conversation.as_deref(), a.new, a.target.offline)?;
-
     let (tx, rx) = mpsc::channel();
-    let _subscription = ctx.client.subscribe(Arc::new(Forward(tx.clone())))?;
-    chat.intro(a.history)?;
+    let mut chat = Chat::new(ctx, flow, tty, tx.clone(), a.history);
+    chat.open(a.conversation.conversation.as_deref(), a.new, a.target.offline)?;
+    let first = if chat.is_following() { Some(first_state(&rx)?) } else { None };
+    let _events = if ctx.out.json { Some(ctx.client.subscribe(Arc::new(ForwardEvents(tx.clone())))?) } else { None };
+    chat.intro(first)?;
     spawn_stdin_reader(tx);
 
     loop {
@@ -85,6 +104,10 @@ pub fn run(ctx: &Ctx, a: &ChatArgs) -> CliResult<u8> {
         let Ok(input) = rx.recv() else { break };
         let flow = match input {
             Input::Line(line) => chat.on_line(&line)?,
+            Input::Update(update) => {
+                chat.on_update(*update);
+                Flow::Continue
+            }
             Input::Event(e) => {
                 chat.on_event(e);
                 Flow::Continue
@@ -105,20 +128,42 @@ pub fn run(ctx: &Ctx, a: &ChatArgs) -> CliResult<u8> {
     Ok(0)
 }
 
-/// End of input: keep rendering events until nothing is left to send (or `within` passed).
+/// The snapshot the observer delivers first (nothing else is on the channel yet: stdin is read after the intro).
+fn first_state(rx: &mpsc::Receiver<Input>) -> CliResult<ConversationState> {
+    let deadline = Instant::now() + FIRST_STATE_WITHIN;
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Input::Update(update)) => {
+                if let ConversationUpdate::Snapshot { state } = *update {
+                    return Ok(state);
+                }
+            }
+            Ok(_) => {}
+            Err(_) => {
+                return Err(CliError::new(Kind::Internal, "the conversation's state did not arrive from the SDK"))
+            }
+        }
+    }
+}
+
+/// End of input: keep rendering updates until nothing is left to send (or `within` passed).
 fn drain(chat: &mut Chat, rx: &mpsc::Receiver<Input>, within: Duration) {
     let deadline = Instant::now() + within;
-    while chat.has_pending_sends() && Instant::now() < deadline {
+    while chat.awaiting_delivery() && Instant::now() < deadline {
         match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Input::Update(update)) => chat.on_update(*update),
             Ok(Input::Event(e)) => chat.on_event(e),
             Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    // Events already delivered are shown before leaving; confirmations whose event is still on its way are read
-    // from the store.
-    while let Ok(Input::Event(e)) = rx.try_recv() {
-        chat.on_event(e);
+    // What already arrived is shown before leaving.
+    while let Ok(input) = rx.try_recv() {
+        match input {
+            Input::Update(update) => chat.on_update(*update),
+            Input::Event(e) => chat.on_event(e),
+            Input::Line(_) | Input::Eof => {}
+        }
     }
     chat.settle();
 }

@@ -1,21 +1,25 @@
-//! The chat's state and how SDK events are shown: team messages with numbered quick replies, delivery of the
-//! visitor's messages, typing, "seen" marks, and the connection as an offline indicator.
+//! The chat screen: its lines and prompt, the intro (header, welcome, recent history from the conversation state) and
+//! the questions asked before the first message. What changes while the chat runs is printed by `changes.rs`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write;
+use std::sync::{mpsc, Arc};
 
 use chatflow_core::chatflow::ResolvedChatflow;
 use chatflow_core::consent::ProcessDataStatus;
-use chatflow_core::events::{ChatEvent, ConnectionState};
-use chatflow_core::protocol::{AuthorKind, ConversationStatus, QuickReply, Reader};
+use chatflow_core::state::{ConversationObserver, ConversationState, Delivery};
 use chatflow_core::store::conversations::ChatConversation;
-use chatflow_core::store::messages::{ChatMessage, MessageState};
 
+use super::{ForwardUpdates, Input};
 use crate::cmd::{conversation_for, current_conversation};
 use crate::context::Ctx;
 use crate::error::CliResult;
 use crate::output::Style;
-use crate::views::{author_label, quick_replies, word, ChatflowView, ConversationView, MessageView};
+use crate::views::{word, ChatflowView, ConversationView, MessageView};
+
+/// The conversation state holds at least this many of the latest messages (more when `--history` asks for more), so
+/// a burst of messages between two updates is never cut off.
+const MIN_WINDOW: u32 = 50;
 
 /// A question waiting for the visitor's next line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +32,15 @@ pub enum Question {
     Email,
 }
 
+/// What the chat knows of one message of the conversation state.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// Printed (as history, live, or as the visitor's own line): later delivery changes are printed under it.
+    pub on_screen: bool,
+    /// The delivery state the screen last reflects.
+    pub delivery: Delivery,
+}
+
 pub struct Chat<'a> {
     pub ctx: &'a Ctx,
     pub flow: ResolvedChatflow,
@@ -36,48 +49,67 @@ pub struct Chat<'a> {
     pub tty: bool,
     /// `None` until the first message opens one (no empty conversations in the team's inbox).
     pub conversation: Option<ChatConversation>,
-    /// Server messages already on screen (by seq).
-    shown: HashSet<u64>,
-    /// Messages up to this seq existed before the chat started: a catch-up that stores them later is not news.
-    baseline: u64,
-    /// The intro showed the chatflow's welcome and no team message has been shown since (see `show_message`).
-    welcome_on_screen: bool,
-    /// The visitor's messages sent from this chat: client id → last state shown.
-    pub echoes: HashMap<String, &'static str>,
-    /// Highest seq of a visitor message (for "seen").
-    last_visitor_seq: u64,
-    seen_shown: u64,
-    pub quick_replies: Vec<QuickReply>,
-    /// Who is shown typing.
-    typing: HashSet<String>,
+    /// The conversation as the SDK last described it: every update is applied to it, and the screen prints what
+    /// moved. `None` until the first snapshot.
+    pub state: Option<ConversationState>,
+    /// Keeps the updates coming; dropped with the chat.
+    observer: Option<ConversationObserver>,
+    /// Where the observer's updates go: the chat loop's channel.
+    updates: mpsc::Sender<Input>,
+    /// How many messages the intro shows (`--history`).
+    history: u32,
+    /// Every message of the state met so far, by its stable id.
+    pub seen: HashMap<i64, Seen>,
+    /// The visitor's messages sent from this chat (ids): the end of piped input waits for them.
+    pub sent_here: Vec<i64>,
+    /// Messages up to this seq are older than what the chat shows: a catch-up that stores them later is not news.
+    pub baseline: u64,
+    /// The intro showed the chatflow's welcome and no team message has been shown since (see `changes.rs`).
+    pub welcome_on_screen: bool,
+    /// The quick replies last printed (under their message or on their own).
+    pub offer_on_screen: Vec<chatflow_core::protocol::QuickReply>,
+    /// The survey (prompt seq) whose "answer with /survey" hint is on screen.
+    pub survey_on_screen: Option<u64>,
     pub offline_shown: bool,
-    ever_online: bool,
+    pub ever_online: bool,
     pub paused: bool,
     pub questions: VecDeque<Question>,
     prompt_shown: bool,
+    /// `--json`: the visitor's messages (client ids) whose confirmation an SDK event already carried.
+    pub confirmed_in_events: HashSet<String>,
 }
 
 impl<'a> Chat<'a> {
-    pub fn new(ctx: &'a Ctx, flow: ResolvedChatflow, tty: bool) -> Chat<'a> {
+    /// `updates`: the chat loop's channel; `history`: how many messages the intro shows.
+    pub fn new(
+        ctx: &'a Ctx,
+        flow: ResolvedChatflow,
+        tty: bool,
+        updates: mpsc::Sender<Input>,
+        history: u32,
+    ) -> Chat<'a> {
         Chat {
             ctx,
             flow,
             st: ctx.out.out,
             tty,
             conversation: None,
-            shown: HashSet::new(),
-            welcome_on_screen: false,
+            state: None,
+            observer: None,
+            updates,
+            history,
+            seen: HashMap::new(),
+            sent_here: Vec::new(),
             baseline: 0,
-            echoes: HashMap::new(),
-            last_visitor_seq: 0,
-            seen_shown: 0,
-            quick_replies: Vec::new(),
-            typing: HashSet::new(),
+            welcome_on_screen: false,
+            offer_on_screen: Vec::new(),
+            survey_on_screen: None,
             offline_shown: false,
             ever_online: false,
             paused: false,
             questions: VecDeque::new(),
             prompt_shown: false,
+            confirmed_in_events: HashSet::new(),
         }
     }
 
@@ -126,18 +158,40 @@ impl<'a> Chat<'a> {
         self.prompt_shown = false;
     }
 
-    /// Picks the conversation to continue (or the one named); a new one is opened on the first message.
+    /// Picks the conversation to continue (or the one named) and follows its state; a new one is opened on the first
+    /// message.
     pub fn open(&mut self, explicit: Option<&str>, new: bool, offline: bool) -> CliResult<()> {
         self.conversation = match (explicit, new) {
             (Some(_), _) => Some(conversation_for(self.ctx, &self.flow, explicit, false, offline)?),
             (None, true) => None,
             (None, false) => current_conversation(self.ctx, self.flow.chatflow_id, offline)?,
         };
+        if let Some(c) = self.conversation.clone() {
+            if self.history > 0 {
+                // The first state holds what the device has, and the device may lack the latest messages (stored
+                // by the server since it last synced): the page the intro shows is fetched into it first.
+                self.ctx.block_on(self.ctx.client.messages(&c.id, None, self.history))?;
+            }
+            self.follow(&c.id)?;
+        }
         Ok(())
     }
 
-    /// Header, welcome message, recent history, and the questions to ask first (consent, opt-in, email).
-    pub fn intro(&mut self, history: u32) -> CliResult<()> {
+    /// Starts the updates of `conversation_id`'s state: a snapshot first, then its changes, through the chat loop.
+    pub fn follow(&mut self, conversation_id: &str) -> CliResult<()> {
+        let listener = Arc::new(ForwardUpdates(self.updates.clone()));
+        let window = self.history.max(MIN_WINDOW);
+        self.observer = Some(self.ctx.client.observe_conversation(conversation_id, window, listener)?);
+        Ok(())
+    }
+
+    pub fn is_following(&self) -> bool {
+        self.observer.is_some()
+    }
+
+    /// Header, welcome message, the latest `--history` messages of the conversation's first state, and the
+    /// questions to ask first (consent, opt-in, email).
+    pub fn intro(&mut self, first: Option<ConversationState>) -> CliResult<()> {
         let st = self.st;
         let f = &self.flow;
         let mut head =
@@ -159,26 +213,8 @@ impl<'a> Chat<'a> {
         self.say(&text);
         self.emit(serde_json::json!({ "event": "chatflow", "chatflow": ChatflowView::from(&self.flow),
             "conversation": self.conversation.as_ref().map(ConversationView::from) }));
-        if let Some(c) = self.conversation.clone() {
-            if history > 0 {
-                let page = self.ctx.block_on(self.ctx.client.messages(&c.id, None, history))?;
-                self.emit(serde_json::json!({ "event": "history", "conversation_id": c.id,
-                    "messages": page.iter().map(MessageView::from).collect::<Vec<_>>() }));
-                if !page.is_empty() {
-                    self.say(&st.dim(&format!("— earlier in conversation {} —", c.id)));
-                }
-                for m in &page {
-                    self.show_message(m, true);
-                }
-                self.baseline = page.iter().filter_map(|m| m.seq).max().unwrap_or(0);
-                if !page.is_empty() {
-                    // On screen now: read (the team sees "seen").
-                    if let Err(e) = self.ctx.client.mark_read(&c.id, None) {
-                        self.say(&st.dim(&format!("(read marker not saved: {e})")));
-                    }
-                }
-            }
-            self.baseline = self.baseline.max(c.last_seq);
+        if let Some(state) = first {
+            self.show_earlier(state);
         }
         self.ask_first()?;
         let help = "type a message and press enter · a number picks a quick reply · /help for commands · /quit";
@@ -187,6 +223,40 @@ impl<'a> Chat<'a> {
             self.ask(q);
         }
         Ok(())
+    }
+
+    /// The conversation's first state: its latest `--history` messages are printed; older ones, and any the device
+    /// lacks older than those, are not news when a catch-up stores them later.
+    fn show_earlier(&mut self, state: ConversationState) {
+        let history = self.history;
+        let id = state.details.conversation_id.clone();
+        let last_seq = self.conversation.as_ref().map_or(0, |c| c.last_seq);
+        self.baseline = last_seq.saturating_sub(u64::from(history));
+        let earlier = state.messages.len().saturating_sub(history as usize);
+        let shown = &state.messages[earlier..];
+        if history > 0 {
+            self.emit(serde_json::json!({ "event": "history", "conversation_id": id,
+                "messages": shown.iter().map(|m| MessageView::from(&m.message)).collect::<Vec<_>>() }));
+        }
+        if !shown.is_empty() {
+            self.say(&self.st.dim(&format!("— earlier in conversation {id} —")));
+        }
+        for (i, item) in state.messages.iter().enumerate() {
+            let on_screen = i >= earlier;
+            if on_screen {
+                self.show_message(&item.message);
+            }
+            self.seen.insert(item.id, Seen { on_screen, delivery: item.delivery.clone() });
+        }
+        if !shown.is_empty() {
+            // On screen now: read (the team sees it read).
+            if let Err(e) = self.ctx.client.mark_read(&id, None) {
+                self.say(&self.st.dim(&format!("(read marker not saved: {e})")));
+            }
+        }
+        // Typing, the quick replies and the survey on offer, the connection.
+        self.show_changes(None, &state);
+        self.state = Some(state);
     }
 
     fn ask_first(&mut self) -> CliResult<()> {
@@ -238,193 +308,6 @@ impl<'a> Chat<'a> {
             Question::Email => ("email", self.flow.email_capture.prompt.clone()),
         };
         self.emit(serde_json::json!({ "event": "question", "question": name, "text": prompt }));
-    }
-
-    pub fn has_pending_sends(&self) -> bool {
-        self.ctx.client.pending_sends().map(|p| !p.is_empty()).unwrap_or(false)
-    }
-
-    fn is_current(&self, conversation_id: &str) -> bool {
-        self.conversation.as_ref().is_some_and(|c| c.id == conversation_id)
-    }
-
-    pub fn on_event(&mut self, event: ChatEvent) {
-        self.emit(super::json::event(&event));
-        match event {
-            ChatEvent::ConnectionChanged { state } => self.on_connection(state),
-            ChatEvent::MessagesChanged { conversation_id, messages } if self.is_current(&conversation_id) => {
-                for m in &messages {
-                    self.show_message(m, false);
-                }
-            }
-            ChatEvent::SendStateChanged {
-                client_message_id, state: MessageState::Wedged { code, message }, ..
-            } => self.on_wedged(client_message_id, &word(&code), &message),
-            ChatEvent::Typing { conversation_id, author, typing } if self.is_current(&conversation_id) => {
-                if author.kind == AuthorKind::Visitor {
-                    return;
-                }
-                let name = author_label(author.kind, author.display_name.as_deref());
-                if typing && self.typing.insert(name.clone()) {
-                    let line = self.st.dim(&format!("{name} is typing…"));
-                    self.say(&line);
-                } else if !typing {
-                    self.typing.remove(&name);
-                }
-            }
-            ChatEvent::ReadMarker { conversation_id, reader: Reader::Agent, seq }
-                if self.is_current(&conversation_id) =>
-            {
-                self.on_seen(seq)
-            }
-            ChatEvent::ConversationStatusChanged { conversation_id, status } if self.is_current(&conversation_id) => {
-                let line = match status {
-                    ConversationStatus::Closed => {
-                        self.st.yellow("the team closed this conversation (writing reopens it)")
-                    }
-                    ConversationStatus::Open => self.st.dim("conversation reopened"),
-                };
-                self.say(&line);
-            }
-            ChatEvent::ConversationChanged { conversation } if self.is_current(&conversation.id) => {
-                let before = self.conversation.as_ref().and_then(|c| c.assignee.as_ref().map(|a| a.id.clone()));
-                if let Some(a) = conversation.assignee.as_ref().filter(|a| Some(&a.id) != before.as_ref()) {
-                    let line = self.st.dim(&format!("{} joined the conversation", a.display_name));
-                    self.say(&line);
-                }
-                self.conversation = Some(conversation);
-            }
-            _ => {}
-        }
-    }
-
-    /// The server refused one of the visitor's messages (shown once).
-    fn on_wedged(&mut self, client_message_id: String, code: &str, message: &str) {
-        if self.echoes.insert(client_message_id, "wedged") != Some("wedged") {
-            let line = self.st.red(&format!("  ✗ not sent ({code}): {message}"));
-            self.say(&line);
-        }
-    }
-
-    /// The team read up to `seq`: "seen" once per newest visitor message.
-    fn on_seen(&mut self, seq: u64) {
-        let last = self.last_visitor_seq;
-        if last > 0 && seq >= last && last > self.seen_shown {
-            self.seen_shown = last;
-            let line = self.st.dim("  ✓✓ seen by the team");
-            self.say(&line);
-        }
-    }
-
-    fn on_connection(&mut self, state: ConnectionState) {
-        match state {
-            ConnectionState::Online => {
-                self.ever_online = true;
-                if self.offline_shown {
-                    self.offline_shown = false;
-                    let line = self.st.green("● back online");
-                    self.say(&line);
-                }
-            }
-            ConnectionState::WaitingToRetry { .. } => self.show_offline(),
-            // Offline before the first connection is just "not started yet"; after it, or while paused, it is real.
-            ConnectionState::Offline if self.ever_online || self.paused => self.show_offline(),
-            ConnectionState::Offline | ConnectionState::Connecting => {}
-        }
-    }
-
-    fn show_offline(&mut self) {
-        if !self.offline_shown {
-            self.offline_shown = true;
-            let line = self.st.yellow("○ offline — messages will be sent when back");
-            self.say(&line);
-        }
-    }
-
-    /// Shows one message (from history or an event) if it is new or changed state.
-    pub fn show_message(&mut self, m: &ChatMessage, history: bool) {
-        let st = self.st;
-        if m.author.kind == AuthorKind::Visitor {
-            if let Some(seq) = m.seq {
-                self.last_visitor_seq = self.last_visitor_seq.max(seq);
-            }
-            if let Some(id) = &m.client_message_id {
-                if let Some(prev) = self.echoes.get(id).copied() {
-                    let now = crate::views::state_word(&m.state);
-                    if now == "sent" && prev != "sent" {
-                        self.echoes.insert(id.clone(), "sent");
-                        if let Some(seq) = m.seq {
-                            self.shown.insert(seq);
-                        }
-                        let line = st.dim(&format!("  ✓ sent{}", m.seq.map(|s| format!(" #{s}")).unwrap_or_default()));
-                        self.say(&line);
-                    }
-                    return;
-                }
-            }
-        }
-        let Some(seq) = m.seq else { return };
-        if !self.shown.insert(seq) {
-            return;
-        }
-        // Older than the chat (a catch-up filling the store): not news.
-        if !history && seq <= self.baseline {
-            return;
-        }
-        // The server stores the welcome as the conversation's first team message — not always its first message: a
-        // bot's greeting may come after the visitor's first words. It is on screen already, from the intro.
-        if m.author.kind != AuthorKind::Visitor
-            && std::mem::take(&mut self.welcome_on_screen)
-            && m.body == self.flow.welcome_message
-        {
-            return;
-        }
-        let who = author_label(m.author.kind, m.author.display_name.as_deref());
-        let who = if m.author.kind == AuthorKind::Visitor { st.cyan(&who) } else { st.magenta(&who) };
-        let time = crate::views::time(m.created_at);
-        let time = time.get(11..16).unwrap_or(&time).to_owned();
-        let mut text = format!("{} {who}: {}", st.dim(&time), m.body);
-        if !m.quick_replies.is_empty() {
-            text.push('\n');
-            text.push_str(quick_replies(&m.quick_replies, &st).trim_end());
-        }
-        self.say(&text);
-        if m.author.kind != AuthorKind::Visitor {
-            self.typing.clear();
-            // Only the latest team message's buttons can be picked.
-            self.quick_replies = m.quick_replies.clone();
-            if !history {
-                // The visitor has seen it: move the read marker (the team sees "seen").
-                if let Err(e) = self.ctx.client.mark_read(&m.conversation_id, Some(seq)) {
-                    let line = st.dim(&format!("(read marker not saved: {e})"));
-                    self.say(&line);
-                }
-            }
-        }
-    }
-
-    /// Shows the confirmation of the visitor's messages the store has confirmed but whose event has not arrived yet.
-    pub fn settle(&mut self) {
-        let Some(c) = self.conversation.clone() else { return };
-        if !self.echoes.values().any(|s| *s != "sent" && *s != "wedged") {
-            return;
-        }
-        if let Ok(page) = self.ctx.block_on(self.ctx.client.messages(&c.id, None, 100)) {
-            let confirmed: Vec<&ChatMessage> = page
-                .iter()
-                .filter(|m| {
-                    m.seq.is_some()
-                        && m.client_message_id.as_ref().and_then(|id| self.echoes.get(id)).is_some_and(|s| *s != "sent")
-                })
-                .collect();
-            if !confirmed.is_empty() {
-                self.emit(serde_json::json!({ "event": "messages", "conversation_id": c.id,
-                    "messages": confirmed.iter().map(|m| MessageView::from(*m)).collect::<Vec<_>>() }));
-            }
-            for m in confirmed {
-                self.show_message(m, false);
-            }
-        }
     }
 
     /// The end of the chat: a word about what is still queued.
