@@ -9,7 +9,8 @@ import PackageDescription
 
 let package = Package(
     name: "ChatflowConsole",
-    platforms: [.macOS(.v13)],
+    // macOS 14: the observable conversation state (`ObservedConversation`) uses the Observation framework.
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "chatflow-console", targets: ["ChatflowConsole"]),
     ],

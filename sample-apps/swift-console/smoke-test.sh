@@ -11,8 +11,8 @@
 # 3. Writes the SDK config with `chatflow demo-config` (the CLI sample: target/debug/chatflow, or CHATFLOW_CLI_BIN;
 #    `cargo build -p chatflow-cli` when missing) and answers as an agent with `chatflow agent-reply`.
 # 4. Runs the app through run.sh with its stdin and stdout on FIFOs: each line is typed only after the output it
-#    answers was seen. Chats: billing (consent, message delivered, agent typing + reply + "seen", /pause, a message
-#    written offline, /resume → delivered once, /quit), the helper bot (it greets and asks first, /search finds an
+#    answers was seen. Chats: billing (consent, a message sent, agent typing + reply + "read", /pause, a message
+#    written offline, /resume → sent once, /quit), the helper bot (it greets and asks first, /search finds an
 #    article, a quick reply picked by number), a declined consent (nothing can be sent; end of input ends the app), and two fatal errors
 #    (unknown tag, missing config) with their exit codes.
 #
@@ -152,7 +152,7 @@ finish() {
 }
 
 # ----------------------------------------------------------------------------- 1. billing: consent, agent, offline
-say "chat 1: billing — consent, a message delivered, the agent's reply, offline and back"
+say "chat 1: billing — consent, a message sent, the agent's reply, offline and back"
 start_app --tag billing --data-dir "$TMP/visitor"
 expect "chatflow: Billing"
 expect "I agree? [y/n]"
@@ -160,11 +160,11 @@ type_line "y"
 expect "consent recorded"
 type_line "my invoice shows the wrong plan"
 expect "… queued"
-expect "✓ delivered #"
+expect "✓ sent #"
 mark
 agent_reply "Sorry about that, I am fixing your invoice now."
 expect ": Sorry about that, I am fixing your invoice now."
-saw "✓✓ seen by the team"
+saw "✓✓ read #"
 saw "is typing…"
 type_line "/pause"
 expect "○ offline"
@@ -172,10 +172,10 @@ type_line "written while offline"
 expect "queued: sent when back online"
 mark
 type_line "/resume"
-expect "✓ delivered #"
+expect "✓ sent #"
 saw "● online"
 type_line "/history"
-expect "you: written while offline  [delivered]"
+expect "you: written while offline  [sent]"
 type_line "/quit"
 expect "bye"
 finish 0
@@ -193,7 +193,7 @@ mark
 type_line "1"
 expect "Offline maps come with Premium"
 saw "you: Offline maps"
-saw "✓ delivered #"
+saw "✓ sent #"
 type_line "/quit"
 expect "bye"
 finish 0

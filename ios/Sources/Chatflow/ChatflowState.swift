@@ -29,14 +29,19 @@ extension ConversationRow: Identifiable {
 /// let screen = try chat.observeConversation(conversation.id)
 /// // in a view: ForEach(screen.state?.messages ?? []) { item in Bubble(item) }
 /// ```
-/// Updates are applied on an SDK thread, one at a time; ``stop()`` (or releasing the object) ends them. Needs the
-/// Observation framework (iOS 17, macOS 14); on earlier systems use ``ChatflowClient/events()``.
+/// The model lives on the main actor, like the views that read it: the SDK's updates are applied there, in order, one
+/// at a time, so a view never reads a state while it is being replaced, and an observer's `onChange` (which
+/// Observation calls just before the new value is stored) can read the new state from a main-actor task it starts.
+/// ``stop()`` (or releasing the object) ends the updates. Needs the Observation framework (iOS 17, macOS 14); on
+/// earlier systems use ``ChatflowClient/events()``.
 @available(iOS 17.0, macOS 14.0, *)
+@MainActor
 @Observable
-public final class ObservedConversation: @unchecked Sendable {
+public final class ObservedConversation {
     public private(set) var state: ConversationState?
 
-    @ObservationIgnored private var observer: ConversationObserver?
+    // Set once in `init`; Sendable, so the nonisolated `deinit` may use it.
+    @ObservationIgnored private let observer: ConversationObserver
 
     init(client: ChatflowClient, conversationId: String, limit: Int) throws(ChatflowError) {
         let listener = Listener()
@@ -47,35 +52,36 @@ public final class ObservedConversation: @unchecked Sendable {
         listener.attach(self)
     }
 
-    deinit { observer?.cancel() }
+    deinit { observer.cancel() }
 
     /// Holds `count` more older messages in ``state`` (fetched from the server when the device lacks them).
     public func loadEarlier(_ count: Int = 50) throws(ChatflowError) {
-        try ffi { try observer?.loadEarlier(count: UInt32(clamping: max(1, min(count, 500)))) }
+        try ffi { try observer.loadEarlier(count: UInt32(clamping: max(1, min(count, 500)))) }
     }
 
     /// Stops the updates; ``state`` keeps its last value.
-    public func stop() { observer?.cancel() }
+    public func stop() { observer.cancel() }
 
-    /// Called by the listener's gate, one update at a time.
+    /// Called on the main actor by the listener's gate, one update at a time.
     fileprivate func apply(_ update: ConversationUpdate) { state = state.applying(update) }
 
     private final class Listener: ConversationStateListener, @unchecked Sendable {
         let gate = UpdateGate<ConversationUpdate>()
-        func attach(_ model: ObservedConversation) { gate.attach { [weak model] in model?.apply($0) } }
+        @MainActor func attach(_ model: ObservedConversation) { gate.attach { [weak model] in model?.apply($0) } }
         func onUpdate(update: ConversationUpdate) throws { gate.deliver(update) }
     }
 }
 
 /// The conversation list, kept up to date by the SDK: `nil` before the first snapshot, then every stored
 /// conversation as a row (title, last message preview and time with its ``Delivery``, unread count, status), newest
-/// activity first, and the total of unread messages. `@Observable`, like ``ObservedConversation``.
+/// activity first, and the total of unread messages. `@Observable` on the main actor, like ``ObservedConversation``.
 @available(iOS 17.0, macOS 14.0, *)
+@MainActor
 @Observable
-public final class ObservedConversationList: @unchecked Sendable {
+public final class ObservedConversationList {
     public private(set) var state: ConversationListState?
 
-    @ObservationIgnored private var handle: TaskHandle?
+    @ObservationIgnored private let handle: TaskHandle
 
     init(client: ChatflowClient) throws(ChatflowError) {
         let listener = Listener()
@@ -83,20 +89,21 @@ public final class ObservedConversationList: @unchecked Sendable {
         listener.attach(self)
     }
 
-    deinit { handle?.cancel() }
+    deinit { handle.cancel() }
 
-    public func stop() { handle?.cancel() }
+    public func stop() { handle.cancel() }
 
     fileprivate func apply(_ update: ConversationListUpdate) { state = state.applying(update) }
 
     private final class Listener: ConversationListStateListener, @unchecked Sendable {
         let gate = UpdateGate<ConversationListUpdate>()
-        func attach(_ model: ObservedConversationList) { gate.attach { [weak model] in model?.apply($0) } }
+        @MainActor func attach(_ model: ObservedConversationList) { gate.attach { [weak model] in model?.apply($0) } }
         func onUpdate(update: ConversationListUpdate) throws { gate.deliver(update) }
     }
 }
 
 @available(iOS 17.0, macOS 14.0, *)
+@MainActor
 extension ChatflowClient {
     /// Follows conversation `conversationId` with its latest `limit` messages (1...500). Starts background sync.
     public func observeConversation(_ conversationId: String, limit: Int = 50) throws(ChatflowError)
@@ -111,25 +118,29 @@ extension ChatflowClient {
     }
 }
 
-/// Hands a model its updates in order, keeping those that arrive before the model is attached (the snapshot may come
-/// before the model's `init` returns).
-final class UpdateGate<Update>: @unchecked Sendable {
+/// Hands a main-actor model the updates that SDK threads deliver, in order: each one is queued on the main queue
+/// (first in, first out; the main actor runs its jobs there), and those that arrive before the model is attached
+/// (the snapshot may come before the model's `init` returns) wait until it is.
+final class UpdateGate<Update: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var apply: ((Update) -> Void)?
+    private var apply: (@MainActor (Update) -> Void)?
     private var early: [Update] = []
 
-    func attach(_ apply: @escaping (Update) -> Void) {
+    @MainActor
+    func attach(_ apply: @escaping @MainActor (Update) -> Void) {
         lock.lock()
-        defer { lock.unlock() }
-        self.apply = apply
-        early.forEach(apply)
+        let waiting = early
         early.removeAll()
+        self.apply = apply
+        lock.unlock()
+        for update in waiting { apply(update) }
     }
 
     func deliver(_ update: Update) {
         lock.lock()
         defer { lock.unlock() }
-        if let apply { apply(update) } else { early.append(update) }
+        guard let apply else { return early.append(update) }
+        DispatchQueue.main.async { MainActor.assumeIsolated { apply(update) } }
     }
 }
 

@@ -6,7 +6,8 @@ import Chatflow
 
 /// The observable models through the Swift facade: a screen and a list follow a whole send → read → reply cycle.
 final class StateTests: XCTestCase {
-    private func until<T>(_ what: String, _ read: () -> T?) async throws -> T {
+    @MainActor
+    private static func until<T>(_ what: String, _ read: () -> T?) async throws -> T {
         for _ in 0..<1500 {
             if let value = read() { return value }
             try await Task.sleep(nanoseconds: 20_000_000)
@@ -20,6 +21,12 @@ final class StateTests: XCTestCase {
     }
 
     func testAScreenAndTheListFollowSendReadAndReply() async throws {
+        try await Self.aScreenAndTheListFollowSendReadAndReply()
+    }
+
+    /// On the main actor, where the models live (and a static function: the test case itself stays off it).
+    @MainActor
+    private static func aScreenAndTheListFollowSendReadAndReply() async throws {
         let server = try TestServer()
         defer { server.stop() }
         let config = server.config()
@@ -31,14 +38,14 @@ final class StateTests: XCTestCase {
         defer { screen.stop(); list.stop() }
 
         // Observation tells a view when the state changes.
-        let changed = expectation(description: "the model announced a change")
-        withObservationTracking { _ = screen.state } onChange: { changed.fulfill() }
+        let changed = Flag()
+        withObservationTracking { _ = screen.state } onChange: { changed.raise() }
 
         let echo = try chat.send("Hello from the state test", in: conversation.id)
         let sent = try await until("the message stored by the server") {
             screen.state?.messages.first { $0.id == echo.localId && $0.delivery == .sent }
         }
-        await fulfillment(of: [changed], timeout: 30)
+        XCTAssertTrue(changed.raised, "the model announced a change")
         try await server.agentRead(conversationId: conversation.id, seq: try XCTUnwrap(sent.message.seq), agentToken: Fixtures["agent.token"])
         _ = try await until("read by the team") {
             screen.state?.messages.first { $0.id == echo.localId && $0.delivery == .readByTeam }
@@ -58,4 +65,12 @@ final class StateTests: XCTestCase {
         try chat.markRead(conversation.id)
         _ = try await until("the unread count cleared") { list.state?.totalUnread == 0 && screen.state?.details.unreadCount == 0 ? true : nil }
     }
+}
+
+/// Set from the SDK's side, read by the test.
+private final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func raise() { lock.withLock { value = true } }
+    var raised: Bool { lock.withLock { value } }
 }

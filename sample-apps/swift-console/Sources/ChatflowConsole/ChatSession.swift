@@ -1,10 +1,13 @@
 import Chatflow
 import Foundation
+import Observation
 
-/// The chat on one chatflow: what is on screen and how each SDK event changes it.
+/// The chat on one chatflow: the conversation's state as the SDK keeps it, and what of it is on screen.
 ///
-/// In an iOS app this is the `@Observable @MainActor` model behind the chat screen: the same state, fed by the
-/// same `for await event in chat.events()` loop; SwiftUI views replace the `Console.say` calls.
+/// The conversation is followed with `chat.observeConversation(_:)`: an `@Observable` model whose `state` the SDK
+/// keeps up to date (messages with their delivery, typing, quick replies, connection, …). In an iOS app this is the
+/// chat screen's `@MainActor` model and a SwiftUI view draws `observed.state` as it is. A terminal cannot redraw, so
+/// this keeps the state it printed last and prints what changed (StateChanges.swift).
 @MainActor
 final class ChatSession {
     /// A question waiting for the visitor's next line.
@@ -12,31 +15,40 @@ final class ChatSession {
 
     let chat: ChatflowClient
     let flow: ResolvedChatflow
+    /// The chat loop's input stream: changes of the observed state are announced there.
+    let inbox: AsyncStream<Input>.Continuation
     /// `nil` until the first message opens one: no empty conversations in the team's inbox.
     var conversation: ChatConversation?
+    /// The conversation's state, kept up to date by the SDK; `nil` while there is no conversation.
+    var observed: ObservedConversation?
     var questions: [Question] = []
-    /// The latest team message's buttons: typing their number picks one.
+    /// The buttons on offer (the newest team message's, until the visitor writes): typing their number picks one.
     var quickReplies: [QuickReply] = []
-    /// The visitor's messages sent from here: client message id → delivery already shown.
-    var echoes: [String: Bool] = [:]
     var paused = false
     var knowledgeBaseSynced = false
 
+    // What is on screen, compared with each new state (StateChanges.swift).
+    /// The state printed last.
+    var shown: ConversationState?
+    /// The messages on screen (by `MessageItem.id`, the same from local echo to server copy) and the delivery shown.
+    var onScreen: [Int64: Delivery] = [:]
+    /// The visitor's messages sent from here: the end of piped input waits for their delivery.
+    var sentHere: Set<Int64> = []
+    /// Local echoes met before the server stored them: queued on this device earlier, not from another device.
+    var echoesMet: Set<Int64> = []
     /// Messages up to this seq existed before the chat started: a catch-up that stores them is not news.
-    private var baseline: UInt64 = 0
+    var baseline: UInt64 = 0
     /// The intro showed the welcome and no team message has been shown since.
-    private var welcomeOnScreen = false
-    private var shown = Set<UInt64>()
-    private var lastVisitorSeq: UInt64 = 0
-    private var seenShown: UInt64 = 0
-    private var latestTeamSeq: UInt64 = 0
-    private var typing = Set<String>()
-    private var everOnline = false
-    private var shownConnection: String?
+    var welcomeOnScreen = false
+    var offerShown: [QuickReply] = []
+    var surveyShown: UInt64?
+    var everOnline = false
+    var connectionShown: String?
 
-    init(chat: ChatflowClient, flow: ResolvedChatflow) {
+    init(chat: ChatflowClient, flow: ResolvedChatflow, inbox: AsyncStream<Input>.Continuation) {
         self.chat = chat
         self.flow = flow
+        self.inbox = inbox
     }
 
     // MARK: Start
@@ -71,18 +83,25 @@ final class ChatSession {
             welcomeOnScreen = true
         }
 
-        if conversation == nil, flow.kind == .bot {
-            // A bot speaks first: open the conversation now so its greeting and buttons show. (For people, the
-            // first message opens it: no empty conversations in the team's inbox.)
-            do {
-                conversation = try await chat.openConversation(chatflowId: flow.chatflowId)
-            } catch where error.isRetryable {
-                Console.warn("warning: \(error.detail); the bot will answer your first message")
-            } catch {
-                throw ConsoleError(error, doing: "cannot start the conversation")
+        do {
+            if conversation == nil, flow.kind == .bot {
+                // A bot speaks first: open the conversation now so its greeting and buttons show. (For people, the
+                // first message opens it: no empty conversations in the team's inbox.)
+                do {
+                    let opened = try await chat.openConversation(chatflowId: flow.chatflowId)
+                    conversation = opened
+                    try await follow(opened, continued: false)
+                } catch where error.isRetryable {
+                    Console.warn("warning: \(error.detail); the bot will answer your first message")
+                }
+            } else if let conversation {
+                // The state holds what the device has: bring the end of the conversation here first (a local read
+                // when it is here already; after a reinstall it comes from the server).
+                _ = try? await chat.messages(in: conversation.id, limit: 10)
+                try await follow(conversation, continued: true)
             }
-        } else if let conversation {
-            await showRecent(conversation)
+        } catch {
+            throw ConsoleError(error, doing: "cannot start the conversation")
         }
 
         let consent: ConsentState
@@ -104,138 +123,61 @@ final class ChatSession {
         if let first = questions.first { ask(first) }
     }
 
-    /// The end of the conversation being continued, as a chat screen shows it when it opens.
-    private func showRecent(_ conversation: ChatConversation) async {
-        baseline = conversation.lastSeq
-        guard let page = try? await chat.messages(in: conversation.id, limit: 10), !page.isEmpty else { return }
-        Console.say("— earlier in this conversation (/history for more) —")
-        for message in page { show(message, history: true) }
-        // From here on, only what comes after the page is news.
-        baseline = page.compactMap(\.seq).max() ?? baseline
+    // MARK: Following the conversation
+
+    /// Starts following `conversation` and shows its first state. `continued`: it existed before the chat started,
+    /// so its messages are not news (the end of it is shown as such); else everything in it is.
+    func follow(_ conversation: ChatConversation, continued: Bool) async throws(ChatflowError) {
+        if continued { baseline = conversation.lastSeq }
+        let observed = try chat.observeConversation(conversation.id, limit: 50)
+        self.observed = observed
+        Self.watch(observed, into: inbox)
+        // The first snapshot reaches the model on the main actor just after observing starts. Waiting for it (briefly) puts the
+        // conversation before the questions of the intro; should it be late, the loop shows it when it comes.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while observed.state == nil, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        guard let first = observed.state else { return }
+        if continued { showEarlier(first) }
+        render(first)
     }
 
-    // MARK: Events
-
-    /// One SDK event. Events of other conversations (the visitor may have several) only move unread counts.
-    func handle(_ event: ChatEvent) {
-        let current = conversation?.id
-        switch event {
-        case .connectionChanged(let state):
-            showConnection(state)
-        case .messagesChanged(let id, let messages) where id == current:
-            for message in messages.sorted(by: { ($0.seq ?? .max) < ($1.seq ?? .max) }) { show(message) }
-        case .sendStateChanged(_, let clientMessageId, .wedged(let code, let message)) where echoes[clientMessageId] != nil:
-            // The server refused it for good (retrying would not help): say why.
-            Console.say("  ✗ not delivered (\(code)): \(message)")
-        case .typing(let id, let author, let isTyping) where id == current && author.kind != .visitor:
-            let name = displayName(author.kind, author.displayName)
-            if isTyping, typing.insert(name).inserted {
-                Console.say("\(name) is typing…")
-            } else if !isTyping {
-                typing.remove(name)
+    /// Yields `.stateChanged` into `inbox` each time `observed.state` changes, until `observed` is released.
+    ///
+    /// Observation calls `onChange` once per arming, just *before* the new state is stored. The model applies the
+    /// SDK's updates on the main actor, so a main-actor task started there runs after the new state is in place: it
+    /// re-arms and tells the loop to look. Changes applied before that task runs are in the state the loop reads.
+    static func watch(_ observed: ObservedConversation, into inbox: AsyncStream<Input>.Continuation) {
+        withObservationTracking {
+            _ = observed.state
+        } onChange: { [weak observed] in
+            Task { @MainActor in
+                guard let observed else { return }
+                watch(observed, into: inbox)
+                inbox.yield(.stateChanged)
             }
-        case .readMarker(let id, .agent, let seq) where id == current:
-            if seq >= lastVisitorSeq, lastVisitorSeq > seenShown {
-                seenShown = lastVisitorSeq
-                Console.say("  ✓✓ seen by the team")
-            }
-        case .conversationStatusChanged(let id, let status) where id == current:
-            Console.say(status == .closed ? "— the team closed this conversation —" : "— the conversation is open again —")
-        case .resync:
-            // The SDK dropped what it had streamed (e.g. after a long gap): read the end of the conversation again;
-            // messages already on screen are skipped by their seq.
-            guard let current else { return }
-            Task {
-                for message in (try? await chat.messages(in: current, limit: 50)) ?? [] { show(message) }
-            }
-        default:
-            break
         }
     }
 
-    /// Shows a message when it is news: a team message, or the delivery of one of the visitor's. `history`: the
-    /// page shown when the chat opens (the visitor's own messages included).
-    func show(_ message: ChatMessage, history: Bool = false) {
-        if message.author.kind == .visitor, let id = message.clientMessageId, let delivered = echoes[id] {
-            // Our own message: its text is on screen already, only its delivery is news.
-            if let seq = message.seq {
-                shown.insert(seq)
-                lastVisitorSeq = max(lastVisitorSeq, seq)
-                if !delivered, message.state == .sent {
-                    echoes[id] = true
-                    Console.say("  ✓ delivered #\(seq)")
-                }
+    /// Messages sent from here that the screen still shows on their way (a refused one waits for the visitor).
+    var waitingForDelivery: Bool {
+        sentHere.contains { id in
+            switch onScreen[id] {
+            case .queued, .sending: true
+            default: false
             }
-            return
-        }
-        guard let seq = message.seq, history || seq > baseline, shown.insert(seq).inserted else { return }
-        // The server stores the welcome as the conversation's first team message — not always its first message: a
-        // bot's greeting may come after the visitor's first words. It is on screen already, from the intro.
-        if message.author.kind != .visitor, welcomeOnScreen {
-            welcomeOnScreen = false
-            if message.body == flow.welcomeMessage { return }
-        }
-        if message.author.kind == .visitor {
-            lastVisitorSeq = max(lastVisitorSeq, seq)
-            Console.say(history ? "you: \(message.body)" : "you (another device): \(message.body)")
-            for attachment in message.attachments { Console.say("    \(attachmentLine(attachment))") }
-            return
-        }
-        typing.removeAll()
-        Console.say("\(displayName(message.author.kind, message.author.displayName)): \(message.body)")
-        for attachment in message.attachments { Console.say("    \(attachmentLine(attachment))") }
-        // Only the newest team message's buttons can be picked (a catch-up may bring older ones later).
-        if seq > latestTeamSeq {
-            latestTeamSeq = seq
-            quickReplies = message.quickReplies
-        }
-        for (number, reply) in message.quickReplies.enumerated() {
-            Console.say("   \(number + 1)) \(reply.label)")
-        }
-        // On screen means read: the team sees "seen" and the unread badge drops.
-        do {
-            try chat.markRead(message.conversationId, upTo: seq)
-        } catch {
-            Console.warn("warning: read marker not saved: \(error.detail)")
-        }
-    }
-
-    /// Prints the connection when it changes what the visitor should know: connecting (first time), online,
-    /// offline (once per outage: retries come and go silently until it is back).
-    private func showConnection(_ state: ConnectionState) {
-        let line: String
-        switch state {
-        case .online:
-            everOnline = true
-            line = "● online"
-        case .connecting:
-            guard !everOnline else { return }
-            line = "… connecting"
-        case .offline, .waitingToRetry:
-            // Offline before the first connection only means "not started yet".
-            guard everOnline || paused else { return }
-            line = "○ offline — messages are kept and sent when back online"
-        }
-        if line != shownConnection {
-            shownConnection = line
-            Console.say(line)
         }
     }
 
     /// The team's branding replaces agents' names when the chatflow asks for it.
-    private func displayName(_ kind: AuthorKind, _ name: String?) -> String {
+    func displayName(_ kind: AuthorKind, _ name: String?) -> String {
         switch kind {
         case .agent: flow.header.useBrandingAsAgentAlias ? flow.header.displayName : (name ?? "Agent")
         case .bot: name ?? flow.bot?.displayName ?? flow.header.displayName
         case .system: "Chatflow"
         case .visitor: "you"
         }
-    }
-
-    /// Messages still on their way (a wedged one waits for the visitor: retry, edit or delete).
-    var hasPendingSends: Bool {
-        let pending = (try? chat.pendingSends()) ?? []
-        return pending.contains { if case .wedged = $0.state { false } else { true } }
     }
 }
 

@@ -7,6 +7,7 @@ extension ChatSession {
           TEXT             send a message
           N                pick quick reply N of the team's last question
           /history [N]     the last N messages (default 20) with their delivery state
+          /survey R [TEXT] answer the satisfaction survey: rating R, an optional comment
           /search QUERY    search the help center (knowledge base)
           /consent         answer the data-processing question again
           /file PATH       send a file (image, PDF, …): uploaded before the messages typed after it
@@ -15,27 +16,28 @@ extension ChatSession {
           /quit            leave (messages not yet sent are kept and sent next time)
         """
 
-    /// The chat loop: lines and events in arrival order, until /quit or the end of input.
+    /// The chat loop: typed lines and changes of the conversation's state in arrival order, until /quit or the end
+    /// of input.
     func run(_ inputs: AsyncStream<Input>) async throws(ConsoleError) {
         var drainUntil: Date?
         for await input in inputs {
             switch input {
-            case .event(let event):
-                handle(event)
+            case .stateChanged:
+                catchUp()
             case .line(let line):
                 if try await handle(line: line.trimmingCharacters(in: .whitespaces)) == .quit {
-                    return await goodbye()
+                    return goodbye()
                 }
             case .endOfInput:
                 // Ctrl-D on a terminal means "leave". A piped script that ended gets a bounded wait for what it
                 // sent (the messages are kept either way, and sent the next time the chat connects).
-                guard !Console.interactive, hasPendingSends else { return await goodbye() }
+                guard !Console.interactive, waitingForDelivery else { return goodbye() }
                 Console.say("(end of input: waiting for queued messages to be delivered)")
                 drainUntil = Date().addingTimeInterval(30)
             case .tick:
-                break
+                catchUp()
             }
-            if let deadline = drainUntil, !hasPendingSends || Date() > deadline { return await goodbye() }
+            if let deadline = drainUntil, !waitingForDelivery || Date() > deadline { return goodbye() }
         }
     }
 
@@ -127,10 +129,12 @@ extension ChatSession {
         case "help", "h", "?":
             Console.say(Self.help)
         case "history":
-            guard let limit = argument.isEmpty ? 20 : UInt32(argument) else {
-                throw .invalidInput("/history N: `\(argument)` is not a number")
+            guard let limit = argument.isEmpty ? 20 : Int(argument), limit > 0 else {
+                throw .invalidInput("/history N: `\(argument)` is not a positive number")
             }
-            try await history(limit: limit)
+            try history(limit: limit)
+        case "survey":
+            try answerSurvey(argument)
         case "search":
             guard !argument.isEmpty else { throw .invalidInput("/search QUERY: what should be searched?") }
             try await search(argument)
@@ -156,16 +160,42 @@ extension ChatSession {
         return .continue
     }
 
-    private func history(limit: UInt32) async throws(ChatflowError) {
-        guard let conversation else {
+    /// The last `limit` messages of the conversation's state, with their delivery.
+    private func history(limit: Int) throws(ChatflowError) {
+        catchUp()
+        guard let observed, let state = observed.state else {
             return Console.say("No conversation yet: your first message starts one.")
         }
-        let page = try await chat.messages(in: conversation.id, limit: limit)
+        let page = state.messages.suffix(limit)
         Console.say("— last \(page.count) message(s) —")
-        for message in page {
-            let who = message.author.kind == .visitor ? "you" : (message.author.displayName ?? "\(message.author.kind)")
-            Console.say("  \(message.seq.map { "#\($0)" } ?? "  ") \(who): \(message.body)  [\(message.state.label)]")
+        for item in page {
+            let message = item.message
+            let who = displayName(message.author.kind, message.author.displayName)
+            Console.say("  \(message.seq.map { "#\($0)" } ?? "  ") \(who): \(message.body)  [\(item.delivery.label)]")
         }
+        if page.count < limit, state.details.hasEarlier {
+            // The state holds the latest messages; older ones join it (from the server when the device lacks them).
+            try observed.loadEarlier(limit - page.count)
+            Console.say("(older messages are being loaded: /history \(limit) again shows them)")
+        }
+    }
+
+    /// Answers the pending satisfaction survey, queued like a message.
+    private func answerSurvey(_ argument: String) throws(ChatflowError) {
+        catchUp()
+        guard let conversation, let survey = shown?.details.pendingSurvey else {
+            return Console.say("No survey to answer.")
+        }
+        let parts = argument.split(separator: " ", maxSplits: 1)
+        guard let rating = parts.first.flatMap({ Int($0) }) else {
+            let scale = "\(survey.prompt.scaleMin) to \(survey.prompt.scaleMax)"
+            throw .invalidInput("/survey RATING [COMMENT]: a rating from \(scale), then an optional comment")
+        }
+        let comment = parts.count > 1 ? String(parts[1]) : nil
+        let echo = try chat.answerSurvey(in: conversation.id, surveySeq: survey.seq, rating: rating, comment: comment)
+        echoed(echo)
+        Console.say("you: \(echo.body)")
+        Console.say(paused ? "  … queued: sent when back online" : "  … queued")
     }
 
     /// Syncs the help center to the device once (then search works offline), and searches it.
@@ -209,7 +239,7 @@ extension ChatSession {
         guard try maySend() else { return }
         let conversation = try await currentConversation()
         let echo = try await chat.sendFile(url, in: conversation.id)
-        if let id = echo.clientMessageId { echoes[id] = false }
+        echoed(echo)
         Console.say("you: \(echo.attachments.map { attachmentLine($0) }.joined(separator: ", "))")
         Console.say(paused ? "  … queued: sent when back online" : "  … queued")
     }
@@ -220,40 +250,41 @@ extension ChatSession {
         let conversation = try await currentConversation()
         // A local echo at once: the message is on the device now and delivered exactly once, whenever possible.
         let echo = if let reply { try chat.send(reply, in: conversation.id) } else { try chat.send(text, in: conversation.id) }
-        if let id = echo.clientMessageId { echoes[id] = false }
+        echoed(echo)
         if !Console.interactive || reply != nil { Console.say("you: \(text)") }
         Console.say(paused ? "  … queued: sent when back online" : "  … queued")
     }
 
-    private func currentConversation() async throws(ChatflowError) -> ChatConversation {
-        if let conversation { return conversation }
-        let opened = try await chat.openConversation(chatflowId: flow.chatflowId)
-        conversation = opened
-        return opened
+    /// The visitor's message is on screen (typed, or printed here): from now on its delivery is news.
+    private func echoed(_ echo: ChatMessage) {
+        onScreen[echo.localId] = .queued
+        sentHere.insert(echo.localId)
+        // Whatever the visitor sent answers the question: its buttons are gone.
+        quickReplies = []
     }
 
-    func goodbye() async {
-        // A delivery confirmed in the store whose event is still on its way: show it before leaving.
-        if let conversation, echoes.values.contains(false),
-           let page = try? await chat.messages(in: conversation.id, limit: 100) {
-            for message in page { show(message) }
+    /// The conversation to send in: opened with the first message, and followed from then on.
+    private func currentConversation() async throws(ChatflowError) -> ChatConversation {
+        let current: ChatConversation
+        if let conversation {
+            current = conversation
+        } else {
+            current = try await chat.openConversation(chatflowId: flow.chatflowId)
+            conversation = current
         }
+        if observed == nil { try await follow(current, continued: false) }
+        return current
+    }
+
+    func goodbye() {
+        // The state may have moved since the loop last looked (a delivery just confirmed): show it before leaving.
+        catchUp()
+        observed?.stop()
         let pending = (try? chat.pendingSends())?.count ?? 0
         if pending > 0 {
             Console.say("\(pending) message(s) not sent yet: they are kept and sent the next time the chat connects.")
         }
         Console.say("bye")
-    }
-}
-
-extension MessageState {
-    var label: String {
-        switch self {
-        case .queued: "queued"
-        case .sending: "sending"
-        case .sent: "delivered"
-        case .wedged(let code, _): "not delivered: \(code)"
-        }
     }
 }
 

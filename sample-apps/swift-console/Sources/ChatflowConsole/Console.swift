@@ -1,4 +1,3 @@
-import Chatflow
 import Foundation
 
 /// Everything the chat reacts to, merged into one stream: one loop handles it in order, so the chat's state needs
@@ -9,7 +8,8 @@ enum Input: Sendable {
     case endOfInput
     /// Sent a few times a second after the end of input, so the loop can stop waiting for queued messages.
     case tick
-    case event(ChatEvent)
+    /// The observed conversation's state may have changed: the loop reads it and prints what is new.
+    case stateChanged
 }
 
 enum Console {
@@ -31,17 +31,13 @@ enum Console {
         }
     }
 
-    /// The SDK's events and stdin's lines as one stream.
+    /// stdin's lines as a stream, and its continuation (`inbox`) for the other inputs: the chat yields
+    /// `.stateChanged` into it when the observed conversation changes.
     ///
     /// stdin is read on a thread of its own: `readLine` blocks, and a blocked Swift-concurrency thread would starve
-    /// the small cooperative pool that also delivers the SDK's events. Ending the iteration cancels the events task,
-    /// which ends the SDK subscription.
-    static func inputs(events: AsyncStream<ChatEvent>) -> AsyncStream<Input> {
+    /// the small cooperative pool that the rest of the app runs on.
+    static func inputs() -> (stream: AsyncStream<Input>, inbox: AsyncStream<Input>.Continuation) {
         let (stream, continuation) = AsyncStream.makeStream(of: Input.self)
-        let forward = Task {
-            for await event in events { continuation.yield(.event(event)) }
-        }
-        continuation.onTermination = { _ in forward.cancel() }
         Thread {
             while let line = readLine(strippingNewline: true) {
                 continuation.yield(.line(line))
@@ -51,6 +47,6 @@ enum Console {
                 Thread.sleep(forTimeInterval: 0.25)
             }
         }.start()
-        return stream
+        return (stream, continuation)
     }
 }

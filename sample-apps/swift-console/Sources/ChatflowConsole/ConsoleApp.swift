@@ -43,18 +43,13 @@ struct ConsoleApp {
         }
 
         let flow = try await findChatflow(chat, tag: options.tag, languages: options.languages)
-        let session = ChatSession(chat: chat, flow: flow)
+        // One loop reads what the chat reacts to: typed lines, and the changes of the conversation's state that the
+        // session announces in `inbox` once it follows a conversation.
+        let (inputs, inbox) = Console.inputs()
+        let session = ChatSession(chat: chat, flow: flow, inbox: inbox)
         try await session.pickConversation()
-
-        // Subscribe before showing anything: the stream replays the current state first, then every change.
-        let events: AsyncStream<ChatEvent>
-        do {
-            events = try chat.events()
-        } catch {
-            throw ConsoleError(error, doing: "cannot subscribe to the chat's events")
-        }
         try await session.start()
-        try await session.run(Console.inputs(events: events))
+        try await session.run(inputs)
     }
 
     /// Refreshes the chatflow list (the cached one is used when the server is unreachable) and resolves the tag.
