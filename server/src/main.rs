@@ -112,6 +112,9 @@ struct Cli {
     /// Knowledge-base searches (`GET /v1/kb/{kb_id}/search`) by one visitor.
     #[arg(long, env = "CHATFLOW_LIMIT_KB_SEARCHES_PER_VISITOR", value_name = "RATE", default_value = "30/10s")]
     limit_kb_searches_per_visitor: Rate,
+    /// Files one visitor may declare for upload (`POST /v1/uploads`).
+    #[arg(long, env = "CHATFLOW_LIMIT_UPLOADS_PER_VISITOR", value_name = "RATE", default_value = "20/1m")]
+    limit_uploads_per_visitor: Rate,
     /// Frames a client may send on one WebSocket (visitor realtime and agent feed).
     #[arg(long, env = "CHATFLOW_LIMIT_WS_FRAMES_PER_SOCKET", value_name = "RATE", default_value = "100/10s")]
     limit_ws_frames_per_socket: Rate,
@@ -291,6 +294,7 @@ fn main() -> ExitCode {
                     typing_per_visitor: cli.limit_typing_per_visitor,
                     reads_per_visitor: cli.limit_reads_per_visitor,
                     kb_searches_per_visitor: cli.limit_kb_searches_per_visitor,
+                    uploads_per_visitor: cli.limit_uploads_per_visitor,
                     ws_frames_per_socket: cli.limit_ws_frames_per_socket,
                     ws_max_frame_bytes: cli.ws_max_frame_bytes.max(1024),
                     header_timeout: Duration::from_secs(cli.header_timeout_secs.max(1)),

@@ -119,6 +119,8 @@ async fn declare(
         (status = 409, description = "idempotency_conflict (the id names another file)", body = ErrorBody),
         (status = 413, description = "file_too_large (above the app's limit)", body = ErrorBody),
         (status = 415, description = "unsupported_media_type (declared type not accepted)", body = ErrorBody),
+        (status = 429, description = "rate_limited: the visitor's upload budget (`--limit-uploads-per-visitor`, 20 \
+            per minute) is spent", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn visitor_declare(
@@ -126,6 +128,7 @@ pub async fn visitor_declare(
     auth: VisitorAuth,
     ApiJson(req): ApiJson<UploadRequest>,
 ) -> Result<(StatusCode, Json<UploadStatus>), ApiError> {
+    state.limits.check(crate::limits::Action::Upload, &auth.visitor.id)?;
     declare(state, (&auth).into(), req).await
 }
 

@@ -40,6 +40,8 @@ pub struct LimitSettings {
     pub reads_per_visitor: Rate,
     /// `GET /v1/kb/{kb_id}/search` per visitor.
     pub kb_searches_per_visitor: Rate,
+    /// Files declared per visitor (`POST /v1/uploads`; a declaration repeated by `upload_id` counts again).
+    pub uploads_per_visitor: Rate,
     /// Frames a client may send on one WebSocket (visitor realtime and agent feed), whatever they are.
     pub ws_frames_per_socket: Rate,
     /// Largest WebSocket message (and frame) a client may send; a larger one closes the socket (1009).
@@ -61,6 +63,7 @@ impl Default for LimitSettings {
             typing_per_visitor: rate(20, 10),
             reads_per_visitor: rate(30, 10),
             kb_searches_per_visitor: rate(30, 10),
+            uploads_per_visitor: rate(20, 60),
             ws_frames_per_socket: rate(100, 10),
             ws_max_frame_bytes: MAX_WS_FRAME_BYTES,
             header_timeout: Duration::from_secs(10),
@@ -78,6 +81,7 @@ pub enum Action {
     Typing,
     Read,
     KbSearch,
+    Upload,
 }
 
 /// The live limiters (shared by every handler and socket of the server).
@@ -91,6 +95,7 @@ pub struct Limits {
     typing: KeyedLimiter,
     reads: KeyedLimiter,
     kb_searches: KeyedLimiter,
+    uploads: KeyedLimiter,
     /// Rates are real time, not the product clock: `--fake-clock` pins "now" for the product, never the limits.
     epoch: Instant,
 }
@@ -105,6 +110,7 @@ impl Limits {
             typing: KeyedLimiter::new(settings.typing_per_visitor),
             reads: KeyedLimiter::new(settings.reads_per_visitor),
             kb_searches: KeyedLimiter::new(settings.kb_searches_per_visitor),
+            uploads: KeyedLimiter::new(settings.uploads_per_visitor),
             settings,
             epoch: Instant::now(),
         })
@@ -138,6 +144,7 @@ impl Limits {
             Action::Typing => (&self.typing, "typing notices from this visitor"),
             Action::Read => (&self.reads, "read receipts from this visitor"),
             Action::KbSearch => (&self.kb_searches, "knowledge-base searches by this visitor"),
+            Action::Upload => (&self.uploads, "files declared by this visitor"),
         };
         limiter.check(key, self.now_us()).map_err(|wait| refusal(what, limiter.rate(), wait))
     }

@@ -176,6 +176,25 @@ async fn knowledge_base_searches_are_limited_per_visitor() {
 }
 
 #[tokio::test]
+async fn file_declarations_are_limited_per_visitor() {
+    let server = TestServer::start_with(&["--limit-uploads-per-visitor", "2/1m"]);
+    let api = server.api();
+    let (_, token) = api.visitor(ACME).await;
+    let declaration = |id: &str| {
+        json!({"upload_id": id, "file_name": "receipt.pdf", "mime_type": "application/pdf", "size": 1000,
+            "sha256": "00".repeat(32)})
+    };
+    for id in ["one", "two"] {
+        assert_eq!(api.call("POST", "/v1/uploads", Some(&token), Some(declaration(id))).await.status, 201);
+    }
+    let r = api.call("POST", "/v1/uploads", Some(&token), Some(declaration("three"))).await;
+    assert_limited(&r, "files declared by this visitor");
+    assert_eq!(api.get("/v1/uploads/three", Some(&token)).await.status, 404, "a refused declaration stores nothing");
+    let (_, other) = api.visitor(ACME).await;
+    assert_eq!(api.call("POST", "/v1/uploads", Some(&other), Some(declaration("three"))).await.status, 201);
+}
+
+#[tokio::test]
 async fn a_socket_past_its_frame_budget_gets_refusals_and_stays_open() {
     let server = TestServer::start_with(&["--limit-ws-frames-per-socket", "3/1m"]);
     let api = server.api();
