@@ -101,7 +101,7 @@ fn serve(path: &Path, requests: &Receiver<()>, files: &Mutex<()>, requested: &At
 
 /// Copies what it can of the log into the database without waiting for anyone.
 pub(crate) fn checkpoint(path: &Path) -> Result<(i64, i64)> {
-    // Its own short-lived connection: the writer and the reader stay free, and nothing stays open on the files.
+    // Its own short-lived connection: the writer and the readers stay free, and nothing stays open on the files.
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     // A new connection opens the log with its first read; before that a checkpoint reports -1 and copies nothing.
     conn.query_row("PRAGMA schema_version", [], |_| Ok(()))?;

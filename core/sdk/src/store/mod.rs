@@ -1,4 +1,5 @@
-//! The SDK's local SQLite store: schema with numbered migrations, one writer connection and one reader.
+//! The SDK's local SQLite store: schema with numbered migrations, one writer connection and a reader connection per
+//! concurrent read.
 //!
 //! Durability: WAL with `synchronous = NORMAL`. A message the app was told is "queued" is committed before `send`
 //! returns: the commit is in the WAL file when `send` returns, so it survives the app being killed (tested with
@@ -6,23 +7,27 @@
 //! takes milliseconds to tens of milliseconds. Only a power cut before the next checkpoint can roll the latest
 //! commits back (never corrupt the database). See docs/decisions.md #5.
 //!
-//! Readers never block the writer (WAL). Every multi-row change goes through [`Store::write`], one transaction.
+//! Readers never block the writer, nor each other (WAL, one connection each); writers take turns in the order they
+//! asked, so a write from the UI thread waits for one transaction at most (`access`). Every multi-row change goes
+//! through [`Store::write`], one transaction; long work (a catch-up) commits in several short ones.
 //! Checkpoints run on a thread of the store's own, not inside a commit unless the log has grown far past its
 //! threshold (`checkpoint`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use crate::error::{Error, Result};
 
+mod access;
 mod checkpoint;
 pub mod conversations;
 pub mod messages;
 pub mod outbox;
 mod renew;
 
+use access::{Readers, Turns};
 use checkpoint::Checkpointer;
 use renew::remove_file_if_any;
 
@@ -51,7 +56,9 @@ const FRESH_FILE_NAME: &str = "chatflow.sqlite3.fresh";
 pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
+    /// Whose turn it is to use `writer`.
+    turns: Turns,
+    readers: Readers,
     checkpoints: Arc<Checkpointer>,
 }
 
@@ -72,7 +79,8 @@ impl Store {
         remove_file_if_any(&dir.join(FRESH_FILE_NAME))?;
         let checkpoints = Checkpointer::new(&path);
         let (writer, reader) = connect(&path, &checkpoints)?;
-        Ok(Store { path, writer: Mutex::new(writer), reader: Mutex::new(reader), checkpoints })
+        let readers = Readers::new(&path, reader);
+        Ok(Store { path, writer: Mutex::new(writer), turns: Turns::default(), readers, checkpoints })
     }
 
     /// Path of the database file.
@@ -82,6 +90,7 @@ impl Store {
 
     /// Runs `f` in one write transaction, committed when `f` returns `Ok`.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let _turn = self.turns.take();
         let mut conn = self.writer.lock().map_err(|_| Error::poisoned())?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -89,10 +98,15 @@ impl Store {
         Ok(out)
     }
 
-    /// Runs `f` on the reader connection (sees every committed write).
+    /// Runs `f` on a reader connection of its own (sees every committed write; never waits for another read).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.reader.lock().map_err(|_| Error::poisoned())?;
-        f(&conn)
+        self.readers.read(f)
+    }
+
+    /// Writes waiting for their turn (tests of the code that writes in several transactions).
+    #[cfg(test)]
+    pub(crate) fn writers_waiting(&self) -> u64 {
+        self.turns.waiting()
     }
 
     pub fn meta_get(&self, key: &str) -> Result<Option<String>> {
@@ -106,7 +120,7 @@ impl Store {
     }
 }
 
-/// The writer (WAL, migrated) and the reader connection on the database file at `path`.
+/// The writer (WAL, migrated) and a first reader connection on the database file at `path`.
 fn connect(path: &Path, checkpoints: &Arc<Checkpointer>) -> Result<(Connection, Connection)> {
     let mut writer = Connection::open(path)?;
     writer.execute_batch(
@@ -119,13 +133,7 @@ fn connect(path: &Path, checkpoints: &Arc<Checkpointer>) -> Result<(Connection, 
     checkpoints.install(&mut writer)?;
     configure_statements(&writer)?;
     migrate(&mut writer)?;
-    let reader = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-    )?;
-    reader.execute_batch("PRAGMA busy_timeout = 5000;")?;
-    configure_statements(&reader)?;
-    Ok((writer, reader))
+    Ok((writer, access::open_reader(path)?))
 }
 
 /// Sets a meta value inside an existing transaction.

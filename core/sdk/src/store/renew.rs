@@ -20,8 +20,10 @@ impl Store {
     /// Replaces the database and its companion files with a compact copy of their live rows. Readers and writers
     /// wait meanwhile (milliseconds: the store holds no user data at this point, only app state).
     pub fn renew_files(&self) -> Result<()> {
+        let _turn = self.turns.take();
         let mut writer = self.writer.lock().map_err(|_| Error::poisoned())?;
-        let mut reader = self.reader.lock().map_err(|_| Error::poisoned())?;
+        // Waits for the reads in progress; the idle readers are closed now, before any file is touched.
+        let _no_reads = self.readers.close_all()?;
         // No background checkpoint touches the files while they are swapped.
         let files = self.checkpoints.files.clone();
         let _files = files.lock().map_err(|_| Error::poisoned())?;
@@ -37,16 +39,14 @@ impl Store {
             remove_file_if_any(&fresh)?;
             return Err(storage("the write-ahead log could not be checkpointed; the files were kept", &self.path));
         }
-        // Placeholders while no file is open: an in-memory database has no tables, so a use would fail loudly.
-        let (reader_stub, writer_stub) = (Connection::open_in_memory()?, Connection::open_in_memory()?);
-        let old_reader = std::mem::replace(&mut *reader, reader_stub);
-        let old_writer = std::mem::replace(&mut *writer, writer_stub);
-        // The files are only touched once both connections are closed.
-        let swapped = close(old_reader).and(close(old_writer)).and_then(|()| self.swap_in(&fresh, dir));
+        // A placeholder while no file is open: an in-memory database has no tables, so a use would fail loudly.
+        let old_writer = std::mem::replace(&mut *writer, Connection::open_in_memory()?);
+        // The files are only touched once every connection is closed.
+        let swapped = close(old_writer).and_then(|()| self.swap_in(&fresh, dir));
         // Reopen whatever file is in place, the renewed one or (after a failure) the old one, which is whole.
         let (w, r) = connect(&self.path, &self.checkpoints)?;
         *writer = w;
-        *reader = r;
+        self.readers.keep(r)?;
         swapped
     }
 
@@ -138,6 +138,39 @@ mod tests {
         assert_eq!(store.meta_get("device.after").unwrap().as_deref(), Some("x"));
         let mode: String = store.read(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)).unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    /// A reader left open on the old file would keep reading it (deleted, yet open): every read after a renewal must
+    /// see the writes made after it, however many readers were open before.
+    #[test]
+    fn every_reader_reads_the_renewed_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path()).unwrap());
+        store.meta_set("k", "before").unwrap();
+        let concurrent_reads = |store: &std::sync::Arc<Store>| {
+            // Three reads at once: three connections.
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
+            let reads: Vec<_> = (0..3)
+                .map(|_| {
+                    let (store, barrier) = (store.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        store
+                            .read(|c| {
+                                barrier.wait();
+                                Ok(c.query_row("SELECT value FROM meta WHERE key = 'k'", [], |r| r.get(0))?)
+                            })
+                            .unwrap()
+                    })
+                })
+                .collect();
+            reads.into_iter().map(|r| r.join().unwrap()).collect::<Vec<String>>()
+        };
+        assert_eq!(concurrent_reads(&store), ["before"; 3]);
+        assert_eq!(store.readers.idle(), 3);
+
+        store.renew_files().unwrap();
+        store.meta_set("k", "after").unwrap();
+        assert_eq!(concurrent_reads(&store), ["after"; 3]);
     }
 
     #[test]
