@@ -119,6 +119,7 @@ async fn a_screen_follows_send_stored_read_reply_and_typing() {
     .await;
     let state = screen.now();
     assert_eq!(state.messages.last().unwrap().message.author.kind, AuthorKind::Agent);
+    assert_eq!(state.details.typing, [], "the agent's message ends their typing (it does not wait for its expiry)");
     assert_eq!(state.details.team_available, Some(true));
     assert!(!state.details.title.is_empty());
 

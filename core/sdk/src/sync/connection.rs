@@ -321,6 +321,14 @@ fn handle_frame(
         ServerFrame::Message { message } => {
             let conversation_id = message.conversation_id.clone();
             let seq = message.seq;
+            // The author's typing ends with the message: "stopped" first, so no state shows both.
+            if let Some(author) = state.typing.message_arrived(&conversation_id, message.author.kind) {
+                state.events.emit(ChatEvent::Typing {
+                    conversation_id: conversation_id.clone(),
+                    author,
+                    typing: false,
+                });
+            }
             let applied = apply_messages(state, visitor_id, &conversation_id, std::slice::from_ref(&message), None)?;
             // A hole below this message (a frame lost between two connections): fetch it over REST.
             if online && !applied.stale && applied.synced_seq < seq {

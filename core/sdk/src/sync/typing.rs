@@ -55,6 +55,14 @@ impl Typing {
         Some(*next)
     }
 
+    /// A message from `kind` arrived in `conversation_id`: its indicator ends with it, as in any messaging app (a
+    /// team member's message is what their typing was about). Returns the author whose indicator was shown, for the
+    /// app's "stopped".
+    pub fn message_arrived(&self, conversation_id: &str, kind: AuthorKind) -> Option<TypingAuthor> {
+        let mut shown = self.shown.lock().ok()?;
+        shown.remove(&(conversation_id.to_owned(), kind)).map(|(_, author)| author)
+    }
+
     /// The expiry timer of `generation` fired: true when that indicator is still the one shown (it is now cleared
     /// and the app must be told "stopped").
     pub fn expire(&self, conversation_id: &str, author: AuthorKind, generation: u64) -> bool {
@@ -124,6 +132,20 @@ mod tests {
         let g3 = t.shown("c", &bot, true).unwrap();
         assert_eq!(t.shown("c", &bot, false), None);
         assert!(!t.expire("c", AuthorKind::Bot, g3), "stopped explicitly: nothing left to expire");
+    }
+
+    #[test]
+    fn a_message_ends_its_authors_indicator_only() {
+        let t = Typing::default();
+        let sam = author(AuthorKind::Agent, "Sam");
+        let g = t.shown("c", &sam, true).unwrap();
+        t.shown("c", &author(AuthorKind::Bot, "Assistant"), true).unwrap();
+        t.shown("d", &sam, true).unwrap();
+        assert_eq!(t.message_arrived("c", AuthorKind::Agent), Some(sam.clone()));
+        assert_eq!(t.message_arrived("c", AuthorKind::Agent), None, "already ended");
+        assert!(!t.expire("c", AuthorKind::Agent, g), "its timer finds nothing to end");
+        assert_eq!(t.typing_in("c"), [author(AuthorKind::Bot, "Assistant")]);
+        assert_eq!(t.typing_in("d"), [sam]);
     }
 
     #[test]
