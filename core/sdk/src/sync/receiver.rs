@@ -247,17 +247,8 @@ mod tests {
         }
     }
 
-    /// Polls until `cond` holds; the ceiling is for a background thread to get there, not a timing assertion.
-    fn wait_until(mut cond: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !cond() {
-            assert!(start.elapsed() < Duration::from_secs(30), "the other thread never got there");
-            std::thread::yield_now();
-        }
-    }
-
-    #[test]
-    fn a_write_waiting_during_a_page_gets_the_store_between_two_of_its_transactions() {
+    /// A store whose session is `VISITOR`'s (the receiver writes only for the current visitor).
+    fn store_with_visitor() -> (tempfile::TempDir, Arc<Store>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path()).unwrap());
         store
@@ -269,6 +260,21 @@ mod tests {
                 Ok(())
             })
             .unwrap();
+        (dir, store)
+    }
+
+    /// Polls until `cond` holds; the ceiling is for a background thread to get there, not a timing assertion.
+    fn wait_until(mut cond: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !cond() {
+            assert!(start.elapsed() < Duration::from_secs(30), "the other thread never got there");
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_write_waiting_during_a_page_gets_the_store_between_two_of_its_transactions() {
+        let (_dir, store) = store_with_visitor();
         let state = Arc::new(SyncState::new(store.clone()));
         let mut events = state.events.receiver();
 
@@ -326,17 +332,7 @@ mod tests {
 
     #[test]
     fn a_page_cut_short_keeps_and_announces_its_whole_transactions() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(dir.path()).unwrap());
-        store
-            .write(|tx| {
-                tx.execute(
-                    "INSERT INTO session (id, visitor_id, visitor_token, created_at) VALUES (1, ?1, 't', 0)",
-                    [VISITOR],
-                )?;
-                Ok(())
-            })
-            .unwrap();
+        let (_dir, store) = store_with_visitor();
         let state = SyncState::new(store.clone());
         let mut events = state.events.receiver();
         // The second transaction fails: a seq the store cannot hold (above i64::MAX) stands for any write error.
