@@ -43,6 +43,7 @@ RAISED=1000000/1m
   --limit-visitor-creates-per-address "$RAISED" --limit-visitor-creates-per-app "$RAISED" \
   --limit-identifies-per-address "$RAISED" --limit-sends-per-visitor "$RAISED" --limit-typing-per-visitor "$RAISED" \
   --limit-reads-per-visitor "$RAISED" --limit-kb-searches-per-visitor "$RAISED" \
+  --limit-uploads-per-visitor "$RAISED" \
   >"$WORK/out" 2>"$WORK/server.log" &
 SERVER_PID=$!
 exec 3<"$WORK/out"
