@@ -86,18 +86,21 @@ impl Readers {
 
     /// Runs `f` on a reader connection nobody else is using (opened now if every idle one is busy).
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let _open = self.gate.read().map_err(|_| Error::poisoned())?;
+        // The pool's work is in `lease` and its `Drop`, compiled once: this generic part, copied for every caller,
+        // stays a call.
+        let lease = self.lease()?;
+        f(lease.conn()?)
+    }
+
+    /// Takes an idle reader (or opens one) for the duration of one read.
+    fn lease(&self) -> Result<Lease<'_>> {
+        let open = self.gate.read().map_err(|_| Error::poisoned())?;
         let idle = self.idle.lock().map_err(|_| Error::poisoned())?.pop();
         let conn = match idle {
             Some(conn) => conn,
             None => open_reader(&self.path)?,
         };
-        let out = f(&conn);
-        let mut idle = self.idle.lock().map_err(|_| Error::poisoned())?;
-        if idle.len() < MAX_IDLE_READERS {
-            idle.push(conn);
-        }
-        out
+        Ok(Lease { readers: self, conn: Some(conn), _open: open })
     }
 
     /// Holds every read off and closes the idle connections; no reader is open on the files while the guard lives.
@@ -121,6 +124,30 @@ impl Readers {
     #[cfg(test)]
     pub fn idle(&self) -> usize {
         self.idle.lock().map(|idle| idle.len()).unwrap_or(0)
+    }
+}
+
+/// One reader connection lent for one read; back to the pool (or closed, past the pool's size) when dropped.
+struct Lease<'a> {
+    readers: &'a Readers,
+    /// Always `Some` until the lease is dropped.
+    conn: Option<Connection>,
+    // Held to the end of the read: a file renewal waits for it.
+    _open: std::sync::RwLockReadGuard<'a, ()>,
+}
+
+impl Lease<'_> {
+    fn conn(&self) -> Result<&Connection> {
+        self.conn.as_ref().ok_or_else(|| Error::internal("a reader was lent without its connection"))
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.readers.idle.lock()) else { return };
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
     }
 }
 
