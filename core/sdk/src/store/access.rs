@@ -170,16 +170,10 @@ mod tests {
 
     use crate::store::{meta_set, Store};
 
+    use crate::store::wait_until;
+
     /// A ceiling for a background thread to reach a point, not a timing assertion.
     const CEILING: Duration = Duration::from_secs(30);
-
-    fn wait_until(mut cond: impl FnMut() -> bool) {
-        let start = std::time::Instant::now();
-        while !cond() {
-            assert!(start.elapsed() < CEILING, "the other thread never got there");
-            std::thread::yield_now();
-        }
-    }
 
     #[test]
     fn a_waiting_writer_goes_before_the_next_write_of_the_thread_that_held_the_writer() {

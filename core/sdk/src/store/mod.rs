@@ -136,6 +136,17 @@ fn connect(path: &Path, checkpoints: &Arc<Checkpointer>) -> Result<(Connection, 
     Ok((writer, access::open_reader(path)?))
 }
 
+/// Tests that race threads on the store: polls until `cond` holds. The 30 s ceiling is for another thread to get
+/// there, not a timing assertion.
+#[cfg(test)]
+pub(crate) fn wait_until(mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the other thread never got there");
+        std::thread::yield_now();
+    }
+}
+
 /// Sets a meta value inside an existing transaction.
 pub fn meta_set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
     tx.prepare_cached(

@@ -223,12 +223,11 @@ pub(crate) async fn refresh_conversations(
 #[cfg(test)]
 mod tests {
     use std::sync::mpsc;
-    use std::time::{Duration, Instant};
 
     use chatflow_protocol::{Author, AuthorKind, Message};
 
     use super::*;
-    use crate::store::Store;
+    use crate::store::{wait_until, Store};
 
     const VISITOR: &str = "v1";
 
@@ -261,15 +260,6 @@ mod tests {
             })
             .unwrap();
         (dir, store)
-    }
-
-    /// Polls until `cond` holds; the ceiling is for a background thread to get there, not a timing assertion.
-    fn wait_until(mut cond: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !cond() {
-            assert!(start.elapsed() < Duration::from_secs(30), "the other thread never got there");
-            std::thread::yield_now();
-        }
     }
 
     #[test]
