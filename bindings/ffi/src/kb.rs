@@ -13,13 +13,13 @@ type Result<T, E = ChatflowError> = std::result::Result<T, E>;
 /// Progress of a knowledge-base sync: articles done out of the total, after every page (on an SDK thread).
 #[uniffi::export(with_foreign)]
 pub trait KbSyncProgress: Send + Sync {
-    fn on_progress(&self, done: u64, total: u64) -> Result<()>;
+    fn on_progress(&self, done: i32, total: i32) -> Result<()>;
 }
 
 struct ProgressBridge(Arc<dyn KbSyncProgress>);
 
 impl CoreProgress for ProgressBridge {
-    fn on_progress(&self, done: u64, total: u64) {
+    fn on_progress(&self, done: i32, total: i32) {
         // Progress is informational: a failing app callback does not stop the sync.
         let _ = self.0.on_progress(done, total);
     }
@@ -44,8 +44,8 @@ impl ChatClient {
         &self,
         query: String,
         language: Option<String>,
-        limit: u32,
-        offset: u32,
+        limit: i32,
+        offset: i32,
     ) -> Result<SearchResults> {
         Ok(self.core.search_kb(query, language, limit, offset).await?.into())
     }

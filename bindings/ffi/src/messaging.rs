@@ -27,8 +27,8 @@ impl ChatClient {
     pub fn answer_survey(
         &self,
         conversation_id: String,
-        survey_seq: u64,
-        rating: u8,
+        survey_seq: i64,
+        rating: i32,
         comment: Option<String>,
     ) -> Result<ChatMessage> {
         Ok(self.core.answer_survey(&conversation_id, survey_seq, rating, comment)?)
@@ -64,8 +64,8 @@ impl ChatClient {
     pub async fn messages(
         &self,
         conversation_id: String,
-        before_seq: Option<u64>,
-        limit: u32,
+        before_seq: Option<i64>,
+        limit: i32,
     ) -> Result<Vec<ChatMessage>> {
         Ok(self.core.messages(&conversation_id, before_seq, limit).await?)
     }
@@ -75,8 +75,8 @@ impl ChatClient {
     pub fn messages_on_device(
         &self,
         conversation_id: String,
-        before_seq: Option<u64>,
-        limit: u32,
+        before_seq: Option<i64>,
+        limit: i32,
     ) -> Result<HistoryPage> {
         Ok(self.core.messages_on_device(&conversation_id, before_seq, limit)?)
     }
@@ -97,7 +97,7 @@ impl ChatClient {
     }
 
     /// The visitor read everything up to `seq` (`null`: the newest message on the device).
-    pub fn mark_read(&self, conversation_id: String, seq: Option<u64>) -> Result<()> {
+    pub fn mark_read(&self, conversation_id: String, seq: Option<i64>) -> Result<()> {
         Ok(self.core.mark_read(&conversation_id, seq)?)
     }
 

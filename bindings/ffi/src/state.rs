@@ -54,7 +54,7 @@ pub struct ConversationObserver(core::ConversationObserver);
 impl ConversationObserver {
     // Holds `count` more older messages in the state, fetching them when the device lacks them. Returns at once;
     // the state's update follows.
-    pub fn load_earlier(&self, count: u32) -> Result<()> {
+    pub fn load_earlier(&self, count: i32) -> Result<()> {
         Ok(self.0.load_earlier(count)?)
     }
 
@@ -69,7 +69,7 @@ impl ChatClient {
     pub fn observe_conversation(
         &self,
         conversation_id: String,
-        limit: u32,
+        limit: i32,
         listener: Box<dyn ConversationStateListener>,
     ) -> Result<Arc<ConversationObserver>> {
         let observer =

@@ -10,10 +10,10 @@ use chatflow_ffi::{ChatClient, ChatflowError, KbSyncProgress};
 use common::{Fixtures, Server};
 
 #[derive(Default)]
-struct Progress(Mutex<Vec<(u64, u64)>>);
+struct Progress(Mutex<Vec<(i32, i32)>>);
 
 impl KbSyncProgress for Progress {
-    fn on_progress(&self, done: u64, total: u64) -> Result<(), ChatflowError> {
+    fn on_progress(&self, done: i32, total: i32) -> Result<(), ChatflowError> {
         self.0.lock().unwrap().push((done, total));
         Ok(())
     }

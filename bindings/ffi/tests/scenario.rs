@@ -102,7 +102,7 @@ async fn the_whole_conversation() {
     let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
     let (i_first, i_reply) = (bodies.iter().position(|b| *b == first), bodies.iter().position(|b| *b == reply_text));
     assert!(matches!((i_first, i_reply), (Some(a), Some(b)) if a < b), "history: {bodies:?}");
-    let seqs: Vec<u64> = history.iter().filter_map(|m| m.seq).collect();
+    let seqs: Vec<i64> = history.iter().filter_map(|m| m.seq).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "ascending: {seqs:?}");
 
     // Unread: the reply counts until the visitor reads it.

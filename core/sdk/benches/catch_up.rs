@@ -21,7 +21,7 @@ use chatflow_core::transport::Fetched;
 
 const MESSAGES: usize = 10_000;
 
-struct CaughtUp(Mutex<mpsc::Sender<u64>>);
+struct CaughtUp(Mutex<mpsc::Sender<i64>>);
 
 impl EventListener for CaughtUp {
     fn on_event(&self, event: ChatEvent) {
@@ -51,7 +51,7 @@ fn sdk_round(rt: &tokio::runtime::Runtime, server: &support::TestServer, templat
     client.resume().unwrap();
     loop {
         let synced = rx.recv_timeout(Duration::from_secs(300)).expect("catch-up did not finish");
-        if synced >= last {
+        if synced >= last as i64 {
             break;
         }
     }

@@ -121,7 +121,7 @@ fn main() {
         let started = Instant::now();
         let report = runtime.block_on(kb.sync(&source, 1, None)).expect("sync");
         sync_times.push(started.elapsed());
-        assert_eq!(report.articles, n as u64);
+        assert_eq!(report.articles, n as i32);
         kept = Some((dir, store, kb, empty_size, report.pages));
     }
     let (dir, store, kb, empty_size, pages) = kept.expect("three syncs ran");

@@ -54,7 +54,7 @@ const METHODS: [&str; 10] = [
 /// What a UI thread does between two calls (layout, drawing): the loop must not hog a core the SDK needs.
 const GAP: Duration = Duration::from_millis(1);
 /// Messages a chat screen shows at first.
-const SCREEN_PAGE: u32 = 50;
+const SCREEN_PAGE: i32 = 50;
 /// Floor cycles at least, however fast the catch-up was.
 const MIN_FLOOR_CYCLES: usize = 50;
 /// The budget: a call above it makes the UI miss frames.
@@ -169,7 +169,7 @@ fn round(rt: &tokio::runtime::Runtime, server: &support::TestServer, template: &
     let _events = client
         .subscribe(Arc::new(move |e: ChatEvent| {
             if let ChatEvent::CaughtUp { conversation_id, synced_seq, .. } = e {
-                if conversation_id == conv_owned && synced_seq >= last {
+                if conversation_id == conv_owned && synced_seq >= last as i64 {
                     flag.store(true, Ordering::SeqCst);
                 }
             }

@@ -52,7 +52,7 @@ pub struct Config {
     /// Bound of the received-attachment cache, in bytes (default `attachments::DEFAULT_CACHE_BYTES`, 100 MiB);
     /// least recently used files go first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachment_cache_bytes: Option<u64>,
+    pub attachment_cache_bytes: Option<i64>,
 }
 
 /// The closed set of environments a config may name.
@@ -152,6 +152,9 @@ impl Config {
                 ),
             })?;
         }
+        if let Some(bytes) = self.attachment_cache_bytes.filter(|b| *b <= 0) {
+            return Err(bad("attachment_cache_bytes", &bytes.to_string(), "a positive number of bytes"));
+        }
         Ok(())
     }
 }
@@ -184,16 +187,16 @@ fn parse(json: &str, source: &str) -> Result<Config> {
         language: optional_str(&obj, source, "language", "a BCP 47 language tag such as `fr-CA`")?,
         extra_root_certificates: optional_str(&obj, source, "extra_root_certificates", "PEM text of CA certificates")?,
         pinned_spki_sha256: optional_str_list(&obj, source, "pinned_spki_sha256", "base64 SHA-256 SPKI hashes")?,
-        attachment_cache_bytes: optional_u64(&obj, source, "attachment_cache_bytes")?,
+        attachment_cache_bytes: optional_bytes(&obj, source, "attachment_cache_bytes")?,
     };
     config.validate_in(source)?;
     Ok(config)
 }
 
-fn optional_u64(obj: &Map<String, Value>, source: &str, field: &str) -> Result<Option<u64>> {
+fn optional_bytes(obj: &Map<String, Value>, source: &str, field: &str) -> Result<Option<i64>> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_u64().filter(|n| *n > 0).map(Some).ok_or_else(|| Error::Config {
+        Some(v) => v.as_i64().filter(|n| *n > 0).map(Some).ok_or_else(|| Error::Config {
             message: format!("{source}: field `{field}` must be a positive number of bytes, got `{v}`"),
         }),
     }
@@ -337,6 +340,20 @@ pub(crate) mod tests {
         let pin = "r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=";
         let c = Config::from_json_str(&with("pinned_spki_sha256", serde_json::json!([pin]))).unwrap();
         assert_eq!(c.pinned_spki_sha256, vec![pin.to_owned()]);
+    }
+
+    #[test]
+    fn a_config_built_in_code_is_checked_like_a_file() {
+        // Kotlin and Swift build the record with a signed `Long`/`Int64`: a negative cache bound is refused.
+        for bytes in [0, -1] {
+            let c = Config { attachment_cache_bytes: Some(bytes), ..config("https://chat.example.com") };
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("`attachment_cache_bytes`") && e.contains("positive"), "{e}");
+        }
+        let e = err(&with("attachment_cache_bytes", (-5).into()));
+        assert!(e.contains("`attachment_cache_bytes`") && e.contains("`-5`"), "{e}");
+        let c = Config { attachment_cache_bytes: Some(1 << 20), ..config("https://chat.example.com") };
+        assert!(c.validate().is_ok());
     }
 
     #[test]

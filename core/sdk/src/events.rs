@@ -33,14 +33,14 @@ pub enum ConnectionState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnreadCount {
     pub conversation_id: String,
-    pub count: u64,
+    pub count: i32,
 }
 
 /// Unread counts per conversation (those with none are left out) and their total.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnreadCounts {
     pub counts: Vec<UnreadCount>,
-    pub total: u64,
+    pub total: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,22 +57,22 @@ pub enum ChatEvent {
     /// A queued message was deleted by the app.
     MessageDeleted { conversation_id: String, client_message_id: String },
     /// Unread counts (conversations with none are left out) and their total (replayed on subscribe).
-    UnreadCountsChanged { counts: Vec<UnreadCount>, total: u64 },
+    UnreadCountsChanged { counts: Vec<UnreadCount>, total: i32 },
     /// A conversation was opened, or its status, assignee or markers changed.
     ConversationChanged { conversation: ChatConversation },
     /// Someone in the conversation started or stopped typing (stops by itself after a few seconds).
     Typing { conversation_id: String, author: TypingAuthor, typing: bool },
     /// The team (or the visitor on another device) read up to `seq`.
-    ReadMarker { conversation_id: String, reader: Reader, seq: u64 },
+    ReadMarker { conversation_id: String, reader: Reader, seq: i64 },
     /// The conversation was closed or reopened.
     ConversationStatusChanged { conversation_id: String, status: ConversationStatus },
     /// Catch-up of a conversation finished: every message up to `synced_seq` is stored.
-    CaughtUp { conversation_id: String, synced_seq: u64, received: u64 },
+    CaughtUp { conversation_id: String, synced_seq: i64, received: i32 },
     /// This listener fell behind and missed events: reload what is on screen; a replay follows.
     Resync,
     /// A queued message's files are uploading: `bytes_sent` of `total` (all its files). At most ~10 per second per
     /// message; the last one has `bytes_sent == total`. After a cut it may go back to the server's offset.
-    UploadProgress { conversation_id: String, client_message_id: String, bytes_sent: u64, total: u64 },
+    UploadProgress { conversation_id: String, client_message_id: String, bytes_sent: i64, total: i64 },
 }
 
 /// What the app implements to receive events. `Send + Sync` for the FFI (foreign callbacks).
@@ -251,7 +251,7 @@ mod tests {
         // The listener is blocked on its first event while more than CAPACITY events pile up. (A blocking sleep: the
         // only worker, which drives the timers, is parked in the listener.)
         std::thread::sleep(Duration::from_millis(20));
-        for seq in 0..(CAPACITY as u64 + 10) {
+        for seq in 0..(CAPACITY as i64 + 10) {
             hub.emit(ChatEvent::ReadMarker { conversation_id: "c".into(), reader: Reader::Agent, seq });
         }
         gate.wait();

@@ -10,6 +10,7 @@ pub mod consent;
 pub mod error;
 pub mod events;
 pub mod kb;
+pub mod model;
 pub mod session;
 pub mod sha256;
 pub mod state;

@@ -38,10 +38,10 @@ async fn a_message_written_just_before_the_app_leaves_is_sent_before_the_socket_
     let http = server.http();
     let reply = agent_reply(&http, support::AGENT, &conv.id, "answered while away").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(stored_confirmed(&client, &conv.id).iter().all(|m| m.seq != Some(reply.seq)));
+    assert!(stored_confirmed(&client, &conv.id).iter().all(|m| m.seq != Some(reply.seq as i64)));
     client.resume().unwrap();
     wait_for("catch-up after coming back", 30, || {
-        stored_confirmed(&client, &conv.id).iter().any(|m| m.seq == Some(reply.seq)).then_some(())
+        stored_confirmed(&client, &conv.id).iter().any(|m| m.seq == Some(reply.seq as i64)).then_some(())
     })
     .await;
 }

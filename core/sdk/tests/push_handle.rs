@@ -50,7 +50,7 @@ async fn a_push_after_a_cold_start_catches_up_and_shows_the_stored_reply() {
         .unwrap()
         .messages
         .iter()
-        .all(|m| m.seq != Some(reply.seq)));
+        .all(|m| m.seq != Some(reply.seq as i64)));
     let data = fcm(&[
         ("cf_conversation_id", conversation_id.clone()),
         ("cf_chatflow_id", FLOW_SUPPORT_EN.to_string()),
@@ -63,7 +63,7 @@ async fn a_push_after_a_cold_start_catches_up_and_shows_the_stored_reply() {
     assert_eq!((n.title.as_str(), n.body.as_str()), ("Sam", "Your refund is on its way"));
     assert_eq!(
         (n.conversation_id.as_str(), n.chatflow_id, n.seq),
-        (conversation_id.as_str(), Some(FLOW_SUPPORT_EN), Some(reply.seq))
+        (conversation_id.as_str(), Some(FLOW_SUPPORT_EN), Some(reply.seq as i64))
     );
     let unread = app.unread_counts().unwrap().total;
     assert!(unread >= 1);

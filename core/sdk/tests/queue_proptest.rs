@@ -340,13 +340,13 @@ impl Harness {
         }
         // Nothing duplicated, store == server.
         for conv in CONVERSATIONS {
-            let server: Vec<(u64, Option<String>, String)> = self
+            let server: Vec<(i64, Option<String>, String)> = self
                 .server
                 .messages
                 .get(conv)
-                .map(|l| l.iter().map(|m| (m.seq, m.client_message_id.clone(), m.body.clone())).collect())
+                .map(|l| l.iter().map(|m| (m.seq as i64, m.client_message_id.clone(), m.body.clone())).collect())
                 .unwrap_or_default();
-            let local: Vec<(u64, Option<String>, String)> = store
+            let local: Vec<(i64, Option<String>, String)> = store
                 .read(|c| messages::page(c, conv, None, 10_000))
                 .unwrap()
                 .into_iter()
@@ -356,7 +356,7 @@ impl Harness {
             let ids: HashSet<_> = server.iter().map(|(_, c, _)| c.clone()).collect();
             assert_eq!(ids.len(), server.len(), "duplicate on the server");
             let cursor = store.read(|c| conversations::get(c, conv)).unwrap().unwrap();
-            assert_eq!(cursor.synced_seq, server.len() as u64);
+            assert_eq!(cursor.synced_seq, server.len() as i64);
         }
     }
 }

@@ -46,18 +46,18 @@ async fn ten_thousand_messages_missed_offline_are_caught_up_in_batches() {
             .unwrap()
             .into_iter()
             .find(|c| c.id == conv.id)
-            .filter(|c| c.synced_seq == last)
+            .filter(|c| c.synced_seq == last as i64)
             .map(|_| ())
     })
     .await;
 
     let stored = stored_confirmed(&client, &conv.id);
-    let seqs: Vec<u64> = stored.iter().map(|m| m.seq.unwrap()).collect();
-    assert_eq!(seqs, (1..=last).collect::<Vec<_>>(), "contiguous, nothing missing, nothing twice");
-    let remote: Vec<(u64, String)> = on_server.iter().map(|m| (m.seq, m.body.clone())).collect();
-    let local: Vec<(u64, String)> = stored.iter().map(|m| (m.seq.unwrap(), m.body.clone())).collect();
+    let seqs: Vec<i64> = stored.iter().map(|m| m.seq.unwrap()).collect();
+    assert_eq!(seqs, (1..=last as i64).collect::<Vec<_>>(), "contiguous, nothing missing, nothing twice");
+    let remote: Vec<(i64, String)> = on_server.iter().map(|m| (m.seq as i64, m.body.clone())).collect();
+    let local: Vec<(i64, String)> = stored.iter().map(|m| (m.seq.unwrap(), m.body.clone())).collect();
     assert_eq!(local, remote);
-    let from_team = stored.iter().filter(|m| m.author.kind != AuthorKind::Visitor).count() as u64;
+    let from_team = stored.iter().filter(|m| m.author.kind != AuthorKind::Visitor).count() as i32;
     assert_eq!(client.unread_counts().unwrap().total, from_team);
 
     wait_online(&client, 30).await;

@@ -76,16 +76,16 @@ async fn a_thousand_messages_through_a_faulty_network_arrive_exactly_once_in_ord
             .unwrap()
             .into_iter()
             .find(|c| c.id == conv.id)
-            .filter(|c| c.synced_seq >= last)
+            .filter(|c| c.synced_seq >= last as i64)
             .map(|_| ())
     })
     .await;
-    let local: Vec<(u64, Option<String>, String)> = stored_confirmed(&client, &conv.id)
+    let local: Vec<(i64, Option<String>, String)> = stored_confirmed(&client, &conv.id)
         .into_iter()
         .map(|m| (m.seq.unwrap(), m.client_message_id, m.body))
         .collect();
-    let remote: Vec<(u64, Option<String>, String)> =
-        on_server.into_iter().map(|m| (m.seq, m.client_message_id, m.body)).collect();
+    let remote: Vec<(i64, Option<String>, String)> =
+        on_server.into_iter().map(|m| (m.seq as i64, m.client_message_id, m.body)).collect();
     assert_eq!(local, remote);
     assert!(client.pending_sends().unwrap().is_empty());
 

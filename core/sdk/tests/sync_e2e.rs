@@ -42,7 +42,7 @@ async fn a_sent_message_is_echoed_at_once_then_confirmed_once() {
     let mine: Vec<_> = on_server.iter().filter(|m| m.client_message_id.as_deref() == Some(&cid)).collect();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].body, "hello there");
-    assert_eq!(Some(mine[0].seq), confirmed.seq);
+    assert_eq!(Some(mine[0].seq as i64), confirmed.seq);
 
     // Events: the replay came first, then the echo, then its confirmation.
     let seen = events.snapshot();
@@ -107,7 +107,7 @@ async fn agent_replies_arrive_live_count_as_unread_until_read() {
 
     let reply = agent_reply(&server.http(), AGENT, &conv.id, "how can I help?").await;
     wait_for("the live reply", 30, || {
-        stored_confirmed(&client, &conv.id).into_iter().find(|m| m.seq == Some(reply.seq))
+        stored_confirmed(&client, &conv.id).into_iter().find(|m| m.seq == Some(reply.seq as i64))
     })
     .await;
     let unread = client.unread_counts().unwrap();
@@ -173,7 +173,7 @@ async fn history_answers_from_the_store_and_fetches_missing_pages() {
     for i in 0..30 {
         agent_reply(&http, AGENT, &conv.id, &format!("old {i}")).await;
     }
-    let total = server_messages(&http, &support::visitor_token(&client), &conv.id).await.len() as u64;
+    let total = server_messages(&http, &support::visitor_token(&client), &conv.id).await.len() as i64;
     // Offline-paused client: the conversation row says nothing is stored yet; the latest page is fetched.
     client.refresh_conversations().await.unwrap();
     let before_fetch = client.messages_on_device(&conv.id, None, 10).unwrap();
@@ -184,10 +184,10 @@ async fn history_answers_from_the_store_and_fetches_missing_pages() {
     assert!(on_device.complete);
     assert_eq!(on_device.messages, latest, "the device answers the fetched page as it is");
     assert!(!client.messages_on_device(&conv.id, Some(total - 9), 10).unwrap().complete, "older page not fetched yet");
-    let seqs: Vec<u64> = latest.iter().filter_map(|m| m.seq).collect();
+    let seqs: Vec<i64> = latest.iter().filter_map(|m| m.seq).collect();
     assert_eq!(seqs, ((total - 9)..=total).collect::<Vec<_>>());
     let older = client.messages(&conv.id, Some(total - 9), 10).await.unwrap();
-    let seqs: Vec<u64> = older.iter().filter_map(|m| m.seq).collect();
+    let seqs: Vec<i64> = older.iter().filter_map(|m| m.seq).collect();
     assert_eq!(seqs, ((total - 19)..=(total - 10)).collect::<Vec<_>>());
     // Already stored: answered locally even with the server gone.
     drop(server);
@@ -213,7 +213,7 @@ async fn pause_goes_offline_and_resume_catches_up() {
     let http = server.http();
     let mut expected = HashSet::new();
     for i in 0..7 {
-        expected.insert(agent_reply(&http, AGENT, &conv.id, &format!("while paused {i}")).await.seq);
+        expected.insert(agent_reply(&http, AGENT, &conv.id, &format!("while paused {i}")).await.seq as i64);
     }
     let queued = client.send(&conv.id, "written in the background").unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -222,7 +222,7 @@ async fn pause_goes_offline_and_resume_catches_up() {
     wait_online(&client, 30).await;
     wait_for("catch-up and the queued send", 30, || {
         let stored = stored_confirmed(&client, &conv.id);
-        let seqs: HashSet<u64> = stored.iter().filter_map(|m| m.seq).collect();
+        let seqs: HashSet<i64> = stored.iter().filter_map(|m| m.seq).collect();
         (expected.is_subset(&seqs) && stored.iter().any(|m| m.client_message_id == queued.client_message_id))
             .then_some(())
     })
@@ -372,7 +372,8 @@ async fn logout_stops_the_old_visitors_sync_and_the_next_visitor_starts_clean() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_survey_arrives_typed_and_an_offline_answer_is_delivered_once() {
-    use chatflow_core::protocol::MessageSurvey;
+    use chatflow_core::model::MessageSurvey;
+    use chatflow_core::protocol::MessageSurvey as WireSurvey;
     let mut server = TestServer::start();
     server.admin_edit_chatflow(FLOW_SUPPORT_EN, |f| f["csat_survey"] = json!(true)).await;
     let dir = support::storage();
@@ -397,6 +398,13 @@ async fn the_survey_arrives_typed_and_an_offline_answer_is_delivered_once() {
     let err = client.answer_survey(&conv.id, seq, 6, None).unwrap_err().to_string();
     assert!(err.contains("between 1 and 5, got 6"), "{err}");
     assert!(client.answer_survey(&conv.id, seq - 1, 3, None).is_err(), "not a survey");
+    // Kotlin and Swift pass signed numbers: out-of-range ones are refused with the same errors, never wrapped.
+    let err = client.answer_survey(&conv.id, seq, -1, None).unwrap_err().to_string();
+    assert!(err.contains("between 1 and 5, got -1"), "{err}");
+    let err = client.answer_survey(&conv.id, seq, 261, None).unwrap_err().to_string();
+    assert!(err.contains("between 1 and 5, got 261"), "{err}");
+    let err = client.answer_survey(&conv.id, -seq, 3, None).unwrap_err().to_string();
+    assert!(err.contains(&format!("survey at seq -{seq}")), "{err}");
 
     // Answered offline: queued with its echo, delivered once when the server is back.
     server.stop();
@@ -410,9 +418,11 @@ async fn the_survey_arrives_typed_and_an_offline_answer_is_delivered_once() {
     client.resume().unwrap();
     wait_for("the queue to drain", 60, || (outbox_len(&client) == 0).then_some(())).await;
     let on_server = server_messages(&server.http(), &support::visitor_token(&client), &conv.id).await;
-    let answers: Vec<_> = on_server.iter().filter(|m| matches!(m.survey, Some(MessageSurvey::Answer(_)))).collect();
+    let answers: Vec<_> = on_server.iter().filter(|m| matches!(m.survey, Some(WireSurvey::Answer(_)))).collect();
     assert_eq!(answers.len(), 1);
     assert_eq!(answers[0].client_message_id, echo.client_message_id);
     let local = stored_confirmed(&client, &conv.id);
-    assert!(local.iter().any(|m| m.local_id == echo.local_id && m.survey == answers[0].survey));
+    assert!(local
+        .iter()
+        .any(|m| m.local_id == echo.local_id && m.survey == answers[0].survey.as_ref().map(Into::into)));
 }

@@ -113,8 +113,8 @@ pub struct ChatArgs {
     #[arg(long)]
     pub new: bool,
     /// Messages of the conversation shown when the chat starts.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub history: u32,
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(i32).range(0..=500))]
+    pub history: i32,
     /// At the end of input (not a terminal), wait at most this long for queued messages to be delivered.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub drain_secs: u64,
@@ -169,11 +169,11 @@ pub struct HistoryArgs {
     #[command(flatten)]
     pub conversation: ConversationArg,
     /// At most this many messages.
-    #[arg(long, short = 'n', default_value_t = 50, value_name = "N")]
-    pub limit: u32,
+    #[arg(long, short = 'n', default_value_t = 50, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=500))]
+    pub limit: i32,
     /// Only messages before this sequence number (older pages).
-    #[arg(long, value_name = "SEQ")]
-    pub before: Option<u64>,
+    #[arg(long, value_name = "SEQ", value_parser = clap::value_parser!(i64).range(1..))]
+    pub before: Option<i64>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -184,8 +184,8 @@ pub struct SearchArgs {
     #[command(flatten)]
     pub target: Target,
     /// At most this many hits.
-    #[arg(long, short = 'n', default_value_t = 5, value_name = "N")]
-    pub limit: u32,
+    #[arg(long, short = 'n', default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub limit: i32,
     /// Do not sync first: search what is indexed locally (the SDK's current base), or the server's search when
     /// nothing was synced yet.
     #[arg(long)]

@@ -3,9 +3,10 @@
 
 use chatflow_core::chatflow::{CacheInfo, Candidate, ResolvedChatflow, Verdict};
 use chatflow_core::consent::{ConsentState, ProcessDataStatus};
+use chatflow_core::model::MessageSurvey;
 use chatflow_core::protocol::{
-    AuthorKind, AwayBehavior, ChatflowKind, CommunicateConsent, EmailCaptureMode, MessageSurvey, ProcessDataMode,
-    QuickReply, TypicalResponseTime,
+    AuthorKind, AwayBehavior, ChatflowKind, CommunicateConsent, EmailCaptureMode, ProcessDataMode, QuickReply,
+    TypicalResponseTime,
 };
 use chatflow_core::store::conversations::ChatConversation;
 use chatflow_core::store::messages::{ChatMessage, MessageState};
@@ -45,7 +46,7 @@ pub fn age(ms: i64) -> String {
 pub struct CacheView {
     pub fetched_at: Option<i64>,
     pub age_ms: Option<i64>,
-    pub chatflow_count: u32,
+    pub chatflow_count: i32,
     /// The list could not be refreshed now; this is the cached copy.
     pub stale: bool,
 }
@@ -106,8 +107,8 @@ pub struct ConsentRequirementsView {
 pub struct BotView {
     pub display_name: Option<String>,
     pub avatar_url: Option<String>,
-    pub session_timeout_minutes: u32,
-    pub message_delay_ms: u32,
+    pub session_timeout_minutes: i32,
+    pub message_delay_ms: i32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -346,7 +347,7 @@ impl ConsentView {
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageView {
     pub conversation_id: String,
-    pub seq: Option<u64>,
+    pub seq: Option<i64>,
     pub client_message_id: Option<String>,
     pub author_kind: AuthorKind,
     pub author_name: Option<String>,
@@ -469,10 +470,10 @@ pub struct ConversationView {
     pub status: String,
     pub assignee: Option<String>,
     pub created_at: i64,
-    pub last_seq: u64,
-    pub read_seq: u64,
-    pub agent_read_seq: u64,
-    pub unread_count: u64,
+    pub last_seq: i64,
+    pub read_seq: i64,
+    pub agent_read_seq: i64,
+    pub unread_count: i32,
 }
 
 impl From<&ChatConversation> for ConversationView {

@@ -1,17 +1,16 @@
 //! Files and images of messages (remote types: see `chatflow.rs`).
 
 use chatflow_core::attachments;
-use chatflow_core::protocol::attachment as wire;
 
-pub type ImageInfo = wire::ImageInfo;
+pub type ImageInfo = attachments::ImageInfo;
 
 /// An image's dimensions and its thumbnail's.
 #[uniffi::remote(Record)]
 pub struct ImageInfo {
-    pub width: u32,
-    pub height: u32,
-    pub thumbnail_width: u32,
-    pub thumbnail_height: u32,
+    pub width: i32,
+    pub height: i32,
+    pub thumbnail_width: i32,
+    pub thumbnail_height: i32,
 }
 
 pub type MessageAttachment = attachments::MessageAttachment;
@@ -24,7 +23,7 @@ pub struct MessageAttachment {
     pub file_name: String,
     /// The type the bytes showed.
     pub mime_type: String,
-    pub size: u64,
+    pub size: i64,
     /// Lowercase hex SHA-256.
     pub sha256: String,
     pub image: Option<ImageInfo>,
@@ -32,13 +31,13 @@ pub struct MessageAttachment {
     pub local_path: Option<String>,
 }
 
-pub type AttachmentLimits = wire::AttachmentLimits;
+pub type AttachmentLimits = attachments::AttachmentLimits;
 
 /// What the app's server accepts (from the chatflow list).
 #[uniffi::remote(Record)]
 pub struct AttachmentLimits {
-    pub max_bytes: u64,
-    pub max_per_message: u32,
+    pub max_bytes: i64,
+    pub max_per_message: i32,
     pub mime_types: Vec<String>,
 }
 

@@ -42,7 +42,7 @@ pub struct ChatflowConfig {
     pub pinned_spki_sha256: Vec<String>,
     /// Bound of the received-attachment cache in bytes (`null`: 100 MiB).
     #[uniffi(default)]
-    pub attachment_cache_bytes: Option<u64>,
+    pub attachment_cache_bytes: Option<i64>,
 }
 
 // ----------------------------------------------------------------------------- protocol enums
@@ -160,8 +160,8 @@ pub type BotOptions = model::BotOptions;
 pub struct BotOptions {
     pub display_name: Option<String>,
     pub avatar_url: Option<String>,
-    pub session_timeout_minutes: u32,
-    pub message_delay_ms: u32,
+    pub session_timeout_minutes: i32,
+    pub message_delay_ms: i32,
     pub error_reply: String,
 }
 
@@ -192,14 +192,14 @@ pub struct CacheInfo {
     /// Last time the server confirmed the list (Unix ms); `null`: never fetched.
     pub fetched_at: Option<i64>,
     pub age_ms: Option<i64>,
-    pub chatflow_count: u32,
+    pub chatflow_count: i32,
 }
 
 #[uniffi::remote(Record)]
 pub struct RefreshOutcome {
     /// The list changed (rather than being confirmed unchanged).
     pub changed: bool,
-    pub chatflow_count: u32,
+    pub chatflow_count: i32,
     pub statuses_refreshed: bool,
 }
 

@@ -26,21 +26,21 @@ pub type KbSyncReport = kb::KbSyncReport;
 /// What one knowledge-base sync did.
 #[uniffi::remote(Record)]
 pub struct KbSyncReport {
-    pub pages: u32,
-    pub upserted: u64,
-    pub removed: u64,
+    pub pages: i32,
+    pub upserted: i32,
+    pub removed: i32,
     /// Articles on the device at the end.
-    pub articles: u64,
+    pub articles: i32,
     /// Published articles on the server at the end.
-    pub total_published: u64,
+    pub total_published: i32,
 }
 
 /// A range of a snippet that matched the query, in UTF-8 **bytes** `[start, end)` (the facades convert it to their
 /// string indices).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct ByteRange {
-    pub start: u32,
-    pub end: u32,
+    pub start: i32,
+    pub end: i32,
 }
 
 /// One search hit.
@@ -70,11 +70,20 @@ impl From<wire::SearchResults> for SearchResults {
                 article_id: h.article_id,
                 title: h.title,
                 snippet: h.snippet,
-                highlights: h.highlights.into_iter().map(|(start, end)| ByteRange { start, end }).collect(),
+                highlights: h
+                    .highlights
+                    .into_iter()
+                    .map(|(start, end)| ByteRange { start: byte_offset(start), end: byte_offset(end) })
+                    .collect(),
                 url: h.url,
                 score: h.score,
             })
             .collect();
         SearchResults { hits }
     }
+}
+
+/// Snippets are a few hundred bytes: an offset always fits.
+fn byte_offset(offset: u32) -> i32 {
+    i32::try_from(offset).unwrap_or(i32::MAX)
 }

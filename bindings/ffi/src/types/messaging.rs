@@ -62,7 +62,7 @@ pub struct ChatMessage {
     pub local_id: i64,
     pub conversation_id: String,
     /// Server sequence number; `null` until the server stored the message.
-    pub seq: Option<u64>,
+    pub seq: Option<i64>,
     pub client_message_id: Option<String>,
     pub author: Author,
     pub body: String,
@@ -77,33 +77,33 @@ pub struct ChatMessage {
     pub attachments: Vec<crate::types::attachments::MessageAttachment>,
 }
 
-pub type SurveyPrompt = wire::SurveyPrompt;
+pub type SurveyPrompt = chatflow_core::model::SurveyPrompt;
 
 /// The satisfaction survey's question, in the chatflow's language, with its rating scale.
 #[uniffi::remote(Record)]
 pub struct SurveyPrompt {
     pub question: String,
     /// The rating scale, inclusive.
-    pub scale_min: u8,
-    pub scale_max: u8,
+    pub scale_min: i32,
+    pub scale_max: i32,
     pub low_label: String,
     pub high_label: String,
     /// Invitation to leave an optional comment.
     pub comment_prompt: String,
-    pub comment_max_chars: u32,
+    pub comment_max_chars: i32,
 }
 
-pub type SurveyAnswer = wire::SurveyAnswer;
+pub type SurveyAnswer = chatflow_core::model::SurveyAnswer;
 
 /// The visitor's answer to the survey whose prompt is the message `survey_seq`.
 #[uniffi::remote(Record)]
 pub struct SurveyAnswer {
-    pub survey_seq: u64,
-    pub rating: u8,
+    pub survey_seq: i64,
+    pub rating: i32,
     pub comment: Option<String>,
 }
 
-pub type MessageSurvey = wire::MessageSurvey;
+pub type MessageSurvey = chatflow_core::model::MessageSurvey;
 
 /// The survey part of a message.
 #[uniffi::remote(Enum)]
@@ -129,7 +129,7 @@ pub type BackgroundOutcome = chatflow_core::sync::lifecycle::BackgroundOutcome;
 // library's metadata small).
 #[uniffi::remote(Record)]
 pub struct BackgroundOutcome {
-    pub still_queued: u64,
+    pub still_queued: i32,
     pub interrupted: bool,
 }
 
@@ -161,15 +161,15 @@ pub struct ChatConversation {
     pub assignee: Option<AgentRef>,
     pub created_at: i64,
     /// Highest `seq` known to exist on the server.
-    pub last_seq: u64,
+    pub last_seq: i64,
     /// Every message up to this `seq` is on the device.
-    pub synced_seq: u64,
+    pub synced_seq: i64,
     /// The visitor read everything up to this `seq`.
-    pub read_seq: u64,
+    pub read_seq: i64,
     /// The team read everything up to this `seq` ("seen").
-    pub agent_read_seq: u64,
+    pub agent_read_seq: i64,
     /// Messages from the team after `read_seq`.
-    pub unread_count: u64,
+    pub unread_count: i32,
 }
 
 // ----------------------------------------------------------------------------- events
@@ -195,7 +195,7 @@ pub type UnreadCount = events::UnreadCount;
 #[uniffi::remote(Record)]
 pub struct UnreadCount {
     pub conversation_id: String,
-    pub count: u64,
+    pub count: i32,
 }
 
 pub type UnreadCounts = events::UnreadCounts;
@@ -204,7 +204,7 @@ pub type UnreadCounts = events::UnreadCounts;
 #[uniffi::remote(Record)]
 pub struct UnreadCounts {
     pub counts: Vec<UnreadCount>,
-    pub total: u64,
+    pub total: i32,
 }
 
 pub type Reader = wire::Reader;
@@ -252,7 +252,7 @@ pub enum ChatEvent {
     /// Unread counts (conversations with none left out) and their total.
     UnreadCountsChanged {
         counts: Vec<UnreadCount>,
-        total: u64,
+        total: i32,
     },
     ConversationChanged {
         conversation: ChatConversation,
@@ -265,7 +265,7 @@ pub enum ChatEvent {
     ReadMarker {
         conversation_id: String,
         reader: Reader,
-        seq: u64,
+        seq: i64,
     },
     ConversationStatusChanged {
         conversation_id: String,
@@ -274,8 +274,8 @@ pub enum ChatEvent {
     /// Every message up to `synced_seq` is on the device.
     CaughtUp {
         conversation_id: String,
-        synced_seq: u64,
-        received: u64,
+        synced_seq: i64,
+        received: i32,
     },
     /// This listener fell behind: reload what is on screen; a replay follows.
     Resync,
@@ -283,7 +283,7 @@ pub enum ChatEvent {
     UploadProgress {
         conversation_id: String,
         client_message_id: String,
-        bytes_sent: u64,
-        total: u64,
+        bytes_sent: i64,
+        total: i64,
     },
 }

@@ -129,7 +129,7 @@ pub type PushTarget = session::PushTarget;
 #[uniffi::remote(Enum)]
 pub enum PushTarget {
     /// Ours: open this conversation.
-    Conversation { conversation_id: String, chatflow_id: Option<i64>, seq: Option<u64> },
+    Conversation { conversation_id: String, chatflow_id: Option<i64>, seq: Option<i64> },
     /// Not one of ours: let the app handle it.
     NotOurs,
 }
@@ -152,13 +152,13 @@ pub type PushNotification = session::PushNotification;
 pub struct PushNotification {
     pub conversation_id: String,
     pub chatflow_id: Option<i64>,
-    pub seq: Option<u64>,
+    pub seq: Option<i64>,
     /// The sender's name, else the chatflow header's display name, else a generic line.
     pub title: String,
     /// The message text (from the device after the catch-up, the payload's preview when offline), else a generic line.
     pub body: String,
     /// Unread messages from the team in this conversation.
-    pub unread_count: u64,
+    pub unread_count: i32,
     pub sync: PushSync,
 }
 
@@ -168,7 +168,7 @@ pub type PushSync = session::PushSync;
 #[uniffi::remote(Enum)]
 pub enum PushSync {
     /// The device holds the conversation up to date (`received` messages fetched now): opening it needs no wait.
-    CaughtUp { received: u64 },
+    CaughtUp { received: i32 },
     /// The server could not be reached in time: body and unread count come from the payload.
     Offline { message: String },
     /// The server refused: the visitor on this device cannot read that conversation. Do not show it.

@@ -35,7 +35,7 @@ pub type PendingSurvey = state::PendingSurvey;
 
 #[uniffi::remote(Record)]
 pub struct PendingSurvey {
-    pub seq: u64,
+    pub seq: i64,
     pub prompt: SurveyPrompt,
 }
 
@@ -49,8 +49,8 @@ pub struct ConversationDetails {
     pub assignee: Option<AgentRef>,
     pub title: String,
     pub avatar_url: Option<String>,
-    pub unread_count: u64,
-    pub team_read_seq: u64,
+    pub unread_count: i32,
+    pub team_read_seq: i64,
     pub typing: Vec<TypingAuthor>,
     pub team_available: Option<bool>,
     pub quick_replies: Vec<QuickReply>,
@@ -96,7 +96,7 @@ pub struct ConversationRow {
     pub avatar_url: Option<String>,
     pub status: ConversationStatus,
     pub last_message: Option<LastMessage>,
-    pub unread_count: u64,
+    pub unread_count: i32,
     pub updated_at: i64,
 }
 
@@ -105,7 +105,7 @@ pub type ConversationListState = state::ConversationListState;
 #[uniffi::remote(Record)]
 pub struct ConversationListState {
     pub rows: Vec<ConversationRow>,
-    pub total_unread: u64,
+    pub total_unread: i32,
 }
 
 pub type ConversationListUpdate = state::ConversationListUpdate;
@@ -114,5 +114,5 @@ pub type ConversationListUpdate = state::ConversationListUpdate;
 #[uniffi::remote(Enum)]
 pub enum ConversationListUpdate {
     Snapshot { state: ConversationListState },
-    Changed { upserted: Vec<ConversationRow>, order: Option<Vec<String>>, total_unread: u64 },
+    Changed { upserted: Vec<ConversationRow>, order: Option<Vec<String>>, total_unread: i32 },
 }

@@ -89,7 +89,7 @@ impl ClientInner {
 
     /// Drops least recently used files until the cache fits its bound (`keep` stays: it was just asked for).
     pub(crate) fn evict(&self, dir: &Path, keep: &str) -> Result<()> {
-        let limit = self.config.attachment_cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES);
+        let limit = self.config.attachment_cache_bytes.map_or(DEFAULT_CACHE_BYTES, i64::unsigned_abs);
         let victims = self.store.write(|tx| {
             let mut rows: Vec<(String, u64)> = {
                 let mut stmt = tx.prepare("SELECT file, size FROM attachment_cache ORDER BY last_used DESC")?;
@@ -151,17 +151,19 @@ async fn fetch(
             hasher.update(&buf[..n]);
         }
     }
-    if expected.is_none() || expected.is_some_and(|m| have > m.size) {
+    // Sizes come from the server as unsigned numbers: never negative.
+    let size = expected.map(|m| m.size.max(0).unsigned_abs());
+    if size.is_none_or(|size| have > size) {
         (hasher, have) = (Sha256::new(), 0);
     }
-    if let Some(m) = expected.filter(|m| have == m.size) {
+    if let Some(m) = expected.filter(|_| size == Some(have)) {
         // Whole already (the process stopped before the rename): a `Range` from the end would be refused.
         if hex(&hasher.clone().finalize()) == m.sha256 {
             return std::fs::rename(part, target).map_err(|e| io(target, &e));
         }
         (hasher, have) = (Sha256::new(), 0);
     }
-    let timeout = Duration::from_secs(30 + expected.map_or(0, |m| m.size) / (16 * 1024));
+    let timeout = Duration::from_secs(30 + size.unwrap_or(0) / (16 * 1024));
     let response = with_session(inner, |http: HttpClient, token: String| async move {
         let range = [("range", format!("bytes={have}-"))];
         let headers: &[(&'static str, String)] = if have > 0 { &range } else { &[] };
@@ -179,7 +181,7 @@ async fn fetch(
         .truncate(!resumed)
         .open(part)
         .map_err(|e| io(part, &e))?;
-    let limit = expected.map_or(u64::MAX, |m| m.size);
+    let limit = size.unwrap_or(u64::MAX);
     let mut got = have;
     HttpClient::read_chunks(response, path, |chunk| {
         got += chunk.len() as u64;
@@ -194,7 +196,7 @@ async fn fetch(
     drop(file);
     if let Some(m) = expected {
         let sha = hex(&hasher.finalize());
-        if got != m.size || sha != m.sha256 {
+        if Some(got) != size || sha != m.sha256 {
             let _ = std::fs::remove_file(part);
             return Err(Error::Protocol {
                 message: format!("the download of `{}` does not match its checksum; try again", m.file_name),

@@ -10,10 +10,10 @@ pub(crate) mod upload;
 
 use std::path::PathBuf;
 
-use chatflow_protocol::attachment::AttachmentLimits;
+use chatflow_protocol::attachment as wire;
 
 pub use download::DEFAULT_CACHE_BYTES;
-pub use model::{FileSource, MessageAttachment, OutgoingFile, PendingUpload};
+pub use model::{AttachmentLimits, FileSource, ImageInfo, MessageAttachment, OutgoingFile, PendingUpload};
 
 use crate::client::ChatClient;
 use crate::error::Result;
@@ -52,7 +52,7 @@ impl ChatClient {
 
     /// What the server accepts, from the last fetched chatflow list (defaults before the first fetch).
     pub fn attachment_limits(&self) -> Result<AttachmentLimits> {
-        self.inner.attachment_limits()
+        Ok(self.inner.attachment_limits()?.into())
     }
 
     /// A local file with the attachment's bytes: the device's own copy of a file it sent, or a download (verified
@@ -70,7 +70,7 @@ impl ChatClient {
 }
 
 impl crate::client::ClientInner {
-    pub(crate) fn attachment_limits(&self) -> Result<AttachmentLimits> {
+    pub(crate) fn attachment_limits(&self) -> Result<wire::AttachmentLimits> {
         Ok(self.store.meta_get(META_LIMITS)?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
     }
 

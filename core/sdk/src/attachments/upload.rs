@@ -49,8 +49,8 @@ impl Progress {
             self.state.events.emit(ChatEvent::UploadProgress {
                 conversation_id: self.conversation_id.clone(),
                 client_message_id: self.client_message_id.clone(),
-                bytes_sent: bytes,
-                total: self.total,
+                bytes_sent: crate::model::long(bytes),
+                total: crate::model::long(self.total),
             });
         }
     }

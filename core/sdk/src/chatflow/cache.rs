@@ -27,7 +27,7 @@ pub struct CacheInfo {
     pub fetched_at: Option<i64>,
     /// `now - fetched_at`, when fetched.
     pub age_ms: Option<i64>,
-    pub chatflow_count: u32,
+    pub chatflow_count: i32,
 }
 
 /// What `refresh_chatflows` did.
@@ -35,7 +35,7 @@ pub struct CacheInfo {
 pub struct RefreshOutcome {
     /// The list changed (200) rather than being confirmed (304).
     pub changed: bool,
-    pub chatflow_count: u32,
+    pub chatflow_count: i32,
     /// Team statuses were refreshed too (their failure does not fail the refresh: the list is what matters).
     pub statuses_refreshed: bool,
 }
@@ -80,7 +80,7 @@ pub(crate) fn info(conn: &Connection, now: i64) -> Result<CacheInfo> {
         .query_row("SELECT value FROM meta WHERE key = ?1", [META_FETCHED_AT], |r| r.get::<_, String>(0))
         .optional()?
         .and_then(|v| v.parse().ok());
-    let count: u32 = conn.query_row("SELECT COUNT(*) FROM chatflows", [], |r| r.get(0))?;
+    let count: i32 = conn.query_row("SELECT COUNT(*) FROM chatflows", [], |r| r.get(0))?;
     Ok(CacheInfo { fetched_at, age_ms: fetched_at.map(|t| now.saturating_sub(t).max(0)), chatflow_count: count })
 }
 
@@ -101,7 +101,7 @@ impl ClientInner {
             }
             Fetched::Fresh { body, etag: header_etag } => {
                 let etag = header_etag.unwrap_or(body.etag);
-                let count = body.chatflows.len() as u32;
+                let count = crate::model::count(body.chatflows.len());
                 self.store.write(|tx| {
                     tx.execute("DELETE FROM chatflows", [])?;
                     let mut insert = tx.prepare_cached("INSERT INTO chatflows (id, json) VALUES (?1, ?2)")?;

@@ -74,8 +74,8 @@ pub struct ConsentRequirements {
 pub struct BotOptions {
     pub display_name: Option<String>,
     pub avatar_url: Option<String>,
-    pub session_timeout_minutes: u32,
-    pub message_delay_ms: u32,
+    pub session_timeout_minutes: i32,
+    pub message_delay_ms: i32,
     pub error_reply: String,
 }
 
@@ -156,8 +156,8 @@ fn bot_options(b: &BotSettings) -> BotOptions {
     BotOptions {
         display_name: b.display_name.clone(),
         avatar_url: b.avatar_url.clone(),
-        session_timeout_minutes: b.session_timeout_minutes,
-        message_delay_ms: b.message_delay_ms,
+        session_timeout_minutes: crate::model::count(b.session_timeout_minutes),
+        message_delay_ms: crate::model::count(b.message_delay_ms),
         error_reply: b.error_reply.clone(),
     }
 }

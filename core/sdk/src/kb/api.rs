@@ -81,9 +81,11 @@ impl ChatClient {
         &self,
         query: String,
         language: Option<String>,
-        limit: u32,
-        offset: u32,
+        limit: i32,
+        offset: i32,
     ) -> Result<SearchResults> {
+        // Negative numbers are read as 0: no hits for a limit, the first hit for an offset.
+        let (limit, offset) = (u32::try_from(limit).unwrap_or(0), u32::try_from(offset).unwrap_or(0));
         if super::query::FtsQuery::parse(&query).is_none() || limit == 0 {
             return Ok(SearchResults { hits: Vec::new() });
         }

@@ -16,6 +16,7 @@ use chatflow_protocol::ErrorCode;
 
 use super::index;
 use crate::error::{Error, Result};
+use crate::model::count;
 use crate::store::Store;
 use crate::transport::http::{Fetched, HttpClient};
 
@@ -44,26 +45,26 @@ pub trait KbSource: Send + Sync {
 /// Receives sync progress: `done` articles of `total` are in the local index. Called after every page, on the
 /// syncing task; keep it quick (post to the UI thread).
 pub trait KbSyncProgress: Send + Sync {
-    fn on_progress(&self, done: u64, total: u64);
+    fn on_progress(&self, done: i32, total: i32);
 }
 
 /// What one sync did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct KbSyncReport {
     /// Pages fetched and applied.
-    pub pages: u32,
+    pub pages: i32,
     /// Articles inserted or updated.
-    pub upserted: u64,
+    pub upserted: i32,
     /// Articles removed (deleted or unpublished on the server).
-    pub removed: u64,
+    pub removed: i32,
     /// Articles in the local index at the end.
-    pub articles: u64,
+    pub articles: i32,
     /// Published articles on the server at the end.
-    pub total_published: u64,
+    pub total_published: i32,
 }
 
 /// Merge the index segments after a sync that wrote at least this many articles (a first sync, a big import).
-const OPTIMIZE_AFTER_UPSERTS: u64 = 1_000;
+const OPTIMIZE_AFTER_UPSERTS: i32 = 1_000;
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -108,12 +109,12 @@ pub(crate) async fn sync<S: KbSource>(
             Ok((applied, index::article_count(tx, kb_id)?))
         })?;
         report.pages += 1;
-        report.upserted += applied.upserted;
-        report.removed += applied.removed;
-        report.articles = articles;
-        report.total_published = page.total_published;
+        report.upserted = report.upserted.saturating_add(count(applied.upserted));
+        report.removed = report.removed.saturating_add(count(applied.removed));
+        report.articles = count(articles);
+        report.total_published = count(page.total_published);
         if let Some(p) = progress {
-            p.on_progress(articles, page.total_published.max(articles));
+            p.on_progress(count(articles), count(page.total_published.max(articles)));
         }
         tracing::debug!(kb_id, page = report.pages, articles, total = page.total_published, "kb sync page applied");
         cursor = Some(page.next_cursor);

@@ -82,10 +82,10 @@ impl KbSource for TestSource<'_> {
 }
 
 #[derive(Default)]
-struct Progress(Mutex<Vec<(u64, u64)>>);
+struct Progress(Mutex<Vec<(i32, i32)>>);
 
 impl KbSyncProgress for Progress {
-    fn on_progress(&self, done: u64, total: u64) {
+    fn on_progress(&self, done: i32, total: i32) {
         self.0.lock().unwrap().push((done, total));
     }
 }
@@ -312,8 +312,8 @@ async fn article_returns_the_full_article() {
 #[tokio::test]
 async fn deletions_and_unpublishing_sync() {
     let (f, source) = synced().await;
-    let published = seeds().iter().filter(|a| a.published).count() as u64;
-    assert_eq!(f.kb.status(1).unwrap().articles, published);
+    let published = seeds().iter().filter(|a| a.published).count() as i32;
+    assert_eq!(f.kb.status(1).unwrap().articles, published as u64);
     let refund = seeds().into_iter().find(|a| a.title == "Request a refund").unwrap();
     let mut gpx = seeds().into_iter().find(|a| a.title == "Import a GPX track").unwrap();
     let mut edited = seeds().into_iter().find(|a| a.title == "Contact support").unwrap();
@@ -408,7 +408,7 @@ async fn a_refused_cursor_resyncs_from_scratch() {
     f.kb.store.write(|tx| index::apply_page(tx, 1, &page, 1)).unwrap();
     let memory = MemoryKbSource::with_articles(seeds());
     let report = f.kb.sync(&ForgetfulSource(&memory), 1, None).await.unwrap();
-    let published = seeds().iter().filter(|a| a.published).count() as u64;
+    let published = seeds().iter().filter(|a| a.published).count() as i32;
     assert_eq!((report.articles, report.upserted), (published, published));
     assert_eq!(f.kb.article(777).unwrap(), None, "the ghost went with the reset");
     assert!(f.kb.status(1).unwrap().is_ready());

@@ -24,7 +24,7 @@ pub use handle::{PushHandling, PushNotification, PushSync};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PushTarget {
     /// Ours: open this conversation (of this chatflow, when the payload names it).
-    Conversation { conversation_id: String, chatflow_id: Option<i64>, seq: Option<u64> },
+    Conversation { conversation_id: String, chatflow_id: Option<i64>, seq: Option<i64> },
     /// Not one of ours (or a malformed one of ours: then the app should not open anything either).
     NotOurs,
 }
@@ -34,11 +34,11 @@ pub enum PushTarget {
 pub(crate) struct PushPayload {
     pub conversation_id: String,
     pub chatflow_id: Option<i64>,
-    pub seq: Option<u64>,
+    pub seq: Option<i64>,
     /// `cf_sender_name`: the author's display name.
     pub sender_name: Option<String>,
     /// `cf_unread`: the visitor's unread count in the conversation when the server sent it.
-    pub unread: Option<u64>,
+    pub unread: Option<i32>,
     /// `cf_preview`: the message text, present only when the app enabled previews.
     pub preview: Option<String>,
 }
@@ -98,15 +98,13 @@ impl PushValue<'_> {
         }
     }
 
-    fn int<T: TryFrom<i64> + TryFrom<u64> + std::str::FromStr>(&self) -> Option<T> {
-        match self {
-            PushValue::Text(s) => s.trim().parse().ok(),
-            PushValue::Number(n) => match (n.as_u64(), n.as_i64()) {
-                (Some(u), _) => T::try_from(u).ok(),
-                (None, Some(i)) => T::try_from(i).ok(),
-                _ => None, // a fraction is not an id
-            },
-        }
+    /// A non-negative integer (ids, sequence numbers and counts are never negative) that fits `T`.
+    fn int<T: TryFrom<u64>>(&self) -> Option<T> {
+        let n = match self {
+            PushValue::Text(s) => s.trim().parse::<u64>().ok(),
+            PushValue::Number(n) => n.as_u64(), // a fraction or a negative number is not an id
+        };
+        n.and_then(|n| T::try_from(n).ok())
     }
 }
 

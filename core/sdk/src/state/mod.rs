@@ -45,12 +45,12 @@ pub struct ConversationObserver {
 impl ConversationObserver {
     /// Holds `more` older messages in the state (at most [`MAX_WINDOW`] in all), fetching them from the server
     /// when the device lacks them (offline: what the device has). Returns at once; the state's update follows.
-    pub fn load_earlier(&self, more: u32) -> Result<()> {
+    pub fn load_earlier(&self, more: i32) -> Result<()> {
         let inner = self.client.upgrade().ok_or(Error::Closed)?;
-        let more = more.clamp(1, MAX_PAGE_SIZE);
+        let more = crate::model::page_size(more, MAX_PAGE_SIZE);
         let before = match self.control.first_seq.load(Ordering::Relaxed) {
             0 => None,
-            seq => Some(seq),
+            seq => Some(crate::model::seq_arg(seq)),
         };
         let (id, control, fetch) = (self.conversation_id.clone(), self.control.clone(), inner.clone());
         inner.spawn(async move {
@@ -75,10 +75,10 @@ impl ChatClient {
     pub fn observe_conversation(
         &self,
         conversation_id: &str,
-        limit: u32,
+        limit: i32,
         listener: Arc<dyn ConversationListener>,
     ) -> Result<ConversationObserver> {
-        let limit = limit.clamp(1, MAX_PAGE_SIZE);
+        let limit = crate::model::page_size(limit, MAX_PAGE_SIZE);
         let sync = self.inner.sync.clone();
         // Subscribed before reading: a change in between is seen (at worst twice), never missed.
         let rx = sync.events.receiver();

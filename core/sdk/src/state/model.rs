@@ -4,7 +4,9 @@
 //! whole record, and the new order of ids comes only when the sequence of ids changed. [`ConversationState::apply`]
 //! and [`ConversationListState::apply`] are the reference reducers; the Kotlin and Swift facades apply the same rules.
 
-use chatflow_protocol::{AgentRef, Author, ConversationStatus, ErrorCode, QuickReply, SurveyPrompt, TypingAuthor};
+use chatflow_protocol::{AgentRef, Author, ConversationStatus, ErrorCode, QuickReply, TypingAuthor};
+
+use crate::model::SurveyPrompt;
 
 use crate::events::ConnectionState;
 use crate::store::messages::ChatMessage;
@@ -38,7 +40,7 @@ pub struct MessageItem {
 /// A survey waiting for the visitor's answer: answer it with `ChatClient::answer_survey(conversation, seq, …)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingSurvey {
-    pub seq: u64,
+    pub seq: i64,
     pub prompt: SurveyPrompt,
 }
 
@@ -54,9 +56,9 @@ pub struct ConversationDetails {
     pub title: String,
     pub avatar_url: Option<String>,
     /// Messages from the team the visitor has not read.
-    pub unread_count: u64,
+    pub unread_count: i32,
     /// The team read the visitor's messages up to this `seq`.
-    pub team_read_seq: u64,
+    pub team_read_seq: i64,
     /// Who of the team is typing now.
     pub typing: Vec<TypingAuthor>,
     /// Whether the team is available now by the chatflow's rules; `None` when the chatflow is not cached.
@@ -107,7 +109,7 @@ pub struct ConversationRow {
     pub avatar_url: Option<String>,
     pub status: ConversationStatus,
     pub last_message: Option<LastMessage>,
-    pub unread_count: u64,
+    pub unread_count: i32,
     /// The last message's time, else when the conversation started (Unix ms): rows are sorted by it, newest first.
     pub updated_at: i64,
 }
@@ -116,7 +118,7 @@ pub struct ConversationRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationListState {
     pub rows: Vec<ConversationRow>,
-    pub total_unread: u64,
+    pub total_unread: i32,
 }
 
 /// How the conversation list moves.
@@ -129,7 +131,7 @@ pub enum ConversationListUpdate {
     Changed {
         upserted: Vec<ConversationRow>,
         order: Option<Vec<String>>,
-        total_unread: u64,
+        total_unread: i32,
     },
 }
 

@@ -2,7 +2,7 @@
 //! state again and delivers only what changed. Memory stays bounded: events wait in the hub's bounded channel, and an
 //! observer that fell behind (its listener was slow) gets one fresh snapshot instead of the backlog.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
@@ -119,13 +119,13 @@ pub(crate) struct WindowControl {
     /// How many of the latest messages the state holds.
     pub limit: AtomicU32,
     /// The `seq` of the first confirmed message of the last state (0: none), where earlier pages start.
-    pub first_seq: AtomicU64,
+    pub first_seq: AtomicI64,
     pub wake: Arc<Notify>,
 }
 
 impl WindowControl {
     pub fn new(limit: u32) -> WindowControl {
-        WindowControl { limit: AtomicU32::new(limit), first_seq: AtomicU64::new(0), wake: Arc::new(Notify::new()) }
+        WindowControl { limit: AtomicU32::new(limit), first_seq: AtomicI64::new(0), wake: Arc::new(Notify::new()) }
     }
 
     fn note(&self, state: &ConversationState) {

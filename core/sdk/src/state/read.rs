@@ -6,10 +6,11 @@ use std::collections::HashMap;
 
 use rusqlite::Connection;
 
-use chatflow_protocol::{AuthorKind, Chatflow, MessageSurvey};
+use chatflow_protocol::{AuthorKind, Chatflow};
 
 use crate::chatflow::{available_now, cache};
 use crate::error::Result;
+use crate::model::MessageSurvey;
 use crate::state::model::{
     ConversationDetails, ConversationListState, ConversationRow, ConversationState, Delivery, LastMessage, MessageItem,
     PendingSurvey,
@@ -19,7 +20,7 @@ use crate::store::messages::{self, ChatMessage, MessageState};
 use crate::sync::state::SyncState;
 
 /// The delivery state of `m` given how far the team has read.
-pub fn delivery(m: &ChatMessage, team_read_seq: u64) -> Delivery {
+pub fn delivery(m: &ChatMessage, team_read_seq: i64) -> Delivery {
     if m.author.kind != AuthorKind::Visitor {
         return Delivery::Received;
     }
@@ -105,7 +106,7 @@ pub fn conversation_state(
 /// The newest survey prompt of the window that no answer (sent or queued) refers to.
 fn pending_survey(list: &[ChatMessage]) -> Option<PendingSurvey> {
     let answered =
-        |seq: u64| list.iter().any(|m| matches!(&m.survey, Some(MessageSurvey::Answer(a)) if a.survey_seq == seq));
+        |seq: i64| list.iter().any(|m| matches!(&m.survey, Some(MessageSurvey::Answer(a)) if a.survey_seq == seq));
     list.iter().rev().find_map(|m| match (&m.survey, m.seq) {
         (Some(MessageSurvey::Prompt(prompt)), Some(seq)) if !answered(seq) => {
             Some(PendingSurvey { seq, prompt: prompt.clone() })

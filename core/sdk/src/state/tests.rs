@@ -175,7 +175,7 @@ impl World {
                     })
                     .unwrap();
                 let reader = if team { Reader::Agent } else { Reader::Visitor };
-                events.emit(ChatEvent::ReadMarker { conversation_id: c.into(), reader, seq });
+                events.emit(ChatEvent::ReadMarker { conversation_id: c.into(), reader, seq: seq as i64 });
             }
             Op::SetStatus(i, open) => {
                 let c = CONVERSATIONS[i];

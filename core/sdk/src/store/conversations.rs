@@ -16,15 +16,15 @@ pub struct ChatConversation {
     pub assignee: Option<AgentRef>,
     pub created_at: i64,
     /// Highest `seq` known to exist on the server.
-    pub last_seq: u64,
+    pub last_seq: i64,
     /// Every message up to this `seq` is in the local store.
-    pub synced_seq: u64,
+    pub synced_seq: i64,
     /// The visitor read everything up to this `seq`.
-    pub read_seq: u64,
+    pub read_seq: i64,
     /// The team read everything up to this `seq` ("seen").
-    pub agent_read_seq: u64,
+    pub agent_read_seq: i64,
     /// Messages from the team (agent, bot, system) after `read_seq`.
-    pub unread_count: u64,
+    pub unread_count: i32,
 }
 
 /// Per-conversation sync position.
@@ -189,19 +189,19 @@ pub fn set_assignee(tx: &Transaction<'_>, id: &str, agent: Option<&AgentRef>) ->
 }
 
 /// Unread counts per conversation (conversations with none are left out) and their total.
-pub fn unread_counts(conn: &Connection) -> Result<(Vec<(String, u64)>, u64)> {
+pub fn unread_counts(conn: &Connection) -> Result<(Vec<(String, i32)>, i32)> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.id, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > c.read_seq
                           AND m.author_kind <> 'visitor') AS n
          FROM conversations c ORDER BY c.id",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, crate::model::count(r.get::<_, i64>(1)?))))?;
     let mut counts = Vec::new();
-    let mut total = 0;
+    let mut total: i32 = 0;
     for row in rows {
         let (id, n) = row?;
         if n > 0 {
-            total += n;
+            total = total.saturating_add(n);
             counts.push((id, n));
         }
     }

@@ -9,6 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use chatflow_protocol::{Author, AuthorKind, ErrorCode, Message, MessageSurvey, QuickReply, SurveyPrompt};
 
+use crate::model;
+
 use crate::attachments::MessageAttachment;
 use crate::error::Result;
 use crate::store::{conversations, outbox};
@@ -33,7 +35,7 @@ pub struct ChatMessage {
     pub local_id: i64,
     pub conversation_id: String,
     /// Server sequence number; `None` until the server stored the message.
-    pub seq: Option<u64>,
+    pub seq: Option<i64>,
     pub client_message_id: Option<String>,
     pub author: Author,
     pub body: String,
@@ -43,7 +45,7 @@ pub struct ChatMessage {
     pub created_at: i64,
     pub state: MessageState,
     /// A satisfaction survey's prompt (answer it with `ChatClient::answer_survey`) or the visitor's answer.
-    pub survey: Option<MessageSurvey>,
+    pub survey: Option<model::MessageSurvey>,
     /// Files and images, in the sender's order (an outgoing one keeps its local copy's path).
     pub attachments: Vec<MessageAttachment>,
 }
@@ -130,7 +132,10 @@ fn message_of(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
         created_at: row.get(11)?,
         state,
         // Written by this module; an unreadable value (a newer kind of part) leaves the plain message.
-        survey: row.get::<_, Option<String>>(15)?.and_then(|j| serde_json::from_str(&j).ok()),
+        survey: row
+            .get::<_, Option<String>>(15)?
+            .and_then(|j| serde_json::from_str::<MessageSurvey>(&j).ok())
+            .map(|s| (&s).into()),
         // Written by this module; an unreadable value leaves the message without its files rather than failing.
         attachments: row.get::<_, Option<String>>(16)?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
     })
@@ -182,7 +187,7 @@ pub fn insert_local_echo(
         quick_reply_id: quick_reply_id.map(str::to_owned),
         created_at: now_ms,
         state: MessageState::Queued,
-        survey: survey.cloned(),
+        survey: survey.map(Into::into),
         attachments: attachments.to_vec(),
     })
 }
@@ -296,7 +301,7 @@ fn confirmed(local_id: i64, m: &Message, attachments: Vec<MessageAttachment>) ->
     ChatMessage {
         local_id,
         conversation_id: m.conversation_id.clone(),
-        seq: Some(m.seq),
+        seq: Some(crate::model::long(m.seq)),
         client_message_id: m.client_message_id.clone(),
         author: m.author.clone(),
         body: m.body.clone(),
@@ -304,7 +309,7 @@ fn confirmed(local_id: i64, m: &Message, attachments: Vec<MessageAttachment>) ->
         quick_reply_id: m.quick_reply_id.clone(),
         created_at: m.created_at,
         state: MessageState::Sent,
-        survey: m.survey.clone(),
+        survey: m.survey.as_ref().map(Into::into),
         attachments,
     }
 }
@@ -450,12 +455,12 @@ pub fn confirmed_after(conn: &Connection, conversation_id: &str, after: u64) -> 
 }
 
 /// The confirmed message `seq` of a conversation, if stored (what a push announced).
-pub fn confirmed_at(conn: &Connection, conversation_id: &str, seq: u64) -> Result<Option<ChatMessage>> {
+pub fn confirmed_at(conn: &Connection, conversation_id: &str, seq: i64) -> Result<Option<ChatMessage>> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages m LEFT JOIN outbox o ON 0 WHERE m.conversation_id = ?1 AND m.seq = ?2"
         ))?
-        .query_row(params![conversation_id, seq.min(i64::MAX as u64) as i64], message_of)
+        .query_row(params![conversation_id, seq], message_of)
         .optional()?)
 }
 

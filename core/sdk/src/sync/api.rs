@@ -13,6 +13,7 @@ use chatflow_protocol::{ClientFrame, Conversation, OpenConversationRequest, Quic
 use crate::client::{now_ms, ChatClient, ClientInner};
 use crate::error::{Error, Result};
 use crate::events::{ChatEvent, ConnectionState, EventListener, TaskHandle, UnreadCount, UnreadCounts};
+use crate::model;
 use crate::store::conversations::{self, ChatConversation};
 use crate::store::messages::{self, ChatMessage};
 use crate::sync::queue::Lane;
@@ -44,20 +45,27 @@ impl ChatClient {
     pub fn answer_survey(
         &self,
         conversation_id: &str,
-        survey_seq: u64,
-        rating: u8,
+        survey_seq: i64,
+        rating: i32,
         comment: Option<String>,
     ) -> Result<ChatMessage> {
-        let answer = SurveyAnswer { survey_seq, rating, comment: comment.map(|c| c.trim().to_owned()) };
-        let (prompt, answered) = self.inner.store.read(|c| {
-            Ok((
-                messages::survey_prompt(c, conversation_id, survey_seq)?,
-                messages::survey_answered(c, conversation_id, survey_seq)?,
-            ))
-        })?;
-        let prompt = prompt.ok_or_else(|| Error::NotFound {
+        let not_found = || Error::NotFound {
             what: format!("survey at seq {survey_seq} of conversation {conversation_id} (sync the conversation first)"),
+        };
+        let seq = u64::try_from(survey_seq).map_err(|_| not_found())?;
+        let (prompt, answered) = self.inner.store.read(|c| {
+            Ok((messages::survey_prompt(c, conversation_id, seq)?, messages::survey_answered(c, conversation_id, seq)?))
         })?;
+        let prompt = prompt.ok_or_else(not_found)?;
+        let in_scale = u8::try_from(rating).ok().filter(|r| (prompt.scale_min..=prompt.scale_max).contains(r));
+        let rating = in_scale.ok_or_else(|| Error::InvalidInput {
+            field: "survey_answer",
+            message: format!(
+                "survey_answer.rating must be between {} and {}, got {rating}",
+                prompt.scale_min, prompt.scale_max
+            ),
+        })?;
+        let answer = SurveyAnswer { survey_seq: seq, rating, comment: comment.map(|c| c.trim().to_owned()) };
         prompt.check(&answer).map_err(|message| Error::InvalidInput { field: "survey_answer", message })?;
         if answered {
             let message = format!("the survey at seq {survey_seq} is already answered; a survey takes one answer");
@@ -115,10 +123,11 @@ impl ChatClient {
     pub async fn messages(
         &self,
         conversation_id: &str,
-        before_seq: Option<u64>,
-        limit: u32,
+        before_seq: Option<i64>,
+        limit: i32,
     ) -> Result<Vec<ChatMessage>> {
         let id = conversation_id.to_owned();
+        let (before_seq, limit) = (before_seq.map(model::seq_arg), model::page_size(limit, MAX_PAGE_SIZE));
         self.run(move |inner| async move { history(&inner, &id, before_seq, limit).await }).await
     }
 
@@ -128,10 +137,10 @@ impl ChatClient {
     pub fn messages_on_device(
         &self,
         conversation_id: &str,
-        before_seq: Option<u64>,
-        limit: u32,
+        before_seq: Option<i64>,
+        limit: i32,
     ) -> Result<HistoryPage> {
-        let limit = limit.clamp(1, MAX_PAGE_SIZE);
+        let (before_seq, limit) = (before_seq.map(model::seq_arg), model::page_size(limit, MAX_PAGE_SIZE));
         let (mut messages, missing) = self.inner.store.read(|c| {
             let gap = page_gap(c, conversation_id, before_seq, limit)?;
             Ok((messages::page(c, conversation_id, before_seq, limit)?, gap.is_some()))
@@ -182,7 +191,7 @@ impl ChatClient {
 
     /// The visitor read everything up to `seq` (default: the newest stored message). Moves the marker forward
     /// only; the server is told over the socket, or over REST when offline.
-    pub fn mark_read(&self, conversation_id: &str, seq: Option<u64>) -> Result<()> {
+    pub fn mark_read(&self, conversation_id: &str, seq: Option<i64>) -> Result<()> {
         let inner = &self.inner;
         let newest: u64 = inner.store.read(|c| {
             Ok(c.query_row(
@@ -191,7 +200,7 @@ impl ChatClient {
                 |r| r.get(0),
             )?)
         })?;
-        let seq = seq.unwrap_or(newest).min(newest);
+        let seq = seq.map_or(newest, model::seq_arg).min(newest);
         if seq == 0 {
             return Ok(());
         }

@@ -388,7 +388,7 @@ fn handle_frame(
                 Ok(true)
             })?;
             if changed {
-                state.events.emit(ChatEvent::ReadMarker { conversation_id, reader, seq });
+                state.events.emit(ChatEvent::ReadMarker { conversation_id, reader, seq: crate::model::long(seq) });
                 if reader == chatflow_protocol::Reader::Visitor {
                     state.emit_unread();
                 }

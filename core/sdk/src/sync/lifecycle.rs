@@ -53,7 +53,7 @@ impl BackgroundPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackgroundOutcome {
     /// Entries (messages, consent records) still queued when the work ended: worth a later background job.
-    pub still_queued: u64,
+    pub still_queued: i32,
     /// The app came back (`resume`) or went to the background again before the work ended: the socket was left to
     /// that newer call.
     pub interrupted: bool,
@@ -70,7 +70,7 @@ pub(crate) enum Decision {
 
 /// The rule: flush until the queue is empty or the deadline passes; with an empty queue keep the socket until the
 /// grace period has passed.
-pub(crate) fn decide(elapsed: Duration, still_queued: u64, policy: &BackgroundPolicy) -> Decision {
+pub(crate) fn decide(elapsed: Duration, still_queued: i32, policy: &BackgroundPolicy) -> Decision {
     if elapsed >= policy.flush_deadline {
         return Decision::Close;
     }
@@ -176,8 +176,8 @@ async fn background(
     }
 }
 
-fn queued(sync: &SyncState) -> Result<u64> {
-    sync.store().read(|c| outbox::count(c, "queued"))
+fn queued(sync: &SyncState) -> Result<i32> {
+    sync.store().read(|c| outbox::count(c, "queued")).map(crate::model::count)
 }
 
 #[cfg(test)]

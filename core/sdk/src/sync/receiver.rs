@@ -136,7 +136,8 @@ pub(crate) async fn catch_up(inner: &Arc<ClientInner>, state: &SyncState, conver
         })
     };
     let mut received = 0u64;
-    let mut synced = state.store().read(|c| conversations::get(c, conversation_id))?.map_or(0, |c| c.synced_seq);
+    let mut synced =
+        state.store().read(|c| conversations::get(c, conversation_id))?.map_or(0, |c| c.synced_seq.unsigned_abs());
     let mut next = Some(fetch(synced)?);
     for _ in 0..MAX_CATCH_UP_PAGES {
         let Some(pending) = next.take() else { break };
@@ -164,8 +165,8 @@ pub(crate) async fn catch_up(inner: &Arc<ClientInner>, state: &SyncState, conver
     }
     state.events.emit(ChatEvent::CaughtUp {
         conversation_id: conversation_id.to_owned(),
-        synced_seq: synced,
-        received,
+        synced_seq: crate::model::long(synced),
+        received: crate::model::count(received),
     });
     Ok(received)
 }
@@ -296,7 +297,7 @@ mod tests {
             std::thread::spawn(move || {
                 store
                     .write(|tx| {
-                        let stored: u64 = tx.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?;
+                        let stored: i64 = tx.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?;
                         Ok((stored, conversations::get(tx, "c1")?.map(|c| c.synced_seq)))
                     })
                     .unwrap()
@@ -306,7 +307,7 @@ mod tests {
         release.send(()).unwrap();
         other.join().unwrap();
 
-        let first = ROWS_PER_TRANSACTION as u64;
+        let first = ROWS_PER_TRANSACTION as i64;
         assert_eq!(ui.join().unwrap(), (first, Some(first)), "the UI's write came right after the first transaction");
         let applied = catch_up.join().unwrap();
         assert_eq!((applied.changed, applied.synced_seq, applied.last_seq), (250, 250, 250));
@@ -331,7 +332,7 @@ mod tests {
         assert!(apply_messages(&state, VISITOR, "c1", &page, Some(150)).is_err());
 
         let synced = store.read(|c| conversations::get(c, "c1")).unwrap().map(|c| c.synced_seq);
-        assert_eq!(synced, Some(ROWS_PER_TRANSACTION as u64), "the next catch-up starts after the first transaction");
+        assert_eq!(synced, Some(ROWS_PER_TRANSACTION as i64), "the next catch-up starts after the first transaction");
         let mut announced = Vec::new();
         while let Ok(event) = events.try_recv() {
             if let ChatEvent::MessagesChanged { messages, .. } = event {

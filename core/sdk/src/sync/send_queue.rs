@@ -165,7 +165,7 @@ impl SendQueue {
                 id: None,
                 file_name: u.file_name.clone(),
                 mime_type: u.mime_type.clone(),
-                size: u.size,
+                size: crate::model::long(u.size),
                 sha256: u.sha256.clone(),
                 image: None,
                 local_path: Some(u.path.clone()),

@@ -183,7 +183,7 @@ pub fn wait_delivered(ctx: &Ctx, echo: &ChatMessage, within: Duration) -> CliRes
 pub fn wait_team_reply(
     ctx: &Ctx,
     conversation_id: &str,
-    after_seq: u64,
+    after_seq: i64,
     within: Duration,
 ) -> CliResult<Option<ChatMessage>> {
     poll(ctx, within, Duration::from_millis(150), || {

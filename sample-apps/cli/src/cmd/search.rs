@@ -19,10 +19,10 @@ use crate::output::{Render, Style};
 
 #[derive(Debug, Serialize)]
 pub struct SyncView {
-    pub articles: u64,
-    pub total_published: u64,
-    pub upserted: u64,
-    pub removed: u64,
+    pub articles: i32,
+    pub total_published: i32,
+    pub upserted: i32,
+    pub removed: i32,
     /// The sync failed (offline): the search used what was already indexed.
     pub error: Option<String>,
 }
@@ -100,9 +100,9 @@ fn highlight(snippet: &str, ranges: &[(u32, u32)], st: &Style) -> String {
 struct Bar(ProgressBar);
 
 impl KbSyncProgress for Bar {
-    fn on_progress(&self, done: u64, total: u64) {
-        self.0.set_length(total);
-        self.0.set_position(done);
+    fn on_progress(&self, done: i32, total: i32) {
+        self.0.set_length(total.max(0).unsigned_abs().into());
+        self.0.set_position(done.max(0).unsigned_abs().into());
     }
 }
 
@@ -136,7 +136,7 @@ pub fn search(
     flow: &ResolvedChatflow,
     query: &str,
     language: Option<&str>,
-    limit: u32,
+    limit: i32,
     no_sync: bool,
 ) -> CliResult<SearchReport> {
     let kb_id = kb_of(flow)?;

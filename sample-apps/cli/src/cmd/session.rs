@@ -100,7 +100,7 @@ pub struct StatusReport {
     pub session: Option<SessionView>,
     pub chatflow_cache: CacheView,
     pub conversations: Vec<ConversationView>,
-    pub unread_total: u64,
+    pub unread_total: i32,
     /// Messages waiting for the server (queued, sending or refused).
     pub pending_messages: Vec<MessageView>,
     /// Consent decisions waiting for the server.

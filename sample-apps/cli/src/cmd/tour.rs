@@ -211,7 +211,7 @@ fn reply_step(
     a: &TourArgs,
     flow: &ResolvedChatflow,
     c: &ChatConversation,
-    after: u64,
+    after: i64,
 ) -> CliResult<()> {
     let ctx = t.ctx;
     let st = ctx.out.out;
@@ -225,7 +225,7 @@ fn reply_step(
         let assignee = c.assignee.as_ref().map(|a| a.id.as_str());
         let token = agent_token(ctx, a.agent_token.as_deref(), a.seed.as_deref(), assignee)?;
         let agent = Agent::new(ctx, token)?;
-        agent.read(ctx, &c.id, after)?;
+        agent.read(ctx, &c.id, u64::try_from(after).unwrap_or(0))?;
         let seen = poll(ctx, t.timeout, Duration::from_millis(100), || {
             let conversations = ctx.client.conversations()?;
             Ok(conversations.into_iter().find(|x| x.id == c.id && x.agent_read_seq >= after).map(|_| ()))

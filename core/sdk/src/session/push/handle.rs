@@ -47,13 +47,13 @@ pub struct PushNotification {
     /// From the payload, else the stored conversation's.
     pub chatflow_id: Option<i64>,
     /// The message the push announced (`cf_seq`), when the payload says.
-    pub seq: Option<u64>,
+    pub seq: Option<i64>,
     /// Who wrote: the sender's name, else the chatflow header's display name, else a generic line.
     pub title: String,
     /// The message text (from the store after the catch-up; the payload's preview when offline), else a generic line.
     pub body: String,
     /// Unread messages from the team in this conversation.
-    pub unread_count: u64,
+    pub unread_count: i32,
     /// Where the content came from.
     pub sync: PushSync,
 }
@@ -63,7 +63,7 @@ pub struct PushNotification {
 pub enum PushSync {
     /// The device holds the conversation up to the server's latest message (`received` of them fetched now): body
     /// and unread count come from the local store, and opening the chat shows them without waiting.
-    CaughtUp { received: u64 },
+    CaughtUp { received: i32 },
     /// The server could not be reached in time or failed (`message` says what happened): body and unread count
     /// come from the payload. The next connection catches up.
     Offline { message: String },
@@ -148,7 +148,7 @@ async fn catch_up(inner: &Arc<ClientInner>, payload: &PushPayload) -> PushSync {
         other => other,
     };
     match result {
-        Ok(received) => PushSync::CaughtUp { received },
+        Ok(received) => PushSync::CaughtUp { received: crate::model::count(received) },
         Err(e) if is_refusal(&e) => PushSync::Refused { message: e.to_string() },
         Err(e) => PushSync::Offline { message: e.to_string() },
     }
@@ -172,7 +172,7 @@ struct LocalView {
     announced: Option<ChatMessage>,
     /// The newest message from the team.
     newest_from_team: Option<ChatMessage>,
-    unread: Option<u64>,
+    unread: Option<i32>,
     chatflow_id: Option<i64>,
     header_name: Option<String>,
     language: Option<String>,

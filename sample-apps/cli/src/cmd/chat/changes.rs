@@ -82,7 +82,7 @@ impl Chat<'_> {
 
     /// One of the visitor's messages on screen moved from `was` to its current delivery. Read marks are gathered in
     /// `read` (one line for all the messages one read marker covers).
-    fn show_delivery(&mut self, was: &Delivery, item: &MessageItem, read: &mut Vec<u64>) {
+    fn show_delivery(&mut self, was: &Delivery, item: &MessageItem, read: &mut Vec<i64>) {
         let seq = item.message.seq.map(|s| format!(" #{s}")).unwrap_or_default();
         let confirmed_before = matches!(was, Delivery::Sent | Delivery::ReadByTeam);
         match &item.delivery {

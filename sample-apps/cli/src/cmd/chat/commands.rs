@@ -186,7 +186,7 @@ impl Chat<'_> {
             return Err(CliError::new(Kind::Usage, format!("{USAGE} (no conversation yet)")));
         };
         let (rating, comment) = args.split_once(' ').map_or((args, ""), |(r, c)| (r, c.trim()));
-        let rating: u8 =
+        let rating: i32 =
             rating.parse().map_err(|_| CliError::new(Kind::Usage, format!("{USAGE} (`{rating}` is not a rating)")))?;
         let Some(seq) = self.state.as_ref().and_then(|s| s.details.pending_survey.as_ref()).map(|p| p.seq) else {
             let why = "no survey waiting for an answer in this conversation: it comes when the team closes the chat";
@@ -202,7 +202,7 @@ impl Chat<'_> {
         Ok(())
     }
 
-    fn history(&mut self, n: u32) -> CliResult<()> {
+    fn history(&mut self, n: i32) -> CliResult<()> {
         let Some(c) = self.conversation.clone() else {
             let line = self.st.dim("no conversation yet: your first message starts one");
             self.say(&line);

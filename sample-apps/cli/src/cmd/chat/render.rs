@@ -19,7 +19,7 @@ use crate::views::{word, ChatflowView, ConversationView, MessageView};
 
 /// The conversation state holds at least this many of the latest messages (more when `--history` asks for more), so
 /// a burst of messages between two updates is never cut off.
-const MIN_WINDOW: u32 = 50;
+const MIN_WINDOW: i32 = 50;
 
 /// A question waiting for the visitor's next line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,19 +57,19 @@ pub struct Chat<'a> {
     /// Where the observer's updates go: the chat loop's channel.
     updates: mpsc::Sender<Input>,
     /// How many messages the intro shows (`--history`).
-    history: u32,
+    history: i32,
     /// Every message of the state met so far, by its stable id.
     pub seen: HashMap<i64, Seen>,
     /// The visitor's messages sent from this chat (ids): the end of piped input waits for them.
     pub sent_here: Vec<i64>,
     /// Messages up to this seq are older than what the chat shows: a catch-up that stores them later is not news.
-    pub baseline: u64,
+    pub baseline: i64,
     /// The intro showed the chatflow's welcome and no team message has been shown since (see `changes.rs`).
     pub welcome_on_screen: bool,
     /// The quick replies last printed (under their message or on their own).
     pub offer_on_screen: Vec<chatflow_core::protocol::QuickReply>,
     /// The survey (prompt seq) whose "answer with /survey" hint is on screen.
-    pub survey_on_screen: Option<u64>,
+    pub survey_on_screen: Option<i64>,
     pub offline_shown: bool,
     pub ever_online: bool,
     pub paused: bool,
@@ -86,7 +86,7 @@ impl<'a> Chat<'a> {
         flow: ResolvedChatflow,
         tty: bool,
         updates: mpsc::Sender<Input>,
-        history: u32,
+        history: i32,
     ) -> Chat<'a> {
         Chat {
             ctx,
@@ -231,7 +231,7 @@ impl<'a> Chat<'a> {
         let history = self.history;
         let id = state.details.conversation_id.clone();
         let last_seq = self.conversation.as_ref().map_or(0, |c| c.last_seq);
-        self.baseline = last_seq.saturating_sub(u64::from(history));
+        self.baseline = last_seq.saturating_sub(i64::from(history));
         let earlier = state.messages.len().saturating_sub(history as usize);
         let shown = &state.messages[earlier..];
         if history > 0 {

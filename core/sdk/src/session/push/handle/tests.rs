@@ -18,7 +18,7 @@ fn message(seq: u64, author: Option<&str>, body: &str) -> ChatMessage {
     ChatMessage {
         local_id: seq as i64,
         conversation_id: "c1".into(),
-        seq: Some(seq),
+        seq: Some(seq as i64),
         client_message_id: None,
         author: Author {
             kind: AuthorKind::Agent,
@@ -44,7 +44,7 @@ fn offline() -> PushSync {
     PushSync::Offline { message: "network: connection refused".into() }
 }
 
-fn stored(announced: Option<ChatMessage>, unread: u64) -> LocalView {
+fn stored(announced: Option<ChatMessage>, unread: i32) -> LocalView {
     LocalView {
         announced: announced.clone(),
         newest_from_team: announced,
