@@ -58,7 +58,7 @@ fun hideLauncher() {}
 fun render(messages: List<ChatMessage>) {}
 fun render(event: ChatEvent) {}
 fun upsert(messages: List<ChatMessage>) {}
-fun badge(total: ULong) {}
+fun badge(total: Int) {}
 fun header(title: String, typing: Boolean, teamAvailable: Boolean?) {}
 fun bubbles(items: List<MessageItem>) {}
 fun quickReplies(replies: List<QuickReply>) {}

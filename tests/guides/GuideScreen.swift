@@ -40,7 +40,7 @@ func placeholder<T>() -> T { fatalError("placeholder of app code") }
 @MainActor func render(_ messages: [ChatMessage]) {}
 @MainActor func render(_ event: ChatEvent) {}
 @MainActor func upsert(_ messages: [ChatMessage]) {}
-@MainActor func badge(_ total: UInt64) {}
+@MainActor func badge(_ total: Int32) {}
 @MainActor func header(_ title: String, typing: Bool, available: Bool?) {}
 @MainActor func bubbles(_ items: [MessageItem]) {}
 @MainActor func banner(_ state: ConnectionState) {}

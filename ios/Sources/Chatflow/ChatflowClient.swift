@@ -158,14 +158,14 @@ extension ChatflowClient {
     /// Answers the satisfaction survey whose prompt is message `surveySeq` (a message whose `survey` is
     /// `.prompt`): `rating` within the prompt's scale, an optional comment. Queued like `send` (offline-safe,
     /// delivered once); returns the answer's echo. Throws ``ChatflowError/invalidInput(_:)`` for a rating or comment
-    /// the prompt does not accept or a survey already answered, ``ChatflowError/notFound(_:)`` for an unknown prompt.
+    /// the prompt does not accept or a survey already answered, ``ChatflowError/notFound(_:)`` for an unknown prompt
+    /// (a negative `surveySeq` included).
     @discardableResult
-    public func answerSurvey(in conversationId: String, surveySeq: UInt64, rating: Int, comment: String? = nil)
+    public func answerSurvey(in conversationId: String, surveySeq: Int64, rating: Int, comment: String? = nil)
         throws(ChatflowError) -> ChatMessage
     {
-        guard let rating = UInt8(exactly: rating) else {
-            throw .invalidInput("survey_answer.rating must be within the prompt's scale, got \(rating)")
-        }
+        // Clamped, a rating beyond Int32 stays outside every scale: the SDK refuses it like any other.
+        let rating = Int32(clamping: rating)
         return try ffi {
             try raw.answerSurvey(conversationId: conversationId, surveySeq: surveySeq, rating: rating, comment: comment)
         }
@@ -189,29 +189,31 @@ extension ChatflowClient {
         try ffi { try raw.pendingSends() }
     }
 
-    /// One page of history, ascending: up to `limit` messages before `beforeSeq` (default: the latest), local
-    /// echoes last. When the device holds the whole page it answers at once (a local read, no network); otherwise
-    /// the missing part is fetched first (offline: what the device has).
-    public func messages(in conversationId: String, before beforeSeq: UInt64? = nil, limit: UInt32 = 50)
+    /// One page of history, ascending: up to `limit` messages (1...500: the SDK clamps it) before `beforeSeq`
+    /// (default: the latest; a negative one is before every message), local echoes last. When the device holds the
+    /// whole page it answers at once (a local read, no network); otherwise the missing part is fetched first
+    /// (offline: what the device has).
+    public func messages(in conversationId: String, before beforeSeq: Int64? = nil, limit: Int = 50)
         async throws(ChatflowError) -> [ChatMessage]
     {
         let onDevice = try messagesOnDevice(in: conversationId, before: beforeSeq, limit: limit)
         if onDevice.complete { return onDevice.messages }
         return try await ffiAsync {
-            try await raw.messages(conversationId: conversationId, beforeSeq: beforeSeq, limit: limit)
+            try await raw.messages(conversationId: conversationId, beforeSeq: beforeSeq, limit: Int32(clamping: limit))
         }
     }
 
     /// The same page from the device only, at once: for a conversation screen's first frame. `complete` is false
     /// when part of it is not on the device yet (`messages(in:)` fetches it).
-    public func messagesOnDevice(in conversationId: String, before beforeSeq: UInt64? = nil, limit: UInt32 = 50)
+    public func messagesOnDevice(in conversationId: String, before beforeSeq: Int64? = nil, limit: Int = 50)
         throws(ChatflowError) -> HistoryPage
     {
-        try ffi { try raw.messagesOnDevice(conversationId: conversationId, beforeSeq: beforeSeq, limit: limit) }
+        let limit = Int32(clamping: limit)
+        return try ffi { try raw.messagesOnDevice(conversationId: conversationId, beforeSeq: beforeSeq, limit: limit) }
     }
 
     /// The visitor read everything up to `seq` (default: the newest message).
-    public func markRead(_ conversationId: String, upTo seq: UInt64? = nil) throws(ChatflowError) {
+    public func markRead(_ conversationId: String, upTo seq: Int64? = nil) throws(ChatflowError) {
         try ffi { try raw.markRead(conversationId: conversationId, seq: seq) }
     }
 
@@ -320,17 +322,21 @@ extension ChatflowClient {
     /// on an SDK thread.
     @discardableResult
     public func syncKnowledgeBase(
-        kbId: Int64, onProgress: (@Sendable (_ done: UInt64, _ total: UInt64) -> Void)? = nil
+        kbId: Int64, onProgress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) async throws(ChatflowError) -> KbSyncReport {
         let progress = onProgress.map(ProgressBridge.init)
         return try await ffiAsync { try await raw.syncKnowledgeBase(kbId: kbId, progress: progress) }
     }
 
     /// Searches the current knowledge base: offline once synced, else on the server. See ``SearchHit/highlightRanges``.
-    public func searchKnowledgeBase(_ query: String, language: String? = nil, limit: UInt32 = 20, offset: UInt32 = 0)
+    /// A `limit` of 0 or less finds nothing; a negative `offset` starts at the first hit.
+    public func searchKnowledgeBase(_ query: String, language: String? = nil, limit: Int = 20, offset: Int = 0)
         async throws(ChatflowError) -> SearchResults
     {
-        try await ffiAsync { try await raw.searchKb(query: query, language: language, limit: limit, offset: offset) }
+        let (limit, offset) = (Int32(clamping: limit), Int32(clamping: offset))
+        return try await ffiAsync {
+            try await raw.searchKb(query: query, language: language, limit: limit, offset: offset)
+        }
     }
 
     /// The full article from the device (`nil` when not synced).
@@ -344,9 +350,10 @@ extension SearchHit {
     public var highlightRanges: [Range<String.Index>] {
         let utf8 = snippet.utf8
         return highlights.compactMap { range in
-            guard let start = utf8.index(utf8.startIndex, offsetBy: Int(range.start), limitedBy: utf8.endIndex),
-                  let end = utf8.index(utf8.startIndex, offsetBy: Int(range.end), limitedBy: utf8.endIndex),
-                  start < end
+            // Offsets are signed: a negative one would trap in `index(_:offsetBy:limitedBy:)`.
+            guard 0 <= range.start, range.start < range.end,
+                  let start = utf8.index(utf8.startIndex, offsetBy: Int(range.start), limitedBy: utf8.endIndex),
+                  let end = utf8.index(utf8.startIndex, offsetBy: Int(range.end), limitedBy: utf8.endIndex)
             else { return nil }
             return start..<end
         }
@@ -354,9 +361,9 @@ extension SearchHit {
 }
 
 private final class ProgressBridge: KbSyncProgress {
-    let report: @Sendable (UInt64, UInt64) -> Void
-    init(_ report: @escaping @Sendable (UInt64, UInt64) -> Void) { self.report = report }
-    func onProgress(done: UInt64, total: UInt64) throws { report(done, total) }
+    let report: @Sendable (Int, Int) -> Void
+    init(_ report: @escaping @Sendable (Int, Int) -> Void) { self.report = report }
+    func onProgress(done: Int32, total: Int32) throws { report(Int(done), Int(total)) }
 }
 
 private final class StreamListener: ChatEventListener {

@@ -47,16 +47,16 @@ public final class ObservedConversation {
         let listener = Listener()
         observer = try ffi {
             try client.raw.observeConversation(
-                conversationId: conversationId, limit: UInt32(clamping: max(1, min(limit, 500))), listener: listener)
+                conversationId: conversationId, limit: Int32(clamping: limit), listener: listener)
         }
         listener.attach(self)
     }
 
     deinit { observer.cancel() }
 
-    /// Holds `count` more older messages in ``state`` (fetched from the server when the device lacks them).
+    /// Holds `count` (1...500) more older messages in ``state`` (fetched from the server when the device lacks them).
     public func loadEarlier(_ count: Int = 50) throws(ChatflowError) {
-        try ffi { try observer.loadEarlier(count: UInt32(clamping: max(1, min(count, 500)))) }
+        try ffi { try observer.loadEarlier(count: Int32(clamping: count)) }
     }
 
     /// Stops the updates; ``state`` keeps its last value.
@@ -105,7 +105,8 @@ public final class ObservedConversationList {
 @available(iOS 17.0, macOS 14.0, *)
 @MainActor
 extension ChatflowClient {
-    /// Follows conversation `conversationId` with its latest `limit` messages (1...500). Starts background sync.
+    /// Follows conversation `conversationId` with its latest `limit` messages (1...500, clamped). Starts
+    /// background sync.
     public func observeConversation(_ conversationId: String, limit: Int = 50) throws(ChatflowError)
         -> ObservedConversation
     {

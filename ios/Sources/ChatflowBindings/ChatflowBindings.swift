@@ -471,43 +471,11 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
-    typealias FfiType = UInt8
-    typealias SwiftType = UInt8
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt8 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: UInt8, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
     typealias FfiType = UInt16
     typealias SwiftType = UInt16
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
-    typealias FfiType = UInt32
-    typealias SwiftType = UInt32
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
         return try lift(readInt(&buf))
     }
 
@@ -528,22 +496,6 @@ fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
     }
 
     public static func write(_ value: Int32, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
-    typealias FfiType = UInt64
-    typealias SwiftType = UInt64
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt64 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
     }
 }
@@ -882,7 +834,7 @@ public protocol ConversationObserverProtocol: AnyObject, Sendable {
     
     func cancel() 
     
-    func loadEarlier(count: UInt32) throws 
+    func loadEarlier(count: Int32) throws 
     
 }
 open class ConversationObserver: ConversationObserverProtocol, @unchecked Sendable {
@@ -946,11 +898,11 @@ open func cancel()  {try! rustCall() {
 }
 }
     
-open func loadEarlier(count: UInt32)throws   {try rustCallWithError(FfiConverterTypeNativeError_lift) {
+open func loadEarlier(count: Int32)throws   {try rustCallWithError(FfiConverterTypeNativeError_lift) {
         uniffiCallStatus in
     uniffi_chatflow_ffi_fn_method_conversationobserver_load_earlier(
             self.uniffiCloneHandle(),
-        FfiConverterUInt32.lower(count),uniffiCallStatus
+        FfiConverterInt32.lower(count),uniffiCallStatus
     )
 }
 }
@@ -1226,7 +1178,7 @@ public func FfiConverterTypeIdentityTokenProvider_lower(_ value: IdentityTokenPr
  */
 public protocol KbSyncProgress: AnyObject, Sendable {
     
-    func onProgress(done: UInt64, total: UInt64) throws 
+    func onProgress(done: Int32, total: Int32) throws 
     
 }
 /**
@@ -1285,12 +1237,12 @@ open class KbSyncProgressImpl: KbSyncProgress, @unchecked Sendable {
     
 
     
-open func onProgress(done: UInt64, total: UInt64)throws   {try rustCallWithError(FfiConverterTypeNativeError_lift) {
+open func onProgress(done: Int32, total: Int32)throws   {try rustCallWithError(FfiConverterTypeNativeError_lift) {
         uniffiCallStatus in
     uniffi_chatflow_ffi_fn_method_kbsyncprogress_on_progress(
             self.uniffiCloneHandle(),
-        FfiConverterUInt64.lower(done),
-        FfiConverterUInt64.lower(total),uniffiCallStatus
+        FfiConverterInt32.lower(done),
+        FfiConverterInt32.lower(total),uniffiCallStatus
     )
 }
 }
@@ -1325,8 +1277,8 @@ fileprivate struct UniffiCallbackInterfaceKbSyncProgress {
         },
         onProgress: { (
             uniffiHandle: UInt64,
-            done: UInt64,
-            total: UInt64,
+            done: Int32,
+            total: Int32,
             uniffiOutReturn: UnsafeMutableRawPointer,
             uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
         ) in
@@ -1336,8 +1288,8 @@ fileprivate struct UniffiCallbackInterfaceKbSyncProgress {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
                 return try uniffiObj.onProgress(
-                     done: try FfiConverterUInt64.lift(done),
-                     total: try FfiConverterUInt64.lift(total)
+                     done: try FfiConverterInt32.lift(done),
+                     total: try FfiConverterInt32.lift(total)
                 )
             }
 
@@ -1789,7 +1741,7 @@ public protocol NativeChatClientProtocol: AnyObject, Sendable {
      * Searches the current knowledge base: offline once synced, else the server's search. `language` (BCP 47;
      * `null`: the config's, else the device's) is preferred, all languages are the fallback. `limit` ≤ 100.
      */
-    func searchKb(query: String, language: String?, limit: UInt32, offset: UInt32) async throws  -> SearchResults
+    func searchKb(query: String, language: String?, limit: Int32, offset: Int32) async throws  -> SearchResults
     
     /**
      * Brings knowledge base `kb_id` (the resolved chatflow's `knowledge_base_id`) up to date on the device and makes
@@ -1802,7 +1754,7 @@ public protocol NativeChatClientProtocol: AnyObject, Sendable {
      * prompt's scale, an optional comment. Queued like `send` (offline-safe, delivered once); returns the echo.
      * Refused before queuing: unknown prompt, rating or comment out of bounds, a survey already answered.
      */
-    func answerSurvey(conversationId: String, surveySeq: UInt64, rating: UInt8, comment: String?) throws  -> ChatMessage
+    func answerSurvey(conversationId: String, surveySeq: Int64, rating: Int32, comment: String?) throws  -> ChatMessage
     
     func connectionState()  -> ConnectionState
     
@@ -1826,19 +1778,19 @@ public protocol NativeChatClientProtocol: AnyObject, Sendable {
     /**
      * The visitor read everything up to `seq` (`null`: the newest message on the device).
      */
-    func markRead(conversationId: String, seq: UInt64?) throws 
+    func markRead(conversationId: String, seq: Int64?) throws 
     
     /**
      * One page of history: up to `limit` messages before `before_seq` (`null`: the latest, then the local echoes),
      * ascending. From the device; fetched from the server only when part of the page is missing.
      */
-    func messages(conversationId: String, beforeSeq: UInt64?, limit: UInt32) async throws  -> [ChatMessage]
+    func messages(conversationId: String, beforeSeq: Int64?, limit: Int32) async throws  -> [ChatMessage]
     
     /**
      * The same page as `messages`, from the device only, at once (no network): for a conversation screen's first
      * frame. `complete` is `false` when part of the page is not on the device yet (`messages` fetches it).
      */
-    func messagesOnDevice(conversationId: String, beforeSeq: UInt64?, limit: UInt32) throws  -> HistoryPage
+    func messagesOnDevice(conversationId: String, beforeSeq: Int64?, limit: Int32) throws  -> HistoryPage
     
     /**
      * Starts (or returns the open) conversation of the visitor on `chatflow_id`.
@@ -1898,7 +1850,7 @@ public protocol NativeChatClientProtocol: AnyObject, Sendable {
      */
     func unreadCounts() throws  -> UnreadCounts
     
-    func observeConversation(conversationId: String, limit: UInt32, listener: ConversationStateListener) throws  -> ConversationObserver
+    func observeConversation(conversationId: String, limit: Int32, listener: ConversationStateListener) throws  -> ConversationObserver
     
     func observeConversations(listener: ConversationListStateListener) throws  -> TaskHandle
     
@@ -2459,12 +2411,12 @@ open func article(id: Int64)throws  -> Article?  {
      * Searches the current knowledge base: offline once synced, else the server's search. `language` (BCP 47;
      * `null`: the config's, else the device's) is preferred, all languages are the fallback. `limit` ≤ 100.
      */
-open func searchKb(query: String, language: String?, limit: UInt32, offset: UInt32)async throws  -> SearchResults  {
+open func searchKb(query: String, language: String?, limit: Int32, offset: Int32)async throws  -> SearchResults  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_chatflow_ffi_fn_method_nativechatclient_search_kb(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(query),FfiConverterOptionString.lower(language),FfiConverterUInt32.lower(limit),FfiConverterUInt32.lower(offset)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(query),FfiConverterOptionString.lower(language),FfiConverterInt32.lower(limit),FfiConverterInt32.lower(offset)
                 )
             },
             pollFunc: ffi_chatflow_ffi_rust_future_poll_rust_buffer,
@@ -2500,14 +2452,14 @@ open func syncKnowledgeBase(kbId: Int64, progress: KbSyncProgress?)async throws 
      * prompt's scale, an optional comment. Queued like `send` (offline-safe, delivered once); returns the echo.
      * Refused before queuing: unknown prompt, rating or comment out of bounds, a survey already answered.
      */
-open func answerSurvey(conversationId: String, surveySeq: UInt64, rating: UInt8, comment: String?)throws  -> ChatMessage  {
+open func answerSurvey(conversationId: String, surveySeq: Int64, rating: Int32, comment: String?)throws  -> ChatMessage  {
     return try  FfiConverterTypeChatMessage_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
         uniffiCallStatus in
     uniffi_chatflow_ffi_fn_method_nativechatclient_answer_survey(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(conversationId),
-        FfiConverterUInt64.lower(surveySeq),
-        FfiConverterUInt8.lower(rating),
+        FfiConverterInt64.lower(surveySeq),
+        FfiConverterInt32.lower(rating),
         FfiConverterOptionString.lower(comment),uniffiCallStatus
     )
 })
@@ -2579,12 +2531,12 @@ open func enterBackground()async throws  -> BackgroundOutcome  {
     /**
      * The visitor read everything up to `seq` (`null`: the newest message on the device).
      */
-open func markRead(conversationId: String, seq: UInt64?)throws   {try rustCallWithError(FfiConverterTypeNativeError_lift) {
+open func markRead(conversationId: String, seq: Int64?)throws   {try rustCallWithError(FfiConverterTypeNativeError_lift) {
         uniffiCallStatus in
     uniffi_chatflow_ffi_fn_method_nativechatclient_mark_read(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(conversationId),
-        FfiConverterOptionUInt64.lower(seq),uniffiCallStatus
+        FfiConverterOptionInt64.lower(seq),uniffiCallStatus
     )
 }
 }
@@ -2593,12 +2545,12 @@ open func markRead(conversationId: String, seq: UInt64?)throws   {try rustCallWi
      * One page of history: up to `limit` messages before `before_seq` (`null`: the latest, then the local echoes),
      * ascending. From the device; fetched from the server only when part of the page is missing.
      */
-open func messages(conversationId: String, beforeSeq: UInt64?, limit: UInt32)async throws  -> [ChatMessage]  {
+open func messages(conversationId: String, beforeSeq: Int64?, limit: Int32)async throws  -> [ChatMessage]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_chatflow_ffi_fn_method_nativechatclient_messages(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(conversationId),FfiConverterOptionUInt64.lower(beforeSeq),FfiConverterUInt32.lower(limit)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(conversationId),FfiConverterOptionInt64.lower(beforeSeq),FfiConverterInt32.lower(limit)
                 )
             },
             pollFunc: ffi_chatflow_ffi_rust_future_poll_rust_buffer,
@@ -2613,14 +2565,14 @@ open func messages(conversationId: String, beforeSeq: UInt64?, limit: UInt32)asy
      * The same page as `messages`, from the device only, at once (no network): for a conversation screen's first
      * frame. `complete` is `false` when part of the page is not on the device yet (`messages` fetches it).
      */
-open func messagesOnDevice(conversationId: String, beforeSeq: UInt64?, limit: UInt32)throws  -> HistoryPage  {
+open func messagesOnDevice(conversationId: String, beforeSeq: Int64?, limit: Int32)throws  -> HistoryPage  {
     return try  FfiConverterTypeHistoryPage_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
         uniffiCallStatus in
     uniffi_chatflow_ffi_fn_method_nativechatclient_messages_on_device(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(conversationId),
-        FfiConverterOptionUInt64.lower(beforeSeq),
-        FfiConverterUInt32.lower(limit),uniffiCallStatus
+        FfiConverterOptionInt64.lower(beforeSeq),
+        FfiConverterInt32.lower(limit),uniffiCallStatus
     )
 })
 }
@@ -2778,13 +2730,13 @@ open func unreadCounts()throws  -> UnreadCounts  {
 })
 }
     
-open func observeConversation(conversationId: String, limit: UInt32, listener: ConversationStateListener)throws  -> ConversationObserver  {
+open func observeConversation(conversationId: String, limit: Int32, listener: ConversationStateListener)throws  -> ConversationObserver  {
     return try  FfiConverterTypeConversationObserver_lift(try rustCallWithError(FfiConverterTypeNativeError_lift) {
         uniffiCallStatus in
     uniffi_chatflow_ffi_fn_method_nativechatclient_observe_conversation(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(conversationId),
-        FfiConverterUInt32.lower(limit),
+        FfiConverterInt32.lower(limit),
         FfiConverterCallbackInterfaceConversationStateListener_lower(listener),uniffiCallStatus
     )
 })
@@ -3140,13 +3092,13 @@ public func FfiConverterTypeArticle_lower(_ value: Article) -> RustBuffer {
  * What the app's server accepts (from the chatflow list).
  */
 public struct AttachmentLimits: Equatable, Hashable {
-    public let maxBytes: UInt64
-    public let maxPerMessage: UInt32
+    public let maxBytes: Int64
+    public let maxPerMessage: Int32
     public let mimeTypes: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(maxBytes: UInt64, maxPerMessage: UInt32, mimeTypes: [String]) {
+    public init(maxBytes: Int64, maxPerMessage: Int32, mimeTypes: [String]) {
         self.maxBytes = maxBytes
         self.maxPerMessage = maxPerMessage
         self.mimeTypes = mimeTypes
@@ -3168,15 +3120,15 @@ public struct FfiConverterTypeAttachmentLimits: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AttachmentLimits {
         return
             try AttachmentLimits(
-                maxBytes: FfiConverterUInt64.read(from: &buf), 
-                maxPerMessage: FfiConverterUInt32.read(from: &buf), 
+                maxBytes: FfiConverterInt64.read(from: &buf), 
+                maxPerMessage: FfiConverterInt32.read(from: &buf), 
                 mimeTypes: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
     public static func write(_ value: AttachmentLimits, into buf: inout [UInt8]) {
-        FfiConverterUInt64.write(value.maxBytes, into: &buf)
-        FfiConverterUInt32.write(value.maxPerMessage, into: &buf)
+        FfiConverterInt64.write(value.maxBytes, into: &buf)
+        FfiConverterInt32.write(value.maxPerMessage, into: &buf)
         FfiConverterSequenceString.write(value.mimeTypes, into: &buf)
     }
 }
@@ -3344,12 +3296,12 @@ public func FfiConverterTypeAvailabilityInfo_lower(_ value: AvailabilityInfo) ->
 
 
 public struct BackgroundOutcome: Equatable, Hashable {
-    public let stillQueued: UInt64
+    public let stillQueued: Int32
     public let interrupted: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(stillQueued: UInt64, interrupted: Bool) {
+    public init(stillQueued: Int32, interrupted: Bool) {
         self.stillQueued = stillQueued
         self.interrupted = interrupted
     }
@@ -3370,13 +3322,13 @@ public struct FfiConverterTypeBackgroundOutcome: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BackgroundOutcome {
         return
             try BackgroundOutcome(
-                stillQueued: FfiConverterUInt64.read(from: &buf), 
+                stillQueued: FfiConverterInt32.read(from: &buf), 
                 interrupted: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: BackgroundOutcome, into buf: inout [UInt8]) {
-        FfiConverterUInt64.write(value.stillQueued, into: &buf)
+        FfiConverterInt32.write(value.stillQueued, into: &buf)
         FfiConverterBool.write(value.interrupted, into: &buf)
     }
 }
@@ -3400,13 +3352,13 @@ public func FfiConverterTypeBackgroundOutcome_lower(_ value: BackgroundOutcome) 
 public struct BotOptions: Equatable, Hashable {
     public let displayName: String?
     public let avatarUrl: String?
-    public let sessionTimeoutMinutes: UInt32
-    public let messageDelayMs: UInt32
+    public let sessionTimeoutMinutes: Int32
+    public let messageDelayMs: Int32
     public let errorReply: String
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(displayName: String?, avatarUrl: String?, sessionTimeoutMinutes: UInt32, messageDelayMs: UInt32, errorReply: String) {
+    public init(displayName: String?, avatarUrl: String?, sessionTimeoutMinutes: Int32, messageDelayMs: Int32, errorReply: String) {
         self.displayName = displayName
         self.avatarUrl = avatarUrl
         self.sessionTimeoutMinutes = sessionTimeoutMinutes
@@ -3432,8 +3384,8 @@ public struct FfiConverterTypeBotOptions: FfiConverterRustBuffer {
             try BotOptions(
                 displayName: FfiConverterOptionString.read(from: &buf), 
                 avatarUrl: FfiConverterOptionString.read(from: &buf), 
-                sessionTimeoutMinutes: FfiConverterUInt32.read(from: &buf), 
-                messageDelayMs: FfiConverterUInt32.read(from: &buf), 
+                sessionTimeoutMinutes: FfiConverterInt32.read(from: &buf), 
+                messageDelayMs: FfiConverterInt32.read(from: &buf), 
                 errorReply: FfiConverterString.read(from: &buf)
         )
     }
@@ -3441,8 +3393,8 @@ public struct FfiConverterTypeBotOptions: FfiConverterRustBuffer {
     public static func write(_ value: BotOptions, into buf: inout [UInt8]) {
         FfiConverterOptionString.write(value.displayName, into: &buf)
         FfiConverterOptionString.write(value.avatarUrl, into: &buf)
-        FfiConverterUInt32.write(value.sessionTimeoutMinutes, into: &buf)
-        FfiConverterUInt32.write(value.messageDelayMs, into: &buf)
+        FfiConverterInt32.write(value.sessionTimeoutMinutes, into: &buf)
+        FfiConverterInt32.write(value.messageDelayMs, into: &buf)
         FfiConverterString.write(value.errorReply, into: &buf)
     }
 }
@@ -3468,12 +3420,12 @@ public func FfiConverterTypeBotOptions_lower(_ value: BotOptions) -> RustBuffer 
  * string indices).
  */
 public struct ByteRange: Equatable, Hashable {
-    public let start: UInt32
-    public let end: UInt32
+    public let start: Int32
+    public let end: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(start: UInt32, end: UInt32) {
+    public init(start: Int32, end: Int32) {
         self.start = start
         self.end = end
     }
@@ -3494,14 +3446,14 @@ public struct FfiConverterTypeByteRange: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ByteRange {
         return
             try ByteRange(
-                start: FfiConverterUInt32.read(from: &buf), 
-                end: FfiConverterUInt32.read(from: &buf)
+                start: FfiConverterInt32.read(from: &buf), 
+                end: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: ByteRange, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.start, into: &buf)
-        FfiConverterUInt32.write(value.end, into: &buf)
+        FfiConverterInt32.write(value.start, into: &buf)
+        FfiConverterInt32.write(value.end, into: &buf)
     }
 }
 
@@ -3530,14 +3482,14 @@ public struct CacheInfo: Equatable, Hashable {
      */
     public let fetchedAt: Int64?
     public let ageMs: Int64?
-    public let chatflowCount: UInt32
+    public let chatflowCount: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
          * Last time the server confirmed the list (Unix ms); `null`: never fetched.
-         */fetchedAt: Int64?, ageMs: Int64?, chatflowCount: UInt32) {
+         */fetchedAt: Int64?, ageMs: Int64?, chatflowCount: Int32) {
         self.fetchedAt = fetchedAt
         self.ageMs = ageMs
         self.chatflowCount = chatflowCount
@@ -3561,14 +3513,14 @@ public struct FfiConverterTypeCacheInfo: FfiConverterRustBuffer {
             try CacheInfo(
                 fetchedAt: FfiConverterOptionInt64.read(from: &buf), 
                 ageMs: FfiConverterOptionInt64.read(from: &buf), 
-                chatflowCount: FfiConverterUInt32.read(from: &buf)
+                chatflowCount: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: CacheInfo, into buf: inout [UInt8]) {
         FfiConverterOptionInt64.write(value.fetchedAt, into: &buf)
         FfiConverterOptionInt64.write(value.ageMs, into: &buf)
-        FfiConverterUInt32.write(value.chatflowCount, into: &buf)
+        FfiConverterInt32.write(value.chatflowCount, into: &buf)
     }
 }
 
@@ -3670,42 +3622,42 @@ public struct ChatConversation: Equatable, Hashable {
     /**
      * Highest `seq` known to exist on the server.
      */
-    public let lastSeq: UInt64
+    public let lastSeq: Int64
     /**
      * Every message up to this `seq` is on the device.
      */
-    public let syncedSeq: UInt64
+    public let syncedSeq: Int64
     /**
      * The visitor read everything up to this `seq`.
      */
-    public let readSeq: UInt64
+    public let readSeq: Int64
     /**
      * The team read everything up to this `seq` ("seen").
      */
-    public let agentReadSeq: UInt64
+    public let agentReadSeq: Int64
     /**
      * Messages from the team after `read_seq`.
      */
-    public let unreadCount: UInt64
+    public let unreadCount: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(id: String, chatflowId: Int64, status: ConversationStatus, assignee: AgentRef?, createdAt: Int64, 
         /**
          * Highest `seq` known to exist on the server.
-         */lastSeq: UInt64, 
+         */lastSeq: Int64, 
         /**
          * Every message up to this `seq` is on the device.
-         */syncedSeq: UInt64, 
+         */syncedSeq: Int64, 
         /**
          * The visitor read everything up to this `seq`.
-         */readSeq: UInt64, 
+         */readSeq: Int64, 
         /**
          * The team read everything up to this `seq` ("seen").
-         */agentReadSeq: UInt64, 
+         */agentReadSeq: Int64, 
         /**
          * Messages from the team after `read_seq`.
-         */unreadCount: UInt64) {
+         */unreadCount: Int32) {
         self.id = id
         self.chatflowId = chatflowId
         self.status = status
@@ -3739,11 +3691,11 @@ public struct FfiConverterTypeChatConversation: FfiConverterRustBuffer {
                 status: FfiConverterTypeConversationStatus.read(from: &buf), 
                 assignee: FfiConverterOptionTypeAgentRef.read(from: &buf), 
                 createdAt: FfiConverterInt64.read(from: &buf), 
-                lastSeq: FfiConverterUInt64.read(from: &buf), 
-                syncedSeq: FfiConverterUInt64.read(from: &buf), 
-                readSeq: FfiConverterUInt64.read(from: &buf), 
-                agentReadSeq: FfiConverterUInt64.read(from: &buf), 
-                unreadCount: FfiConverterUInt64.read(from: &buf)
+                lastSeq: FfiConverterInt64.read(from: &buf), 
+                syncedSeq: FfiConverterInt64.read(from: &buf), 
+                readSeq: FfiConverterInt64.read(from: &buf), 
+                agentReadSeq: FfiConverterInt64.read(from: &buf), 
+                unreadCount: FfiConverterInt32.read(from: &buf)
         )
     }
 
@@ -3753,11 +3705,11 @@ public struct FfiConverterTypeChatConversation: FfiConverterRustBuffer {
         FfiConverterTypeConversationStatus.write(value.status, into: &buf)
         FfiConverterOptionTypeAgentRef.write(value.assignee, into: &buf)
         FfiConverterInt64.write(value.createdAt, into: &buf)
-        FfiConverterUInt64.write(value.lastSeq, into: &buf)
-        FfiConverterUInt64.write(value.syncedSeq, into: &buf)
-        FfiConverterUInt64.write(value.readSeq, into: &buf)
-        FfiConverterUInt64.write(value.agentReadSeq, into: &buf)
-        FfiConverterUInt64.write(value.unreadCount, into: &buf)
+        FfiConverterInt64.write(value.lastSeq, into: &buf)
+        FfiConverterInt64.write(value.syncedSeq, into: &buf)
+        FfiConverterInt64.write(value.readSeq, into: &buf)
+        FfiConverterInt64.write(value.agentReadSeq, into: &buf)
+        FfiConverterInt32.write(value.unreadCount, into: &buf)
     }
 }
 
@@ -3856,7 +3808,7 @@ public struct ChatMessage: Equatable, Hashable {
     /**
      * Server sequence number; `null` until the server stored the message.
      */
-    public let seq: UInt64?
+    public let seq: Int64?
     public let clientMessageId: String?
     public let author: Author
     public let body: String
@@ -3884,7 +3836,7 @@ public struct ChatMessage: Equatable, Hashable {
          */localId: Int64, conversationId: String, 
         /**
          * Server sequence number; `null` until the server stored the message.
-         */seq: UInt64?, clientMessageId: String?, author: Author, body: String, quickReplies: [QuickReply], quickReplyId: String?, 
+         */seq: Int64?, clientMessageId: String?, author: Author, body: String, quickReplies: [QuickReply], quickReplyId: String?, 
         /**
          * Server clock once confirmed, device clock for a local echo (Unix ms).
          */createdAt: Int64, state: MessageState, 
@@ -3926,7 +3878,7 @@ public struct FfiConverterTypeChatMessage: FfiConverterRustBuffer {
             try ChatMessage(
                 localId: FfiConverterInt64.read(from: &buf), 
                 conversationId: FfiConverterString.read(from: &buf), 
-                seq: FfiConverterOptionUInt64.read(from: &buf), 
+                seq: FfiConverterOptionInt64.read(from: &buf), 
                 clientMessageId: FfiConverterOptionString.read(from: &buf), 
                 author: FfiConverterTypeAuthor.read(from: &buf), 
                 body: FfiConverterString.read(from: &buf), 
@@ -3942,7 +3894,7 @@ public struct FfiConverterTypeChatMessage: FfiConverterRustBuffer {
     public static func write(_ value: ChatMessage, into buf: inout [UInt8]) {
         FfiConverterInt64.write(value.localId, into: &buf)
         FfiConverterString.write(value.conversationId, into: &buf)
-        FfiConverterOptionUInt64.write(value.seq, into: &buf)
+        FfiConverterOptionInt64.write(value.seq, into: &buf)
         FfiConverterOptionString.write(value.clientMessageId, into: &buf)
         FfiConverterTypeAuthor.write(value.author, into: &buf)
         FfiConverterString.write(value.body, into: &buf)
@@ -4003,7 +3955,7 @@ public struct ChatflowConfig: Equatable, Hashable {
     /**
      * Bound of the received-attachment cache in bytes (`null`: 100 MiB).
      */
-    public let attachmentCacheBytes: UInt64?
+    public let attachmentCacheBytes: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4028,7 +3980,7 @@ public struct ChatflowConfig: Equatable, Hashable {
          */pinnedSpkiSha256: [String] = [], 
         /**
          * Bound of the received-attachment cache in bytes (`null`: 100 MiB).
-         */attachmentCacheBytes: UInt64? = nil) {
+         */attachmentCacheBytes: Int64? = nil) {
         self.serverUrl = serverUrl
         self.appId = appId
         self.environment = environment
@@ -4062,7 +4014,7 @@ public struct FfiConverterTypeChatflowConfig: FfiConverterRustBuffer {
                 language: FfiConverterOptionString.read(from: &buf), 
                 extraRootCertificates: FfiConverterOptionString.read(from: &buf), 
                 pinnedSpkiSha256: FfiConverterSequenceString.read(from: &buf), 
-                attachmentCacheBytes: FfiConverterOptionUInt64.read(from: &buf)
+                attachmentCacheBytes: FfiConverterOptionInt64.read(from: &buf)
         )
     }
 
@@ -4074,7 +4026,7 @@ public struct FfiConverterTypeChatflowConfig: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.language, into: &buf)
         FfiConverterOptionString.write(value.extraRootCertificates, into: &buf)
         FfiConverterSequenceString.write(value.pinnedSpkiSha256, into: &buf)
-        FfiConverterOptionUInt64.write(value.attachmentCacheBytes, into: &buf)
+        FfiConverterOptionInt64.write(value.attachmentCacheBytes, into: &buf)
     }
 }
 
@@ -4425,8 +4377,8 @@ public struct ConversationDetails: Equatable, Hashable {
     public let assignee: AgentRef?
     public let title: String
     public let avatarUrl: String?
-    public let unreadCount: UInt64
-    public let teamReadSeq: UInt64
+    public let unreadCount: Int32
+    public let teamReadSeq: Int64
     public let typing: [TypingAuthor]
     public let teamAvailable: Bool?
     public let quickReplies: [QuickReply]
@@ -4436,7 +4388,7 @@ public struct ConversationDetails: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(conversationId: String, chatflowId: Int64, status: ConversationStatus, assignee: AgentRef?, title: String, avatarUrl: String?, unreadCount: UInt64, teamReadSeq: UInt64, typing: [TypingAuthor], teamAvailable: Bool?, quickReplies: [QuickReply], pendingSurvey: PendingSurvey?, connection: ConnectionState, hasEarlier: Bool) {
+    public init(conversationId: String, chatflowId: Int64, status: ConversationStatus, assignee: AgentRef?, title: String, avatarUrl: String?, unreadCount: Int32, teamReadSeq: Int64, typing: [TypingAuthor], teamAvailable: Bool?, quickReplies: [QuickReply], pendingSurvey: PendingSurvey?, connection: ConnectionState, hasEarlier: Bool) {
         self.conversationId = conversationId
         self.chatflowId = chatflowId
         self.status = status
@@ -4475,8 +4427,8 @@ public struct FfiConverterTypeConversationDetails: FfiConverterRustBuffer {
                 assignee: FfiConverterOptionTypeAgentRef.read(from: &buf), 
                 title: FfiConverterString.read(from: &buf), 
                 avatarUrl: FfiConverterOptionString.read(from: &buf), 
-                unreadCount: FfiConverterUInt64.read(from: &buf), 
-                teamReadSeq: FfiConverterUInt64.read(from: &buf), 
+                unreadCount: FfiConverterInt32.read(from: &buf), 
+                teamReadSeq: FfiConverterInt64.read(from: &buf), 
                 typing: FfiConverterSequenceTypeTypingAuthor.read(from: &buf), 
                 teamAvailable: FfiConverterOptionBool.read(from: &buf), 
                 quickReplies: FfiConverterSequenceTypeQuickReply.read(from: &buf), 
@@ -4493,8 +4445,8 @@ public struct FfiConverterTypeConversationDetails: FfiConverterRustBuffer {
         FfiConverterOptionTypeAgentRef.write(value.assignee, into: &buf)
         FfiConverterString.write(value.title, into: &buf)
         FfiConverterOptionString.write(value.avatarUrl, into: &buf)
-        FfiConverterUInt64.write(value.unreadCount, into: &buf)
-        FfiConverterUInt64.write(value.teamReadSeq, into: &buf)
+        FfiConverterInt32.write(value.unreadCount, into: &buf)
+        FfiConverterInt64.write(value.teamReadSeq, into: &buf)
         FfiConverterSequenceTypeTypingAuthor.write(value.typing, into: &buf)
         FfiConverterOptionBool.write(value.teamAvailable, into: &buf)
         FfiConverterSequenceTypeQuickReply.write(value.quickReplies, into: &buf)
@@ -4522,11 +4474,11 @@ public func FfiConverterTypeConversationDetails_lower(_ value: ConversationDetai
 
 public struct ConversationListState: Equatable, Hashable {
     public let rows: [ConversationRow]
-    public let totalUnread: UInt64
+    public let totalUnread: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(rows: [ConversationRow], totalUnread: UInt64) {
+    public init(rows: [ConversationRow], totalUnread: Int32) {
         self.rows = rows
         self.totalUnread = totalUnread
     }
@@ -4548,13 +4500,13 @@ public struct FfiConverterTypeConversationListState: FfiConverterRustBuffer {
         return
             try ConversationListState(
                 rows: FfiConverterSequenceTypeConversationRow.read(from: &buf), 
-                totalUnread: FfiConverterUInt64.read(from: &buf)
+                totalUnread: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: ConversationListState, into buf: inout [UInt8]) {
         FfiConverterSequenceTypeConversationRow.write(value.rows, into: &buf)
-        FfiConverterUInt64.write(value.totalUnread, into: &buf)
+        FfiConverterInt32.write(value.totalUnread, into: &buf)
     }
 }
 
@@ -4581,12 +4533,12 @@ public struct ConversationRow: Equatable, Hashable {
     public let avatarUrl: String?
     public let status: ConversationStatus
     public let lastMessage: LastMessage?
-    public let unreadCount: UInt64
+    public let unreadCount: Int32
     public let updatedAt: Int64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(conversationId: String, chatflowId: Int64, title: String, avatarUrl: String?, status: ConversationStatus, lastMessage: LastMessage?, unreadCount: UInt64, updatedAt: Int64) {
+    public init(conversationId: String, chatflowId: Int64, title: String, avatarUrl: String?, status: ConversationStatus, lastMessage: LastMessage?, unreadCount: Int32, updatedAt: Int64) {
         self.conversationId = conversationId
         self.chatflowId = chatflowId
         self.title = title
@@ -4619,7 +4571,7 @@ public struct FfiConverterTypeConversationRow: FfiConverterRustBuffer {
                 avatarUrl: FfiConverterOptionString.read(from: &buf), 
                 status: FfiConverterTypeConversationStatus.read(from: &buf), 
                 lastMessage: FfiConverterOptionTypeLastMessage.read(from: &buf), 
-                unreadCount: FfiConverterUInt64.read(from: &buf), 
+                unreadCount: FfiConverterInt32.read(from: &buf), 
                 updatedAt: FfiConverterInt64.read(from: &buf)
         )
     }
@@ -4631,7 +4583,7 @@ public struct FfiConverterTypeConversationRow: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.avatarUrl, into: &buf)
         FfiConverterTypeConversationStatus.write(value.status, into: &buf)
         FfiConverterOptionTypeLastMessage.write(value.lastMessage, into: &buf)
-        FfiConverterUInt64.write(value.unreadCount, into: &buf)
+        FfiConverterInt32.write(value.unreadCount, into: &buf)
         FfiConverterInt64.write(value.updatedAt, into: &buf)
     }
 }
@@ -5194,14 +5146,14 @@ public func FfiConverterTypeIdentifyOutcome_lower(_ value: IdentifyOutcome) -> R
  * An image's dimensions and its thumbnail's.
  */
 public struct ImageInfo: Equatable, Hashable {
-    public let width: UInt32
-    public let height: UInt32
-    public let thumbnailWidth: UInt32
-    public let thumbnailHeight: UInt32
+    public let width: Int32
+    public let height: Int32
+    public let thumbnailWidth: Int32
+    public let thumbnailHeight: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(width: UInt32, height: UInt32, thumbnailWidth: UInt32, thumbnailHeight: UInt32) {
+    public init(width: Int32, height: Int32, thumbnailWidth: Int32, thumbnailHeight: Int32) {
         self.width = width
         self.height = height
         self.thumbnailWidth = thumbnailWidth
@@ -5224,18 +5176,18 @@ public struct FfiConverterTypeImageInfo: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImageInfo {
         return
             try ImageInfo(
-                width: FfiConverterUInt32.read(from: &buf), 
-                height: FfiConverterUInt32.read(from: &buf), 
-                thumbnailWidth: FfiConverterUInt32.read(from: &buf), 
-                thumbnailHeight: FfiConverterUInt32.read(from: &buf)
+                width: FfiConverterInt32.read(from: &buf), 
+                height: FfiConverterInt32.read(from: &buf), 
+                thumbnailWidth: FfiConverterInt32.read(from: &buf), 
+                thumbnailHeight: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: ImageInfo, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.width, into: &buf)
-        FfiConverterUInt32.write(value.height, into: &buf)
-        FfiConverterUInt32.write(value.thumbnailWidth, into: &buf)
-        FfiConverterUInt32.write(value.thumbnailHeight, into: &buf)
+        FfiConverterInt32.write(value.width, into: &buf)
+        FfiConverterInt32.write(value.height, into: &buf)
+        FfiConverterInt32.write(value.thumbnailWidth, into: &buf)
+        FfiConverterInt32.write(value.thumbnailHeight, into: &buf)
     }
 }
 
@@ -5259,27 +5211,27 @@ public func FfiConverterTypeImageInfo_lower(_ value: ImageInfo) -> RustBuffer {
  * What one knowledge-base sync did.
  */
 public struct KbSyncReport: Equatable, Hashable {
-    public let pages: UInt32
-    public let upserted: UInt64
-    public let removed: UInt64
+    public let pages: Int32
+    public let upserted: Int32
+    public let removed: Int32
     /**
      * Articles on the device at the end.
      */
-    public let articles: UInt64
+    public let articles: Int32
     /**
      * Published articles on the server at the end.
      */
-    public let totalPublished: UInt64
+    public let totalPublished: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(pages: UInt32, upserted: UInt64, removed: UInt64, 
+    public init(pages: Int32, upserted: Int32, removed: Int32, 
         /**
          * Articles on the device at the end.
-         */articles: UInt64, 
+         */articles: Int32, 
         /**
          * Published articles on the server at the end.
-         */totalPublished: UInt64) {
+         */totalPublished: Int32) {
         self.pages = pages
         self.upserted = upserted
         self.removed = removed
@@ -5303,20 +5255,20 @@ public struct FfiConverterTypeKbSyncReport: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> KbSyncReport {
         return
             try KbSyncReport(
-                pages: FfiConverterUInt32.read(from: &buf), 
-                upserted: FfiConverterUInt64.read(from: &buf), 
-                removed: FfiConverterUInt64.read(from: &buf), 
-                articles: FfiConverterUInt64.read(from: &buf), 
-                totalPublished: FfiConverterUInt64.read(from: &buf)
+                pages: FfiConverterInt32.read(from: &buf), 
+                upserted: FfiConverterInt32.read(from: &buf), 
+                removed: FfiConverterInt32.read(from: &buf), 
+                articles: FfiConverterInt32.read(from: &buf), 
+                totalPublished: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: KbSyncReport, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.pages, into: &buf)
-        FfiConverterUInt64.write(value.upserted, into: &buf)
-        FfiConverterUInt64.write(value.removed, into: &buf)
-        FfiConverterUInt64.write(value.articles, into: &buf)
-        FfiConverterUInt64.write(value.totalPublished, into: &buf)
+        FfiConverterInt32.write(value.pages, into: &buf)
+        FfiConverterInt32.write(value.upserted, into: &buf)
+        FfiConverterInt32.write(value.removed, into: &buf)
+        FfiConverterInt32.write(value.articles, into: &buf)
+        FfiConverterInt32.write(value.totalPublished, into: &buf)
     }
 }
 
@@ -5484,7 +5436,7 @@ public struct MessageAttachment: Equatable, Hashable {
      * The type the bytes showed.
      */
     public let mimeType: String
-    public let size: UInt64
+    public let size: Int64
     /**
      * Lowercase hex SHA-256.
      */
@@ -5503,7 +5455,7 @@ public struct MessageAttachment: Equatable, Hashable {
          */id: String?, fileName: String, 
         /**
          * The type the bytes showed.
-         */mimeType: String, size: UInt64, 
+         */mimeType: String, size: Int64, 
         /**
          * Lowercase hex SHA-256.
          */sha256: String, image: ImageInfo?, 
@@ -5538,7 +5490,7 @@ public struct FfiConverterTypeMessageAttachment: FfiConverterRustBuffer {
                 id: FfiConverterOptionString.read(from: &buf), 
                 fileName: FfiConverterString.read(from: &buf), 
                 mimeType: FfiConverterString.read(from: &buf), 
-                size: FfiConverterUInt64.read(from: &buf), 
+                size: FfiConverterInt64.read(from: &buf), 
                 sha256: FfiConverterString.read(from: &buf), 
                 image: FfiConverterOptionTypeImageInfo.read(from: &buf), 
                 localPath: FfiConverterOptionString.read(from: &buf)
@@ -5549,7 +5501,7 @@ public struct FfiConverterTypeMessageAttachment: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.id, into: &buf)
         FfiConverterString.write(value.fileName, into: &buf)
         FfiConverterString.write(value.mimeType, into: &buf)
-        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterInt64.write(value.size, into: &buf)
         FfiConverterString.write(value.sha256, into: &buf)
         FfiConverterOptionTypeImageInfo.write(value.image, into: &buf)
         FfiConverterOptionString.write(value.localPath, into: &buf)
@@ -5701,12 +5653,12 @@ public func FfiConverterTypeOutgoingFileRef_lower(_ value: OutgoingFileRef) -> R
 
 
 public struct PendingSurvey: Equatable, Hashable {
-    public let seq: UInt64
+    public let seq: Int64
     public let prompt: SurveyPrompt
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(seq: UInt64, prompt: SurveyPrompt) {
+    public init(seq: Int64, prompt: SurveyPrompt) {
         self.seq = seq
         self.prompt = prompt
     }
@@ -5727,13 +5679,13 @@ public struct FfiConverterTypePendingSurvey: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PendingSurvey {
         return
             try PendingSurvey(
-                seq: FfiConverterUInt64.read(from: &buf), 
+                seq: FfiConverterInt64.read(from: &buf), 
                 prompt: FfiConverterTypeSurveyPrompt.read(from: &buf)
         )
     }
 
     public static func write(_ value: PendingSurvey, into buf: inout [UInt8]) {
-        FfiConverterUInt64.write(value.seq, into: &buf)
+        FfiConverterInt64.write(value.seq, into: &buf)
         FfiConverterTypeSurveyPrompt.write(value.prompt, into: &buf)
     }
 }
@@ -5822,7 +5774,7 @@ public func FfiConverterTypeProcessDataState_lower(_ value: ProcessDataState) ->
 public struct PushNotification: Equatable, Hashable {
     public let conversationId: String
     public let chatflowId: Int64?
-    public let seq: UInt64?
+    public let seq: Int64?
     /**
      * The sender's name, else the chatflow header's display name, else a generic line.
      */
@@ -5834,12 +5786,12 @@ public struct PushNotification: Equatable, Hashable {
     /**
      * Unread messages from the team in this conversation.
      */
-    public let unreadCount: UInt64
+    public let unreadCount: Int32
     public let sync: PushSync
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(conversationId: String, chatflowId: Int64?, seq: UInt64?, 
+    public init(conversationId: String, chatflowId: Int64?, seq: Int64?, 
         /**
          * The sender's name, else the chatflow header's display name, else a generic line.
          */title: String, 
@@ -5848,7 +5800,7 @@ public struct PushNotification: Equatable, Hashable {
          */body: String, 
         /**
          * Unread messages from the team in this conversation.
-         */unreadCount: UInt64, sync: PushSync) {
+         */unreadCount: Int32, sync: PushSync) {
         self.conversationId = conversationId
         self.chatflowId = chatflowId
         self.seq = seq
@@ -5876,10 +5828,10 @@ public struct FfiConverterTypePushNotification: FfiConverterRustBuffer {
             try PushNotification(
                 conversationId: FfiConverterString.read(from: &buf), 
                 chatflowId: FfiConverterOptionInt64.read(from: &buf), 
-                seq: FfiConverterOptionUInt64.read(from: &buf), 
+                seq: FfiConverterOptionInt64.read(from: &buf), 
                 title: FfiConverterString.read(from: &buf), 
                 body: FfiConverterString.read(from: &buf), 
-                unreadCount: FfiConverterUInt64.read(from: &buf), 
+                unreadCount: FfiConverterInt32.read(from: &buf), 
                 sync: FfiConverterTypePushSync.read(from: &buf)
         )
     }
@@ -5887,10 +5839,10 @@ public struct FfiConverterTypePushNotification: FfiConverterRustBuffer {
     public static func write(_ value: PushNotification, into buf: inout [UInt8]) {
         FfiConverterString.write(value.conversationId, into: &buf)
         FfiConverterOptionInt64.write(value.chatflowId, into: &buf)
-        FfiConverterOptionUInt64.write(value.seq, into: &buf)
+        FfiConverterOptionInt64.write(value.seq, into: &buf)
         FfiConverterString.write(value.title, into: &buf)
         FfiConverterString.write(value.body, into: &buf)
-        FfiConverterUInt64.write(value.unreadCount, into: &buf)
+        FfiConverterInt32.write(value.unreadCount, into: &buf)
         FfiConverterTypePushSync.write(value.sync, into: &buf)
     }
 }
@@ -5973,7 +5925,7 @@ public struct RefreshOutcome: Equatable, Hashable {
      * The list changed (rather than being confirmed unchanged).
      */
     public let changed: Bool
-    public let chatflowCount: UInt32
+    public let chatflowCount: Int32
     public let statusesRefreshed: Bool
 
     // Default memberwise initializers are never public by default, so we
@@ -5981,7 +5933,7 @@ public struct RefreshOutcome: Equatable, Hashable {
     public init(
         /**
          * The list changed (rather than being confirmed unchanged).
-         */changed: Bool, chatflowCount: UInt32, statusesRefreshed: Bool) {
+         */changed: Bool, chatflowCount: Int32, statusesRefreshed: Bool) {
         self.changed = changed
         self.chatflowCount = chatflowCount
         self.statusesRefreshed = statusesRefreshed
@@ -6004,14 +5956,14 @@ public struct FfiConverterTypeRefreshOutcome: FfiConverterRustBuffer {
         return
             try RefreshOutcome(
                 changed: FfiConverterBool.read(from: &buf), 
-                chatflowCount: FfiConverterUInt32.read(from: &buf), 
+                chatflowCount: FfiConverterInt32.read(from: &buf), 
                 statusesRefreshed: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: RefreshOutcome, into buf: inout [UInt8]) {
         FfiConverterBool.write(value.changed, into: &buf)
-        FfiConverterUInt32.write(value.chatflowCount, into: &buf)
+        FfiConverterInt32.write(value.chatflowCount, into: &buf)
         FfiConverterBool.write(value.statusesRefreshed, into: &buf)
     }
 }
@@ -6347,13 +6299,13 @@ public func FfiConverterTypeSessionInfo_lower(_ value: SessionInfo) -> RustBuffe
  * The visitor's answer to the survey whose prompt is the message `survey_seq`.
  */
 public struct SurveyAnswer: Equatable, Hashable {
-    public let surveySeq: UInt64
-    public let rating: UInt8
+    public let surveySeq: Int64
+    public let rating: Int32
     public let comment: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(surveySeq: UInt64, rating: UInt8, comment: String?) {
+    public init(surveySeq: Int64, rating: Int32, comment: String?) {
         self.surveySeq = surveySeq
         self.rating = rating
         self.comment = comment
@@ -6375,15 +6327,15 @@ public struct FfiConverterTypeSurveyAnswer: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SurveyAnswer {
         return
             try SurveyAnswer(
-                surveySeq: FfiConverterUInt64.read(from: &buf), 
-                rating: FfiConverterUInt8.read(from: &buf), 
+                surveySeq: FfiConverterInt64.read(from: &buf), 
+                rating: FfiConverterInt32.read(from: &buf), 
                 comment: FfiConverterOptionString.read(from: &buf)
         )
     }
 
     public static func write(_ value: SurveyAnswer, into buf: inout [UInt8]) {
-        FfiConverterUInt64.write(value.surveySeq, into: &buf)
-        FfiConverterUInt8.write(value.rating, into: &buf)
+        FfiConverterInt64.write(value.surveySeq, into: &buf)
+        FfiConverterInt32.write(value.rating, into: &buf)
         FfiConverterOptionString.write(value.comment, into: &buf)
     }
 }
@@ -6412,25 +6364,25 @@ public struct SurveyPrompt: Equatable, Hashable {
     /**
      * The rating scale, inclusive.
      */
-    public let scaleMin: UInt8
-    public let scaleMax: UInt8
+    public let scaleMin: Int32
+    public let scaleMax: Int32
     public let lowLabel: String
     public let highLabel: String
     /**
      * Invitation to leave an optional comment.
      */
     public let commentPrompt: String
-    public let commentMaxChars: UInt32
+    public let commentMaxChars: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(question: String, 
         /**
          * The rating scale, inclusive.
-         */scaleMin: UInt8, scaleMax: UInt8, lowLabel: String, highLabel: String, 
+         */scaleMin: Int32, scaleMax: Int32, lowLabel: String, highLabel: String, 
         /**
          * Invitation to leave an optional comment.
-         */commentPrompt: String, commentMaxChars: UInt32) {
+         */commentPrompt: String, commentMaxChars: Int32) {
         self.question = question
         self.scaleMin = scaleMin
         self.scaleMax = scaleMax
@@ -6457,23 +6409,23 @@ public struct FfiConverterTypeSurveyPrompt: FfiConverterRustBuffer {
         return
             try SurveyPrompt(
                 question: FfiConverterString.read(from: &buf), 
-                scaleMin: FfiConverterUInt8.read(from: &buf), 
-                scaleMax: FfiConverterUInt8.read(from: &buf), 
+                scaleMin: FfiConverterInt32.read(from: &buf), 
+                scaleMax: FfiConverterInt32.read(from: &buf), 
                 lowLabel: FfiConverterString.read(from: &buf), 
                 highLabel: FfiConverterString.read(from: &buf), 
                 commentPrompt: FfiConverterString.read(from: &buf), 
-                commentMaxChars: FfiConverterUInt32.read(from: &buf)
+                commentMaxChars: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: SurveyPrompt, into buf: inout [UInt8]) {
         FfiConverterString.write(value.question, into: &buf)
-        FfiConverterUInt8.write(value.scaleMin, into: &buf)
-        FfiConverterUInt8.write(value.scaleMax, into: &buf)
+        FfiConverterInt32.write(value.scaleMin, into: &buf)
+        FfiConverterInt32.write(value.scaleMax, into: &buf)
         FfiConverterString.write(value.lowLabel, into: &buf)
         FfiConverterString.write(value.highLabel, into: &buf)
         FfiConverterString.write(value.commentPrompt, into: &buf)
-        FfiConverterUInt32.write(value.commentMaxChars, into: &buf)
+        FfiConverterInt32.write(value.commentMaxChars, into: &buf)
     }
 }
 
@@ -6549,11 +6501,11 @@ public func FfiConverterTypeTypingAuthor_lower(_ value: TypingAuthor) -> RustBuf
 
 public struct UnreadCount: Equatable, Hashable {
     public let conversationId: String
-    public let count: UInt64
+    public let count: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(conversationId: String, count: UInt64) {
+    public init(conversationId: String, count: Int32) {
         self.conversationId = conversationId
         self.count = count
     }
@@ -6575,13 +6527,13 @@ public struct FfiConverterTypeUnreadCount: FfiConverterRustBuffer {
         return
             try UnreadCount(
                 conversationId: FfiConverterString.read(from: &buf), 
-                count: FfiConverterUInt64.read(from: &buf)
+                count: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: UnreadCount, into buf: inout [UInt8]) {
         FfiConverterString.write(value.conversationId, into: &buf)
-        FfiConverterUInt64.write(value.count, into: &buf)
+        FfiConverterInt32.write(value.count, into: &buf)
     }
 }
 
@@ -6606,11 +6558,11 @@ public func FfiConverterTypeUnreadCount_lower(_ value: UnreadCount) -> RustBuffe
  */
 public struct UnreadCounts: Equatable, Hashable {
     public let counts: [UnreadCount]
-    public let total: UInt64
+    public let total: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(counts: [UnreadCount], total: UInt64) {
+    public init(counts: [UnreadCount], total: Int32) {
         self.counts = counts
         self.total = total
     }
@@ -6632,13 +6584,13 @@ public struct FfiConverterTypeUnreadCounts: FfiConverterRustBuffer {
         return
             try UnreadCounts(
                 counts: FfiConverterSequenceTypeUnreadCount.read(from: &buf), 
-                total: FfiConverterUInt64.read(from: &buf)
+                total: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: UnreadCounts, into buf: inout [UInt8]) {
         FfiConverterSequenceTypeUnreadCount.write(value.counts, into: &buf)
-        FfiConverterUInt64.write(value.total, into: &buf)
+        FfiConverterInt32.write(value.total, into: &buf)
     }
 }
 
@@ -6839,20 +6791,20 @@ public enum ChatEvent: Equatable, Hashable {
     /**
      * Unread counts (conversations with none left out) and their total.
      */
-    case unreadCountsChanged(counts: [UnreadCount], total: UInt64
+    case unreadCountsChanged(counts: [UnreadCount], total: Int32
     )
     case conversationChanged(conversation: ChatConversation
     )
     case typing(conversationId: String, author: TypingAuthor, typing: Bool
     )
-    case readMarker(conversationId: String, reader: Reader, seq: UInt64
+    case readMarker(conversationId: String, reader: Reader, seq: Int64
     )
     case conversationStatusChanged(conversationId: String, status: ConversationStatus
     )
     /**
      * Every message up to `synced_seq` is on the device.
      */
-    case caughtUp(conversationId: String, syncedSeq: UInt64, received: UInt64
+    case caughtUp(conversationId: String, syncedSeq: Int64, received: Int32
     )
     /**
      * This listener fell behind: reload what is on screen; a replay follows.
@@ -6861,7 +6813,7 @@ public enum ChatEvent: Equatable, Hashable {
     /**
      * A queued message's files are uploading (throttled, ~10 per second at most).
      */
-    case uploadProgress(conversationId: String, clientMessageId: String, bytesSent: UInt64, total: UInt64
+    case uploadProgress(conversationId: String, clientMessageId: String, bytesSent: Int64, total: Int64
     )
 
 
@@ -6899,7 +6851,7 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
         case 5: return .messageDeleted(conversationId: try FfiConverterString.read(from: &buf), clientMessageId: try FfiConverterString.read(from: &buf)
         )
         
-        case 6: return .unreadCountsChanged(counts: try FfiConverterSequenceTypeUnreadCount.read(from: &buf), total: try FfiConverterUInt64.read(from: &buf)
+        case 6: return .unreadCountsChanged(counts: try FfiConverterSequenceTypeUnreadCount.read(from: &buf), total: try FfiConverterInt32.read(from: &buf)
         )
         
         case 7: return .conversationChanged(conversation: try FfiConverterTypeChatConversation.read(from: &buf)
@@ -6908,18 +6860,18 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
         case 8: return .typing(conversationId: try FfiConverterString.read(from: &buf), author: try FfiConverterTypeTypingAuthor.read(from: &buf), typing: try FfiConverterBool.read(from: &buf)
         )
         
-        case 9: return .readMarker(conversationId: try FfiConverterString.read(from: &buf), reader: try FfiConverterTypeReader.read(from: &buf), seq: try FfiConverterUInt64.read(from: &buf)
+        case 9: return .readMarker(conversationId: try FfiConverterString.read(from: &buf), reader: try FfiConverterTypeReader.read(from: &buf), seq: try FfiConverterInt64.read(from: &buf)
         )
         
         case 10: return .conversationStatusChanged(conversationId: try FfiConverterString.read(from: &buf), status: try FfiConverterTypeConversationStatus.read(from: &buf)
         )
         
-        case 11: return .caughtUp(conversationId: try FfiConverterString.read(from: &buf), syncedSeq: try FfiConverterUInt64.read(from: &buf), received: try FfiConverterUInt64.read(from: &buf)
+        case 11: return .caughtUp(conversationId: try FfiConverterString.read(from: &buf), syncedSeq: try FfiConverterInt64.read(from: &buf), received: try FfiConverterInt32.read(from: &buf)
         )
         
         case 12: return .resync
         
-        case 13: return .uploadProgress(conversationId: try FfiConverterString.read(from: &buf), clientMessageId: try FfiConverterString.read(from: &buf), bytesSent: try FfiConverterUInt64.read(from: &buf), total: try FfiConverterUInt64.read(from: &buf)
+        case 13: return .uploadProgress(conversationId: try FfiConverterString.read(from: &buf), clientMessageId: try FfiConverterString.read(from: &buf), bytesSent: try FfiConverterInt64.read(from: &buf), total: try FfiConverterInt64.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -6962,7 +6914,7 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
         case let .unreadCountsChanged(counts,total):
             writeInt(&buf, Int32(6))
             FfiConverterSequenceTypeUnreadCount.write(counts, into: &buf)
-            FfiConverterUInt64.write(total, into: &buf)
+            FfiConverterInt32.write(total, into: &buf)
             
         
         case let .conversationChanged(conversation):
@@ -6981,7 +6933,7 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
             writeInt(&buf, Int32(9))
             FfiConverterString.write(conversationId, into: &buf)
             FfiConverterTypeReader.write(reader, into: &buf)
-            FfiConverterUInt64.write(seq, into: &buf)
+            FfiConverterInt64.write(seq, into: &buf)
             
         
         case let .conversationStatusChanged(conversationId,status):
@@ -6993,8 +6945,8 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
         case let .caughtUp(conversationId,syncedSeq,received):
             writeInt(&buf, Int32(11))
             FfiConverterString.write(conversationId, into: &buf)
-            FfiConverterUInt64.write(syncedSeq, into: &buf)
-            FfiConverterUInt64.write(received, into: &buf)
+            FfiConverterInt64.write(syncedSeq, into: &buf)
+            FfiConverterInt32.write(received, into: &buf)
             
         
         case .resync:
@@ -7005,8 +6957,8 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
             writeInt(&buf, Int32(13))
             FfiConverterString.write(conversationId, into: &buf)
             FfiConverterString.write(clientMessageId, into: &buf)
-            FfiConverterUInt64.write(bytesSent, into: &buf)
-            FfiConverterUInt64.write(total, into: &buf)
+            FfiConverterInt64.write(bytesSent, into: &buf)
+            FfiConverterInt64.write(total, into: &buf)
             
         }
     }
@@ -7205,7 +7157,7 @@ public enum ConversationListUpdate: Equatable, Hashable {
     
     case snapshot(state: ConversationListState
     )
-    case changed(upserted: [ConversationRow], order: [String]?, totalUnread: UInt64
+    case changed(upserted: [ConversationRow], order: [String]?, totalUnread: Int32
     )
 
 
@@ -7231,7 +7183,7 @@ public struct FfiConverterTypeConversationListUpdate: FfiConverterRustBuffer {
         case 1: return .snapshot(state: try FfiConverterTypeConversationListState.read(from: &buf)
         )
         
-        case 2: return .changed(upserted: try FfiConverterSequenceTypeConversationRow.read(from: &buf), order: try FfiConverterOptionSequenceString.read(from: &buf), totalUnread: try FfiConverterUInt64.read(from: &buf)
+        case 2: return .changed(upserted: try FfiConverterSequenceTypeConversationRow.read(from: &buf), order: try FfiConverterOptionSequenceString.read(from: &buf), totalUnread: try FfiConverterInt32.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -7251,7 +7203,7 @@ public struct FfiConverterTypeConversationListUpdate: FfiConverterRustBuffer {
             writeInt(&buf, Int32(2))
             FfiConverterSequenceTypeConversationRow.write(upserted, into: &buf)
             FfiConverterOptionSequenceString.write(order, into: &buf)
-            FfiConverterUInt64.write(totalUnread, into: &buf)
+            FfiConverterInt32.write(totalUnread, into: &buf)
             
         }
     }
@@ -8768,7 +8720,7 @@ public enum PushSync: Equatable, Hashable {
     /**
      * The device holds the conversation up to date (`received` messages fetched now): opening it needs no wait.
      */
-    case caughtUp(received: UInt64
+    case caughtUp(received: Int32
     )
     /**
      * The server could not be reached in time: body and unread count come from the payload.
@@ -8805,7 +8757,7 @@ public struct FfiConverterTypePushSync: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .caughtUp(received: try FfiConverterUInt64.read(from: &buf)
+        case 1: return .caughtUp(received: try FfiConverterInt32.read(from: &buf)
         )
         
         case 2: return .offline(message: try FfiConverterString.read(from: &buf)
@@ -8826,7 +8778,7 @@ public struct FfiConverterTypePushSync: FfiConverterRustBuffer {
         
         case let .caughtUp(received):
             writeInt(&buf, Int32(1))
-            FfiConverterUInt64.write(received, into: &buf)
+            FfiConverterInt32.write(received, into: &buf)
             
         
         case let .offline(message):
@@ -8872,7 +8824,7 @@ public enum PushTarget: Equatable, Hashable {
     /**
      * Ours: open this conversation.
      */
-    case conversation(conversationId: String, chatflowId: Int64?, seq: UInt64?
+    case conversation(conversationId: String, chatflowId: Int64?, seq: Int64?
     )
     /**
      * Not one of ours: let the app handle it.
@@ -8899,7 +8851,7 @@ public struct FfiConverterTypePushTarget: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .conversation(conversationId: try FfiConverterString.read(from: &buf), chatflowId: try FfiConverterOptionInt64.read(from: &buf), seq: try FfiConverterOptionUInt64.read(from: &buf)
+        case 1: return .conversation(conversationId: try FfiConverterString.read(from: &buf), chatflowId: try FfiConverterOptionInt64.read(from: &buf), seq: try FfiConverterOptionInt64.read(from: &buf)
         )
         
         case 2: return .notOurs
@@ -8916,7 +8868,7 @@ public struct FfiConverterTypePushTarget: FfiConverterRustBuffer {
             writeInt(&buf, Int32(1))
             FfiConverterString.write(conversationId, into: &buf)
             FfiConverterOptionInt64.write(chatflowId, into: &buf)
-            FfiConverterOptionUInt64.write(seq, into: &buf)
+            FfiConverterOptionInt64.write(seq, into: &buf)
             
         
         case .notOurs:
@@ -9553,30 +9505,6 @@ public func FfiConverterCallbackInterfaceConversationStateListener_lift(_ handle
 #endif
 public func FfiConverterCallbackInterfaceConversationStateListener_lower(_ v: ConversationStateListener) -> UInt64 {
     return FfiConverterCallbackInterfaceConversationStateListener.lower(v)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
-    typealias SwiftType = UInt64?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterUInt64.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterUInt64.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
 }
 
 #if swift(>=5.8)
@@ -10702,13 +10630,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_article() != 37924) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_search_kb() != 40296) {
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_search_kb() != 2805) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_sync_knowledge_base() != 7538) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_answer_survey() != 5589) {
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_answer_survey() != 11289) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_connection_state() != 47401) {
@@ -10726,13 +10654,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_enter_background() != 61612) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_mark_read() != 14683) {
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_mark_read() != 12600) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_messages() != 41064) {
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_messages() != 24823) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_messages_on_device() != 14123) {
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_messages_on_device() != 22537) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_open_conversation() != 63381) {
@@ -10768,13 +10696,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_unread_counts() != 47143) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversation() != 5486) {
+    if (uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversation() != 42451) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_nativechatclient_observe_conversations() != 15655) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_kbsyncprogress_on_progress() != 44292) {
+    if (uniffi_chatflow_ffi_checksum_method_kbsyncprogress_on_progress() != 51593) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_method_logger_log() != 43644) {
@@ -10783,7 +10711,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatflow_ffi_checksum_method_conversationobserver_cancel() != 41058) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatflow_ffi_checksum_method_conversationobserver_load_earlier() != 22328) {
+    if (uniffi_chatflow_ffi_checksum_method_conversationobserver_load_earlier() != 5078) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatflow_ffi_checksum_constructor_nativechatclient_open() != 33841) {

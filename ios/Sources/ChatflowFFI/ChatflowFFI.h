@@ -273,7 +273,7 @@ typedef void (*UniffiCallbackInterfaceIdentityTokenProviderMethod0)(uint64_t, Ru
 #endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_KB_SYNC_PROGRESS_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_KB_SYNC_PROGRESS_METHOD0
-typedef void (*UniffiCallbackInterfaceKbSyncProgressMethod0)(uint64_t, uint64_t, uint64_t, void* _Nonnull, 
+typedef void (*UniffiCallbackInterfaceKbSyncProgressMethod0)(uint64_t, int32_t, int32_t, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
@@ -571,7 +571,7 @@ RustBuffer uniffi_chatflow_ffi_fn_method_nativechatclient_article(uint64_t ptr, 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_SEARCH_KB
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_SEARCH_KB
-uint64_t uniffi_chatflow_ffi_fn_method_nativechatclient_search_kb(uint64_t ptr, RustBuffer query, RustBuffer language, uint32_t limit, uint32_t offset
+uint64_t uniffi_chatflow_ffi_fn_method_nativechatclient_search_kb(uint64_t ptr, RustBuffer query, RustBuffer language, int32_t limit, int32_t offset
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_SYNC_KNOWLEDGE_BASE
@@ -581,7 +581,7 @@ uint64_t uniffi_chatflow_ffi_fn_method_nativechatclient_sync_knowledge_base(uint
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_ANSWER_SURVEY
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_ANSWER_SURVEY
-RustBuffer uniffi_chatflow_ffi_fn_method_nativechatclient_answer_survey(uint64_t ptr, RustBuffer conversation_id, uint64_t survey_seq, uint8_t rating, RustBuffer comment, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_chatflow_ffi_fn_method_nativechatclient_answer_survey(uint64_t ptr, RustBuffer conversation_id, int64_t survey_seq, int32_t rating, RustBuffer comment, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_CONNECTION_STATE
@@ -616,12 +616,12 @@ void uniffi_chatflow_ffi_fn_method_nativechatclient_mark_read(uint64_t ptr, Rust
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_MESSAGES
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_MESSAGES
-uint64_t uniffi_chatflow_ffi_fn_method_nativechatclient_messages(uint64_t ptr, RustBuffer conversation_id, RustBuffer before_seq, uint32_t limit
+uint64_t uniffi_chatflow_ffi_fn_method_nativechatclient_messages(uint64_t ptr, RustBuffer conversation_id, RustBuffer before_seq, int32_t limit
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_MESSAGES_ON_DEVICE
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_MESSAGES_ON_DEVICE
-RustBuffer uniffi_chatflow_ffi_fn_method_nativechatclient_messages_on_device(uint64_t ptr, RustBuffer conversation_id, RustBuffer before_seq, uint32_t limit, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_chatflow_ffi_fn_method_nativechatclient_messages_on_device(uint64_t ptr, RustBuffer conversation_id, RustBuffer before_seq, int32_t limit, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_OPEN_CONVERSATION
@@ -681,7 +681,7 @@ RustBuffer uniffi_chatflow_ffi_fn_method_nativechatclient_unread_counts(uint64_t
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATION
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATION
-uint64_t uniffi_chatflow_ffi_fn_method_nativechatclient_observe_conversation(uint64_t ptr, RustBuffer conversation_id, uint32_t limit, uint64_t listener, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_chatflow_ffi_fn_method_nativechatclient_observe_conversation(uint64_t ptr, RustBuffer conversation_id, int32_t limit, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_NATIVECHATCLIENT_OBSERVE_CONVERSATIONS
@@ -706,7 +706,7 @@ void uniffi_chatflow_ffi_fn_init_callback_vtable_kbsyncprogress(const UniffiVTab
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_KBSYNCPROGRESS_ON_PROGRESS
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_KBSYNCPROGRESS_ON_PROGRESS
-void uniffi_chatflow_ffi_fn_method_kbsyncprogress_on_progress(uint64_t ptr, uint64_t done, uint64_t total, RustCallStatus *_Nonnull out_status
+void uniffi_chatflow_ffi_fn_method_kbsyncprogress_on_progress(uint64_t ptr, int32_t done, int32_t total, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_CLONE_LOGGER
@@ -746,7 +746,7 @@ void uniffi_chatflow_ffi_fn_method_conversationobserver_cancel(uint64_t ptr, Rus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_CONVERSATIONOBSERVER_LOAD_EARLIER
 #define UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_METHOD_CONVERSATIONOBSERVER_LOAD_EARLIER
-void uniffi_chatflow_ffi_fn_method_conversationobserver_load_earlier(uint64_t ptr, uint32_t count, RustCallStatus *_Nonnull out_status
+void uniffi_chatflow_ffi_fn_method_conversationobserver_load_earlier(uint64_t ptr, int32_t count, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATFLOW_FFI_FN_INIT_CALLBACK_VTABLE_CONVERSATIONLISTSTATELISTENER

@@ -39,7 +39,7 @@ final class KnowledgeBaseTests: XCTestCase {
 
 final class ProgressLog: @unchecked Sendable {
     private let lock = NSLock()
-    private var items: [(UInt64, UInt64)] = []
-    func append(_ done: UInt64, _ total: UInt64) { lock.withLock { items.append((done, total)) } }
-    var all: [(UInt64, UInt64)] { lock.withLock { items } }
+    private var items: [(Int, Int)] = []
+    func append(_ done: Int, _ total: Int) { lock.withLock { items.append((done, total)) } }
+    var all: [(Int, Int)] { lock.withLock { items } }
 }

@@ -23,7 +23,7 @@ final class PushTests: XCTestCase {
         let words = outcome.split(separator: " ").map(String.init)
         if words == ["not-ours"] { return .notOurs }
         guard words.count == 4, words[0] == "conversation" else { return nil }
-        return .conversation(conversationId: words[1], chatflowId: Int64(words[2]), seq: UInt64(words[3]))
+        return .conversation(conversationId: words[1], chatflowId: Int64(words[2]), seq: Int64(words[3]))
     }
 
     /// APNs payloads (`*.json`) become a `userInfo` the way iOS builds it, from the JSON; FCM data maps

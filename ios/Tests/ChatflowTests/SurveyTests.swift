@@ -32,12 +32,28 @@ final class SurveyTests: XCTestCase {
         guard case .prompt(let prompt) = promptMessage.survey else { return XCTFail("not a prompt") }
         XCTAssertEqual(promptMessage.author.kind, .system)
         XCTAssertEqual(prompt.scaleMax, 5)
-        let seq = try XCTUnwrap(promptMessage.seq)
+        let seq: Int64 = try XCTUnwrap(promptMessage.seq)
         XCTAssertThrowsError(try chat.answerSurvey(in: conversation.id, surveySeq: seq, rating: 9)) { error in
             guard case .invalidInput = error as? ChatflowError else { return XCTFail("\(error)") }
         }
         XCTAssertThrowsError(try chat.answerSurvey(in: conversation.id, surveySeq: seq, rating: 300)) { error in
             guard case .invalidInput = error as? ChatflowError else { return XCTFail("\(error)") }
+        }
+        // Outside the scale whatever the number: refused by the SDK with the value given, never wrapped into the
+        // scale (261 is 5 as a byte).
+        for rating in [-1, 261, Int(Int32.min)] {
+            XCTAssertThrowsError(try chat.answerSurvey(in: conversation.id, surveySeq: seq, rating: rating)) { error in
+                guard case .invalidInput(let detail) = error as? ChatflowError else { return XCTFail("\(error)") }
+                XCTAssertTrue(detail.contains("between 1 and 5, got \(rating)"), detail)
+            }
+        }
+        for rating in [Int.min, Int.max] {
+            XCTAssertThrowsError(try chat.answerSurvey(in: conversation.id, surveySeq: seq, rating: rating)) { error in
+                guard case .invalidInput = error as? ChatflowError else { return XCTFail("\(error)") }
+            }
+        }
+        XCTAssertThrowsError(try chat.answerSurvey(in: conversation.id, surveySeq: -seq, rating: 4)) { error in
+            guard case .notFound = error as? ChatflowError else { return XCTFail("\(error)") }
         }
 
         let answer = try chat.answerSurvey(in: conversation.id, surveySeq: seq, rating: 4, comment: "Quick and kind")

@@ -122,7 +122,7 @@ final class TestServer: @unchecked Sendable {
     }
 
     /// The agent read the conversation up to `seq`.
-    func agentRead(conversationId: String, seq: UInt64, agentToken: String) async throws {
+    func agentRead(conversationId: String, seq: Int64, agentToken: String) async throws {
         let body = Data("{\"seq\":\(seq)}".utf8)
         _ = try await call("POST", "/v1/agent/conversations/\(conversationId)/read", token: agentToken, body: body)
     }

@@ -37,11 +37,11 @@ final class ChatSession {
     /// Local echoes met before the server stored them: queued on this device earlier, not from another device.
     var echoesMet: Set<Int64> = []
     /// Messages up to this seq existed before the chat started: a catch-up that stores them is not news.
-    var baseline: UInt64 = 0
+    var baseline: Int64 = 0
     /// The intro showed the welcome and no team message has been shown since.
     var welcomeOnScreen = false
     var offerShown: [QuickReply] = []
-    var surveyShown: UInt64?
+    var surveyShown: Int64?
     var everOnline = false
     var connectionShown: String?
 

@@ -47,7 +47,7 @@ extension ChatSession {
     /// Prints the delivery changes of the messages on screen; returns the messages that are news, to print after.
     private func showDeliveries(_ messages: [MessageItem]) -> [MessageItem] {
         var fresh: [MessageItem] = []
-        var read: [UInt64] = []
+        var read: [Int64] = []
         for item in messages {
             if let was = onScreen[item.id] {
                 if was != item.delivery { showDelivery(item, was: was, read: &read) }
@@ -68,7 +68,7 @@ extension ChatSession {
     }
 
     /// One of the visitor's messages on screen moved on from `was`. Read ones are gathered in `read`.
-    private func showDelivery(_ item: MessageItem, was: Delivery, read: inout [UInt64]) {
+    private func showDelivery(_ item: MessageItem, was: Delivery, read: inout [Int64]) {
         let seq = item.message.seq.map { " #\($0)" } ?? ""
         let confirmedBefore = was == .sent || was == .readByTeam
         switch item.delivery {
@@ -110,7 +110,7 @@ extension ChatSession {
         markRead(conversationId, upTo: newest)
     }
 
-    private func markRead(_ conversationId: String, upTo seq: UInt64? = nil) {
+    private func markRead(_ conversationId: String, upTo seq: Int64? = nil) {
         do {
             try chat.markRead(conversationId, upTo: seq)
         } catch {

@@ -44,7 +44,7 @@ class ChatflowLifecycle private constructor(client: ChatflowClient, context: Con
             } catch (e: ChatflowException) {
                 return@launch // closed meanwhile
             }
-            if (outcome.stillQueued > 0uL && !outcome.interrupted) ChatflowFlushWorker.schedule(appContext)
+            if (outcome.stillQueued > 0 && !outcome.interrupted) ChatflowFlushWorker.schedule(appContext)
         }
     }
 
@@ -88,7 +88,7 @@ class ChatflowFlushWorker(context: Context, params: WorkerParameters) : Coroutin
         if (visible) return Result.success()
         return try {
             val outcome = chat.enterBackground()
-            if (outcome.stillQueued > 0uL && !outcome.interrupted) Result.retry() else Result.success()
+            if (outcome.stillQueued > 0 && !outcome.interrupted) Result.retry() else Result.success()
         } catch (e: ChatflowException) {
             Result.success()
         }

@@ -136,12 +136,10 @@ class ChatflowClient private constructor(private val native: NativeChatClient) :
      * `MessageSurvey.Prompt`): [rating] within the prompt's scale, an optional [comment]. Queued like [send]
      * (offline-safe, delivered once); returns the answer's echo. Throws [ChatflowException.InvalidInput] for a rating
      * or comment the prompt does not accept, or a survey already answered; [ChatflowException.NotFound] for an unknown
-     * prompt.
+     * prompt (a negative [surveySeq] included).
      */
-    fun answerSurvey(conversationId: String, surveySeq: ULong, rating: Int, comment: String? = null): ChatMessage {
-        if (rating !in 0..255) throw ChatflowException.InvalidInput("survey_answer.rating must be within the prompt's scale, got $rating")
-        return ffi { raw.answerSurvey(conversationId, surveySeq, rating.toUByte(), comment) }
-    }
+    fun answerSurvey(conversationId: String, surveySeq: Long, rating: Int, comment: String? = null): ChatMessage =
+        ffi { raw.answerSurvey(conversationId, surveySeq, rating, comment) }
 
     fun retrySend(clientMessageId: String) = ffi { raw.retrySend(clientMessageId) }
 
@@ -153,25 +151,26 @@ class ChatflowClient private constructor(private val native: NativeChatClient) :
     fun pendingSends(): List<ChatMessage> = ffi { raw.pendingSends() }
 
     /**
-     * One page of history, ascending: up to [limit] messages before [beforeSeq] (default: the latest), local echoes
-     * last. When the device holds the whole page it answers at once (a local read, no network, no thread switch);
-     * otherwise the missing part is fetched first (offline: what the device has).
+     * One page of history, ascending: up to [limit] messages (1..500: the SDK clamps it) before [beforeSeq] (default:
+     * the latest; a negative one is before every message), local echoes last. When the device holds the whole page it
+     * answers at once (a local read, no network, no thread switch); otherwise the missing part is fetched first
+     * (offline: what the device has).
      */
-    suspend fun messages(conversationId: String, beforeSeq: ULong? = null, limit: Int = 50): List<ChatMessage> {
+    suspend fun messages(conversationId: String, beforeSeq: Long? = null, limit: Int = 50): List<ChatMessage> {
         val onDevice = messagesOnDevice(conversationId, beforeSeq, limit)
         if (onDevice.complete) return onDevice.messages
-        return ffi { raw.messages(conversationId, beforeSeq, limit.coerceAtLeast(1).toUInt()) }
+        return ffi { raw.messages(conversationId, beforeSeq, limit) }
     }
 
     /**
      * The same page from the device only, at once: for a conversation screen's first frame. [HistoryPage.complete]
      * is false when part of it is not on the device yet ([messages] fetches it).
      */
-    fun messagesOnDevice(conversationId: String, beforeSeq: ULong? = null, limit: Int = 50): HistoryPage =
-        ffi { raw.messagesOnDevice(conversationId, beforeSeq, limit.coerceAtLeast(1).toUInt()) }
+    fun messagesOnDevice(conversationId: String, beforeSeq: Long? = null, limit: Int = 50): HistoryPage =
+        ffi { raw.messagesOnDevice(conversationId, beforeSeq, limit) }
 
     /** The visitor read everything up to [seq] (default: the newest message). */
-    fun markRead(conversationId: String, seq: ULong? = null) = ffi { raw.markRead(conversationId, seq) }
+    fun markRead(conversationId: String, seq: Long? = null) = ffi { raw.markRead(conversationId, seq) }
 
     fun setTyping(conversationId: String, typing: Boolean) = ffi { raw.setTyping(conversationId, typing) }
 
@@ -275,18 +274,21 @@ class ChatflowClient private constructor(private val native: NativeChatClient) :
      * Brings knowledge base [kbId] (`ResolvedChatflow.knowledgeBaseId`) up to date on the device and makes it the one
      * [searchKnowledgeBase] searches; resumable. [onProgress] gets (articles done, total) on an SDK thread.
      */
-    suspend fun syncKnowledgeBase(kbId: Long, onProgress: ((done: Long, total: Long) -> Unit)? = null): KbSyncReport =
+    suspend fun syncKnowledgeBase(kbId: Long, onProgress: ((done: Int, total: Int) -> Unit)? = null): KbSyncReport =
         ffi {
             raw.syncKnowledgeBase(kbId, onProgress?.let { f ->
                 object : KbSyncProgress {
-                    override fun onProgress(done: ULong, total: ULong) = f(done.toLong(), total.toLong())
+                    override fun onProgress(done: Int, total: Int) = f(done, total)
                 }
             })
         }
 
-    /** Searches the current knowledge base: offline once synced, else on the server. See [SearchHit.highlightRanges]. */
+    /**
+     * Searches the current knowledge base: offline once synced, else on the server. See [SearchHit.highlightRanges].
+     * A [limit] of 0 or less finds nothing; a negative [offset] starts at the first hit.
+     */
     suspend fun searchKnowledgeBase(query: String, language: String? = null, limit: Int = 20, offset: Int = 0): SearchResults =
-        ffi { raw.searchKb(query, language, limit.coerceAtLeast(0).toUInt(), offset.coerceAtLeast(0).toUInt()) }
+        ffi { raw.searchKb(query, language, limit, offset) }
 
     /** The full article from the device (`null` when not synced). */
     fun article(id: Long): Article? = ffi { raw.article(id) }
@@ -301,7 +303,7 @@ class ChatflowClient private constructor(private val native: NativeChatClient) :
 /** The parts of [SearchHit.snippet] that matched the query, as string index ranges (for bold text). */
 fun SearchHit.highlightRanges(): List<IntRange> {
     val bytes = snippet.encodeToByteArray()
-    fun charIndex(byteOffset: UInt) = String(bytes, 0, byteOffset.toInt().coerceIn(0, bytes.size), Charsets.UTF_8).length
+    fun charIndex(byteOffset: Int) = String(bytes, 0, byteOffset.coerceIn(0, bytes.size), Charsets.UTF_8).length
     return highlights.mapNotNull { r ->
         val start = charIndex(r.start)
         val end = charIndex(r.end)

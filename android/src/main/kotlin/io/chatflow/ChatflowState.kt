@@ -24,7 +24,7 @@ class ObservedConversation internal constructor(private val conversationId: Stri
     private val observer: ConversationObserver = ffi {
         client.raw.observeConversation(
             conversationId,
-            limit.coerceIn(1, 500).toUInt(),
+            limit,
             object : ConversationStateListener {
                 // One SDK thread delivers the updates of an observer in order: read-modify-write is safe here.
                 override fun onUpdate(update: ConversationUpdate) {
@@ -34,8 +34,8 @@ class ObservedConversation internal constructor(private val conversationId: Stri
         )
     }
 
-    /** Holds [count] more older messages in [state] (fetched from the server when the device lacks them). */
-    fun loadEarlier(count: Int = 50) = ffi { observer.loadEarlier(count.coerceIn(1, 500).toUInt()) }
+    /** Holds [count] (1..500) more older messages in [state] (fetched from the server when the device lacks them). */
+    fun loadEarlier(count: Int = 50) = ffi { observer.loadEarlier(count) }
 
     /** Stops the updates; [state] keeps its last value. */
     override fun close() {
@@ -71,7 +71,7 @@ class ObservedConversationList internal constructor(client: ChatflowClient) : Au
     }
 }
 
-/** Follows conversation [conversationId] with its latest [limit] messages (1..500). Starts background sync. */
+/** Follows conversation [conversationId] with its latest [limit] messages (1..500, clamped). Starts background sync. */
 fun ChatflowClient.observeConversation(conversationId: String, limit: Int = 50): ObservedConversation =
     ObservedConversation(conversationId, limit, this)
 

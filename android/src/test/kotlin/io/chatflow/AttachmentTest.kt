@@ -68,7 +68,7 @@ class AttachmentTest {
                 val echo = chat.sendFile(conversation.id, file, caption = "My screen")
                 file.delete()
                 val queued = echo.attachments.single()
-                assertEquals(Triple("image/png", image.size.toULong(), sha256(image)), Triple(queued.mimeType, queued.size, queued.sha256))
+                assertEquals(Triple("image/png", image.size.toLong(), sha256(image)), Triple(queued.mimeType, queued.size, queued.sha256))
                 assertNull(queued.id, "no server id before the upload")
                 val text = chat.send(conversation.id, "Sent after the screenshot")
 
@@ -85,7 +85,7 @@ class AttachmentTest {
                 assertTrue(sentFile.seq!! < sentText.seq!!, "the file arrives before the text sent after it")
                 val stored = sentFile.attachments.single()
                 assertNotNull(stored.id)
-                assertEquals(64u, stored.image?.width)
+                assertEquals(64, stored.image?.width)
                 assertTrue(chat.attachmentThumbnail(stored.id!!).length() > 0, "the server's thumbnail is cached")
 
                 // Refused before anything is queued: a declared type the bytes contradict.

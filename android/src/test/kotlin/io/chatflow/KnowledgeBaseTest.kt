@@ -25,9 +25,9 @@ class KnowledgeBaseTest {
                 assertTrue(flow.knowledgeBaseEnabled)
                 val kbId = assertNotNull(flow.knowledgeBaseId)
 
-                val progress = CopyOnWriteArrayList<Pair<Long, Long>>()
+                val progress = CopyOnWriteArrayList<Pair<Int, Int>>()
                 val report = chat.syncKnowledgeBase(kbId) { done, total -> progress += done to total }
-                assertTrue(report.articles > 0uL, "$report")
+                assertTrue(report.articles > 0, "$report")
                 assertTrue(progress.isNotEmpty() && progress.last().first == progress.last().second, "$progress")
 
                 val online = chat.searchKnowledgeBase(Fixtures["kb.query"])

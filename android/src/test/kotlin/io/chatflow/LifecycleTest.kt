@@ -24,7 +24,7 @@ class LifecycleTest {
                 chat.pause() // as before this existed: paused, the message would wait for the next foreground
                 val echo = chat.send(conversation.id, "sent on the way out")
                 val outcome = chat.enterBackground()
-                assertEquals(0uL, outcome.stillQueued, "$outcome")
+                assertEquals(0, outcome.stillQueued, "$outcome")
                 assertFalse(outcome.interrupted)
                 assertTrue(chat.pendingSends().isEmpty())
                 val stored = chat.messagesOnDevice(conversation.id).messages.single { it.localId == echo.localId }

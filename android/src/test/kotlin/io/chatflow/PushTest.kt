@@ -31,7 +31,7 @@ class PushTest {
         return when {
             words == listOf("not-ours") -> PushTarget.NotOurs
             words.size == 4 && words[0] == "conversation" ->
-                PushTarget.Conversation(words[1], words[2].toLongOrNull(), words[3].toULongOrNull())
+                PushTarget.Conversation(words[1], words[2].toLongOrNull(), words[3].toLongOrNull())
             else -> error("bad expectation `$outcome`")
         }
     }
@@ -50,7 +50,7 @@ class PushTest {
         val ours = mapOf("cf_source" to "chatflow", "cf_conversation_id" to "c1")
         assertEquals(PushTarget.Conversation("c1", null, null), ChatflowClient.parsePush(ours))
         assertEquals(
-            PushTarget.Conversation("c1", 7L, 12uL),
+            PushTarget.Conversation("c1", 7L, 12L),
             ChatflowClient.parsePush(ours + mapOf("cf_chatflow_id" to " 7", "cf_seq" to "12 ")),
         )
         assertEquals(

@@ -56,7 +56,7 @@ class ScenarioTest {
             // Knowledge-base search: Billing offers one; synced to the device, then searched there.
             assertTrue(billing.knowledgeBaseEnabled)
             val kbId = assertNotNull(billing.knowledgeBaseId)
-            assertTrue(chat.syncKnowledgeBase(kbId).articles > 0uL)
+            assertTrue(chat.syncKnowledgeBase(kbId).articles > 0)
             val found = chat.searchKnowledgeBase(Fixtures["scenario.kb_query"], limit = 5)
             assertEquals(Fixtures["scenario.kb_expected_title"], found.hits.firstOrNull()?.title)
 
@@ -90,10 +90,10 @@ class ScenarioTest {
             assertEquals(history, onDevice.messages)
 
             // Unread: the reply counts until the visitor reads it.
-            assertTrue(chat.unreadCounts().total >= 1uL)
+            assertTrue(chat.unreadCounts().total >= 1)
             chat.markRead(conversation.id)
-            events.await("unread back to zero") { e -> (e as? ChatEvent.UnreadCountsChanged)?.takeIf { it.total == 0uL } }
-            assertEquals(0uL, chat.unreadCounts().total)
+            events.await("unread back to zero") { e -> (e as? ChatEvent.UnreadCountsChanged)?.takeIf { it.total == 0 } }
+            assertEquals(0, chat.unreadCounts().total)
 
             // The connection dies (server down): a message sent now waits on the device...
             server.stop()
@@ -120,7 +120,7 @@ class ScenarioTest {
             chat.logout()
             assertTrue(chat.conversations().isEmpty())
             assertTrue(chat.pendingSends().isEmpty())
-            assertEquals(0uL, chat.unreadCounts().total)
+            assertEquals(0, chat.unreadCounts().total)
             assertNotEquals(visitor, chat.session?.visitorId)
         } finally {
             events.stop()

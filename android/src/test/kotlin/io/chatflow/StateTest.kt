@@ -36,24 +36,24 @@ class StateTest {
                         val sent = screen.state.until("the message stored by the server") { s ->
                             s.messages.any { it.id == echo.localId && it.delivery == Delivery.Sent }
                         }
-                        val seq = sent.messages.first { it.id == echo.localId }.message.seq!!.toLong()
+                        val seq = sent.messages.first { it.id == echo.localId }.message.seq!!
                         server.agentRead(conversation.id, seq, Fixtures["agent.token"])
                         screen.state.until("read by the team") { s ->
                             s.messages.any { it.id == echo.localId && it.delivery == Delivery.ReadByTeam }
                         }
                         server.agentReply(conversation.id, Fixtures["agent.reply"], Fixtures["agent.token"])
                         val replied = screen.state.until("the reply") { s ->
-                            s.messages.lastOrNull()?.delivery == Delivery.Received && s.details.unreadCount == 1uL
+                            s.messages.lastOrNull()?.delivery == Delivery.Received && s.details.unreadCount == 1
                         }
                         assertEquals(Fixtures["agent.reply"], replied.messages.last().message.body)
                         assertEquals(true, replied.details.teamAvailable)
                         val rows = list.state.until("the list row") { l ->
-                            l.rows.any { it.lastMessage?.preview == Fixtures["agent.reply"] } && l.totalUnread == 1uL
+                            l.rows.any { it.lastMessage?.preview == Fixtures["agent.reply"] } && l.totalUnread == 1
                         }
                         assertEquals(conversation.id, rows.rows.first().conversationId)
                         chat.markRead(conversation.id)
-                        screen.state.until("the unread count cleared") { it.details.unreadCount == 0uL }
-                        list.state.until("the list's unread total cleared") { it.totalUnread == 0uL }
+                        screen.state.until("the unread count cleared") { it.details.unreadCount == 0 }
+                        list.state.until("the list's unread total cleared") { it.totalUnread == 0 }
                     }
                 }
             }
@@ -65,15 +65,15 @@ class StateTest {
 
     @Test
     fun theFacadeReducerFollowsTheCoreRule() {
-        fun row(id: String, at: Long) = ConversationRow(id, 1, "t", null, ConversationStatus.OPEN, null, 0uL, at)
-        val start = ConversationListState(listOf(row("a", 3), row("b", 2)), 0uL)
-        val moved = start.applying(ConversationListUpdate.Changed(listOf(row("b", 5)), listOf("b", "a"), 2uL))!!
+        fun row(id: String, at: Long) = ConversationRow(id, 1, "t", null, ConversationStatus.OPEN, null, 0, at)
+        val start = ConversationListState(listOf(row("a", 3), row("b", 2)), 0)
+        val moved = start.applying(ConversationListUpdate.Changed(listOf(row("b", 5)), listOf("b", "a"), 2))!!
         assertEquals(listOf("b", "a"), moved.rows.map { it.conversationId })
         assertEquals(5L, moved.rows.first().updatedAt)
-        assertEquals(2uL, moved.totalUnread)
-        val replaced = moved.applying(ConversationListUpdate.Changed(listOf(row("a", 4)), null, 2uL))!!
+        assertEquals(2, moved.totalUnread)
+        val replaced = moved.applying(ConversationListUpdate.Changed(listOf(row("a", 4)), null, 2))!!
         assertEquals(listOf(5L, 4L), replaced.rows.map { it.updatedAt }, "no order: same ids in place")
-        val gone = replaced.applying(ConversationListUpdate.Changed(emptyList(), listOf("a"), 0uL))!!
+        val gone = replaced.applying(ConversationListUpdate.Changed(emptyList(), listOf("a"), 0))!!
         assertEquals(listOf("a"), gone.rows.map { it.conversationId })
     }
 }

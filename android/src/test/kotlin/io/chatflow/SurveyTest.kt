@@ -37,14 +37,23 @@ class SurveyTest {
                 }
                 val prompt = assertIs<MessageSurvey.Prompt>(promptMessage.survey).v1
                 assertEquals(AuthorKind.SYSTEM, promptMessage.author.kind)
-                assertEquals(5, prompt.scaleMax.toInt())
-                val seq = promptMessage.seq!!
+                assertEquals(5, prompt.scaleMax)
+                val seq: Long = promptMessage.seq!!
                 assertFailsWith<ChatflowException.InvalidInput> { chat.answerSurvey(conversation.id, seq, 9) }
                 assertFailsWith<ChatflowException.InvalidInput> { chat.answerSurvey(conversation.id, seq, 300) }
+                // Outside the scale whatever the number: refused by the SDK with the value given, never wrapped into
+                // the scale (261 is 5 as a byte).
+                for (rating in listOf(-1, 261, Int.MIN_VALUE)) {
+                    val refused = assertFailsWith<ChatflowException.InvalidInput> {
+                        chat.answerSurvey(conversation.id, seq, rating)
+                    }
+                    assertTrue("between 1 and 5, got $rating" in refused.message.orEmpty(), refused.message)
+                }
+                assertFailsWith<ChatflowException.NotFound> { chat.answerSurvey(conversation.id, -seq, 4) }
 
                 val answer = chat.answerSurvey(conversation.id, seq, 4, "Quick and kind")
                 val part = assertIs<MessageSurvey.Answer>(answer.survey).v1
-                assertEquals(4, part.rating.toInt())
+                assertEquals(4, part.rating)
                 val sent = events.await("the answer sent") { e ->
                     (e as? ChatEvent.MessagesChanged)?.messages?.firstOrNull {
                         it.clientMessageId == answer.clientMessageId && it.state == MessageState.Sent

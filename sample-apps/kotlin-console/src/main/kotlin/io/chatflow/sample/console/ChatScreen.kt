@@ -31,7 +31,7 @@ sealed interface Input {
     data object End : Input
     data class Connection(val state: ConnectionState) : Input
     data class Conversation(val state: ConversationState) : Input
-    data class OtherUnread(val count: Long) : Input
+    data class OtherUnread(val count: Int) : Input
 }
 
 /** A question that takes the visitor's next line as its answer. */
@@ -65,7 +65,7 @@ class ChatScreen(
 
     private var everOnline = false
     private var connectionShown: String? = null
-    private var otherUnread = 0L
+    private var otherUnread = 0
     private lateinit var scope: CoroutineScope
     private val inbox = Channel<Input>(Channel.UNLIMITED)
 
@@ -85,7 +85,7 @@ class ChatScreen(
         val list = client.observeConversations()
         val others = launch {
             list.state.filterNotNull().collect { s ->
-                inbox.send(Input.OtherUnread(s.rows.filter { it.conversationId != conversation?.id }.sumOf { it.unreadCount.toLong() }))
+                inbox.send(Input.OtherUnread(s.rows.filter { it.conversationId != conversation?.id }.sumOf { it.unreadCount }))
             }
         }
         intro()
@@ -238,8 +238,8 @@ const val DECLINED = "you declined the data-processing notice: no message can be
 /** `📎 receipt.pdf (application/pdf, 12 kB)` */
 fun attachmentLine(a: io.chatflow.MessageAttachment): String {
     val size = when {
-        a.size >= 1_000_000uL -> "%.1f MB".format(a.size.toDouble() / 1e6)
-        a.size >= 1_000uL -> "${a.size / 1_000uL} kB"
+        a.size >= 1_000_000L -> "%.1f MB".format(a.size.toDouble() / 1e6)
+        a.size >= 1_000L -> "${a.size / 1_000} kB"
         else -> "${a.size} B"
     }
     return "📎 ${a.fileName} (${a.mimeType}, $size)"

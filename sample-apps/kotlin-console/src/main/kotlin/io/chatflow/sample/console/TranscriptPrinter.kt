@@ -33,7 +33,7 @@ class TranscriptPrinter(private val screen: ChatScreen) {
     fun started(first: ConversationState) {
         last = first
         first.messages.forEach { printed[it.id] = it.delivery }
-        baseline = first.messages.maxOfOrNull { it.message.seq?.toLong() ?: 0L } ?: 0L
+        baseline = first.messages.maxOfOrNull { it.message.seq ?: 0L } ?: 0L
         seenShown = newestSeenByTeam(first)
     }
 
@@ -57,7 +57,7 @@ class TranscriptPrinter(private val screen: ChatScreen) {
             val shown = printed[item.id]
             if (shown == null) {
                 printed[item.id] = item.delivery
-                val seq = item.message.seq?.toLong() ?: 0L
+                val seq = item.message.seq ?: 0L
                 if (seq == 0L || seq > baseline) message(item.message, live = true)
             } else if (shown != item.delivery) {
                 printed[item.id] = item.delivery
@@ -109,5 +109,5 @@ class TranscriptPrinter(private val screen: ChatScreen) {
 
     /** The seq of the newest visitor message the team has read, 0 if none. */
     private fun newestSeenByTeam(s: ConversationState): Long =
-        s.messages.lastOrNull { it.delivery == Delivery.ReadByTeam }?.message?.seq?.toLong() ?: 0L
+        s.messages.lastOrNull { it.delivery == Delivery.ReadByTeam }?.message?.seq ?: 0L
 }
