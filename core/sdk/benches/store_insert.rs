@@ -1,5 +1,5 @@
 //! Store insert throughput: 10,000 server messages applied in ONE transaction through the SDK's upsert
-//! (`store::messages::apply_server_messages`: client-id lookup, insert-or-ignore by `(conversation, seq)`, outbox
+//! (`sync::tables::messages::apply_server_messages`: client-id lookup, insert-or-ignore by `(conversation, seq)`, outbox
 //! cleanup, cursor advance) vs the floor, bare rusqlite prepared INSERTs of the same rows into the same schema, same
 //! pragmas (WAL, synchronous = NORMAL), also one transaction.
 //!
@@ -9,7 +9,8 @@
 use std::time::{Duration, Instant};
 
 use chatflow_core::protocol::{Author, AuthorKind, Channel, Conversation, ConversationStatus, Message};
-use chatflow_core::store::{conversations, messages, Store};
+use chatflow_core::store::Store;
+use chatflow_core::sync::tables::{conversations, messages};
 
 const ROWS: u64 = 10_000;
 

@@ -45,16 +45,19 @@ impl std::fmt::Debug for ChatClient {
     }
 }
 
-/// State shared by the client and its background tasks. Fields are `pub(crate)` so capabilities can reach them;
-/// other engineers may add fields (keep them cheap to construct: `open` has a 10 ms budget).
+/// What the client and its background tasks share: the configuration, the local store (each capability queries
+/// only its own tables, `tests/layout.rs`), the capabilities' services, and the runtime and HTTP client created on
+/// first use. Fields are private: a capability reaches another through its service's methods. Keep them cheap to
+/// construct: `open` has a 10 ms budget.
 pub struct ClientInner {
-    pub(crate) config: Config,
-    pub(crate) store: Arc<Store>,
-    pub(crate) session: SessionState,
+    config: Config,
+    store: Arc<Store>,
+    /// The visitor's session and identity (`session/`).
+    session: SessionState,
     /// Send queue, realtime connection and events (`sync/`). Cheap to build: no task starts before first use.
-    pub(crate) sync: Arc<crate::sync::SyncState>,
+    messaging: Arc<crate::sync::SyncState>,
     /// Knowledge-base sync and search (`kb/`). Cheap to build: no I/O.
-    pub(crate) kb: crate::kb::KnowledgeBase,
+    kb: crate::kb::KnowledgeBase,
     tls: OnceLock<Arc<rustls::ClientConfig>>,
     http: OnceLock<HttpClient>,
     runtime: OnceLock<Runtime>,
@@ -80,7 +83,7 @@ impl ChatClient {
             config,
             store,
             session,
-            sync,
+            messaging: sync,
             kb,
             tls: OnceLock::new(),
             http: OnceLock::new(),
@@ -145,6 +148,27 @@ fn join_error(e: tokio::task::JoinError) -> Error {
 }
 
 impl ClientInner {
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub(crate) fn session(&self) -> &SessionState {
+        &self.session
+    }
+
+    /// The messaging service: send queue, realtime connection, events.
+    pub(crate) fn messaging(&self) -> &Arc<crate::sync::SyncState> {
+        &self.messaging
+    }
+
+    pub(crate) fn kb(&self) -> &crate::kb::KnowledgeBase {
+        &self.kb
+    }
+
     /// The SDK runtime, created on first use.
     pub(crate) fn runtime(&self) -> Result<&Runtime> {
         if let Some(rt) = self.runtime.get() {

@@ -13,8 +13,8 @@ use tokio::sync::broadcast;
 
 use chatflow_protocol::{ConversationStatus, Reader, TypingAuthor};
 
-use crate::store::conversations::ChatConversation;
-use crate::store::messages::{ChatMessage, MessageState};
+use crate::model::ChatConversation;
+use crate::model::{ChatMessage, MessageState};
 
 /// The realtime connection, as the app shows it ("connecting…", "offline").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

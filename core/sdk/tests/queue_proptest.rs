@@ -15,9 +15,10 @@ use chatflow_core::protocol::{
     Author, AuthorKind, Channel, ConsentDecision, ConsentKind, ConsentRecordInput, Conversation, ConversationStatus,
     ErrorCode, Message,
 };
-use chatflow_core::store::{conversations, messages, outbox, Store};
+use chatflow_core::store::Store;
 use chatflow_core::sync::queue::{Lane, Outcome};
 use chatflow_core::sync::send_queue::{Payload, SendQueue, Step};
+use chatflow_core::sync::tables::{conversations, messages, outbox};
 use chatflow_core::transport::backoff::Backoff;
 
 const CONVERSATIONS: [&str; 2] = ["conv-a", "conv-b"];
@@ -384,7 +385,7 @@ fn a_wedged_message_lets_the_next_one_go_and_can_be_retried_after_an_edit() {
     let pending = h.queue().pending().unwrap();
     assert!(matches!(
         &pending[0].state,
-        chatflow_core::store::messages::MessageState::Wedged { code: ErrorCode::MessageTooLong, .. }
+        chatflow_core::model::MessageState::Wedged { code: ErrorCode::MessageTooLong, .. }
     ));
     h.apply(&Op::Attempt { lane: 0, fate: Fate::Delivered });
     assert_eq!(h.server.messages["conv-a"][0].client_message_id.as_deref(), Some("m2"));

@@ -9,7 +9,7 @@ mod sync_common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chatflow_core::client::ChatClient;
-use chatflow_core::store::messages::MessageState;
+use chatflow_core::model::MessageState;
 use support::{TestServer, FLOW_SUPPORT_EN};
 use sync_common::*;
 

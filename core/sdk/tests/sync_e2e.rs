@@ -7,8 +7,8 @@ mod sync_common;
 use std::collections::HashSet;
 
 use chatflow_core::events::{ChatEvent, ConnectionState};
+use chatflow_core::model::MessageState;
 use chatflow_core::protocol::AuthorKind;
-use chatflow_core::store::messages::MessageState;
 use serde_json::json;
 use support::{TestServer, AGENT, FLOW_BILLING_EXPLICIT, FLOW_SALES_LEGIT, FLOW_SUPPORT_EN};
 use sync_common::*;

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chatflow_core::events::{ChatEvent, ConnectionState};
+use chatflow_core::model::MessageState;
 use chatflow_core::protocol::{IdentifyRequest, IdentifyResponse};
 use chatflow_core::session::{IdentityTokenProvider, TokenProviderError};
-use chatflow_core::store::messages::MessageState;
 use support::*;
 use sync_common::*;
 

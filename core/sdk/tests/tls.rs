@@ -13,7 +13,7 @@ mod tls_front;
 use chatflow_core::client::ChatClient;
 use chatflow_core::config::Config;
 use chatflow_core::events::{ChatEvent, ConnectionState};
-use chatflow_core::store::messages::MessageState;
+use chatflow_core::model::MessageState;
 use chatflow_core::transport::{realtime, tls};
 use chatflow_core::Error;
 use support::{TestServer, FLOW_SUPPORT_EN};

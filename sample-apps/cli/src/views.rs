@@ -3,13 +3,13 @@
 
 use chatflow_core::chatflow::{CacheInfo, Candidate, ResolvedChatflow, Verdict};
 use chatflow_core::consent::{ConsentState, ProcessDataStatus};
+use chatflow_core::model::ChatConversation;
 use chatflow_core::model::MessageSurvey;
+use chatflow_core::model::{ChatMessage, MessageState};
 use chatflow_core::protocol::{
     AuthorKind, AwayBehavior, ChatflowKind, CommunicateConsent, EmailCaptureMode, ProcessDataMode, QuickReply,
     TypicalResponseTime,
 };
-use chatflow_core::store::conversations::ChatConversation;
-use chatflow_core::store::messages::{ChatMessage, MessageState};
 use serde::Serialize;
 
 use crate::output::Style;

@@ -1,9 +1,8 @@
 //! Conversations, messages and events (remote types: see `chatflow.rs`).
 
 use chatflow_core::events;
+use chatflow_core::model;
 use chatflow_core::protocol as wire;
-use chatflow_core::store::conversations;
-use chatflow_core::store::messages;
 
 pub use crate::error::ErrorCode;
 
@@ -38,7 +37,7 @@ pub struct QuickReply {
     pub label: String,
 }
 
-pub type MessageState = messages::MessageState;
+pub type MessageState = model::MessageState;
 
 /// Where a message is in its life.
 #[uniffi::remote(Enum)]
@@ -53,7 +52,7 @@ pub enum MessageState {
     Wedged { code: ErrorCode, message: String },
 }
 
-pub type ChatMessage = messages::ChatMessage;
+pub type ChatMessage = model::ChatMessage;
 
 /// One message of a conversation, confirmed or local echo.
 #[uniffi::remote(Record)]
@@ -112,7 +111,7 @@ pub enum MessageSurvey {
     Answer(SurveyAnswer),
 }
 
-pub type HistoryPage = chatflow_core::sync::HistoryPage;
+pub type HistoryPage = model::HistoryPage;
 
 /// A page of history as the device has it.
 #[uniffi::remote(Record)]
@@ -150,7 +149,7 @@ pub struct AgentRef {
     pub avatar_url: Option<String>,
 }
 
-pub type ChatConversation = conversations::ChatConversation;
+pub type ChatConversation = model::ChatConversation;
 
 /// A conversation as stored on the device.
 #[uniffi::remote(Record)]

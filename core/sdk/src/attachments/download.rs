@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::sha256::Sha256;
 use reqwest::Method;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use super::local::{hex, root, CHUNK};
 use super::model::MessageAttachment;
@@ -28,15 +28,7 @@ pub(crate) fn cache_dir(data_dir: &Path) -> PathBuf {
 
 /// The metadata of a received (or sent) attachment, from the stored messages.
 pub(crate) fn find(conn: &Connection, attachment_id: &str) -> Result<Option<MessageAttachment>> {
-    let json: Option<String> = conn
-        .query_row(
-            "SELECT j.value FROM messages m, json_each(m.attachments) j
-             WHERE m.attachments IS NOT NULL AND json_extract(j.value, '$.id') = ?1 LIMIT 1",
-            [attachment_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    crate::sync::tables::messages::attachment(conn, attachment_id)
 }
 
 /// Attachment ids are the server's, opaque: only ids safe as a file name are accepted.
@@ -52,7 +44,7 @@ fn check_id(attachment_id: &str) -> Result<()> {
 
 impl ClientInner {
     pub(crate) fn data_dir(&self) -> PathBuf {
-        self.store.path().parent().map(Path::to_path_buf).unwrap_or_default()
+        self.store().path().parent().map(Path::to_path_buf).unwrap_or_default()
     }
 
     /// A local path to the attachment's bytes: this device's own copy of a file it sent, the cached download, or a
@@ -60,7 +52,7 @@ impl ClientInner {
     pub(crate) async fn download_attachment(self: &Arc<Self>, attachment_id: &str, thumbnail: bool) -> Result<PathBuf> {
         check_id(attachment_id)?;
         let meta = self
-            .store
+            .store()
             .read(|c| find(c, attachment_id))?
             .ok_or_else(|| Error::NotFound { what: format!("attachment {attachment_id} in the stored messages") })?;
         if !thumbnail {
@@ -74,7 +66,7 @@ impl ClientInner {
         let dir = cache_dir(&self.data_dir());
         let target = dir.join(&name);
         if target.is_file() {
-            self.store.write(|tx| touch(tx, &name, None))?;
+            self.store().write(|tx| touch(tx, &name, None))?;
             return Ok(target);
         }
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, &e))?;
@@ -82,15 +74,15 @@ impl ClientInner {
         let expected = (!thumbnail).then_some(&meta);
         fetch(self, &path, &dir.join(format!("{name}.part")), &target, expected).await?;
         let size = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
-        self.store.write(|tx| touch(tx, &name, Some(size)))?;
+        self.store().write(|tx| touch(tx, &name, Some(size)))?;
         self.evict(&dir, &name)?;
         Ok(target)
     }
 
     /// Drops least recently used files until the cache fits its bound (`keep` stays: it was just asked for).
     pub(crate) fn evict(&self, dir: &Path, keep: &str) -> Result<()> {
-        let limit = self.config.attachment_cache_bytes.map_or(DEFAULT_CACHE_BYTES, i64::unsigned_abs);
-        let victims = self.store.write(|tx| {
+        let limit = self.config().attachment_cache_bytes.map_or(DEFAULT_CACHE_BYTES, i64::unsigned_abs);
+        let victims = self.store().write(|tx| {
             let mut rows: Vec<(String, u64)> = {
                 let mut stmt = tx.prepare("SELECT file, size FROM attachment_cache ORDER BY last_used DESC")?;
                 let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -114,6 +106,12 @@ impl ClientInner {
         }
         Ok(())
     }
+}
+
+/// Forgets every cached file's row.
+pub(crate) fn forget_all(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    tx.execute("DELETE FROM attachment_cache", [])?;
+    Ok(())
 }
 
 /// Records a use (and, after a download, the size) of a cached file.

@@ -17,7 +17,7 @@ pub use model::{AttachmentLimits, FileSource, ImageInfo, MessageAttachment, Outg
 
 use crate::client::ChatClient;
 use crate::error::Result;
-use crate::store::messages::ChatMessage;
+use crate::model::ChatMessage;
 
 /// Where the last fetched chatflow list's `attachment_limits` are kept.
 pub(crate) const META_LIMITS: &str = "chatflows.attachment_limits";
@@ -69,9 +69,15 @@ impl ChatClient {
     }
 }
 
+/// Forgets the visitor's cached downloads (logout, another user), in the caller's transaction; the files go with
+/// [`crate::client::ClientInner::wipe_attachment_files`].
+pub(crate) fn wipe_visitor(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    download::forget_all(tx)
+}
+
 impl crate::client::ClientInner {
     pub(crate) fn attachment_limits(&self) -> Result<wire::AttachmentLimits> {
-        Ok(self.store.meta_get(META_LIMITS)?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+        Ok(self.store().meta_get(META_LIMITS)?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
     }
 
     /// Removes every attachment file (outgoing copies and the download cache): logout.

@@ -8,7 +8,7 @@ use chatflow_protocol::{Author, AuthorKind, Message};
 use super::*;
 use crate::client::ChatClient;
 use crate::config::Config;
-use crate::store::messages;
+use crate::sync::tables::messages;
 
 fn client(dir: &std::path::Path, cache_bytes: u64) -> Arc<ChatClient> {
     let config = Config::from_json_str(&format!(
@@ -47,7 +47,7 @@ fn a_confirmed_file_keeps_the_local_copy_and_gains_its_server_id() {
         .unwrap();
     let echo = c
         .inner
-        .sync
+        .messaging()
         .queue
         .enqueue_with_files("c1", "m1", "", None, None, Some("v"), None, vec![pending("/copy/r.pdf")], 5)
         .unwrap();
@@ -81,7 +81,7 @@ fn a_confirmed_file_keeps_the_local_copy_and_gains_its_server_id() {
     assert_eq!(stored.attachments[0].local_path.as_deref(), Some("/copy/r.pdf"));
     assert_eq!(store.read(|conn| download::find(conn, "att_1")).unwrap().unwrap().file_name, "r.pdf");
     // A text without files still needs a body.
-    let err = c.inner.sync.queue.enqueue_with_files("c1", "m2", " ", None, None, None, None, Vec::new(), 8);
+    let err = c.inner.messaging().queue.enqueue_with_files("c1", "m2", " ", None, None, None, None, Vec::new(), 8);
     assert!(err.is_err());
 }
 

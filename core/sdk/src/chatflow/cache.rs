@@ -14,7 +14,7 @@ use chatflow_protocol::{Chatflow, ChatflowList, ChatflowStatusList};
 use super::resolve::TeamStatus;
 use crate::client::{now_ms, ClientInner};
 use crate::error::Result;
-use crate::store::meta_set;
+use crate::store::{meta_get, meta_set};
 use crate::transport::Fetched;
 
 const META_ETAG: &str = "chatflows.etag";
@@ -76,10 +76,7 @@ pub(crate) fn get(conn: &Connection, id: i64) -> Result<Option<Chatflow>> {
 }
 
 pub(crate) fn info(conn: &Connection, now: i64) -> Result<CacheInfo> {
-    let fetched_at: Option<i64> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [META_FETCHED_AT], |r| r.get::<_, String>(0))
-        .optional()?
-        .and_then(|v| v.parse().ok());
+    let fetched_at: Option<i64> = meta_get(conn, META_FETCHED_AT)?.and_then(|v| v.parse().ok());
     let count: i32 = conn.query_row("SELECT COUNT(*) FROM chatflows", [], |r| r.get(0))?;
     Ok(CacheInfo { fetched_at, age_ms: fetched_at.map(|t| now.saturating_sub(t).max(0)), chatflow_count: count })
 }
@@ -88,21 +85,21 @@ impl ClientInner {
     /// Fetches the chatflow list (conditional on the cached ETag) and the team statuses into the store.
     pub(crate) async fn refresh_chatflows(self: &Arc<Self>) -> Result<RefreshOutcome> {
         let http = self.http()?;
-        let etag = self.store.meta_get(META_ETAG)?;
+        let etag = self.store().meta_get(META_ETAG)?;
         // Without cached rows a 304 would leave nothing to resolve from: ask unconditionally then.
-        let have_rows = self.store.read(|c| info(c, 0))?.chatflow_count > 0;
+        let have_rows = self.store().read(|c| info(c, 0))?.chatflow_count > 0;
         let path = format!("{}/chatflows", self.app_path());
         let fetched: Fetched<ChatflowList> = http.get(&path, None, etag.as_deref().filter(|_| have_rows)).await?;
         let now = now_ms();
         let (changed, chatflow_count) = match fetched {
             Fetched::NotModified => {
-                self.store.meta_set(META_FETCHED_AT, &now.to_string())?;
-                (false, self.store.read(|c| info(c, now))?.chatflow_count)
+                self.store().meta_set(META_FETCHED_AT, &now.to_string())?;
+                (false, self.store().read(|c| info(c, now))?.chatflow_count)
             }
             Fetched::Fresh { body, etag: header_etag } => {
                 let etag = header_etag.unwrap_or(body.etag);
                 let count = crate::model::count(body.chatflows.len());
-                self.store.write(|tx| {
+                self.store().write(|tx| {
                     tx.execute("DELETE FROM chatflows", [])?;
                     let mut insert = tx.prepare_cached("INSERT INTO chatflows (id, json) VALUES (?1, ?2)")?;
                     for f in &body.chatflows {
@@ -134,7 +131,7 @@ impl ClientInner {
             return Ok(());
         };
         let now = now_ms();
-        self.store.write(|tx| {
+        self.store().write(|tx| {
             tx.execute("DELETE FROM chatflow_status", [])?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO chatflow_status (chatflow_id, available, next_change_at, fetched_at) VALUES (?1, ?2, ?3, ?4)",

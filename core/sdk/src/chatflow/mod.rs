@@ -35,7 +35,7 @@ pub(crate) fn available_now(flow: &Chatflow, statuses: &HashMap<i64, TeamStatus>
 impl ClientInner {
     /// One cached chatflow by id (for consent, the send queue, …). No network.
     pub(crate) fn cached_chatflow(&self, id: i64) -> Result<Chatflow> {
-        self.store.read(|c| cache::get(c, id))?.ok_or_else(|| Error::NotFound {
+        self.store().read(|c| cache::get(c, id))?.ok_or_else(|| Error::NotFound {
             what: format!("chatflow {id} (not in the cached list: refresh_chatflows first)"),
         })
     }
@@ -45,11 +45,11 @@ impl ClientInner {
         if !languages.is_empty() {
             return Ok(languages);
         }
-        if let Some(l) = &self.config.language {
+        if let Some(l) = &self.config().language {
             return Ok(vec![l.clone()]);
         }
         let locale = self
-            .store
+            .store()
             .meta_get(META_DEVICE_INFO)?
             .and_then(|j| serde_json::from_str::<DeviceInfo>(&j).ok())
             .map(|d| d.locale)
@@ -58,9 +58,9 @@ impl ClientInner {
     }
 
     fn explain_at(&self, tag: Option<String>, languages: Vec<String>, now: i64) -> Result<(Explanation, CacheInfo)> {
-        let tag = tag.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| self.config.default_tag.clone());
+        let tag = tag.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| self.config().default_tag.clone());
         let languages = self.preferred_languages(languages)?;
-        let ((flows, statuses), info) = self.store.read(|c| Ok((cache::load(c)?, cache::info(c, now)?)))?;
+        let ((flows, statuses), info) = self.store().read(|c| Ok((cache::load(c)?, cache::info(c, now)?)))?;
         Ok((resolve::explain(&flows, &statuses, &tag, &languages, now), info))
     }
 }
@@ -97,14 +97,14 @@ impl ChatClient {
 
     /// How old the cached chatflow list is.
     pub fn chatflow_cache_info(&self) -> Result<CacheInfo> {
-        self.inner.store.read(|c| cache::info(c, now_ms()))
+        self.inner.store().read(|c| cache::info(c, now_ms()))
     }
 
     /// Whether the UI should ask for the visitor's email now on chatflow `chatflow_id`: its rule (`never`,
     /// `when_away`, `always`) against availability now, unless an email is already known.
     pub fn email_capture_prompt(&self, chatflow_id: i64) -> Result<EmailPrompt> {
         let f = self.inner.cached_chatflow(chatflow_id)?;
-        let (_, statuses) = self.inner.store.read(cache::load)?;
+        let (_, statuses) = self.inner.store().read(cache::load)?;
         let available = available_now(&f, &statuses, now_ms());
         let known_email = self.known_email()?;
         Ok(EmailPrompt {

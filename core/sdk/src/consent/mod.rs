@@ -35,6 +35,8 @@ pub use gate::{
 
 use crate::client::{now_ms, ChatClient, ClientInner};
 use crate::error::{Error, Result};
+use crate::sync::queue::OutboxKind;
+use crate::sync::tables::outbox;
 
 /// The stored decisions of one chatflow, oldest first.
 fn decisions(conn: &Connection, chatflow_id: i64) -> Result<Vec<StoredDecision>> {
@@ -58,14 +60,22 @@ fn decisions(conn: &Connection, chatflow_id: i64) -> Result<Vec<StoredDecision>>
     Ok(out)
 }
 
+/// Deletes the visitor's consent decisions (logout, another user), in the caller's transaction.
+pub(crate) fn wipe_visitor(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    tx.execute("DELETE FROM consents", [])?;
+    Ok(())
+}
+
+/// The server stored the consent record `record_id` (its outbox row is being removed in the same transaction).
+pub(crate) fn mark_synced(tx: &rusqlite::Transaction<'_>, record_id: &str) -> Result<()> {
+    tx.prepare_cached("UPDATE consents SET synced = 1 WHERE record_id = ?1")?.execute([record_id])?;
+    Ok(())
+}
+
 /// Queues `input` as a consent record (outbox row; the trigger updates `consents`) in the caller's transaction.
 pub(crate) fn queue_record(tx: &rusqlite::Transaction<'_>, record_id: &str, input: &ConsentRecordInput) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO outbox (kind, conversation_id, client_id, payload, state, created_at)
-         VALUES ('consent', NULL, ?1, ?2, 'queued', ?3)",
-    )?
-    .execute(rusqlite::params![record_id, serde_json::to_string(input)?, input.decided_at])?;
-    Ok(())
+    let payload = serde_json::to_string(input)?;
+    outbox::insert(tx, OutboxKind::Consent, None, record_id, &payload, input.decided_at).map(|_| ())
 }
 
 fn new_record_id() -> String {
@@ -75,7 +85,7 @@ fn new_record_id() -> String {
 impl ClientInner {
     /// The consent state of `chatflow` for the current visitor (local only).
     pub(crate) fn consent_state_of(&self, chatflow: &Chatflow) -> Result<ConsentState> {
-        let d = self.store.read(|c| decisions(c, chatflow.id))?;
+        let d = self.store().read(|c| decisions(c, chatflow.id))?;
         Ok(compute(chatflow.id, &chatflow.consent, &d))
     }
 
@@ -120,7 +130,7 @@ impl ClientInner {
             subscription_type: None,
             decided_at: now_ms(),
         };
-        self.store.write(|tx| queue_record(tx, &new_record_id(), &input))?;
+        self.store().write(|tx| queue_record(tx, &new_record_id(), &input))?;
         tracing::info!(chatflow = chatflow_id, ?decision, "consent to process data recorded");
         self.consent_state_of(&chatflow)
     }
@@ -180,7 +190,7 @@ impl ChatClient {
             subscription_type: Some(c.subscription_type.clone()),
             decided_at: now_ms(),
         };
-        self.inner.store.write(|tx| queue_record(tx, &new_record_id(), &input))?;
+        self.inner.store().write(|tx| queue_record(tx, &new_record_id(), &input))?;
         crate::sync::sender::wake_consents(&self.inner)?;
         self.inner.consent_state_of(&chatflow)
     }
@@ -273,7 +283,7 @@ mod tests {
         let (record_id, implied) = client.inner.check_before_send(&flow).unwrap().expect("first message implies");
         assert_eq!(implied.decision, ConsentDecision::Implied);
         assert_eq!(implied.text_hash, text_version("We use your messages."));
-        // The send queue queues it with the message (an outbox insert, like `store::outbox::insert`).
+        // The send queue queues it with the message (an outbox insert, like `sync::tables::outbox::insert`).
         client.store().write(|tx| queue_record(tx, &record_id, &implied)).unwrap();
         assert_eq!(client.inner.check_before_send(&flow).unwrap(), None, "recorded once, not per message");
         assert_eq!(client.consent_state(3).unwrap().process_data.status, ProcessDataStatus::Implied);

@@ -31,7 +31,7 @@ impl ClientInner {
 
     /// The base `search_kb` searches: the last synced one, else the default chatflow's.
     fn current_kb_id(&self) -> Result<i64> {
-        if let Some(id) = self.store.meta_get(META_CURRENT_KB)?.and_then(|v| v.parse().ok()) {
+        if let Some(id) = self.store().meta_get(META_CURRENT_KB)?.and_then(|v| v.parse().ok()) {
             return Ok(id);
         }
         Err(Error::NotFound {
@@ -43,11 +43,11 @@ impl ClientInner {
 
     /// The search language when the app gives none: the config's `language`, else the device locale, else all.
     fn default_search_language(&self) -> Result<Option<String>> {
-        if let Some(l) = &self.config.language {
+        if let Some(l) = &self.config().language {
             return Ok(Some(l.clone()));
         }
         Ok(self
-            .store
+            .store()
             .meta_get(META_DEVICE_INFO)?
             .and_then(|j| serde_json::from_str::<DeviceInfo>(&j).ok())
             .map(|d| d.locale)
@@ -65,10 +65,10 @@ impl ChatClient {
         kb_id: i64,
         progress: Option<Arc<dyn KbSyncProgress>>,
     ) -> Result<KbSyncReport> {
-        self.inner.store.meta_set(META_CURRENT_KB, &kb_id.to_string())?;
+        self.inner.store().meta_set(META_CURRENT_KB, &kb_id.to_string())?;
         self.run(move |inner| async move {
             let source = inner.source().await?;
-            inner.kb.sync(&source, kb_id, progress.as_deref()).await
+            inner.kb().sync(&source, kb_id, progress.as_deref()).await
         })
         .await
     }
@@ -101,20 +101,20 @@ impl ChatClient {
             Some(l) => Some(l),
             None => inner.default_search_language()?,
         };
-        if inner.kb.status(kb_id)?.is_ready() {
+        if inner.kb().status(kb_id)?.is_ready() {
             // Offline path: no runtime, no HTTP client.
-            return inner.kb.search_local(kb_id, &query, language.as_deref(), limit, offset);
+            return inner.kb().search_local(kb_id, &query, language.as_deref(), limit, offset);
         }
         self.run(move |inner| async move {
             let source = inner.source().await?;
-            inner.kb.search(Some(&source), kb_id, &query, language.as_deref(), limit, offset).await
+            inner.kb().search(Some(&source), kb_id, &query, language.as_deref(), limit, offset).await
         })
         .await
     }
 
     /// The full article `id` from the local store (`None` if it is not synced, or was deleted or unpublished).
     pub fn article(&self, id: i64) -> Result<Option<Article>> {
-        self.inner.kb.article(id)
+        self.inner.kb().article(id)
     }
 }
 
@@ -156,8 +156,8 @@ mod tests {
             article(1, "Données personnelles", "Ce que nous collectons.", "fr"),
             article(2, "Personal data", "What we collect.", "en"),
         ]);
-        c.inner.kb.sync(&source, 3, None).await.unwrap();
-        c.inner.store.meta_set(META_CURRENT_KB, "3").unwrap();
+        c.inner.kb().sync(&source, 3, None).await.unwrap();
+        c.inner.store().meta_set(META_CURRENT_KB, "3").unwrap();
 
         // Default language from the config ("fr"), accent-insensitive, and no network involved.
         let r = c.search_kb("donnees".into(), None, 10, 0).await.unwrap();
@@ -184,7 +184,7 @@ mod tests {
         let c = client(dir.path());
         let err = c.sync_knowledge_base(3, None).await.unwrap_err();
         assert!(err.is_recoverable(), "{err}");
-        assert_eq!(c.inner.store.meta_get(META_CURRENT_KB).unwrap().as_deref(), Some("3"));
+        assert_eq!(c.inner.store().meta_get(META_CURRENT_KB).unwrap().as_deref(), Some("3"));
         // No index yet, so the server's search is asked: a network error, not "no base".
         let err = c.search_kb("refund".into(), None, 10, 0).await.unwrap_err();
         assert!(matches!(err, Error::Network { .. }), "{err}");

@@ -1,9 +1,11 @@
-//! Records the app sees that are the SDK's own rather than the wire's: numbers are signed (`i64` for sequence
+//! The records the app sees of its conversations and messages. They are the SDK's own rather than the wire's: numbers are signed (`i64` for sequence
 //! numbers, bytes and times; `i32` for counts, ratings and sizes) so that Kotlin sees `Long`/`Int` and Swift
 //! `Int64`/`Int32`, never unsigned types. The protocol crate keeps its unsigned wire types; conversions live here.
 
+pub mod conversation;
 pub mod survey;
 
+pub use conversation::{ChatConversation, ChatMessage, HistoryPage, MessageState};
 pub use survey::{MessageSurvey, SurveyAnswer, SurveyPrompt};
 
 /// A count as the app sees it (`i32`), saturating: no count the SDK reports comes near 2^31.

@@ -79,7 +79,7 @@ fn clear_pending(tx: &Transaction<'_>) -> Result<()> {
 impl ClientInner {
     /// Asks the app's provider for a fresh identity token for `user_id` (on a blocking thread: it may do I/O).
     pub(crate) async fn ask_provider(self: &Arc<Self>, user_id: &str) -> Result<String> {
-        let Some(provider) = self.session.provider() else {
+        let Some(provider) = self.session().provider() else {
             return Err(Error::Server {
                 status: 401,
                 code: ErrorCode::IdentityTokenExpired,
@@ -116,10 +116,10 @@ impl ClientInner {
         let mut asked_provider = false;
         let mut replaced_visitor = false;
         loop {
-            let Some(pending) = self.session.pending() else {
+            let Some(pending) = self.session().pending() else {
                 return Err(Error::internal("identification completed without a pending token"));
             };
-            let session = match self.session.current() {
+            let session = match self.session().current() {
                 Some(s) => s,
                 None => Box::pin(self.create_visitor_locked()).await?,
             };
@@ -128,8 +128,8 @@ impl ClientInner {
                 self.http()?.post("/v1/visitor/identify", Some(&session.visitor_token), Some(&body)).await;
             match result {
                 Ok(resp) => {
-                    let epoch = self.session.epoch();
-                    self.store.write(|tx| {
+                    let epoch = self.session().epoch();
+                    self.store().write(|tx| {
                         local::save(tx, &resp.session, now_ms())?;
                         clear_pending(tx)?;
                         // A new visitor id (the user's, from another device) knows nothing of this device yet.
@@ -138,11 +138,11 @@ impl ClientInner {
                             &[local::META_SYNCED_PROPERTIES, local::META_SYNCED_DEVICE, local::META_SYNCED_PUSH],
                         )
                     })?;
-                    self.session.set_current(Some(resp.session.clone()))?;
-                    self.session.set_pending(None)?;
-                    if resp.session.visitor_id != session.visitor_id && epoch == self.session.epoch() {
+                    self.session().set_current(Some(resp.session.clone()))?;
+                    self.session().set_pending(None)?;
+                    if resp.session.visitor_id != session.visitor_id && epoch == self.session().epoch() {
                         // Same user, new visitor id: the data is the user's; realtime must reconnect as it.
-                        self.session.bump_epoch();
+                        self.session().bump_epoch();
                     }
                     tracing::info!(
                         visitor = %resp.session.visitor_id,
@@ -158,14 +158,14 @@ impl ClientInner {
                         // Without a fresh token the pending one is useless; keep nothing half-done.
                         let _ = self.drop_pending();
                     })?;
-                    self.store.write(|tx| save_pending(tx, &fresh, &pending.user_id))?;
-                    self.session.set_pending(Some(PendingIdentity { token: fresh, user_id: pending.user_id }))?;
+                    self.store().write(|tx| save_pending(tx, &fresh, &pending.user_id))?;
+                    self.session().set_pending(Some(PendingIdentity { token: fresh, user_id: pending.user_id }))?;
                 }
                 Err(Error::Server { code: ErrorCode::InvalidToken, .. }) if !replaced_visitor => {
                     // The anonymous visitor we hold is unknown to the server (deleted): identify from a new one.
                     replaced_visitor = true;
-                    self.store.write(|tx| Ok(tx.execute("DELETE FROM session", [])?))?;
-                    self.session.set_current(None)?;
+                    self.store().write(|tx| Ok(tx.execute("DELETE FROM session", [])?))?;
+                    self.session().set_current(None)?;
                 }
                 Err(e) if e.is_recoverable() => return Err(e),
                 Err(e) => {
@@ -177,8 +177,8 @@ impl ClientInner {
     }
 
     fn drop_pending(&self) -> Result<()> {
-        self.store.write(clear_pending)?;
-        self.session.set_pending(None)
+        self.store().write(clear_pending)?;
+        self.session().set_pending(None)
     }
 }
 
@@ -197,9 +197,9 @@ impl ChatClient {
             super::profile::validate_email(e)?;
         }
         self.run(move |inner| async move {
-            let _gate = inner.session.gate.lock().await;
+            let _gate = inner.session().gate.lock().await;
             let current_user =
-                inner.session.current().and_then(|s| s.user_id).or(inner.session.pending().map(|p| p.user_id));
+                inner.session().current().and_then(|s| s.user_id).or(inner.session().pending().map(|p| p.user_id));
             let switched_user = current_user.is_some_and(|u| u != user_id);
             if switched_user {
                 inner.end_session_locked(false).await?;
@@ -208,14 +208,14 @@ impl ChatClient {
                 let cleanup = inner.flush_cleanups().await;
                 inner.renew_files_after(cleanup);
             }
-            inner.store.write(|tx| {
+            inner.store().write(|tx| {
                 save_pending(tx, &identity_token, &user_id)?;
                 if let Some(e) = &email {
                     super::profile::put_property(tx, super::EMAIL_PROPERTY, e)?;
                 }
                 Ok(())
             })?;
-            inner.session.set_pending(Some(PendingIdentity { token: identity_token, user_id: user_id.clone() }))?;
+            inner.session().set_pending(Some(PendingIdentity { token: identity_token, user_id: user_id.clone() }))?;
             match inner.complete_identify_locked().await {
                 Ok((session, merged_conversation_ids)) => Ok(IdentifyOutcome {
                     user_id,

@@ -27,11 +27,6 @@ pub(crate) const META_PUSH_TOKEN: &str = "device.push_token";
 /// registration (and, after `clear_user_data`, whose whole record) must still be removed on the server.
 pub(crate) const META_PENDING_CLEANUP: &str = "device.pending_cleanup";
 
-/// Tables whose rows all belong to the current visitor. Every row goes in one transaction when the user changes.
-/// A capability that adds a visitor-scoped table (migration 0003+) must add it here.
-pub(crate) const VISITOR_TABLES: &[&str] =
-    &["messages", "outbox", "conversations", "consents", "properties", "session", "attachment_cache"];
-
 /// The stored session row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SessionRow {
@@ -55,6 +50,14 @@ pub(crate) fn load(conn: &Connection) -> Result<Option<SessionRow>> {
         .optional()?)
 }
 
+/// Is `visitor_id` still the session's visitor? Read inside the write transaction that depends on it (a catch-up
+/// must not store a previous user's messages after a logout).
+pub(crate) fn still_visitor(tx: &Transaction<'_>, visitor_id: &str) -> Result<bool> {
+    let current: Option<String> =
+        tx.prepare_cached("SELECT visitor_id FROM session WHERE id = 1")?.query_row([], |r| r.get(0)).optional()?;
+    Ok(current.as_deref() == Some(visitor_id))
+}
+
 pub(crate) fn save(tx: &Transaction<'_>, s: &VisitorSession, created_at: i64) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO session (id, visitor_id, visitor_token, user_id, email, created_at) VALUES (1, ?1, ?2, ?3, ?4, ?5)
@@ -65,24 +68,19 @@ pub(crate) fn save(tx: &Transaction<'_>, s: &VisitorSession, created_at: i64) ->
     Ok(())
 }
 
-pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
-}
+use crate::store::meta_delete_prefix;
+pub(crate) use crate::store::{meta_delete, meta_get};
 
-pub(crate) fn meta_delete(tx: &Transaction<'_>, key: &str) -> Result<()> {
-    tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?.execute([key])?;
-    Ok(())
-}
-
-/// Deletes every row of the current visitor (see [`VISITOR_TABLES`]) and its `visitor.*` meta keys, in the caller's
-/// transaction: either the previous user's data is entirely gone or nothing changed.
+/// Deletes every row of the current visitor and its `visitor.*` meta keys, in the caller's transaction: either the
+/// previous user's data is entirely gone or nothing changed. Each capability deletes its own visitor-scoped rows; a
+/// capability that adds a visitor-scoped table adds it to its own `wipe_visitor`.
 pub(crate) fn wipe_visitor(tx: &Transaction<'_>) -> Result<()> {
-    for table in VISITOR_TABLES {
-        // Table names are constants of this file, never input.
-        // Rare (logout): kept out of the statement cache.
-        tx.execute(&format!("DELETE FROM {table}"), [])?;
-    }
-    tx.execute("DELETE FROM meta WHERE key >= ?1 AND key < ?2", params![VISITOR_META_PREFIX, "visitor/"])?;
+    crate::sync::tables::wipe_visitor(tx)?;
+    crate::consent::wipe_visitor(tx)?;
+    crate::attachments::wipe_visitor(tx)?;
+    // Rare (logout): kept out of the statement cache.
+    tx.execute_batch("DELETE FROM properties; DELETE FROM session;")?;
+    meta_delete_prefix(tx, VISITOR_META_PREFIX)?;
     Ok(())
 }
 
@@ -135,7 +133,7 @@ mod tests {
             })
             .unwrap();
         store.write(wipe_visitor).unwrap();
-        for t in VISITOR_TABLES {
+        for t in ["messages", "outbox", "conversations", "consents", "properties", "session", "attachment_cache"] {
             assert_eq!(count(&store, t), 0, "{t}");
         }
         assert_eq!(store.meta_get(META_PENDING_IDENTITY).unwrap(), None);

@@ -32,10 +32,10 @@ impl ClientInner {
     /// Wipes the current visitor locally (one transaction) and records its server-side cleanup; then forgets the
     /// session in memory and bumps the epoch. Caller holds `session.gate`. Never fails because of the network.
     pub(crate) async fn end_session_locked(self: &Arc<Self>, delete_on_server: bool) -> Result<()> {
-        let current = self.session.current();
+        let current = self.session().current();
         // The marker exists once the server holds a push token for this visitor.
-        let push_registered = self.store.meta_get(local::META_SYNCED_PUSH)?.is_some();
-        self.store.write(|tx| {
+        let push_registered = self.store().meta_get(local::META_SYNCED_PUSH)?.is_some();
+        self.store().write(|tx| {
             if let Some(s) = &current {
                 if push_registered || delete_on_server {
                     let mut list = read_cleanups(tx)?;
@@ -50,9 +50,9 @@ impl ClientInner {
             local::wipe_visitor(tx)
         })?;
         self.wipe_attachment_files();
-        self.session.set_current(None)?;
-        self.session.set_pending(None)?;
-        self.session.bump_epoch();
+        self.session().set_current(None)?;
+        self.session().set_pending(None)?;
+        self.session().bump_epoch();
         tracing::info!(delete_on_server, "session ended; local visitor data wiped");
         Ok(())
     }
@@ -61,7 +61,7 @@ impl ClientInner {
     /// entries are dropped; the first network failure stops and keeps the rest for later. When entries were dropped,
     /// renews the store's files so their tokens leave the disk too; `Ok(true)` says it did.
     pub(crate) async fn flush_cleanups(self: &Arc<Self>) -> Result<bool> {
-        let list = self.store.read(read_cleanups)?;
+        let list = self.store().read(read_cleanups)?;
         if list.is_empty() {
             return Ok(false);
         }
@@ -79,7 +79,7 @@ impl ClientInner {
             }
             remaining.retain(|r| r != item);
         }
-        self.store.write(|tx| {
+        self.store().write(|tx| {
             // Entries added while this ran (another logout) are kept: merge rather than overwrite.
             let mut now = read_cleanups(tx)?;
             now.retain(|r| remaining.contains(r) || !list.contains(r));
@@ -112,7 +112,7 @@ impl ClientInner {
     /// the copy needs room) is reported in the log, not to the caller, and the next one (next logout or cleanup)
     /// writes a fresh copy again.
     fn renew_files(&self) {
-        if let Err(e) = self.store.renew_files() {
+        if let Err(e) = self.store().renew_files() {
             tracing::warn!(error = %e, "the local database files could not be renewed after the wipe");
         }
     }
@@ -131,7 +131,7 @@ impl ClientInner {
 
     async fn end_session(self: &Arc<Self>, delete_on_server: bool) -> Result<()> {
         {
-            let _gate = self.session.gate.lock().await;
+            let _gate = self.session().gate.lock().await;
             self.end_session_locked(delete_on_server).await?;
         }
         let cleanup = self.flush_cleanups().await;

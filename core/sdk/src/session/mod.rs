@@ -140,25 +140,25 @@ pub(crate) fn is_session_refusal(e: &Error) -> bool {
 impl ClientInner {
     /// The session without network (`None` before the first need).
     pub(crate) fn cached_session(&self) -> Option<VisitorSession> {
-        self.session.current()
+        self.session().current()
     }
 
     /// The current session: creates the anonymous visitor on first need and completes a pending identification.
     pub(crate) async fn visitor_session(self: &Arc<Self>) -> Result<VisitorSession> {
-        if let (Some(s), None) = (self.session.current(), self.session.pending()) {
+        if let (Some(s), None) = (self.session().current(), self.session().pending()) {
             return Ok(s);
         }
-        let _gate = self.session.gate.lock().await;
+        let _gate = self.session().gate.lock().await;
         self.visitor_session_locked().await
     }
 
     /// [`Self::visitor_session`] for callers that hold `session.gate`.
     async fn visitor_session_locked(self: &Arc<Self>) -> Result<VisitorSession> {
-        let session = match self.session.current() {
+        let session = match self.session().current() {
             Some(s) => s,
             None => self.create_visitor_locked().await?,
         };
-        if self.session.pending().is_some() {
+        if self.session().pending().is_some() {
             return Ok(self.complete_identify_locked().await?.0);
         }
         Ok(session)
@@ -168,14 +168,14 @@ impl ClientInner {
     async fn create_visitor_locked(self: &Arc<Self>) -> Result<VisitorSession> {
         let path = format!("{}/visitors", self.app_path());
         let session: VisitorSession = self.http()?.post(&path, None, None::<&()>).await?;
-        self.store.write(|tx| {
+        self.store().write(|tx| {
             local::save(tx, &session, now_ms())?;
             local::mark_unsynced(
                 tx,
                 &[local::META_SYNCED_PROPERTIES, local::META_SYNCED_DEVICE, local::META_SYNCED_PUSH],
             )
         })?;
-        self.session.set_current(Some(session.clone()))?;
+        self.session().set_current(Some(session.clone()))?;
         tracing::info!(visitor = %session.visitor_id, "anonymous visitor created");
         self.after_session_change();
         Ok(session)
@@ -186,8 +186,8 @@ impl ClientInner {
     /// kept: same user); an anonymous visitor the server no longer knows is replaced (its local rows are wiped: its
     /// conversations are gone on the server too).
     pub(crate) async fn renew_session(self: &Arc<Self>, failed_token: &str) -> Result<VisitorSession> {
-        let _gate = self.session.gate.lock().await;
-        let Some(current) = self.session.current() else {
+        let _gate = self.session().gate.lock().await;
+        let Some(current) = self.session().current() else {
             return self.visitor_session_locked().await;
         };
         if current.visitor_token != failed_token {
@@ -197,19 +197,19 @@ impl ClientInner {
         match &current.user_id {
             Some(user_id) => {
                 let token = self.ask_provider(user_id).await?;
-                self.store.write(|tx| {
+                self.store().write(|tx| {
                     tx.execute("DELETE FROM session", [])?;
                     identity::save_pending(tx, &token, user_id)
                 })?;
-                self.session.set_current(None)?;
-                self.session.set_pending(Some(PendingIdentity { token, user_id: user_id.clone() }))?;
+                self.session().set_current(None)?;
+                self.session().set_pending(Some(PendingIdentity { token, user_id: user_id.clone() }))?;
                 self.visitor_session_locked().await
             }
             None => {
                 tracing::warn!("the server no longer knows this anonymous visitor; starting a new one");
-                self.store.write(local::wipe_visitor)?;
-                self.session.set_current(None)?;
-                self.session.bump_epoch();
+                self.store().write(local::wipe_visitor)?;
+                self.session().set_current(None)?;
+                self.session().bump_epoch();
                 self.create_visitor_locked().await
             }
         }
@@ -234,8 +234,8 @@ impl ClientInner {
 impl crate::client::ChatClient {
     /// The session as the app may see it (no token), without network. `None` before the first need.
     pub fn session_info(&self) -> Option<SessionInfo> {
-        let pending = self.inner.session.pending();
-        match self.inner.session.current() {
+        let pending = self.inner.session().pending();
+        match self.inner.session().current() {
             Some(s) => Some(SessionInfo {
                 visitor_id: Some(s.visitor_id),
                 user_id: s.user_id.or_else(|| pending.as_ref().map(|p| p.user_id.clone())),
@@ -261,6 +261,6 @@ impl crate::client::ChatClient {
     /// Installs (or removes) the callback that hands the SDK a fresh identity token when the server reports the
     /// current one expired.
     pub fn set_identity_token_provider(&self, provider: Option<Arc<dyn IdentityTokenProvider>>) -> Result<()> {
-        self.inner.session.set_provider(provider)
+        self.inner.session().set_provider(provider)
     }
 }

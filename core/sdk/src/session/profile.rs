@@ -135,13 +135,13 @@ impl ClientInner {
     /// Pushes the properties, device and push token the server lacks for the current visitor. No visitor: nothing to
     /// do (they go when it is created). Stops at the first failure; what was pushed stays marked.
     pub(crate) async fn sync_profile(self: &Arc<Self>) -> Result<()> {
-        let Some(session) = self.session.current() else { return Ok(()) };
-        if self.session.pending().is_some() {
+        let Some(session) = self.session().current() else { return Ok(()) };
+        if self.session().pending().is_some() {
             // The identification will replace the visitor; push to the final one.
             return Ok(());
         }
-        let epoch = self.session.epoch();
-        let (props, device, push) = self.store.read(|c| {
+        let epoch = self.session().epoch();
+        let (props, device, push) = self.store().read(|c| {
             let props = serde_json::to_string(&ChatProperties { properties: properties(c)? })?;
             Ok((props, local::meta_get(c, local::META_DEVICE_INFO)?, local::meta_get(c, local::META_PUSH_TOKEN)?))
         })?;
@@ -152,14 +152,14 @@ impl ClientInner {
         ];
         for (marker, path, payload) in items {
             let Some(payload) = payload else { continue };
-            if self.store.meta_get(marker)?.as_deref() == Some(payload.as_str()) {
+            if self.store().meta_get(marker)?.as_deref() == Some(payload.as_str()) {
                 continue;
             }
             let body: serde_json::Value = serde_json::from_str(&payload)?;
             let _: serde_json::Value = self.http()?.put(path, Some(&session.visitor_token), &body).await?;
-            self.store.write(|tx| {
+            self.store().write(|tx| {
                 // A logout or switch during the request: the marker would describe the next visitor. Skip it.
-                if self.session.epoch() == epoch {
+                if self.session().epoch() == epoch {
                     meta_set(tx, marker, &payload)?;
                 }
                 Ok(())
@@ -176,7 +176,7 @@ impl ClientInner {
                 Ok(())
             }
             Err(e) if super::is_session_refusal(&e) => {
-                let token = self.session.current().map(|s| s.visitor_token).unwrap_or_default();
+                let token = self.session().current().map(|s| s.visitor_token).unwrap_or_default();
                 self.renew_session(&token).await?;
                 self.sync_profile().await
             }
@@ -192,7 +192,7 @@ impl ChatClient {
         for (k, v) in &properties {
             validate_property(k, v)?;
         }
-        self.inner.store.write(|tx| {
+        self.inner.store().write(|tx| {
             for (k, v) in &properties {
                 if v.is_empty() {
                     tx.execute("DELETE FROM properties WHERE key = ?1", [k])?;
@@ -215,7 +215,7 @@ impl ChatClient {
 
     /// The chat properties as stored locally.
     pub fn chat_properties(&self) -> Result<HashMap<String, String>> {
-        Ok(self.inner.store.read(properties)?.into_iter().collect())
+        Ok(self.inner.store().read(properties)?.into_iter().collect())
     }
 
     /// Records what the platform facade knows about the device (platform, OS and app versions, model, locale).
@@ -226,7 +226,7 @@ impl ChatClient {
         }
         validate_device(&device)?;
         let json = serde_json::to_string(&device)?;
-        self.inner.store.meta_set(local::META_DEVICE_INFO, &json)?;
+        self.inner.store().meta_set(local::META_DEVICE_INFO, &json)?;
         self.run(|inner| async move { inner.push_profile_soon().await }).await
     }
 
@@ -241,7 +241,7 @@ impl ChatClient {
             });
         }
         let json = serde_json::to_string(&PushTokenRequest { token, platform })?;
-        self.inner.store.meta_set(local::META_PUSH_TOKEN, &json)?;
+        self.inner.store().meta_set(local::META_PUSH_TOKEN, &json)?;
         self.run(|inner| async move { inner.push_profile_soon().await }).await
     }
 
@@ -254,8 +254,8 @@ impl ChatClient {
 
     /// The email known for the visitor: the `email` property, else the identity's email.
     pub fn known_email(&self) -> Result<Option<String>> {
-        let prop = self.inner.store.read(|c| Ok(properties(c)?.remove(EMAIL_PROPERTY)))?;
-        Ok(prop.or_else(|| self.inner.session.current().and_then(|s| s.email)))
+        let prop = self.inner.store().read(|c| Ok(properties(c)?.remove(EMAIL_PROPERTY)))?;
+        Ok(prop.or_else(|| self.inner.session().current().and_then(|s| s.email)))
     }
 }
 

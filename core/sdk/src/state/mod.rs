@@ -79,7 +79,7 @@ impl ChatClient {
         listener: Arc<dyn ConversationListener>,
     ) -> Result<ConversationObserver> {
         let limit = crate::model::page_size(limit, MAX_PAGE_SIZE);
-        let sync = self.inner.sync.clone();
+        let sync = self.inner.messaging().clone();
         // Subscribed before reading: a change in between is seen (at worst twice), never missed.
         let rx = sync.events.receiver();
         let state = read::conversation_state(&sync, conversation_id, limit, now_ms())?.ok_or_else(|| {
@@ -101,7 +101,7 @@ impl ChatClient {
     /// Follows the conversation list: `listener` gets every stored conversation as a row (newest activity first)
     /// with the unread total, then every change. Starts background sync if it is not running.
     pub fn observe_conversations(&self, listener: Arc<dyn ConversationListListener>) -> Result<TaskHandle> {
-        let sync = self.inner.sync.clone();
+        let sync = self.inner.messaging().clone();
         let rx = sync.events.receiver();
         let state = read::list_state(&sync)?;
         let feed = observer::ListFeed::boxed(sync, listener, state);

@@ -9,7 +9,7 @@ use chatflow_protocol::{AgentRef, Author, ConversationStatus, ErrorCode, QuickRe
 use crate::model::SurveyPrompt;
 
 use crate::events::ConnectionState;
-use crate::store::messages::ChatMessage;
+use crate::model::ChatMessage;
 
 /// Where a message stands, as a chat screen shows it. The visitor's own messages go
 /// `Queued → Sending → Sent → ReadByTeam`, or end `Failed`; the team's messages are `Received`.

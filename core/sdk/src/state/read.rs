@@ -10,14 +10,16 @@ use chatflow_protocol::{AuthorKind, Chatflow};
 
 use crate::chatflow::{available_now, cache};
 use crate::error::Result;
+use crate::model::ChatConversation;
 use crate::model::MessageSurvey;
+use crate::model::{ChatMessage, MessageState};
 use crate::state::model::{
     ConversationDetails, ConversationListState, ConversationRow, ConversationState, Delivery, LastMessage, MessageItem,
     PendingSurvey,
 };
-use crate::store::conversations::{self, ChatConversation};
-use crate::store::messages::{self, ChatMessage, MessageState};
 use crate::sync::state::SyncState;
+use crate::sync::tables::conversations;
+use crate::sync::tables::messages;
 
 /// The delivery state of `m` given how far the team has read.
 pub fn delivery(m: &ChatMessage, team_read_seq: i64) -> Delivery {

@@ -16,8 +16,9 @@ use super::model::*;
 use super::observer::{follow, ConversationFeed, ListFeed, WindowControl};
 use super::read;
 use crate::events::{ChatEvent, ConnectionState};
-use crate::store::{conversations, messages, Store};
+use crate::store::Store;
 use crate::sync::state::SyncState;
+use crate::sync::tables::{conversations, messages};
 
 const CONVERSATIONS: [&str; 2] = ["c1", "c2"];
 
@@ -81,7 +82,7 @@ impl World {
         self.clock
     }
 
-    fn echoes(&self, c: &str) -> Vec<crate::store::messages::ChatMessage> {
+    fn echoes(&self, c: &str) -> Vec<crate::model::ChatMessage> {
         self.sync.store().read(|conn| messages::pending(conn, Some(c))).unwrap()
     }
 
@@ -203,11 +204,8 @@ impl World {
     }
 }
 
-fn wedged_marker() -> crate::store::messages::MessageState {
-    crate::store::messages::MessageState::Wedged {
-        code: chatflow_protocol::ErrorCode::Internal,
-        message: String::new(),
-    }
+fn wedged_marker() -> crate::model::MessageState {
+    crate::model::MessageState::Wedged { code: chatflow_protocol::ErrorCode::Internal, message: String::new() }
 }
 
 fn conversation(id: &str, created_at: i64) -> Conversation {

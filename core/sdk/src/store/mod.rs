@@ -22,9 +22,6 @@ use crate::error::{Error, Result};
 
 mod access;
 mod checkpoint;
-pub mod conversations;
-pub mod messages;
-pub mod outbox;
 mod renew;
 
 use access::{Readers, Turns};
@@ -110,9 +107,7 @@ impl Store {
     }
 
     pub fn meta_get(&self, key: &str) -> Result<Option<String>> {
-        self.read(|c| {
-            Ok(c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
-        })
+        self.read(|c| meta_get(c, key))
     }
 
     pub fn meta_set(&self, key: &str, value: &str) -> Result<()> {
@@ -145,6 +140,24 @@ pub(crate) fn wait_until(mut cond: impl FnMut() -> bool) {
         assert!(start.elapsed() < std::time::Duration::from_secs(30), "the other thread never got there");
         std::thread::yield_now();
     }
+}
+
+/// Reads a meta value on a connection (or inside a transaction).
+pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+}
+
+/// Deletes a meta value inside an existing transaction.
+pub fn meta_delete(tx: &Transaction<'_>, key: &str) -> Result<()> {
+    tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?.execute([key])?;
+    Ok(())
+}
+
+/// Deletes every meta value whose key starts with `prefix` (a capability's namespace, e.g. `visitor.`).
+pub fn meta_delete_prefix(tx: &Transaction<'_>, prefix: &str) -> Result<()> {
+    // `meta` holds a few dozen keys: a scan is cheaper than reasoning about the index.
+    tx.execute("DELETE FROM meta WHERE substr(key, 1, length(?1)) = ?1", [prefix])?;
+    Ok(())
 }
 
 /// Sets a meta value inside an existing transaction.

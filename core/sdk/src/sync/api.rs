@@ -13,11 +13,11 @@ use chatflow_protocol::{ClientFrame, Conversation, OpenConversationRequest, Quic
 use crate::client::{now_ms, ChatClient, ClientInner};
 use crate::error::{Error, Result};
 use crate::events::{ChatEvent, ConnectionState, EventListener, TaskHandle, UnreadCount, UnreadCounts};
-use crate::model;
-use crate::store::conversations::{self, ChatConversation};
-use crate::store::messages::{self, ChatMessage};
+use crate::model::{self, ChatConversation, ChatMessage, HistoryPage};
 use crate::sync::queue::Lane;
 use crate::sync::state::SyncState;
+use crate::sync::tables::conversations;
+use crate::sync::tables::messages;
 use crate::sync::{connection, receiver, sender};
 
 impl ChatClient {
@@ -53,7 +53,7 @@ impl ChatClient {
             what: format!("survey at seq {survey_seq} of conversation {conversation_id} (sync the conversation first)"),
         };
         let seq = u64::try_from(survey_seq).map_err(|_| not_found())?;
-        let (prompt, answered) = self.inner.store.read(|c| {
+        let (prompt, answered) = self.inner.store().read(|c| {
             Ok((messages::survey_prompt(c, conversation_id, seq)?, messages::survey_answered(c, conversation_id, seq)?))
         })?;
         let prompt = prompt.ok_or_else(not_found)?;
@@ -76,12 +76,12 @@ impl ChatClient {
 
     /// Sends a queued or wedged message again now (clears its error and backoff).
     pub fn retry_send(&self, client_message_id: &str) -> Result<()> {
-        let lane = self.inner.sync.queue.retry(client_message_id)?;
+        let lane = self.inner.messaging().queue.retry(client_message_id)?;
         if let Lane::Conversation(conversation_id) = &lane {
-            self.inner.sync.events.emit(ChatEvent::SendStateChanged {
+            self.inner.messaging().events.emit(ChatEvent::SendStateChanged {
                 conversation_id: conversation_id.clone(),
                 client_message_id: client_message_id.to_owned(),
-                state: crate::store::messages::MessageState::Queued,
+                state: crate::model::MessageState::Queued,
             });
         }
         connection::start(&self.inner)?;
@@ -90,8 +90,8 @@ impl ChatClient {
 
     /// Replaces the text of a queued or wedged message and queues it again. Refused while it is being sent.
     pub fn edit_queued(&self, client_message_id: &str, text: &str) -> Result<ChatMessage> {
-        let (echo, lane) = self.inner.sync.queue.edit(client_message_id, text)?;
-        self.inner.sync.events.emit(ChatEvent::MessagesChanged {
+        let (echo, lane) = self.inner.messaging().queue.edit(client_message_id, text)?;
+        self.inner.messaging().events.emit(ChatEvent::MessagesChanged {
             conversation_id: echo.conversation_id.clone(),
             messages: vec![echo.clone()],
         });
@@ -103,9 +103,9 @@ impl ChatClient {
     /// Deletes a queued or wedged message (it is never sent). Refused while it is being sent. A message whose
     /// earlier try may have reached the server (the answer was lost) can still appear later: the server has it.
     pub fn delete_queued(&self, client_message_id: &str) -> Result<()> {
-        if let Some(conversation_id) = self.inner.sync.queue.delete(client_message_id)? {
+        if let Some(conversation_id) = self.inner.messaging().queue.delete(client_message_id)? {
             self.inner
-                .sync
+                .messaging()
                 .events
                 .emit(ChatEvent::MessageDeleted { conversation_id, client_message_id: client_message_id.to_owned() });
         }
@@ -114,7 +114,7 @@ impl ChatClient {
 
     /// Local echoes not yet confirmed (queued, sending, wedged), oldest first.
     pub fn pending_sends(&self) -> Result<Vec<ChatMessage>> {
-        self.inner.sync.queue.pending()
+        self.inner.messaging().queue.pending()
     }
 
     /// Up to `limit` messages before `before_seq` (the latest when `None`, followed by the local echoes), ascending.
@@ -141,25 +141,25 @@ impl ChatClient {
         limit: i32,
     ) -> Result<HistoryPage> {
         let (before_seq, limit) = (before_seq.map(model::seq_arg), model::page_size(limit, MAX_PAGE_SIZE));
-        let (mut messages, missing) = self.inner.store.read(|c| {
+        let (mut messages, missing) = self.inner.store().read(|c| {
             let gap = page_gap(c, conversation_id, before_seq, limit)?;
             Ok((messages::page(c, conversation_id, before_seq, limit)?, gap.is_some()))
         })?;
-        self.inner.sync.queue.overlay(&mut messages);
+        self.inner.messaging().queue.overlay(&mut messages);
         Ok(HistoryPage { messages, complete: !missing })
     }
 
     /// The visitor's conversations as stored (no network), newest first, with unread counts.
     pub fn conversations(&self) -> Result<Vec<ChatConversation>> {
-        self.inner.store.read(conversations::list)
+        self.inner.store().read(conversations::list)
     }
 
     /// Fetches the conversation list from the server into the store.
     pub async fn refresh_conversations(&self) -> Result<Vec<ChatConversation>> {
         self.run(|inner| async move {
-            let state = inner.sync.clone();
+            let state = inner.messaging().clone();
             receiver::refresh_conversations(&inner, &state).await?;
-            inner.store.read(conversations::list)
+            inner.store().read(conversations::list)
         })
         .await
     }
@@ -173,7 +173,7 @@ impl ChatClient {
                 let session = inner.visitor_session().await?;
                 let c: Conversation =
                     inner.http()?.post("/v1/conversations", Some(&session.visitor_token), Some(&body)).await?;
-                let stored = inner.store.write(|tx| {
+                let stored = inner.store().write(|tx| {
                     if !receiver::still_visitor(tx, &session.visitor_id)? {
                         return Err(Error::Closed);
                     }
@@ -183,9 +183,9 @@ impl ChatClient {
                 stored.ok_or_else(|| Error::NotFound { what: format!("conversation {}", c.id) })
             })
             .await?;
-        self.inner.sync.events.emit(ChatEvent::ConversationChanged { conversation: conversation.clone() });
+        self.inner.messaging().events.emit(ChatEvent::ConversationChanged { conversation: conversation.clone() });
         connection::start(&self.inner)?;
-        self.inner.sync.wake_connection.notify_one();
+        self.inner.messaging().wake_connection.notify_one();
         Ok(conversation)
     }
 
@@ -193,28 +193,22 @@ impl ChatClient {
     /// only; the server is told over the socket, or over REST when offline.
     pub fn mark_read(&self, conversation_id: &str, seq: Option<i64>) -> Result<()> {
         let inner = &self.inner;
-        let newest: u64 = inner.store.read(|c| {
-            Ok(c.query_row(
-                "SELECT IFNULL(MAX(seq), 0) FROM messages WHERE conversation_id = ?1",
-                [conversation_id],
-                |r| r.get(0),
-            )?)
-        })?;
+        let newest = inner.store().read(|c| messages::newest_seq(c, conversation_id))?;
         let seq = seq.map_or(newest, model::seq_arg).min(newest);
         if seq == 0 {
             return Ok(());
         }
-        if !inner.store.write(|tx| conversations::set_read(tx, conversation_id, seq))? {
+        if !inner.store().write(|tx| conversations::set_read(tx, conversation_id, seq))? {
             return Ok(());
         }
-        inner.sync.emit_unread();
-        send_read_marker(inner, &inner.sync, conversation_id, seq);
+        inner.messaging().emit_unread();
+        send_read_marker(inner, inner.messaging(), conversation_id, seq);
         Ok(())
     }
 
     /// The visitor is typing (or stopped). Throttled; sent only while the socket is online (typing is ephemeral).
     pub fn set_typing(&self, conversation_id: &str, typing: bool) -> Result<()> {
-        let state = &self.inner.sync;
+        let state = &self.inner.messaging();
         if state.connection_state() == ConnectionState::Online
             && state.typing.should_send(conversation_id, typing, now_ms())
         {
@@ -225,7 +219,7 @@ impl ChatClient {
 
     /// Unread messages (from the team) per conversation and in total. Local.
     pub fn unread_counts(&self) -> Result<UnreadCounts> {
-        let (counts, total) = self.inner.store.read(conversations::unread_counts)?;
+        let (counts, total) = self.inner.store().read(conversations::unread_counts)?;
         Ok(UnreadCounts {
             counts: counts.into_iter().map(|(conversation_id, count)| UnreadCount { conversation_id, count }).collect(),
             total,
@@ -236,7 +230,7 @@ impl ChatClient {
     /// change. Cancel or drop the handle to stop. Also starts background sync if it is not running.
     pub fn subscribe(&self, listener: Arc<dyn EventListener>) -> Result<TaskHandle> {
         let handle = self.inner.handle()?;
-        let state = self.inner.sync.clone();
+        let state = self.inner.messaging().clone();
         let task = state.events.subscribe(&handle, listener, {
             let state = state.clone();
             move || state.replay()
@@ -248,13 +242,13 @@ impl ChatClient {
     /// Closes the socket and stops sending and retrying at once until [`Self::resume`]; queued messages stay queued.
     /// For the app going to the background prefer [`Self::enter_background`], which sends what is queued first.
     pub fn pause(&self) {
-        self.inner.sync.set_paused(true);
+        self.inner.messaging().set_paused(true);
     }
 
     /// The app came to the foreground (or wants to go online now): connects, catches up and sends what is queued,
     /// skipping any backoff wait. Also what starts background sync after `open`.
     pub fn resume(&self) -> Result<()> {
-        let state = &self.inner.sync;
+        let state = &self.inner.messaging();
         // Also ends a background period that has not closed the socket yet.
         state.lifecycle.foreground(state)?;
         state.untrusted.store(false, std::sync::atomic::Ordering::Relaxed);
@@ -264,7 +258,7 @@ impl ChatClient {
     }
 
     pub fn connection_state(&self) -> ConnectionState {
-        self.inner.sync.connection_state()
+        self.inner.messaging().connection_state()
     }
 }
 
@@ -300,10 +294,10 @@ fn enqueue_with(
     files: &[crate::attachments::OutgoingFile],
 ) -> Result<ChatMessage> {
     let chatflow_id = inner
-        .store
+        .store()
         .read(|c| conversations::chatflow_of(c, conversation_id))?
         .ok_or_else(|| Error::NotFound { what: format!("conversation {conversation_id} (open it first)") })?;
-    let visitor_id = inner.session.current().map(|s| s.visitor_id);
+    let visitor_id = inner.session().current().map(|s| s.visitor_id);
     // The consent gate, on the cached chatflow. A chatflow missing from the cache (a conversation started on another
     // device) cannot be checked here; the server still refuses without explicit consent (the message is wedged).
     let consent = match inner.cached_chatflow(chatflow_id) {
@@ -321,7 +315,7 @@ fn enqueue_with(
         let limits = inner.attachment_limits()?;
         crate::attachments::local::prepare(&inner.data_dir(), &client_message_id, files, &limits)?
     };
-    let queued = inner.sync.queue.enqueue_with_files(
+    let queued = inner.messaging().queue.enqueue_with_files(
         conversation_id,
         &client_message_id,
         body,
@@ -340,7 +334,7 @@ fn enqueue_with(
         }
     };
     inner
-        .sync
+        .messaging()
         .events
         .emit(ChatEvent::MessagesChanged { conversation_id: conversation_id.to_owned(), messages: vec![echo.clone()] });
     connection::start(inner)?;
@@ -349,16 +343,6 @@ fn enqueue_with(
     }
     sender::kick(inner, &Lane::Conversation(conversation_id.to_owned()))?;
     Ok(echo)
-}
-
-/// `messages()`: the store's page, completed from the server when some of it is missing.
-/// A page of history as the device has it ([`ChatClient::messages_on_device`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct HistoryPage {
-    /// Ascending, local echoes last (like [`ChatClient::messages`]).
-    pub messages: Vec<ChatMessage>,
-    /// Every message the page should hold is on the device.
-    pub complete: bool,
 }
 
 /// When the store lacks some of the confirmed messages of the page of `limit` before `before`: the highest seq the
@@ -382,6 +366,7 @@ fn page_gap(
     Ok(missing.then_some(hi))
 }
 
+/// `messages()`: the store's page, completed from the server when some of it is missing.
 async fn history(
     inner: &Arc<ClientInner>,
     conversation_id: &str,
@@ -389,14 +374,14 @@ async fn history(
     limit: u32,
 ) -> Result<Vec<ChatMessage>> {
     let limit = limit.clamp(1, MAX_PAGE_SIZE);
-    let state = inner.sync.clone();
-    if let Some(hi) = inner.store.read(|c| page_gap(c, conversation_id, before, limit))? {
+    let state = inner.messaging().clone();
+    if let Some(hi) = inner.store().read(|c| page_gap(c, conversation_id, before, limit))? {
         if let Err(e) = fetch_before(inner, &state, conversation_id, hi + 1, limit).await {
             // Offline (or refused): the store's answer is the best there is.
             tracing::debug!(error = %e, "older messages not fetched");
         }
     }
-    let mut page = inner.store.read(|c| messages::page(c, conversation_id, before, limit))?;
+    let mut page = inner.store().read(|c| messages::page(c, conversation_id, before, limit))?;
     state.queue.overlay(&mut page);
     Ok(page)
 }
@@ -445,7 +430,7 @@ fn send_read_marker(inner: &Arc<ClientInner>, state: &Arc<SyncState>, conversati
             let session = inner.visitor_session().await?;
             let path = format!("/v1/conversations/{id}/read");
             let _: () = inner.http()?.post(&path, Some(&session.visitor_token), Some(&ReadReceipt { seq })).await?;
-            inner.store.write(|tx| {
+            inner.store().write(|tx| {
                 if receiver::still_visitor(tx, &session.visitor_id)? {
                     conversations::set_read_synced(tx, &id, seq)?;
                 }
@@ -464,7 +449,7 @@ fn send_read_marker(inner: &Arc<ClientInner>, state: &Arc<SyncState>, conversati
 
 /// Sends every read marker the server does not know yet (after a reconnect).
 pub(crate) fn flush_read_markers(inner: &Arc<ClientInner>, state: &Arc<SyncState>) {
-    match inner.store.read(conversations::unsynced_read_markers) {
+    match inner.store().read(conversations::unsynced_read_markers) {
         Ok(markers) => {
             for (conversation_id, seq) in markers {
                 send_read_marker(inner, state, &conversation_id, seq);

@@ -24,9 +24,9 @@ use crate::client::{now_ms, ClientInner};
 use crate::error::{Error, Result};
 use crate::events::{ChatEvent, ConnectionState};
 use crate::session::is_session_refusal;
-use crate::store::conversations;
 use crate::sync::receiver::{self, apply_messages};
 use crate::sync::state::{AckOutcome, Link, SyncState};
+use crate::sync::tables::{conversations, outbox};
 use crate::transport::backoff::Backoff;
 use crate::transport::realtime::{self, Incoming, Socket};
 
@@ -53,7 +53,7 @@ enum Ended {
 
 /// Starts the connection manager and the senders of queued work (once per client).
 pub(crate) fn start(inner: &Arc<ClientInner>) -> Result<()> {
-    let state = inner.sync.clone();
+    let state = inner.messaging().clone();
     if !state.claim_start() {
         return Ok(());
     }
@@ -74,7 +74,7 @@ async fn run(weak: Weak<ClientInner>, state: Arc<SyncState>) {
             continue;
         }
         let mut epoch = match weak.upgrade() {
-            Some(inner) => inner.session.subscribe(),
+            Some(inner) => inner.session().subscribe(),
             None => return,
         };
         epoch.borrow_and_update();
@@ -135,7 +135,7 @@ async fn connect_and_serve(
     epoch: &mut watch::Receiver<u64>,
 ) -> Ended {
     let Some(inner) = weak.upgrade() else { return Ended::Gone };
-    if inner.session.current().is_none() && inner.session.pending().is_none() {
+    if inner.session().current().is_none() && inner.session().pending().is_none() {
         return Ended::NoSession;
     }
     state.set_connection_state(ConnectionState::Connecting);
@@ -149,7 +149,7 @@ async fn connect_and_serve(
         Ok(c) => c,
         Err(e) if is_session_refusal(&e) => {
             tracing::info!("realtime refused the visitor token; renewing the session");
-            let token = inner.session.current().map(|s| s.visitor_token).unwrap_or_default();
+            let token = inner.session().current().map(|s| s.visitor_token).unwrap_or_default();
             return match inner.renew_session(&token).await {
                 Ok(_) => Ended::RetryNow,
                 Err(error) => Ended::Failed { error, online_for: Duration::ZERO },
@@ -166,7 +166,7 @@ async fn connect(inner: &Arc<ClientInner>, state: &Arc<SyncState>) -> Result<(So
     let session = inner.visitor_session().await?;
     let tls = inner.tls()?;
     let mut socket =
-        realtime::connect(&inner.config.server_url, &inner.config.app_id, &session.visitor_token, &tls).await?;
+        realtime::connect(&inner.config().server_url, &inner.config().app_id, &session.visitor_token, &tls).await?;
     let heartbeat = match tokio::time::timeout(HANDSHAKE_TIMEOUT, socket.next()).await {
         Ok(Incoming::Frame(frame)) => match *frame {
             ServerFrame::Hello { heartbeat_interval_ms, .. } => {
@@ -292,10 +292,7 @@ async fn until_paused(paused: &mut watch::Receiver<bool>) {
 fn go_online(inner: &Arc<ClientInner>, state: &Arc<SyncState>, link: Link) {
     state.set_link(Some(link));
     state.set_connection_state(ConnectionState::Online);
-    if let Err(e) = state.store().write(|tx| {
-        tx.execute("UPDATE outbox SET next_attempt_at = 0 WHERE state = 'queued'", [])?;
-        Ok(())
-    }) {
+    if let Err(e) = state.store().write(outbox::retry_all_now) {
         tracing::warn!(error = %e, "could not reset send backoff");
     }
     if let Err(e) = crate::sync::sender::resume_all(inner) {

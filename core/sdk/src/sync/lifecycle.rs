@@ -14,8 +14,8 @@ use tokio::sync::Notify;
 
 use crate::client::{ChatClient, ClientInner};
 use crate::error::{Error, Result};
-use crate::store::outbox;
 use crate::sync::state::SyncState;
+use crate::sync::tables::outbox;
 
 /// How long the background work may last and how long the socket stays open once the queue is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +136,7 @@ impl ChatClient {
     /// [`ChatClient::enter_background`] with other durations.
     pub async fn enter_background_with(&self, policy: BackgroundPolicy) -> Result<BackgroundOutcome> {
         BackgroundPolicy::new(policy.grace, policy.flush_deadline)?;
-        let generation = self.inner.sync.lifecycle.begin(&self.inner.sync)?;
+        let generation = self.inner.messaging().lifecycle.begin(self.inner.messaging())?;
         let started = Instant::now();
         self.run(move |inner| background(inner, generation, started, policy)).await
     }
@@ -148,7 +148,7 @@ async fn background(
     started: Instant,
     policy: BackgroundPolicy,
 ) -> Result<BackgroundOutcome> {
-    let sync = inner.sync.clone();
+    let sync = inner.messaging().clone();
     // Send now: wake the connection and every lane out of their backoff waits, as on resume.
     crate::sync::connection::start(&inner)?;
     sync.wake_connection.notify_one();

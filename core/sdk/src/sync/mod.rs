@@ -16,9 +16,8 @@ pub(crate) mod receiver;
 pub mod send_queue;
 pub(crate) mod sender;
 pub(crate) mod state;
+pub mod tables;
 pub mod typing;
 
 pub(crate) use api::fill_history;
-#[allow(unused_imports)] // the session layer may call it; the epoch watch covers it otherwise
-pub use api::HistoryPage;
 pub(crate) use state::SyncState;

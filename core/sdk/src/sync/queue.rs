@@ -1,5 +1,5 @@
 //! The send queue as pure logic: the states of an outbox entry, what the outcome of a delivery attempt does to it,
-//! and which entry goes next. `store/outbox.rs` persists entries, [`super::send_queue::SendQueue`] applies these rules
+//! and which entry goes next. `tables/outbox.rs` persists entries, [`super::send_queue::SendQueue`] applies these rules
 //! inside store transactions, and the sender tasks drive it over the network.
 //!
 //! Rules (after matrix-rust-sdk's send queue):

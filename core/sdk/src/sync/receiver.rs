@@ -8,17 +8,16 @@
 
 use std::sync::Arc;
 
-use rusqlite::OptionalExtension;
-
 use chatflow_protocol::limits::MAX_PAGE_SIZE;
 use chatflow_protocol::{AuthorKind, ConversationList, Message, MessagePage};
 
 use crate::client::ClientInner;
 use crate::error::Result;
 use crate::events::ChatEvent;
-use crate::store::conversations::{self, ChatConversation};
-use crate::store::messages;
+use crate::model::ChatConversation;
 use crate::sync::state::SyncState;
+use crate::sync::tables::conversations;
+use crate::sync::tables::messages;
 use crate::transport::Fetched;
 
 /// Most messages one write transaction applies. A `send` or `mark_read` on the UI thread waits for the transaction
@@ -43,12 +42,7 @@ pub(crate) struct Applied {
     pub stale: bool,
 }
 
-/// Is `visitor_id` still the session's visitor? Read inside the write transaction that depends on it.
-pub(crate) fn still_visitor(tx: &rusqlite::Transaction<'_>, visitor_id: &str) -> Result<bool> {
-    let current: Option<String> =
-        tx.prepare_cached("SELECT visitor_id FROM session WHERE id = 1")?.query_row([], |r| r.get(0)).optional()?;
-    Ok(current.as_deref() == Some(visitor_id))
-}
+pub(crate) use crate::session::local::still_visitor;
 
 /// Applies messages of one conversation in one transaction and announces them (one event for the batch).
 pub(crate) fn apply_messages(

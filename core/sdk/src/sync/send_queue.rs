@@ -15,9 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::attachments::{MessageAttachment, PendingUpload};
 use crate::error::{Error, Result};
-use crate::store::messages::{self, ChatMessage, MessageState};
-use crate::store::{outbox, Store};
+use crate::model::{ChatMessage, MessageState};
+use crate::store::Store;
 use crate::sync::queue::{self, Effect, Entry, Lane, Next, OutboxKind, Outcome};
+use crate::sync::tables::messages;
+use crate::sync::tables::outbox;
 use crate::transport::backoff::Backoff;
 
 /// What an entry carries to the server.
@@ -183,7 +185,7 @@ impl SendQueue {
         let survey = survey_answer.map(|a| MessageSurvey::Answer(a.clone()));
         let consent_json = consent.map(|(id, input)| serde_json::to_string(input).map(|j| (id, j))).transpose()?;
         self.store.write(|tx| {
-            if crate::store::conversations::chatflow_of(tx, conversation_id)?.is_none() {
+            if crate::sync::tables::conversations::chatflow_of(tx, conversation_id)?.is_none() {
                 return Err(Error::NotFound { what: format!("conversation {conversation_id}") });
             }
             if let Some((record_id, json)) = &consent_json {
@@ -265,8 +267,7 @@ impl SendQueue {
                         changed = messages::apply_server_messages(tx, std::slice::from_ref(m))?;
                     }
                     if entry.kind == OutboxKind::Consent {
-                        tx.prepare_cached("UPDATE consents SET synced = 1 WHERE record_id = ?1")?
-                            .execute([&entry.client_id])?;
+                        crate::consent::mark_synced(tx, &entry.client_id)?;
                     }
                     outbox::apply_effect(tx, entry.id, &effect)?;
                 }

@@ -16,12 +16,12 @@ use chatflow_protocol::{ClientFrame, ConsentRecord, ErrorCode, Message};
 use crate::client::{now_ms, ClientInner};
 use crate::error::{Error, Result};
 use crate::events::ChatEvent;
+use crate::model::MessageState;
 use crate::session::is_session_refusal;
-use crate::store::messages::MessageState;
-use crate::store::outbox;
 use crate::sync::queue::{classify, classify_paced, Effect, Lane, OutboxKind, Outcome};
 use crate::sync::send_queue::{Claim, Payload, Step};
 use crate::sync::state::{AckOutcome, SyncState};
+use crate::sync::tables::outbox;
 use crate::transport::backoff::{random_unit, Backoff};
 
 /// A `send` frame not acknowledged within this is treated as lost (and the socket as broken).
@@ -31,7 +31,7 @@ const CONSENT_WAIT: Duration = Duration::from_secs(5);
 
 /// Makes sure `lane` has a running sender and wakes it.
 pub(crate) fn kick(inner: &Arc<ClientInner>, lane: &Lane) -> Result<()> {
-    let state = inner.sync.clone();
+    let state = inner.messaging().clone();
     let (notify, spawn) = state.lane_notifier(lane)?;
     if spawn {
         let task = run_lane(Arc::downgrade(inner), state.clone(), lane.clone(), notify);
@@ -47,7 +47,7 @@ pub(crate) fn kick(inner: &Arc<ClientInner>, lane: &Lane) -> Result<()> {
 
 /// A consent record was queued: delivers it now when background sync runs (otherwise it goes when sync starts).
 pub(crate) fn wake_consents(inner: &Arc<ClientInner>) -> Result<()> {
-    if inner.sync.is_started() {
+    if inner.messaging().is_started() {
         kick(inner, &Lane::Consents)?;
     }
     Ok(())
@@ -55,22 +55,22 @@ pub(crate) fn wake_consents(inner: &Arc<ClientInner>) -> Result<()> {
 
 /// Starts (or wakes) the sender of every lane with queued work: on start, after a reconnect.
 pub(crate) fn resume_all(inner: &Arc<ClientInner>) -> Result<()> {
-    for lane in inner.sync.store().read(outbox::lanes_with_work)? {
+    for lane in inner.messaging().store().read(outbox::lanes_with_work)? {
         kick(inner, &lane)?;
     }
-    inner.sync.wake_lanes();
+    inner.messaging().wake_lanes();
     Ok(())
 }
 
 /// Starts a sender for every lane with queued work that has none, without waking the running ones (they may be
 /// waiting out a backoff).
 pub(crate) fn ensure_lanes(inner: &Arc<ClientInner>) -> Result<()> {
-    for lane in inner.sync.store().read(outbox::lanes_with_work)? {
-        let (notify, spawn) = inner.sync.lane_notifier(&lane)?;
+    for lane in inner.messaging().store().read(outbox::lanes_with_work)? {
+        let (notify, spawn) = inner.messaging().lane_notifier(&lane)?;
         if spawn {
-            let task = run_lane(Arc::downgrade(inner), inner.sync.clone(), lane.clone(), notify);
+            let task = run_lane(Arc::downgrade(inner), inner.messaging().clone(), lane.clone(), notify);
             if let Err(e) = inner.spawn(task) {
-                inner.sync.lane_gone(&lane);
+                inner.messaging().lane_gone(&lane);
                 return Err(e);
             }
         }
@@ -124,7 +124,7 @@ async fn run_lane(weak: Weak<ClientInner>, state: Arc<SyncState>, lane: Lane, no
             Step::Busy => wait(&notify, Duration::from_millis(50)).await,
             Step::Send(claim) => {
                 let Some(inner) = weak.upgrade() else { break };
-                let epoch = inner.session.epoch();
+                let epoch = inner.session().epoch();
                 let held = attempt(&inner, &state, claim).await;
                 drop(inner);
                 match held {
@@ -135,7 +135,7 @@ async fn run_lane(weak: Weak<ClientInner>, state: Arc<SyncState>, lane: Lane, no
                         // The token was refused even after a renewal: wait for a new session (or try again later).
                         holds = holds.saturating_add(1);
                         let mut sessions = match weak.upgrade() {
-                            Some(inner) => inner.session.subscribe(),
+                            Some(inner) => inner.session().subscribe(),
                             None => break,
                         };
                         if sessions.borrow_and_update().to_owned() == epoch {

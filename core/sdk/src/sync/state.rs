@@ -14,10 +14,11 @@ use chatflow_protocol::{ClientFrame, ErrorBody, Message};
 
 use crate::error::{Error, Result};
 use crate::events::{ChatEvent, ConnectionState, EventHub, UnreadCount};
-use crate::store::{conversations, Store};
+use crate::store::Store;
 use crate::sync::lifecycle::Lifecycle;
 use crate::sync::queue::Lane;
 use crate::sync::send_queue::SendQueue;
+use crate::sync::tables::conversations;
 use crate::sync::typing::Typing;
 use crate::transport::backoff::Backoff;
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chatflow_core::client::ChatClient;
 use chatflow_core::events::{ChatEvent, ConnectionState, EventListener};
+use chatflow_core::model::{ChatMessage, MessageState};
 use chatflow_core::protocol::{AuthorKind, Message, MessagePage};
-use chatflow_core::store::messages::{ChatMessage, MessageState};
 use chatflow_core::transport::{Fetched, HttpClient};
 use serde_json::json;
 
@@ -106,7 +106,7 @@ pub fn all_sent(messages: &[ChatMessage]) -> bool {
 pub fn stored_confirmed(client: &ChatClient, conversation_id: &str) -> Vec<ChatMessage> {
     client
         .store()
-        .read(|c| chatflow_core::store::messages::confirmed_after(c, conversation_id, 0))
+        .read(|c| chatflow_core::sync::tables::messages::confirmed_after(c, conversation_id, 0))
         .expect("stored messages")
 }
 

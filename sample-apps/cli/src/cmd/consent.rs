@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use chatflow_core::protocol::ProcessDataMode;
-use chatflow_core::store::outbox;
 use chatflow_core::sync::queue::{EntryState, OutboxKind};
+use chatflow_core::sync::tables::outbox;
 use serde::Serialize;
 
 use super::resolve_flow;

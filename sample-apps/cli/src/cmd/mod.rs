@@ -14,9 +14,9 @@ pub mod tour;
 use std::time::Duration;
 
 use chatflow_core::chatflow::{ResolveOutcome, ResolvedChatflow};
+use chatflow_core::model::ChatConversation;
+use chatflow_core::model::{ChatMessage, MessageState};
 use chatflow_core::protocol::{AuthorKind, ConversationStatus};
-use chatflow_core::store::conversations::ChatConversation;
-use chatflow_core::store::messages::{ChatMessage, MessageState};
 use chatflow_core::Error as SdkError;
 
 use crate::cli::{Args, Command, Target};

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use chatflow_core::store::outbox;
 use chatflow_core::sync::queue::OutboxKind;
+use chatflow_core::sync::tables::outbox;
 
 use crate::cli::{IdentifyArgs, LogoutArgs};
 use crate::context::Ctx;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chatflow_core::chatflow::ResolvedChatflow;
 use chatflow_core::consent::ProcessDataStatus;
+use chatflow_core::model::ChatConversation;
 use chatflow_core::protocol::ChatflowKind;
-use chatflow_core::store::conversations::ChatConversation;
 use serde_json::{json, Value};
 
 use super::agent::{agent_token, Agent};

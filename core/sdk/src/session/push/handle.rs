@@ -23,10 +23,10 @@ use chatflow_protocol::ErrorCode;
 use super::{payload_of_json, payload_of_map, PushPayload};
 use crate::client::{ChatClient, ClientInner};
 use crate::error::{Error, Result};
+use crate::model::ChatMessage;
 use crate::session::is_session_refusal;
-use crate::store::messages::ChatMessage;
-use crate::store::{conversations, messages};
 use crate::sync::receiver;
+use crate::sync::tables::{conversations, messages};
 
 /// The longest the catch-up of a push may take before the notification is made from the payload.
 pub const CATCH_UP_BUDGET: Duration = Duration::from_secs(8);
@@ -123,7 +123,7 @@ impl ChatClient {
 async fn catch_up(inner: &Arc<ClientInner>, payload: &PushPayload) -> PushSync {
     let Some(session) = inner.cached_session() else { return PushSync::NoSession };
     let id = &payload.conversation_id;
-    let known = match inner.store.read(|c| conversations::get(c, id)) {
+    let known = match inner.store().read(|c| conversations::get(c, id)) {
         Ok(known) => known,
         Err(e) => return PushSync::Offline { message: e.to_string() },
     };
@@ -132,7 +132,7 @@ async fn catch_up(inner: &Arc<ClientInner>, payload: &PushPayload) -> PushSync {
             return PushSync::CaughtUp { received: 0 };
         }
     }
-    let state = inner.sync.clone();
+    let state = inner.messaging().clone();
     let attempt = || async {
         if known.is_none() {
             // First heard of (started on another device, or the store was reset): its row comes with the list.
@@ -180,7 +180,7 @@ struct LocalView {
 
 fn local_view(inner: &ClientInner, payload: &PushPayload) -> Result<LocalView> {
     let id = &payload.conversation_id;
-    let mut view = inner.store.read(|c| {
+    let mut view = inner.store().read(|c| {
         let conversation = conversations::get(c, id)?;
         Ok(LocalView {
             announced: payload.seq.map(|seq| messages::confirmed_at(c, id, seq)).transpose()?.flatten(),
@@ -193,7 +193,7 @@ fn local_view(inner: &ClientInner, payload: &PushPayload) -> Result<LocalView> {
     })?;
     let flow = payload.chatflow_id.or(view.chatflow_id).and_then(|f| inner.cached_chatflow(f).ok());
     view.header_name = flow.as_ref().map(|f| f.header.display_name.trim().to_owned()).filter(|n| !n.is_empty());
-    view.language = flow.map(|f| f.language).or_else(|| inner.config.language.clone());
+    view.language = flow.map(|f| f.language).or_else(|| inner.config().language.clone());
     Ok(view)
 }
 

@@ -4,9 +4,9 @@
 //! or typing, a survey to answer, the team's availability, and the connection as an offline indicator.
 
 use chatflow_core::events::ConnectionState;
+use chatflow_core::model::{ChatMessage, MessageState};
 use chatflow_core::protocol::{AuthorKind, ConversationStatus};
 use chatflow_core::state::{ConversationDetails, ConversationState, ConversationUpdate, Delivery, MessageItem};
-use chatflow_core::store::messages::{ChatMessage, MessageState};
 
 use super::render::{Chat, Seen};
 use crate::views::{attachment_line, author_label, quick_replies, word};

@@ -260,7 +260,7 @@ impl Chat<'_> {
     }
 
     /// The chat's conversation, opened (and its state followed) on first use.
-    fn ensure_conversation(&mut self) -> CliResult<chatflow_core::store::conversations::ChatConversation> {
+    fn ensure_conversation(&mut self) -> CliResult<chatflow_core::model::ChatConversation> {
         Ok(match &self.conversation {
             Some(c) => c.clone(),
             None => {

@@ -39,7 +39,7 @@ impl Chat<'_> {
     }
 }
 
-fn messages(list: &[chatflow_core::store::messages::ChatMessage]) -> Vec<MessageView> {
+fn messages(list: &[chatflow_core::model::ChatMessage]) -> Vec<MessageView> {
     list.iter().map(MessageView::from).collect()
 }
 
@@ -63,7 +63,7 @@ fn event_json(e: &ChatEvent) -> Value {
             "event": "send_state", "conversation_id": conversation_id, "client_message_id": client_message_id,
             "state": state_word(state),
             "error": match state {
-                chatflow_core::store::messages::MessageState::Wedged { code, message } => {
+                chatflow_core::model::MessageState::Wedged { code, message } => {
                     Some(format!("{}: {message}", word(code)))
                 }
                 _ => None,

@@ -7,8 +7,8 @@ use std::sync::{mpsc, Arc};
 
 use chatflow_core::chatflow::ResolvedChatflow;
 use chatflow_core::consent::ProcessDataStatus;
+use chatflow_core::model::ChatConversation;
 use chatflow_core::state::{ConversationObserver, ConversationState, Delivery};
-use chatflow_core::store::conversations::ChatConversation;
 
 use super::{ForwardUpdates, Input};
 use crate::cmd::{conversation_for, current_conversation};

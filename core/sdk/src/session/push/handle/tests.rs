@@ -1,7 +1,7 @@
 use chatflow_protocol::{Author, AuthorKind};
 
 use super::*;
-use crate::store::messages::MessageState;
+use crate::model::MessageState;
 
 fn payload() -> PushPayload {
     PushPayload {

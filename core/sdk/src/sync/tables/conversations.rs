@@ -6,26 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use chatflow_protocol::{AgentRef, Conversation, ConversationStatus};
 
 use crate::error::Result;
-
-/// A conversation as the app sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatConversation {
-    pub id: String,
-    pub chatflow_id: i64,
-    pub status: ConversationStatus,
-    pub assignee: Option<AgentRef>,
-    pub created_at: i64,
-    /// Highest `seq` known to exist on the server.
-    pub last_seq: i64,
-    /// Every message up to this `seq` is in the local store.
-    pub synced_seq: i64,
-    /// The visitor read everything up to this `seq`.
-    pub read_seq: i64,
-    /// The team read everything up to this `seq` ("seen").
-    pub agent_read_seq: i64,
-    /// Messages from the team (agent, bot, system) after `read_seq`.
-    pub unread_count: i32,
-}
+use crate::model::ChatConversation;
 
 /// Per-conversation sync position.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,6 +42,12 @@ pub(crate) fn parse_code(s: &str) -> Option<ErrorCode> {
     ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
 }
 
+/// Every queued entry may be tried now (the connection came back): their backoff is forgotten.
+pub fn retry_all_now(tx: &Transaction<'_>) -> Result<()> {
+    tx.prepare_cached("UPDATE outbox SET next_attempt_at = 0 WHERE state = 'queued'")?.execute([])?;
+    Ok(())
+}
+
 /// Appends an entry; returns its id (its place in the queue).
 pub fn insert(
     tx: &Transaction<'_>,

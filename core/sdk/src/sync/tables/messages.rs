@@ -7,48 +7,13 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use chatflow_protocol::{Author, AuthorKind, ErrorCode, Message, MessageSurvey, QuickReply, SurveyPrompt};
+use chatflow_protocol::{Author, AuthorKind, ErrorCode, Message, MessageSurvey, SurveyPrompt};
 
-use crate::model;
+use crate::model::{ChatMessage, MessageState};
 
+use super::{conversations, outbox};
 use crate::attachments::MessageAttachment;
 use crate::error::Result;
-use crate::store::{conversations, outbox};
-
-/// Where a message stands, as the app shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MessageState {
-    /// A local echo waiting for its turn (or for the network).
-    Queued,
-    /// A local echo on the wire right now.
-    Sending,
-    /// Stored by the server: it has a `seq`.
-    Sent,
-    /// Refused by the server with `code`; the app may retry, edit or delete it.
-    Wedged { code: ErrorCode, message: String },
-}
-
-/// One message of a conversation, confirmed or local.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatMessage {
-    /// Stable local id (survives the echo → confirmed transition).
-    pub local_id: i64,
-    pub conversation_id: String,
-    /// Server sequence number; `None` until the server stored the message.
-    pub seq: Option<i64>,
-    pub client_message_id: Option<String>,
-    pub author: Author,
-    pub body: String,
-    pub quick_replies: Vec<QuickReply>,
-    pub quick_reply_id: Option<String>,
-    /// Server clock once confirmed, device clock for a local echo (Unix ms).
-    pub created_at: i64,
-    pub state: MessageState,
-    /// A satisfaction survey's prompt (answer it with `ChatClient::answer_survey`) or the visitor's answer.
-    pub survey: Option<model::MessageSurvey>,
-    /// Files and images, in the sender's order (an outgoing one keeps its local copy's path).
-    pub attachments: Vec<MessageAttachment>,
-}
 
 pub(crate) fn author_kind_str(kind: AuthorKind) -> &'static str {
     match kind {
@@ -344,6 +309,26 @@ pub fn advance_cursor(tx: &Transaction<'_>, conversation_id: &str) -> Result<u64
     Ok(cursor)
 }
 
+/// The metadata of attachment `attachment_id`, from the message that carries it.
+pub fn attachment(conn: &Connection, attachment_id: &str) -> Result<Option<MessageAttachment>> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT j.value FROM messages m, json_each(m.attachments) j
+             WHERE m.attachments IS NOT NULL AND json_extract(j.value, '$.id') = ?1 LIMIT 1",
+            [attachment_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+/// The newest stored `seq` of a conversation (0 when none).
+pub fn newest_seq(conn: &Connection, conversation_id: &str) -> Result<u64> {
+    Ok(conn
+        .prepare_cached("SELECT IFNULL(MAX(seq), 0) FROM messages WHERE conversation_id = ?1")?
+        .query_row([conversation_id], |r| r.get(0))?)
+}
+
 /// The survey prompt stored at `seq` of the conversation.
 pub fn survey_prompt(conn: &Connection, conversation_id: &str, seq: u64) -> Result<Option<SurveyPrompt>> {
     let json: Option<Option<String>> = conn
@@ -507,7 +492,7 @@ mod tests {
             .read(|c| {
                 for i in 0..6u64 {
                     let id = if i % 2 == 0 { "c1" } else { "c2" };
-                    crate::store::conversations::last_seq_of(c, id)?;
+                    crate::sync::tables::conversations::last_seq_of(c, id)?;
                     count_in_range(c, id, i, i + 10)?;
                     // `None` also reads the conversation's local echoes.
                     page(c, id, if i < 3 { None } else { Some(i) }, 10 + i as u32)?;
