@@ -35,7 +35,7 @@ trap cleanup EXIT
 
 mkfifo "$WORK/out"
 # Rate limits raised far above schemathesis's pace: it sends thousands of requests a minute, all from 127.0.0.1 and
-# with one visitor token, which the defaults (server/README.md, "Abuse limits") would refuse with 429 — documented in
+# with one visitor token and one agent token, which the defaults (server/README.md, "Abuse limits") would refuse with 429 — documented in
 # /openapi.json, but a refused valid request fails the check that valid data is accepted. The limits act in their own
 # tests (server/tests/cases/limits*.rs); here every operation must reach its handler.
 RAISED=1000000/1m
@@ -43,7 +43,7 @@ RAISED=1000000/1m
   --limit-visitor-creates-per-address "$RAISED" --limit-visitor-creates-per-app "$RAISED" \
   --limit-identifies-per-address "$RAISED" --limit-sends-per-visitor "$RAISED" --limit-typing-per-visitor "$RAISED" \
   --limit-reads-per-visitor "$RAISED" --limit-kb-searches-per-visitor "$RAISED" \
-  --limit-uploads-per-visitor "$RAISED" \
+  --limit-uploads-per-visitor "$RAISED" --limit-sends-per-app "$RAISED" --limit-agent-writes-per-agent "$RAISED" \
   >"$WORK/out" 2>"$WORK/server.log" &
 SERVER_PID=$!
 exec 3<"$WORK/out"

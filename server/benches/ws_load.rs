@@ -268,13 +268,15 @@ async fn server_run(n: usize, rate: f64, secs: u64) -> (Summary, Summary) {
         seed: Some(seed),
         settings: chatflow_server::Settings {
             ws_queue_frames: 4096,
-            // All N visitors are created from one address in a few seconds: the load, not the limit, is measured.
+            // All N visitors are created from one address in a few seconds: the load, not the limits, is measured.
             limits: chatflow_server::limits::LimitSettings {
                 visitor_creates_per_address: chatflow_server::limits::gcra::Rate::new(
                     1_000_000,
                     Duration::from_secs(1),
                 ),
                 visitor_creates_per_app: chatflow_server::limits::gcra::Rate::new(1_000_000, Duration::from_secs(1)),
+                // N visitors of one app send together: the app's send budget would be the bottleneck.
+                sends_per_app: chatflow_server::limits::gcra::Rate::new(1_000_000, Duration::from_secs(1)),
                 ..Default::default()
             },
             ..Default::default()

@@ -12,12 +12,12 @@ use chatflow_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::auth::AgentAuth;
 use crate::conversations::agent_ref;
 use crate::domain;
 use crate::domain::messages::NewMessage;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
+use crate::limits::{AgentWrite, AgentWriteLimited};
 use crate::messages::{publish_appended, validate_body_with, validate_client_id};
 use crate::state::AppState;
 use crate::store::attachments::Owner;
@@ -54,11 +54,12 @@ fn app_conversation(s: &dyn Store, agent: &AgentRecord, id: &str) -> Result<Conv
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found (also another app's conversation)", body = ErrorBody),
         (status = 409, description = "idempotency_conflict", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn reply(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AgentReplyRequest>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
@@ -113,11 +114,12 @@ pub async fn reply(
         (status = 400, description = "invalid_body, invalid_field", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn read(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     ApiJson(receipt): ApiJson<ReadReceipt>,
 ) -> Result<StatusCode, ApiError> {
@@ -147,11 +149,12 @@ pub async fn read(
         (status = 400, description = "invalid_body", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn typing(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TypingRequest>,
 ) -> Result<StatusCode, ApiError> {
@@ -185,11 +188,12 @@ pub async fn typing(
         (status = 200, description = "Stored", body = AgentPresence),
         (status = 400, description = "invalid_body", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn presence(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiJson(p): ApiJson<AgentPresence>,
 ) -> Result<Json<AgentPresence>, ApiError> {
     let agent = auth.agent;

@@ -103,6 +103,9 @@ struct Cli {
     /// Messages one visitor may send (REST and realtime socket together).
     #[arg(long, env = "CHATFLOW_LIMIT_SENDS_PER_VISITOR", value_name = "RATE", default_value = "20/10s")]
     limit_sends_per_visitor: Rate,
+    /// Messages all the visitors of one app may send together (REST and socket), checked after the visitor's own limit.
+    #[arg(long, env = "CHATFLOW_LIMIT_SENDS_PER_APP", value_name = "RATE", default_value = "300/10s")]
+    limit_sends_per_app: Rate,
     /// Typing notices from one visitor (REST and socket).
     #[arg(long, env = "CHATFLOW_LIMIT_TYPING_PER_VISITOR", value_name = "RATE", default_value = "20/10s")]
     limit_typing_per_visitor: Rate,
@@ -115,6 +118,15 @@ struct Cli {
     /// Files one visitor may declare for upload (`POST /v1/uploads`).
     #[arg(long, env = "CHATFLOW_LIMIT_UPLOADS_PER_VISITOR", value_name = "RATE", default_value = "20/1m")]
     limit_uploads_per_visitor: Rate,
+    /// Writes one agent may make (every non-GET `/v1/agent/...` route but sign-in, sign-out and upload chunks).
+    #[arg(long, env = "CHATFLOW_LIMIT_AGENT_WRITES_PER_AGENT", value_name = "RATE", default_value = "120/1m")]
+    limit_agent_writes_per_agent: Rate,
+    /// Failed sign-ins for one email: N failures within PERIOD lock it until the oldest is PERIOD old.
+    #[arg(long, env = "CHATFLOW_LIMIT_SIGN_IN_FAILURES_PER_EMAIL", value_name = "RATE", default_value = "5/15m")]
+    limit_sign_in_failures_per_email: Rate,
+    /// Failed sign-ins from one client address, whatever the emails (same model).
+    #[arg(long, env = "CHATFLOW_LIMIT_SIGN_IN_FAILURES_PER_ADDRESS", value_name = "RATE", default_value = "20/15m")]
+    limit_sign_in_failures_per_address: Rate,
     /// Frames a client may send on one WebSocket (visitor realtime and agent feed).
     #[arg(long, env = "CHATFLOW_LIMIT_WS_FRAMES_PER_SOCKET", value_name = "RATE", default_value = "100/10s")]
     limit_ws_frames_per_socket: Rate,
@@ -291,10 +303,14 @@ fn main() -> ExitCode {
                     visitor_creates_per_app: cli.limit_visitor_creates_per_app,
                     identifies_per_address: cli.limit_identifies_per_address,
                     sends_per_visitor: cli.limit_sends_per_visitor,
+                    sends_per_app: cli.limit_sends_per_app,
                     typing_per_visitor: cli.limit_typing_per_visitor,
                     reads_per_visitor: cli.limit_reads_per_visitor,
                     kb_searches_per_visitor: cli.limit_kb_searches_per_visitor,
                     uploads_per_visitor: cli.limit_uploads_per_visitor,
+                    agent_writes_per_agent: cli.limit_agent_writes_per_agent,
+                    sign_in_failures_per_email: cli.limit_sign_in_failures_per_email,
+                    sign_in_failures_per_address: cli.limit_sign_in_failures_per_address,
                     ws_frames_per_socket: cli.limit_ws_frames_per_socket,
                     ws_max_frame_bytes: cli.ws_max_frame_bytes.max(1024),
                     header_timeout: Duration::from_secs(cli.header_timeout_secs.max(1)),

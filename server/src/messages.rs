@@ -94,7 +94,7 @@ pub async fn send_visitor_message(
     client_message_id: String,
     req: SendMessageRequest,
 ) -> Result<(Message, bool), ApiError> {
-    state.limits.check(Action::Send, &visitor.id)?;
+    state.limits.check_send(&visitor.app_id, &visitor.id)?;
     validate_client_id("client_message_id", &client_message_id)?;
     validate_body_with(&req.body, !req.attachments.is_empty())?;
     if let Some(q) = &req.quick_reply_id {
@@ -252,7 +252,8 @@ pub fn paging(q: &MessagesQuery) -> Result<(Paging, u32), ApiError> {
         (status = 409, description = "idempotency_conflict", body = ErrorBody),
         (status = 413, description = "payload_too_large", body = ErrorBody),
         (status = 429, description = "rate_limited: the visitor's message budget (`--limit-sends-per-visitor`, 20 per \
-            10 s, REST and socket together) is spent; send the same request again after `Retry-After` seconds",
+            10 s, REST and socket together) or its app's (`--limit-sends-per-app`, 300 per 10 s, all its visitors \
+            together) is spent; send the same request again after `Retry-After` seconds",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]

@@ -62,7 +62,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// "Now" for every handler (see `clock`): the wall clock, or a settable one with `--fake-clock`.
     pub clock: Clock,
-    /// Failed sign-ins per email and per client address (in memory: one node; see docs/agent-inbox.md).
+    /// Failed sign-ins per email and per client address (`--limit-sign-in-failures-*`; in memory: one node).
     pub login_limiter: Arc<crate::accounts::limiter::LoginLimiter>,
     /// Request and frame rates by visitor, address and app (`crate::limits`).
     pub limits: Arc<crate::limits::Limits>,
@@ -88,6 +88,10 @@ impl AppState {
         feed.attach(store.as_ref(), settings.feed_retention_events);
         let clock = if settings.fake_clock { Clock::fake() } else { Clock::system() };
         let limits = crate::limits::Limits::new(settings.limits.clone());
+        let login_limiter = Arc::new(crate::accounts::limiter::LoginLimiter::new(
+            settings.limits.sign_in_failures_per_email,
+            settings.limits.sign_in_failures_per_address,
+        ));
         Self {
             limits,
             store,
@@ -95,7 +99,7 @@ impl AppState {
             feed,
             settings: Arc::new(settings),
             clock,
-            login_limiter: Arc::default(),
+            login_limiter,
             blobs: Arc::new(crate::blobs::Unconfigured),
             partial_dir: std::path::PathBuf::new(),
             uploads_in_flight: Arc::default(),

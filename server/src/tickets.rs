@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath, ApiQuery, NoBody};
 use crate::inbox::app_conversation;
 use crate::inbox::views::channel_label;
+use crate::limits::{AgentWrite, AgentWriteLimited};
 use crate::state::AppState;
 use crate::store::inbox::{HelpDeskScope, HelpDeskSetting, TicketRecord, TicketStatus, TicketUpdate, DEFAULT_PIPELINE};
 use crate::store::{Put, StoreError};
@@ -235,11 +236,12 @@ pub async fn get(
         (status = 400, description = "invalid_body, invalid_field", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn update(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<i64>,
     ApiJson(patch): ApiJson<TicketPatch>,
 ) -> Result<Json<Ticket>, ApiError> {
@@ -275,11 +277,12 @@ pub async fn update(
         (status = 400, description = "invalid_body (a body was sent)", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn create_for_conversation(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     _: NoBody,
 ) -> Result<(StatusCode, Json<Ticket>), ApiError> {

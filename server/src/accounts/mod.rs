@@ -89,10 +89,6 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestParts {
     }
 }
 
-fn rate_limited(seconds: u64) -> Response {
-    ApiError::rate_limited(format!("too many failed sign-ins: try again in {seconds} seconds"), seconds).into_response()
-}
-
 #[utoipa::path(
     post,
     path = "/v1/agent/login",
@@ -100,14 +96,17 @@ fn rate_limited(seconds: u64) -> Response {
     description = "Signs an agent in to the web inbox. Sets the `cf_agent_session` cookie (HttpOnly, SameSite=Strict, \
         Path=/, Secure behind https with `--trust-proxy`) and answers the CSRF token to send as `X-CSRF-Token` with \
         every request that is not GET/HEAD. An unknown email, a wrong password and a disabled agent get the same \
-        401. After 5 failures for an email or 20 from an address within 15 minutes: 429 with `Retry-After`.",
+        401. After 5 failures for an email or 20 from an address within 15 minutes \
+        (`--limit-sign-in-failures-per-email`, `--limit-sign-in-failures-per-address`): 429 with `Retry-After` until \
+        the oldest of them is 15 minutes old, even with the right password.",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = SessionBody),
         (status = 400, description = "invalid_body; invalid_field when the email and password match agents of \
             several apps (give `app_id`)", body = ErrorBody),
         (status = 401, description = "invalid_credentials", body = ErrorBody),
-        (status = 429, description = "rate_limited (`Retry-After`: seconds)", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many failed sign-ins for this email or from this address",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn login(
@@ -116,9 +115,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let keys = Keys::new(&req.email, &client_address(&parts, &state));
-    if let Some(seconds) = state.login_limiter.retry_after(&keys, state.now_ms()) {
-        return Ok(rate_limited(seconds));
-    }
+    state.login_limiter.check(&keys, state.now_ms())?;
     let LoginRequest { email, password, app_id } = req;
     let outcome = state.db(move |s| agents::login(s, &email, &password, app_id.as_deref())).await?;
     let agent = match outcome {

@@ -11,6 +11,7 @@ use crate::auth::{AgentAuth, VisitorAuth};
 use crate::domain::attachments::{check_declaration, expires_at, same_declaration};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
+use crate::limits::{AgentWrite, AgentWriteLimited};
 use crate::state::AppState;
 use crate::store::attachments::UploadRecord;
 use crate::store::Put;
@@ -148,11 +149,12 @@ pub async fn visitor_declare(
         (status = 409, description = "idempotency_conflict (the id names another file)", body = ErrorBody),
         (status = 413, description = "file_too_large (above the app's limit)", body = ErrorBody),
         (status = 415, description = "unsupported_media_type (declared type not accepted)", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn agent_declare(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiJson(req): ApiJson<UploadRequest>,
 ) -> Result<(StatusCode, Json<UploadStatus>), ApiError> {
     declare(state, (&auth).into(), req).await

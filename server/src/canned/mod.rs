@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::auth::AgentAuth;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
+use crate::limits::{AgentWrite, AgentWriteLimited};
 use crate::state::AppState;
 use crate::store::agent::CannedRecord;
 
@@ -148,11 +149,12 @@ pub async fn list(State(state): State<AppState>, auth: AgentAuth) -> Result<Json
             body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 409, description = "conflict: the shortcut is taken in this app", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiJson(input): ApiJson<CannedInput>,
 ) -> Result<(StatusCode, Json<CannedResponse>), ApiError> {
     validate(&input)?;
@@ -182,11 +184,12 @@ pub async fn create(
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found (also another app's)", body = ErrorBody),
         (status = 409, description = "conflict: the shortcut is taken in this app", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn update(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<CannedInput>,
 ) -> Result<Json<CannedResponse>, ApiError> {
@@ -213,11 +216,12 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found (also another app's)", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let (app_id, key) = (auth.agent.app_id, id.clone());

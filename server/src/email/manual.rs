@@ -8,11 +8,11 @@ use chatflow_protocol::{ErrorBody, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 use super::settings::check_address;
-use crate::auth::AgentAuth;
 use crate::domain::email::{send_transcript, ManualRefusal};
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
 use crate::inbox::app_conversation;
+use crate::limits::{AgentWrite, AgentWriteLimited};
 use crate::state::AppState;
 use crate::store::email::EmailState;
 
@@ -82,11 +82,12 @@ fn checked(req: TranscriptEmailRequest) -> Result<(Vec<String>, Option<String>),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 403, description = "forbidden (still open, started by a bot, or no SMTP settings)", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn send(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TranscriptEmailRequest>,
 ) -> Result<(StatusCode, Json<TranscriptEmailQueued>), ApiError> {

@@ -18,6 +18,7 @@ use crate::domain;
 use crate::domain::inbox::CloseOutcome;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath, NoBody};
+use crate::limits::{AgentWrite, AgentWriteLimited};
 use crate::state::AppState;
 
 /// `POST /v1/agent/conversations/{id}/assign` body: either `{"agent_id": …}` or `{"team_id": …}`, never both.
@@ -74,11 +75,12 @@ fn row_response(row: AgentConversationSummary) -> Json<AgentConversationSummary>
             such agent or team in this app)", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn assign(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> Result<Json<AgentConversationSummary>, ApiError> {
@@ -115,11 +117,12 @@ pub async fn assign(
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 403, description = "forbidden (not a bot conversation)", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn take_over(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     _: NoBody,
 ) -> Result<Json<AgentConversationSummary>, ApiError> {
@@ -170,11 +173,12 @@ pub async fn take_over(
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 403, description = "forbidden (bot conversation active less than 30 minutes ago)", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn close(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     _: NoBody,
 ) -> Result<Json<Conversation>, ApiError> {
@@ -263,11 +267,12 @@ async fn set_flag(
         (status = 400, description = "invalid_body (a body was sent)", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn block(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     _: NoBody,
 ) -> Result<Json<AgentConversationSummary>, ApiError> {
@@ -285,11 +290,12 @@ pub async fn block(
         (status = 200, description = "The conversation's inbox row", body = AgentConversationSummary),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn unblock(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AgentConversationSummary>, ApiError> {
     set_flag(&state, auth, id, Flag::Blocked(false)).await
@@ -307,11 +313,12 @@ pub async fn unblock(
         (status = 400, description = "invalid_body (a body was sent)", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn spam(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     _: NoBody,
 ) -> Result<Json<AgentConversationSummary>, ApiError> {
@@ -329,11 +336,12 @@ pub async fn spam(
         (status = 200, description = "The conversation's inbox row", body = AgentConversationSummary),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn unspam(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AgentConversationSummary>, ApiError> {
     set_flag(&state, auth, id, Flag::Spam(false)).await
@@ -353,11 +361,12 @@ pub async fn unspam(
         (status = 400, description = "invalid_body (a body was sent)", body = ErrorBody),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn unlink_contact(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     _: NoBody,
 ) -> Result<Json<AgentConversationSummary>, ApiError> {
@@ -376,11 +385,12 @@ pub async fn unlink_contact(
         (status = 204, description = "Deleted"),
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let agent = auth.agent;

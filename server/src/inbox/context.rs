@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::http::{ApiPath, ApiQuery, NoBody};
 use crate::kb::query::FtsQuery;
 use crate::kb::ranked_search;
+use crate::limits::{AgentWrite, AgentWriteLimited};
 use crate::state::AppState;
 use crate::store::inbox::{InboxQuery, InboxView};
 use crate::tickets::Ticket;
@@ -200,11 +201,12 @@ pub async fn counts(State(state): State<AppState>, auth: AgentAuth) -> Result<Js
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 409, description = "conflict: the conversation is not closed", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn reopen(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     _: NoBody,
 ) -> Result<Json<AgentConversationSummary>, ApiError> {

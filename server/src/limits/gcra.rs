@@ -93,6 +93,12 @@ impl Bucket {
         Ok(())
     }
 
+    /// Gives back the request last taken (one interval of the TAT), as if it had never come. At rest the bucket
+    /// stays at rest: a TAT in the past means the same whatever its value.
+    pub fn refund(&mut self, rate: &Rate) {
+        self.tat_us -= rate.interval_us();
+    }
+
     /// A bucket at rest (full burst again) is the same as no bucket: it can be forgotten.
     fn idle(&self, now_us: i64) -> bool {
         self.tat_us <= now_us
@@ -154,6 +160,14 @@ impl KeyedLimiter {
         taken
     }
 
+    /// Gives back the request `key` last had admitted (a later check refused what it was for).
+    pub fn refund(&self, key: &str) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(bucket) = state.buckets.get_mut(key) {
+            bucket.refund(&self.rate);
+        }
+    }
+
     /// Keys currently tracked.
     pub fn len(&self) -> usize {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).buckets.len()
@@ -202,6 +216,19 @@ mod tests {
             assert_eq!(b.take(&rate, rested), Ok(()));
         }
         assert!(b.take(&rate, rested).is_err());
+    }
+
+    #[test]
+    fn a_refund_gives_back_exactly_one_request() {
+        let l = KeyedLimiter::new(Rate::new(2, Duration::from_secs(10)));
+        assert!(l.check("a", 0).is_ok());
+        assert!(l.check("a", 0).is_ok());
+        assert!(l.check("a", 0).is_err());
+        l.refund("a");
+        assert!(l.check("a", 0).is_ok(), "the refunded request's room is back");
+        assert!(l.check("a", 0).is_err(), "and only that one");
+        l.refund("unknown");
+        assert!(l.check("unknown", 0).is_ok());
     }
 
     #[test]

@@ -1,12 +1,13 @@
-//! Abuse limits: how often one visitor, one client address or one app may do a thing, the realtime sockets' frame
-//! size and rate, and how long a client may take to send a request's header and body.
+//! Abuse limits: how often one visitor, one client address, one app or one agent may do a thing, the realtime
+//! sockets' frame size and rate, and how long a client may take to send a request's header and body.
 //!
 //! Every rate is a GCRA bucket (`gcra`) per key, in memory (one node; several nodes would share them through the
 //! database or a cache, not built yet). A refused request is answered 429 `rate_limited` with `Retry-After`; over
 //! the realtime socket a refused `send` is a `nack` (other frames an `error`) whose error carries `retry_after_secs`.
-//! Sign-ins have their own limiter (`accounts::limiter`): it counts failures, not attempts.
+//! Sign-ins have their own limiter (`accounts::limiter`, its rates set here): it counts failures, not attempts.
 //!
-//! The rules live here; handlers call one `check_*` and return its refusal. Settings: docs in server/README.md.
+//! The rules live here; handlers call one `check_*` and return its refusal, and the agents' write routes take the
+//! `AgentWrite` extractor. Settings: docs in server/README.md.
 
 pub mod gcra;
 pub mod serve;
@@ -16,10 +17,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use chatflow_protocol::limits::MAX_WS_FRAME_BYTES;
 
+use crate::auth::AgentAuth;
 use crate::error::ApiError;
 use gcra::{Bucket, KeyedLimiter, Rate};
 
@@ -34,6 +36,8 @@ pub struct LimitSettings {
     pub identifies_per_address: Rate,
     /// Messages sent per visitor (REST `PUT` and socket `send` together).
     pub sends_per_visitor: Rate,
+    /// Messages sent by all the visitors of one app together (checked after the visitor's own budget).
+    pub sends_per_app: Rate,
     /// Typing notices per visitor (REST and socket).
     pub typing_per_visitor: Rate,
     /// Read receipts per visitor (REST and socket).
@@ -42,6 +46,12 @@ pub struct LimitSettings {
     pub kb_searches_per_visitor: Rate,
     /// Files declared per visitor (`POST /v1/uploads`; a declaration repeated by `upload_id` counts again).
     pub uploads_per_visitor: Rate,
+    /// Writes per agent: every non-GET `/v1/agent/...` route but sign-in, sign-out and upload chunks.
+    pub agent_writes_per_agent: Rate,
+    /// Failed sign-ins per email: `count` failures within `period` lock it (a window of failures, not GCRA).
+    pub sign_in_failures_per_email: Rate,
+    /// Failed sign-ins per client address, whatever the emails (same model).
+    pub sign_in_failures_per_address: Rate,
     /// Frames a client may send on one WebSocket (visitor realtime and agent feed), whatever they are.
     pub ws_frames_per_socket: Rate,
     /// Largest WebSocket message (and frame) a client may send; a larger one closes the socket (1009).
@@ -60,10 +70,14 @@ impl Default for LimitSettings {
             visitor_creates_per_app: rate(600, 60),
             identifies_per_address: rate(30, 60),
             sends_per_visitor: rate(20, 10),
+            sends_per_app: rate(300, 10),
             typing_per_visitor: rate(20, 10),
             reads_per_visitor: rate(30, 10),
             kb_searches_per_visitor: rate(30, 10),
             uploads_per_visitor: rate(20, 60),
+            agent_writes_per_agent: rate(120, 60),
+            sign_in_failures_per_email: rate(5, 15 * 60),
+            sign_in_failures_per_address: rate(20, 15 * 60),
             ws_frames_per_socket: rate(100, 10),
             ws_max_frame_bytes: MAX_WS_FRAME_BYTES,
             header_timeout: Duration::from_secs(10),
@@ -77,11 +91,12 @@ impl Default for LimitSettings {
 pub enum Action {
     CreateVisitor,
     Identify,
-    Send,
     Typing,
     Read,
     KbSearch,
     Upload,
+    /// A write of an agent (`AgentWrite`).
+    AgentWrite,
 }
 
 /// The live limiters (shared by every handler and socket of the server).
@@ -92,10 +107,12 @@ pub struct Limits {
     visitor_creates_per_app: KeyedLimiter,
     identifies_per_address: KeyedLimiter,
     sends: KeyedLimiter,
+    sends_per_app: KeyedLimiter,
     typing: KeyedLimiter,
     reads: KeyedLimiter,
     kb_searches: KeyedLimiter,
     uploads: KeyedLimiter,
+    agent_writes: KeyedLimiter,
     /// Rates are real time, not the product clock: `--fake-clock` pins "now" for the product, never the limits.
     epoch: Instant,
 }
@@ -107,10 +124,12 @@ impl Limits {
             visitor_creates_per_app: KeyedLimiter::new(settings.visitor_creates_per_app),
             identifies_per_address: KeyedLimiter::new(settings.identifies_per_address),
             sends: KeyedLimiter::new(settings.sends_per_visitor),
+            sends_per_app: KeyedLimiter::new(settings.sends_per_app),
             typing: KeyedLimiter::new(settings.typing_per_visitor),
             reads: KeyedLimiter::new(settings.reads_per_visitor),
             kb_searches: KeyedLimiter::new(settings.kb_searches_per_visitor),
             uploads: KeyedLimiter::new(settings.uploads_per_visitor),
+            agent_writes: KeyedLimiter::new(settings.agent_writes_per_agent),
             settings,
             epoch: Instant::now(),
         })
@@ -135,16 +154,31 @@ impl Limits {
             .map_err(|wait| refusal("visitors created for this app", self.visitor_creates_per_app.rate(), wait))
     }
 
-    /// `action` by `key`: the visitor id for visitor actions, the client address for `Identify`.
+    /// A message from `visitor_id` of `app_id` (REST or socket): the visitor's budget first, then the app's. A send
+    /// its visitor's budget refuses never reaches the app's, so one flooding visitor does not spend its app's budget
+    /// for the others; a send the app's budget refuses gives the visitor's token back: a refused send counts nowhere.
+    pub fn check_send(&self, app_id: &str, visitor_id: &str) -> Result<(), ApiError> {
+        let now = self.now_us();
+        self.sends
+            .check(visitor_id, now)
+            .map_err(|wait| refusal("messages sent by this visitor", self.sends.rate(), wait))?;
+        self.sends_per_app.check(app_id, now).map_err(|wait| {
+            self.sends.refund(visitor_id);
+            refusal("messages sent by this app's visitors", self.sends_per_app.rate(), wait)
+        })
+    }
+
+    /// `action` by `key`: the visitor id for visitor actions, the client address for `Identify`, the agent id for
+    /// `AgentWrite`.
     pub fn check(&self, action: Action, key: &str) -> Result<(), ApiError> {
         let (limiter, what) = match action {
             Action::CreateVisitor => (&self.visitor_creates_per_address, "visitors created from this address"),
             Action::Identify => (&self.identifies_per_address, "identify requests from this address"),
-            Action::Send => (&self.sends, "messages sent by this visitor"),
             Action::Typing => (&self.typing, "typing notices from this visitor"),
             Action::Read => (&self.reads, "read receipts from this visitor"),
             Action::KbSearch => (&self.kb_searches, "knowledge-base searches by this visitor"),
             Action::Upload => (&self.uploads, "files declared by this visitor"),
+            Action::AgentWrite => (&self.agent_writes, "actions by this agent"),
         };
         limiter.check(key, self.now_us()).map_err(|wait| refusal(what, limiter.rate(), wait))
     }
@@ -179,7 +213,7 @@ pub fn is_too_large(e: &axum::Error) -> bool {
 }
 
 /// The 429: what was limited, the limit, and when to retry (whole seconds, rounded up).
-fn refusal(what: &str, rate: Rate, wait: Duration) -> ApiError {
+pub(crate) fn refusal(what: &str, rate: Rate, wait: Duration) -> ApiError {
     let seconds = wait.as_millis().div_ceil(1000).max(1) as u64;
     ApiError::rate_limited(format!("too many {what} (limit {rate}): retry in {seconds} s"), seconds)
 }
@@ -196,10 +230,35 @@ pub fn client_address(parts: &Parts, trust_proxy: bool) -> String {
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default()
 }
 
+/// Extractor of the agents' write routes: the agent (`AgentAuth`), once its write budget (`agent_writes_per_agent`)
+/// admitted the request. Counted before the path and body are read, so a flood of invalid requests is held back
+/// too; the agents' reads take `AgentAuth` and are not counted.
+pub struct AgentWrite(pub AgentAuth);
+
+impl FromRequestParts<crate::state::AppState> for AgentWrite {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, Self::Rejection> {
+        let auth = AgentAuth::from_request_parts(parts, state).await?;
+        state.limits.check(Action::AgentWrite, &auth.agent.id)?;
+        Ok(AgentWrite(auth))
+    }
+}
+
+/// OpenAPI: the refusal every agent write route documents (`responses(..., AgentWriteLimited)`).
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 429,
+    description = "rate_limited: the agent's write budget (`--limit-agent-writes-per-agent`, 120 per minute, every \
+        agent write route together) is spent; retry after `Retry-After` seconds",
+    headers(("Retry-After" = u64, description = "Seconds to wait"))
+)]
+pub struct AgentWriteLimited(pub chatflow_protocol::ErrorBody);
+
 /// Extractor: the client's address (see `client_address`).
 pub struct ClientAddress(pub String);
 
-impl axum::extract::FromRequestParts<crate::state::AppState> for ClientAddress {
+impl FromRequestParts<crate::state::AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, Self::Rejection> {
@@ -242,5 +301,30 @@ mod tests {
         let e = l.check_visitor_create("app", "10.0.0.3").unwrap_err();
         assert!(e.message.contains("for this app"), "{}", e.message);
         assert!(l.check_visitor_create("other", "10.0.0.4").is_ok());
+    }
+
+    #[test]
+    fn sends_are_counted_per_visitor_first_then_per_app_and_a_refusal_counts_once_at_most() {
+        let settings = LimitSettings {
+            sends_per_visitor: Rate::new(2, Duration::from_secs(60)),
+            sends_per_app: Rate::new(3, Duration::from_secs(60)),
+            ..LimitSettings::default()
+        };
+        let l = Limits::new(settings);
+        assert!(l.check_send("app", "v1").is_ok());
+        assert!(l.check_send("app", "v1").is_ok());
+        // Refused by v1's own budget: the app's is not touched.
+        for _ in 0..5 {
+            let e = l.check_send("app", "v1").unwrap_err();
+            assert!(e.message.contains("messages sent by this visitor (limit 2/1m)"), "{}", e.message);
+        }
+        assert!(l.check_send("app", "v2").is_ok(), "the app's third");
+        // Refused by the app's budget: v3's own token is given back.
+        let e = l.check_send("app", "v3").unwrap_err();
+        assert!(e.message.contains("messages sent by this app's visitors (limit 3/1m)"), "{}", e.message);
+        assert_eq!(e.retry_after_secs, Some(20));
+        assert!(l.check_send("other", "v3").is_ok());
+        assert!(l.check_send("other", "v3").is_ok(), "v3's refused send did not count against it");
+        assert!(l.check_send("other", "v3").is_err());
     }
 }

@@ -17,6 +17,7 @@ use crate::domain::notes::NewNote;
 use crate::error::ApiError;
 use crate::http::{ApiJson, ApiPath};
 use crate::inbox::app_conversation;
+use crate::limits::{AgentWrite, AgentWriteLimited};
 use crate::messages::{validate_body, validate_client_id};
 use crate::state::AppState;
 use crate::store::agent::NoteRecord;
@@ -85,11 +86,12 @@ pub struct NoteList {
         (status = 401, description = "unauthenticated, invalid_token", body = ErrorBody),
         (status = 404, description = "not_found (also another app's conversation)", body = ErrorBody),
         (status = 409, description = "idempotency_conflict (client id reused for another note)", body = ErrorBody),
+        AgentWriteLimited,
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
-    auth: AgentAuth,
+    AgentWrite(auth): AgentWrite,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<NoteRequest>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {

@@ -1,6 +1,10 @@
 //! Abuse limits (server/src/limits): each `--limit-*` setting, set low, refuses the request past it with 429
 //! `rate_limited`, `Retry-After` and a message naming what was limited; over the realtime socket, a `nack` or an
-//! `error` frame with `retry_after_secs`. What other visitors, addresses and apps do is not affected.
+//! `error` frame with `retry_after_secs`. What other visitors, addresses and apps do is not affected. A value that is
+//! not a rate stops the server at startup. The agents' limits are in `limits_agents.rs`.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use chatflow_protocol::{ClientFrame, ErrorCode, ServerFrame};
 use serde_json::json;
@@ -10,7 +14,7 @@ use super::feed_util::Feed;
 use crate::support::*;
 
 /// Asserts a documented 429: code, `Retry-After` in whole seconds (also in the body), a message naming `what`.
-fn assert_limited(r: &Reply, what: &str) -> u64 {
+pub(super) fn assert_limited(r: &Reply, what: &str) -> u64 {
     assert_eq!(r.status, 429, "{:?}", r.body);
     assert_eq!(r.code(), "rate_limited");
     let message = r.body["message"].as_str().unwrap_or_default();
@@ -127,6 +131,93 @@ async fn sends_are_limited_per_visitor_over_rest_and_the_socket_together() {
     let (_, other) = api.visitor(ACME).await;
     let other_conv = api.open(&other, FLOW_OVERFLOW).await;
     assert_eq!(api.send(&other, &other_conv, "x", "hello").await.status, 201);
+}
+
+fn send_frame(conversation: &str, id: &str) -> ClientFrame {
+    ClientFrame::Send {
+        conversation_id: conversation.into(),
+        client_message_id: id.into(),
+        body: "hi".into(),
+        quick_reply_id: None,
+        survey_answer: None,
+        attachments: vec![],
+    }
+}
+
+/// The socket's answer to the `send` of `id`: `Ok` for an ack, the error of a nack.
+async fn send_outcome(ws: &mut Ws, id: &str) -> Result<(), chatflow_protocol::ErrorBody> {
+    loop {
+        match ws.recv().await {
+            ServerFrame::Ack { client_message_id, .. } if client_message_id == id => return Ok(()),
+            ServerFrame::Nack { client_message_id, error } if client_message_id == id => return Err(error),
+            ServerFrame::Ack { .. } | ServerFrame::Nack { .. } => panic!("an answer to another send"),
+            _ => continue,
+        }
+    }
+}
+
+fn visitor_messages(r: &Reply) -> usize {
+    r.body["messages"].as_array().unwrap().iter().filter(|m| m["author"]["kind"] == "visitor").count()
+}
+
+#[tokio::test]
+async fn sends_are_limited_per_app_across_its_visitors_over_rest_and_the_socket() {
+    let server = TestServer::start_with(&["--limit-sends-per-app", "3/1m"]);
+    let api = server.api();
+    let mut visitors = Vec::new();
+    for _ in 0..3 {
+        let (_, token) = api.visitor(ACME).await;
+        let conv = api.open(&token, FLOW_OVERFLOW).await;
+        visitors.push((token, conv));
+    }
+    let [(a, a_conv), (b, b_conv), (c, c_conv)] = &visitors[..] else { unreachable!() };
+    for id in ["a1", "a2"] {
+        assert_eq!(api.send(a, a_conv, id, "hi").await.status, 201);
+    }
+    let mut ws = Ws::connect(&server, b).await;
+    hello(&mut ws).await;
+    ws.send(&send_frame(b_conv, "b1")).await;
+    assert_eq!(send_outcome(&mut ws, "b1").await, Ok(()), "the app's third message");
+    // Each visitor is far below its own limit (20 per 10 s): the app's budget is what refuses.
+    ws.send(&send_frame(b_conv, "b2")).await;
+    let error = send_outcome(&mut ws, "b2").await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::RateLimited);
+    assert!(error.retry_after_secs.is_some_and(|s| (1..=20).contains(&s)), "{error:?}");
+    assert!(error.message.contains("messages sent by this app's visitors (limit 3/1m)"), "{}", error.message);
+    let before = server.table_counts();
+    let wait =
+        assert_limited(&api.send(c, c_conv, "c1", "hi").await, "messages sent by this app's visitors (limit 3/1m)");
+    assert!((1..=20).contains(&wait), "one message every 20 s: {wait}");
+    assert_eq!(server.table_counts(), before, "a refused send stores nothing");
+    assert_eq!(visitor_messages(&api.messages(b, b_conv, "").await), 1);
+    assert_eq!(visitor_messages(&api.messages(c, c_conv, "").await), 0);
+    // Another app has its own budget.
+    let (_, g) = api.visitor(GLOBEX).await;
+    let g_conv = api.open(&g, FLOW_GLOBEX).await;
+    assert_eq!(api.send(&g, &g_conv, "g1", "hello").await.status, 201);
+}
+
+#[tokio::test]
+async fn a_send_refused_by_one_send_budget_is_not_counted_by_the_other() {
+    // The visitor's budget: 2 a minute (one back every 30 s). The app's: 1 every 2 s, no burst.
+    let server = TestServer::start_with(&["--limit-sends-per-visitor", "2/1m", "--limit-sends-per-app", "1/2s"]);
+    let api = server.api();
+    let (_, a) = api.visitor(ACME).await;
+    let a_conv = api.open(&a, FLOW_OVERFLOW).await;
+    let (_, b) = api.visitor(ACME).await;
+    let b_conv = api.open(&b, FLOW_OVERFLOW).await;
+    assert_eq!(api.send(&a, &a_conv, "a1", "hi").await.status, 201);
+    assert_limited(&api.send(&a, &a_conv, "a2", "hi").await, "messages sent by this app's visitors (limit 1/2s)");
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    // Refused by the app, the send gave the visitor its token back: this is the visitor's second, not its third.
+    assert_eq!(api.send(&a, &a_conv, "a2", "hi").await.status, 201);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    // Refused by its own budget, the visitor's sends never reach the app's: the app's one token is left for b.
+    for id in ["a3", "a4", "a5"] {
+        assert_limited(&api.send(&a, &a_conv, id, "hi").await, "messages sent by this visitor (limit 2/1m)");
+    }
+    assert_eq!(api.send(&b, &b_conv, "b1", "hi").await.status, 201);
+    assert_eq!(visitor_messages(&api.messages(&a, &a_conv, "").await), 2);
 }
 
 #[tokio::test]
@@ -264,4 +355,51 @@ async fn an_agent_feed_flooding_frames_is_closed() {
     }
     feed.send_text("{}").await;
     assert_eq!(feed.closed_with().await, Some(1008), "policy violation");
+}
+
+/// Runs the server binary with `args` and `env`, which it must refuse: returns its stderr.
+fn refused_at_startup(args: &[&str], env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatflow-server"))
+        .arg("--db")
+        .arg(dir.path().join("chatflow.db"))
+        .args(["--bind", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn chatflow-server");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started with {args:?} {env:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "{args:?} {env:?}");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn a_limit_that_is_not_a_rate_stops_the_server_at_startup_naming_the_flag() {
+    for flag in [
+        "--limit-sends-per-app",
+        "--limit-agent-writes-per-agent",
+        "--limit-sign-in-failures-per-email",
+        "--limit-sign-in-failures-per-address",
+    ] {
+        let err = refused_at_startup(&[flag, "0/1s"], &[]);
+        assert!(err.contains(flag) && err.contains("at least one request"), "{flag}: {err}");
+        let err = refused_at_startup(&[flag, "often"], &[]);
+        assert!(err.contains(flag) && err.contains("`often` is not a rate"), "{flag}: {err}");
+    }
+    // The same from the environment: the message still names the flag.
+    let err = refused_at_startup(&[], &[("CHATFLOW_LIMIT_AGENT_WRITES_PER_AGENT", "5/0s")]);
+    assert!(err.contains("--limit-agent-writes-per-agent") && err.contains("at least one request"), "{err}");
+    let err = refused_at_startup(&[], &[("CHATFLOW_LIMIT_SIGN_IN_FAILURES_PER_EMAIL", "5/1d")]);
+    assert!(err.contains("--limit-sign-in-failures-per-email") && err.contains("not a rate"), "{err}");
 }

@@ -24,6 +24,7 @@ mod inbox_util;
 mod inbox_views;
 pub mod kb;
 mod limits;
+mod limits_agents;
 mod limits_flood;
 mod limits_timeouts;
 mod messages;

@@ -35,8 +35,10 @@ pub const FLOW_TEAM: i64 = 7;
 pub const FLOW_GLOBEX: i64 = 101;
 
 /// For tests that send bursts from one visitor (ordering, backlog, feed replay) and are not about rate limits: the
-/// per-visitor send limit (20 per 10 s by default) raised out of their way. The limits' own tests are `limits*.rs`.
-pub const RAISED_SEND_LIMIT: &[&str] = &["--limit-sends-per-visitor", "100000/1s"];
+/// send limits (20 per 10 s per visitor, 300 per 10 s per app by default) raised out of their way. The limits' own
+/// tests are `limits*.rs`.
+pub const RAISED_SEND_LIMIT: &[&str] =
+    &["--limit-sends-per-visitor", "100000/1s", "--limit-sends-per-app", "100000/1s"];
 
 pub fn seed_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/test.json")

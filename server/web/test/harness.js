@@ -23,10 +23,12 @@ export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 export async function startServer(seed = SEED) {
   if (!existsSync(SERVER_BIN)) throw new Error(`${SERVER_BIN} is missing: run \`cargo build -p chatflow-server\``);
   const dir = mkdtempSync(join(tmpdir(), "inbox-web-"));
-  // The page's tests seed conversations and measure bursts faster than one visitor may send (20 per 10 s by
-  // default): the send limit is raised here; the limits have their own tests (server/tests/cases/limits.rs).
+  // The page's tests seed conversations and measure bursts faster than one visitor, one app or one agent may write
+  // (20 per 10 s, 300 per 10 s, 120 a minute by default): those limits are raised here; they have their own tests
+  // (server/tests/cases/limits*.rs).
   const args = ["--db", join(dir, "t.db"), "--bind", "127.0.0.1:0", "--seed", seed];
   args.push("--limit-sends-per-visitor", "1000000/1m", "--limit-typing-per-visitor", "1000000/1m");
+  args.push("--limit-sends-per-app", "1000000/1m", "--limit-agent-writes-per-agent", "1000000/1m");
   const child = spawn(SERVER_BIN, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
