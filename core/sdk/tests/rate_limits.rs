@@ -1,13 +1,14 @@
-//! The send queue against the real server's rate limit (`--limit-sends-per-visitor`, set low): a `rate_limited`
-//! refusal — a `nack` over the realtime socket, a 429 over REST — keeps the message queued, the next try waits at
-//! least the server's `retry_after_secs` / `Retry-After`, nothing is ever wedged, and every message is delivered
-//! exactly once, in order.
+//! The send queue against the real server's rate limits (`--limit-sends-per-visitor` and
+//! `--limit-uploads-per-visitor`, set low): a `rate_limited` refusal — a `nack` over the realtime socket, a 429 over
+//! REST, a 429 to a file's declaration — keeps the message queued, the next try waits at least the server's
+//! `retry_after_secs` / `Retry-After`, nothing is ever wedged, and every message is delivered exactly once, in order.
 
 mod support;
 mod sync_common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use chatflow_core::attachments::FileSource;
 use chatflow_core::client::ChatClient;
 use chatflow_core::model::MessageState;
 use support::{TestServer, FLOW_SUPPORT_EN};
@@ -33,11 +34,28 @@ fn outbox(client: &ChatClient) -> Vec<(String, String, i64, i64)> {
         .unwrap()
 }
 
-/// Sends `MESSAGES` at once and watches the outbox until it is empty. Returns how many refused attempts it saw.
-async fn send_through_the_limit(server: &TestServer, client: &ChatClient, conversation_id: &str) -> i64 {
+/// Queues a text message.
+fn text(client: &ChatClient, conversation_id: &str, body: &str) {
+    client.send(conversation_id, body).unwrap();
+}
+
+/// Queues a message with one small PDF, captioned `body`.
+fn file(client: &ChatClient, conversation_id: &str, body: &str) {
+    let bytes = format!("%PDF-1.4\n% {body}\n").into_bytes();
+    client.send_attachment(conversation_id, FileSource::Bytes(bytes), "note.pdf", None, Some(body.into())).unwrap();
+}
+
+/// Queues `MESSAGES` at once with `queue` and watches the outbox until it is empty. Returns how many refused attempts
+/// it saw.
+async fn send_through_the_limit(
+    server: &TestServer,
+    client: &ChatClient,
+    conversation_id: &str,
+    queue: fn(&ChatClient, &str, &str),
+) -> i64 {
     let bodies: Vec<String> = (0..MESSAGES).map(|i| format!("limited {i}")).collect();
     for body in &bodies {
-        client.send(conversation_id, body).unwrap();
+        queue(client, conversation_id, body);
     }
     let mut seen: std::collections::HashMap<String, i64> = Default::default();
     let mut refusals = 0;
@@ -84,7 +102,7 @@ async fn rate_limited_sends_over_the_socket_wait_and_are_delivered_once() {
     let client = support::open(&server, dir.path());
     let conv = client.open_conversation(FLOW_SUPPORT_EN).await.unwrap();
     wait_online(&client, 30).await;
-    let refusals = send_through_the_limit(&server, &client, &conv.id).await;
+    let refusals = send_through_the_limit(&server, &client, &conv.id, text).await;
     // 6 messages at 2 + 1 every 2 s: the limit refused some attempts (else this test proves nothing), and the waits
     // kept the refusals few (retrying on the queue's own backoff would have hit the limit more often).
     assert!(refusals >= 1, "the server's limit never refused a send");
@@ -133,7 +151,22 @@ async fn rate_limited_sends_over_rest_wait_and_are_delivered_once() {
     let dir = support::storage();
     let client = ChatClient::open(support::config_for(&proxy), dir.path()).expect("open client");
     let conv = client.open_conversation(FLOW_SUPPORT_EN).await.unwrap();
-    let refusals = send_through_the_limit(&server, &client, &conv.id).await;
+    let refusals = send_through_the_limit(&server, &client, &conv.id, text).await;
     assert!(refusals >= 1, "the server's limit never refused a send");
     assert!(refusals <= 2 * MESSAGES as i64, "{refusals} refused attempts for {MESSAGES} messages");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_file_declarations_wait_and_their_messages_are_delivered_once() {
+    // Two declarations at once, then one every 2 s (sends are not limited here: only the files are).
+    let server = TestServer::start_with(&["--limit-uploads-per-visitor", "2/4s"]);
+    let dir = support::storage();
+    let client = support::open(&server, dir.path());
+    let conv = client.open_conversation(FLOW_SUPPORT_EN).await.unwrap();
+    wait_online(&client, 30).await;
+    let refusals = send_through_the_limit(&server, &client, &conv.id, file).await;
+    assert!(refusals >= 1, "the server's limit never refused a declaration");
+    assert!(refusals <= 2 * MESSAGES as i64, "{refusals} refused attempts for {MESSAGES} messages");
+    let local = stored_confirmed(&client, &conv.id);
+    assert!(local.iter().filter(|m| m.body.starts_with("limited ")).all(|m| m.attachments.len() == 1));
 }

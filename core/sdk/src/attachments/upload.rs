@@ -20,8 +20,9 @@ use super::model::PendingUpload;
 use crate::client::{now_ms, ClientInner};
 use crate::error::{Error, Result};
 use crate::events::ChatEvent;
-use crate::sync::sender::with_session;
+use crate::sync::sender::{with_session, with_session_paced};
 use crate::sync::state::SyncState;
+use crate::transport::http::Paced;
 use crate::transport::HttpClient;
 
 /// Progress events at most this often per message (each crosses the FFI).
@@ -56,14 +57,15 @@ impl Progress {
     }
 }
 
-/// Uploads every file of a message; returns the upload ids to send with it.
+/// Uploads every file of a message; returns the upload ids to send with it. A refusal carries the server's
+/// `Retry-After` when it gave one (too many files declared: the send queue waits that long).
 pub(crate) async fn upload_all(
     inner: &Arc<ClientInner>,
     state: &Arc<SyncState>,
     conversation_id: &str,
     client_message_id: &str,
     uploads: &[PendingUpload],
-) -> Result<Vec<String>> {
+) -> std::result::Result<Vec<String>, Paced> {
     let progress = Arc::new(Progress {
         state: state.clone(),
         conversation_id: conversation_id.to_owned(),
@@ -78,7 +80,9 @@ pub(crate) async fn upload_all(
         let mut upload = original.clone();
         let status = loop {
             match upload_one(inner, &upload, &progress, before).await {
-                Err(Error::Server { code: ErrorCode::ChecksumMismatch, .. }) if !upload.redeclared => {
+                Err(Paced { error: Error::Server { code: ErrorCode::ChecksumMismatch, .. }, .. })
+                    if !upload.redeclared =>
+                {
                     // The server discarded the bytes: the copy changed (or a disk error). Hash it again, once.
                     let path = std::path::PathBuf::from(&upload.path);
                     let (sha256, size) = hash_file(&path).map_err(|e| Error::Storage {
@@ -98,7 +102,7 @@ pub(crate) async fn upload_all(
             }
         };
         if !status.complete {
-            return Err(Error::Protocol { message: "the upload ended without being complete".into() });
+            return Err(Error::Protocol { message: "the upload ended without being complete".into() }.into());
         }
         before += upload.size;
         progress.set(before);
@@ -113,7 +117,7 @@ async fn upload_one(
     upload: &PendingUpload,
     progress: &Arc<Progress>,
     before: u64,
-) -> Result<UploadStatus> {
+) -> std::result::Result<UploadStatus, Paced> {
     let declaration = UploadRequest {
         upload_id: upload.upload_id.clone(),
         file_name: upload.file_name.clone(),
@@ -121,9 +125,10 @@ async fn upload_one(
         size: upload.size,
         sha256: upload.sha256.clone(),
     };
-    let mut status: UploadStatus = with_session(inner, |http, token| {
+    // Declarations are rate-limited per visitor: a refusal's `Retry-After` paces the next try.
+    let mut status: UploadStatus = with_session_paced(inner, |http, token| {
         let declaration = &declaration;
-        async move { http.post("/v1/uploads", Some(&token), Some(declaration)).await }
+        async move { http.paced(Method::POST, "/v1/uploads", Some(&token), declaration).await }
     })
     .await?;
     let path = format!("/v1/uploads/{}", upload.upload_id);
@@ -139,7 +144,7 @@ async fn upload_one(
                 tracing::debug!(error = %e, "upload interrupted; resuming from the server's offset");
                 status = get(inner, &path).await?;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(status)

@@ -23,6 +23,8 @@ use crate::sync::send_queue::{Claim, Payload, Step};
 use crate::sync::state::{AckOutcome, SyncState};
 use crate::sync::tables::outbox;
 use crate::transport::backoff::{random_unit, Backoff};
+use crate::transport::http::Paced;
+use reqwest::Method;
 
 /// A `send` frame not acknowledged within this is treated as lost (and the socket as broken).
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -262,7 +264,7 @@ async fn deliver(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: &Claim
                     .await
                 {
                     Ok(ids) => request.attachments = ids,
-                    Err(e) => return (classify(&e), None),
+                    Err(p) => return (classify_paced(&p.error, p.retry_after), None),
                 }
             }
             let request = &request;
@@ -304,27 +306,40 @@ async fn deliver(inner: &Arc<ClientInner>, state: &Arc<SyncState>, claim: &Claim
                 }
             }
             let path = format!("/v1/conversations/{conversation_id}/messages/{client_message_id}");
-            // The last attempt's `Retry-After`, beside the error `with_session` returns.
-            let retry_after = std::sync::Mutex::new(None);
-            let result = with_session(inner, |http, token| {
-                let (path, retry_after) = (path.clone(), &retry_after);
-                async move {
-                    let paced = http.put_paced::<_, Message>(&path, Some(&token), request).await;
-                    paced.map_err(|p| {
-                        if let Ok(mut slot) = retry_after.lock() {
-                            *slot = p.retry_after;
-                        }
-                        p.error
-                    })
-                }
+            let result = with_session_paced(inner, |http, token| {
+                let path = path.clone();
+                async move { http.paced::<_, Message>(Method::PUT, &path, Some(&token), request).await }
             })
             .await;
             match result {
                 Ok(message) => (Outcome::Delivered, Some(message)),
-                Err(e) => (classify_paced(&e, retry_after.lock().ok().and_then(|s| *s)), None),
+                Err(p) => (classify_paced(&p.error, p.retry_after), None),
             }
         }
     }
+}
+
+/// [`with_session`] for a request whose refusal carries the server's `Retry-After` (see [`Paced`]): the last
+/// attempt's wait comes back with its error.
+pub(crate) async fn with_session_paced<T, F, Fut>(inner: &Arc<ClientInner>, request: F) -> std::result::Result<T, Paced>
+where
+    F: Fn(crate::transport::HttpClient, String) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, Paced>>,
+{
+    let retry_after = std::sync::Mutex::new(None);
+    let result = with_session(inner, |http, token| {
+        let (attempt, retry_after) = (request(http, token), &retry_after);
+        async move {
+            attempt.await.map_err(|p| {
+                if let Ok(mut slot) = retry_after.lock() {
+                    *slot = p.retry_after;
+                }
+                p.error
+            })
+        }
+    })
+    .await;
+    result.map_err(|error| Paced { error, retry_after: retry_after.lock().ok().and_then(|s| *s) })
 }
 
 /// Runs a request with the visitor token; a refused token is renewed (the app's token provider may be asked) and the

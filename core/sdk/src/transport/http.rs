@@ -99,15 +99,16 @@ impl HttpClient {
         self.request::<(), T>(Method::GET, path, bearer, None, if_none_match).await
     }
 
-    /// `PUT path` like [`Self::put`]; a refusal also carries the server's `Retry-After`, for callers that pace their
-    /// retries by it (the send queue).
-    pub async fn put_paced<B: Serialize + ?Sized, T: DeserializeOwned>(
+    /// `PUT` or `POST path` with a JSON body; a refusal also carries the server's `Retry-After`, for callers that
+    /// pace their retries by it (the send queue: messages, and the declarations of their files).
+    pub async fn paced<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
+        method: Method,
         path: &str,
         bearer: Option<&str>,
         body: &B,
     ) -> std::result::Result<T, Paced> {
-        let fetched = self.request_paced(Method::PUT, path, bearer, Some(body), None).await?;
+        let fetched = self.request_paced(method, path, bearer, Some(body), None).await?;
         fresh(fetched, path).map_err(Paced::from)
     }
 
