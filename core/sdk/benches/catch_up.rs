@@ -121,7 +121,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn main() {
     let rounds: usize = std::env::var("CATCH_UP_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let server = support::TestServer::start();
+    let server = support::TestServer::start_with(support::RAISED_AGENT_WRITES);
     let template = tempfile::tempdir().unwrap();
     let (conversation_id, token) = {
         let client = support::open(&server, template.path());

@@ -289,12 +289,16 @@ fn main() {
     let server = support::TestServer::start_with(&[
         "--limit-sends-per-visitor",
         "100000/1s",
+        "--limit-sends-per-app",
+        "100000/1s",
         "--limit-ws-frames-per-socket",
         "100000/1s",
         "--limit-reads-per-visitor",
         "100000/1s",
         "--limit-typing-per-visitor",
         "100000/1s",
+        "--limit-agent-writes-per-agent",
+        "1000000/1s",
     ]);
     let template = tempfile::tempdir().unwrap();
     let (conversation_id, token) = {

@@ -113,6 +113,8 @@ fn main() {
     let server = support::TestServer::start_with(&[
         "--limit-sends-per-visitor",
         "100000/1s",
+        "--limit-sends-per-app",
+        "100000/1s",
         "--limit-ws-frames-per-socket",
         "100000/1s",
     ]);

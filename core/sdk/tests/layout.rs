@@ -108,10 +108,20 @@ fn the_store_imports_no_capability() {
     }
 }
 
+/// The fields of `struct NAME` in `file` that code outside the struct's own folder can reach.
+fn open_fields(file: &str, name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(src().join(file)).unwrap();
+    let start = format!("struct {name} {{");
+    let body = text.split(start.as_str()).nth(1).unwrap_or_else(|| panic!("{name} in {file}"));
+    let body = body.split("\n}").next().unwrap();
+    let open = |l: &&str| l.starts_with("pub ") || l.starts_with("pub(crate)");
+    body.lines().map(str::trim).filter(open).map(str::to_owned).collect()
+}
+
 #[test]
-fn the_client_context_has_no_fields_for_other_folders() {
-    let client = std::fs::read_to_string(src().join("client.rs")).unwrap();
-    let body = client.split("pub struct ClientInner {").nth(1).expect("ClientInner").split("\n}").next().unwrap();
-    let shared: Vec<&str> = body.lines().map(str::trim).filter(|l| l.starts_with("pub")).collect();
+fn the_client_context_and_the_messaging_state_keep_their_fields_to_themselves() {
+    let shared = open_fields("client.rs", "ClientInner");
     assert!(shared.is_empty(), "ClientInner fields reachable from other folders: {shared:?}");
+    let shared = open_fields("sync/state.rs", "SyncState");
+    assert!(shared.is_empty(), "SyncState fields reachable outside sync/: {shared:?}");
 }

@@ -16,7 +16,7 @@ const MISSED: usize = 10_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_messages_missed_offline_are_caught_up_in_batches() {
-    let server = TestServer::start();
+    let server = TestServer::start_with(support::RAISED_AGENT_WRITES);
     let dir = support::storage();
     let client = support::open(&server, dir.path());
     let conv = client.open_conversation(FLOW_SUPPORT_EN).await.unwrap();

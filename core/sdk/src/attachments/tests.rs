@@ -48,7 +48,8 @@ fn a_confirmed_file_keeps_the_local_copy_and_gains_its_server_id() {
     let echo = c
         .inner
         .messaging()
-        .queue
+        .parts()
+        .1
         .enqueue_with_files("c1", "m1", "", None, None, Some("v"), None, vec![pending("/copy/r.pdf")], 5)
         .unwrap();
     assert_eq!(echo.body, "", "a file needs no caption");
@@ -81,7 +82,7 @@ fn a_confirmed_file_keeps_the_local_copy_and_gains_its_server_id() {
     assert_eq!(stored.attachments[0].local_path.as_deref(), Some("/copy/r.pdf"));
     assert_eq!(store.read(|conn| download::find(conn, "att_1")).unwrap().unwrap().file_name, "r.pdf");
     // A text without files still needs a body.
-    let err = c.inner.messaging().queue.enqueue_with_files("c1", "m2", " ", None, None, None, None, Vec::new(), 8);
+    let err = c.inner.messaging().parts().1.enqueue_with_files("c1", "m2", " ", None, None, None, None, Vec::new(), 8);
     assert!(err.is_err());
 }
 

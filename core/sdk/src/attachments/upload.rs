@@ -47,7 +47,7 @@ impl Progress {
         let last = self.last_emit.load(Ordering::Relaxed);
         if bytes == self.total || now - last >= PROGRESS_EVERY_MS {
             self.last_emit.store(now, Ordering::Relaxed);
-            self.state.events.emit(ChatEvent::UploadProgress {
+            self.state.emit(ChatEvent::UploadProgress {
                 conversation_id: self.conversation_id.clone(),
                 client_message_id: self.client_message_id.clone(),
                 bytes_sent: crate::model::long(bytes),
@@ -95,7 +95,7 @@ pub(crate) async fn upload_all(
                         redeclared: true,
                         ..upload
                     };
-                    state.queue.replace_upload(client_message_id, index, &upload)?;
+                    state.replace_upload(client_message_id, index, &upload)?;
                     tracing::info!("an upload failed its checksum; declared again");
                 }
                 other => break other?,

@@ -81,7 +81,7 @@ impl ChatClient {
         let limit = crate::model::page_size(limit, MAX_PAGE_SIZE);
         let sync = self.inner.messaging().clone();
         // Subscribed before reading: a change in between is seen (at worst twice), never missed.
-        let rx = sync.events.receiver();
+        let rx = sync.event_receiver();
         let state = read::conversation_state(&sync, conversation_id, limit, now_ms())?.ok_or_else(|| {
             Error::NotFound { what: format!("conversation {conversation_id} (open it or refresh the list first)") }
         })?;
@@ -102,7 +102,7 @@ impl ChatClient {
     /// with the unread total, then every change. Starts background sync if it is not running.
     pub fn observe_conversations(&self, listener: Arc<dyn ConversationListListener>) -> Result<TaskHandle> {
         let sync = self.inner.messaging().clone();
-        let rx = sync.events.receiver();
+        let rx = sync.event_receiver();
         let state = read::list_state(&sync)?;
         let feed = observer::ListFeed::boxed(sync, listener, state);
         let task = self.inner.spawn(observer::follow(feed, rx, Arc::new(tokio::sync::Notify::new())))?;

@@ -71,7 +71,7 @@ pub fn conversation_state(
         Ok(Some((c, flow, statuses, list)))
     })?;
     let Some((c, flow, statuses, mut list)) = read else { return Ok(None) };
-    sync.queue.overlay(&mut list);
+    sync.overlay_pending(&mut list);
     let (title, avatar_url) = title(&c, flow.as_ref());
     let first_seq = list.iter().find_map(|m| m.seq);
     let has_earlier = match first_seq {
@@ -91,7 +91,7 @@ pub fn conversation_state(
         avatar_url,
         unread_count: c.unread_count,
         team_read_seq: c.agent_read_seq,
-        typing: sync.typing.typing_in(conversation_id),
+        typing: sync.typing_in(conversation_id),
         team_available: flow.as_ref().map(|f| available_now(f, &statuses, now)),
         quick_replies,
         pending_survey: pending_survey(&list),
@@ -129,7 +129,7 @@ pub fn list_state(sync: &SyncState) -> Result<ConversationListState> {
         Ok((list, flows, lasts))
     })?;
     for last in lasts.iter_mut().flatten() {
-        sync.queue.overlay(std::slice::from_mut(last));
+        sync.overlay_pending(std::slice::from_mut(last));
     }
     let mut rows: Vec<ConversationRow> = Vec::with_capacity(list.len());
     let built = list.iter().zip(lasts).map(|(c, last)| {

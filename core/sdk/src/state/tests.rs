@@ -113,7 +113,7 @@ impl World {
 
     fn apply(&mut self, op: &Op) {
         let now = self.tick();
-        let events = &self.sync.events;
+        let events = self.sync.parts().0;
         match *op {
             Op::Send(i) => {
                 let c = CONVERSATIONS[i];
@@ -187,7 +187,7 @@ impl World {
             Op::Typing(i, typing) => {
                 let c = CONVERSATIONS[i];
                 let author = TypingAuthor { kind: AuthorKind::Agent, display_name: Some("Sam".into()) };
-                self.sync.typing.shown(c, &author, typing);
+                self.sync.parts().2.shown(c, &author, typing);
                 events.emit(ChatEvent::Typing { conversation_id: c.into(), author, typing });
             }
             Op::Connection(n) => self.sync.set_connection_state(match n {
@@ -200,7 +200,7 @@ impl World {
 
     fn store_server(&self, c: &str, m: Message) {
         let changed = self.sync.store().write(|tx| messages::apply_server_messages(tx, &[m])).unwrap();
-        self.sync.events.emit(ChatEvent::MessagesChanged { conversation_id: c.into(), messages: changed });
+        self.sync.emit(ChatEvent::MessagesChanged { conversation_id: c.into(), messages: changed });
     }
 }
 
@@ -255,7 +255,7 @@ fn watch_conversation(world: &World, id: &str, limit: u32) -> SeenConversation {
             }
         }
     });
-    let rx = world.sync.events.receiver();
+    let rx = world.sync.event_receiver();
     let now = crate::client::now_ms();
     let state = read::conversation_state(&world.sync, id, limit, now).unwrap().unwrap();
     let control = Arc::new(WindowControl::new(limit));
@@ -284,7 +284,7 @@ fn watch_list(world: &World) -> SeenList {
             }
         }
     });
-    let rx = world.sync.events.receiver();
+    let rx = world.sync.event_receiver();
     let state = read::list_state(&world.sync).unwrap();
     tokio::spawn(follow(ListFeed::boxed(world.sync.clone(), listener, state), rx, Arc::default()));
     seen
@@ -409,7 +409,7 @@ fn a_listener_that_falls_behind_gets_one_fresh_snapshot_and_memory_stays_bounded
                 }
             }
         });
-        let rx = world.sync.events.receiver();
+        let rx = world.sync.event_receiver();
         let state = read::conversation_state(&world.sync, "c1", 20, 0).unwrap().unwrap();
         let control = Arc::new(WindowControl::new(20));
         let wake = control.wake.clone();
@@ -438,7 +438,7 @@ fn reading_a_state_while_the_sender_claims_never_deadlocks() {
     // round. Two threads hammer both paths; a deadlock shows as a thread that never finishes.
     let world = World::new();
     let sync = world.sync.clone();
-    sync.queue.enqueue_message("c1", "m-x", "hello", None, None, None, None, 1).unwrap();
+    sync.parts().1.enqueue_message("c1", "m-x", "hello", None, None, None, None, 1).unwrap();
     let lane = crate::sync::queue::Lane::Conversation("c1".into());
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let claimer = {
@@ -446,7 +446,7 @@ fn reading_a_state_while_the_sender_claims_never_deadlocks() {
         std::thread::spawn(move || {
             for _ in 0..3_000 {
                 // Claim and release (dropping the claim without finishing it puts the entry back).
-                drop(sync.queue.begin(&lane, 1).unwrap());
+                drop(sync.parts().1.begin(&lane, 1).unwrap());
             }
             done.send(()).unwrap();
         })

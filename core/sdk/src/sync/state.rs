@@ -40,28 +40,28 @@ pub(crate) struct Link {
 
 #[derive(Debug)]
 pub(crate) struct SyncState {
-    pub events: EventHub,
-    pub queue: SendQueue,
+    pub(super) events: EventHub,
+    pub(super) queue: SendQueue,
     connection: watch::Sender<ConnectionState>,
     /// `pause()` sets it: no socket, no sends.
     paused: watch::Sender<bool>,
     /// Background tasks started (on first use).
     started: AtomicBool,
     /// Wakes the connection manager (resume, a send kicked while waiting to retry).
-    pub wake_connection: Notify,
+    pub(super) wake_connection: Notify,
     /// A send over the socket was not acknowledged in time: the connection manager drops the socket.
-    pub suspect: Notify,
+    pub(super) suspect: Notify,
     /// The server's certificate was refused on the last send attempt: senders stop poking each other until
     /// `resume()` clears it (so does any send attempt that ends otherwise).
-    pub untrusted: AtomicBool,
+    pub(super) untrusted: AtomicBool,
     link: Mutex<Option<Link>>,
     /// Running sender tasks, by lane, with the notifier that wakes each.
     lanes: Mutex<HashMap<Lane, Arc<Notify>>>,
     /// Conversations with a catch-up running.
     catching_up: Mutex<HashSet<String>>,
-    pub typing: Typing,
+    pub(super) typing: Typing,
     /// Background / foreground generations (`lifecycle`).
-    pub lifecycle: Lifecycle,
+    pub(super) lifecycle: Lifecycle,
 }
 
 impl SyncState {
@@ -81,6 +81,42 @@ impl SyncState {
             typing: Typing::default(),
             lifecycle: Lifecycle::default(),
         }
+    }
+
+    /// Tells every subscriber (the app's listeners, the observed states).
+    pub fn emit(&self, event: ChatEvent) {
+        self.events.emit(event);
+    }
+
+    /// A new subscription to the events, from now on.
+    pub fn event_receiver(&self) -> tokio::sync::broadcast::Receiver<ChatEvent> {
+        self.events.receiver()
+    }
+
+    /// Shows the queue's live state (sending, wedged) on messages read from the store.
+    pub fn overlay_pending(&self, messages: &mut [crate::model::ChatMessage]) {
+        self.queue.overlay(messages);
+    }
+
+    /// Who of the team is typing in `conversation_id` now.
+    pub fn typing_in(&self, conversation_id: &str) -> Vec<chatflow_protocol::TypingAuthor> {
+        self.typing.typing_in(conversation_id)
+    }
+
+    /// Records the new declaration of a message's file (its copy was hashed again).
+    pub fn replace_upload(
+        &self,
+        client_message_id: &str,
+        index: usize,
+        upload: &crate::attachments::PendingUpload,
+    ) -> Result<()> {
+        self.queue.replace_upload(client_message_id, index, upload)
+    }
+
+    /// Tests of the capabilities built on messaging (the observed states, attachments) drive its parts directly.
+    #[cfg(test)]
+    pub(crate) fn parts(&self) -> (&EventHub, &SendQueue, &Typing) {
+        (&self.events, &self.queue, &self.typing)
     }
 
     pub fn store(&self) -> &Arc<Store> {

@@ -37,9 +37,14 @@ pub const FLOW_SALES_LEGIT: i64 = 5;
 pub const FLOW_NIGHT_HIDDEN: i64 = 6;
 
 /// For tests that push bursts of messages through faults (chaos proxy, restarts, kills) and are not about rate
-/// limits: the server's per-visitor send limit (20 per 10 s by default) raised out of their way, so that they measure
-/// delivery, not the limit. The limit's own SDK test is `rate_limits.rs`.
-pub const RAISED_SEND_LIMIT: &[&str] = &["--limit-sends-per-visitor", "100000/1s"];
+/// limits: the server's send limits (20 per 10 s per visitor, 300 per 10 s per app by default) raised out of their
+/// way, so that they measure delivery, not the limit. The limit's own SDK test is `rate_limits.rs`.
+pub const RAISED_SEND_LIMIT: &[&str] =
+    &["--limit-sends-per-visitor", "100000/1s", "--limit-sends-per-app", "100000/1s"];
+
+/// For tests and benchmarks that fill a conversation with thousands of team replies through the agent API: each
+/// agent's writes (120 per minute by default) raised out of their way.
+pub const RAISED_AGENT_WRITES: &[&str] = &["--limit-agent-writes-per-agent", "1000000/1s"];
 
 pub fn seed_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdk_seed.json")
