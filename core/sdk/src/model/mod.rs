@@ -1,6 +1,7 @@
-//! The records the app sees of its conversations and messages. They are the SDK's own rather than the wire's: numbers are signed (`i64` for sequence
-//! numbers, bytes and times; `i32` for counts, ratings and sizes) so that Kotlin sees `Long`/`Int` and Swift
-//! `Int64`/`Int32`, never unsigned types. The protocol crate keeps its unsigned wire types; conversions live here.
+//! The records the app sees of its conversations and messages. They are the SDK's own rather than the wire's:
+//! numbers are signed (`i64` for sequence numbers, bytes and times; `i32` for counts, ratings and sizes) so that
+//! Kotlin sees `Long`/`Int` and Swift `Int64`/`Int32`, never unsigned types. The protocol crate keeps its unsigned
+//! wire types; conversions live here.
 
 pub mod conversation;
 pub mod survey;
