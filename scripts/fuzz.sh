@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../fuzz"
 SECS=${1:-60}
 shift || true
 ALL=(realtime_client_frame realtime_server_frame rest_bodies kb_query kb_snippet sdk_config push_payload
-  identity_token seed_file chatflow_input)
+  identity_token seed_file chatflow_input upload_bytes)
 TARGETS=("$@")
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=("${ALL[@]}")
 SANITIZER=${FUZZ_SANITIZER:-none}
@@ -24,7 +24,7 @@ features=()
 for t in "${TARGETS[@]}"; do
   case $t in
     sdk_config | push_payload) features+=(sdk) ;;
-    identity_token | seed_file | chatflow_input) features+=(server) ;;
+    identity_token | seed_file | chatflow_input | upload_bytes) features+=(server) ;;
     realtime_client_frame | realtime_server_frame | rest_bodies | kb_query | kb_snippet) ;;
     *) echo "unknown fuzz target: $t (targets: ${ALL[*]})" >&2; exit 2 ;;
   esac

@@ -45,6 +45,10 @@ bodies!(
     p::SearchResults,
     p::BotSettings,
     p::ErrorBody,
+    p::attachment::UploadRequest,
+    p::attachment::UploadStatus,
+    p::attachment::Attachment,
+    p::attachment::AttachmentLimits,
 );
 
 fuzz_target!(|data: &[u8]| {

@@ -7,7 +7,7 @@
 //! HEIC is not an accepted type: there is no pure-Rust decoder to make its thumbnail.
 
 use std::fs::File;
-use std::io::{BufReader, Cursor};
+use std::io::{BufRead, BufReader, Cursor, Seek};
 use std::path::{Path, PathBuf};
 
 use chatflow_protocol::attachment::{ImageInfo, MAX_IMAGE_PIXELS, THUMBNAIL_MAX_SIDE};
@@ -39,10 +39,6 @@ pub fn thumbnail_mime(mime: &str) -> &'static str {
     }
 }
 
-fn reader(path: &Path, format: ImageFormat) -> std::io::Result<ImageReader<BufReader<File>>> {
-    Ok(ImageReader::with_format(BufReader::new(File::open(path)?), format))
-}
-
 /// Is an image of `width × height` small enough to decode?
 pub fn check_pixels(width: u32, height: u32) -> Result<(), Refusal> {
     let pixels = u64::from(width) * u64::from(height);
@@ -57,7 +53,9 @@ pub fn check_pixels(width: u32, height: u32) -> Result<(), Refusal> {
     Ok(())
 }
 
-enum Made {
+/// What making a thumbnail gave.
+#[derive(Debug)]
+pub enum Made {
     NotAnImage,
     Undecodable,
     Refused(Refusal),
@@ -65,22 +63,30 @@ enum Made {
 }
 
 fn make_blocking(path: &Path, mime: &str) -> Made {
+    make_from(|| File::open(path).map(BufReader::new), mime)
+}
+
+/// The thumbnail of the bytes `open` reads (opened twice: once for the header, once to decode), as type `mime`.
+/// Public for the fuzz target, which gives it bytes from memory: every byte of an upload is the sender's.
+pub fn make_from<R: BufRead + Seek>(open: impl Fn() -> std::io::Result<R>, mime: &str) -> Made {
     let Some(format) = format_of(mime) else { return Made::NotAnImage };
-    let Ok((width, height)) = reader(path, format).and_then(|r| r.into_dimensions().map_err(std::io::Error::other))
-    else {
+    let reader = || open().map(|bytes| ImageReader::with_format(bytes, format));
+    let Ok((width, height)) = reader().and_then(|r| r.into_dimensions().map_err(std::io::Error::other)) else {
         return Made::Undecodable;
     };
     if let Err(refusal) = check_pixels(width, height) {
         return Made::Refused(refusal);
     }
-    let Ok(mut r) = reader(path, format) else { return Made::Undecodable };
+    let Ok(mut r) = reader() else { return Made::Undecodable };
     let mut limits = Limits::default();
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
     r.limits(limits);
     let Ok(image) = r.decode() else { return Made::Undecodable };
-    let thumb = image.thumbnail(THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE);
+    // Shrink only: `thumbnail` would enlarge a small image (a 3×2 icon into a 320×213 "thumbnail").
+    let fits = width <= THUMBNAIL_MAX_SIDE && height <= THUMBNAIL_MAX_SIDE;
+    let thumb = if fits { image } else { image.thumbnail(THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE) };
     let (out_format, thumb) = match thumbnail_mime(mime) {
         "image/png" => (ImageFormat::Png, thumb),
         _ => (ImageFormat::Jpeg, DynamicImage::ImageRgb8(thumb.to_rgb8())),

@@ -40,6 +40,15 @@ async fn png_and_jpeg_get_their_dimensions_and_a_thumbnail() {
     let id = att["id"].as_str().unwrap();
     let (status, headers, _) = download(&api, &format!("/v1/agent/attachments/{id}/thumbnail"), ALICE, None).await;
     assert_eq!((status, headers["content-type"].to_str().unwrap()), (StatusCode::OK, "image/jpeg"));
+
+    // An image already within the thumbnail's bounds keeps its size: a thumbnail is never larger than its image.
+    let gif = encoded(image::DynamicImage::ImageRgb8(image::RgbImage::new(3, 2)), image::ImageFormat::Gif);
+    let att = upload(&api, &token, false, "gif", "icon.gif", "image/gif", &gif).await;
+    assert_eq!(att["image"], serde_json::json!({"width": 3, "height": 2, "thumbnail_width": 3, "thumbnail_height": 2}));
+    let id = att["id"].as_str().unwrap();
+    let (_, _, bytes) = download(&api, &format!("/v1/attachments/{id}/thumbnail"), &token, None).await;
+    let thumb = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (3, 2));
 }
 
 fn crc32(bytes: &[u8]) -> u32 {
