@@ -3,11 +3,11 @@
 # Installs what it needs on a fresh machine and caches toolchains outside the repo (see scripts/README.md).
 #
 #   bash scripts/test.sh              # everything
-#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust conformance web fuzz kotlin swift
+#   STAGES="rust" bash scripts/test.sh  # a subset: lint rust postgres conformance web fuzz kotlin swift
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-STAGES=${STAGES:-"lint rust conformance web fuzz kotlin swift"}
+STAGES=${STAGES:-"lint rust postgres conformance web fuzz kotlin swift"}
 step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%T)"; }
 SECONDS=0
 # A fresh clone builds everything once: incremental caches would only double the build directory's size on disk.
@@ -59,6 +59,28 @@ if want rust; then
   cargo nextest run --workspace --locked --no-fail-fast
   step "Rust doc tests"
   cargo test --workspace --locked --doc
+fi
+
+# The server on PostgreSQL: a private cluster (scripts/pg.sh: initdb in a temporary directory, a free port, run as an
+# unprivileged user; Debian's postgresql installed if missing), the domain rules' tests and the server's whole end-to-end
+# suite against it (each test on a database of its own), the PostgreSQL-only tests (concurrent senders, search parity
+# with SQLite), then the cluster is removed. The flood test measures latency on a quiet machine: it runs in the rust stage only.
+if want postgres; then
+  ensure_nextest
+  step "PostgreSQL: a private cluster (scripts/pg.sh)"
+  PG_DIR=$(mktemp -d /tmp/chatflow-pg.XXXXXX)
+  trap 'scripts/pg.sh stop "$PG_DIR"' EXIT
+  CHATFLOW_TEST_POSTGRES=$(scripts/pg.sh start "$PG_DIR")
+  export CHATFLOW_TEST_POSTGRES CHATFLOW_REQUIRE_POSTGRES=1
+  scripts/moto.sh
+  export CHATFLOW_REQUIRE_S3=1
+  step "the server's domain rules and its end-to-end suite on PostgreSQL"
+  # --workspace: the same feature set as the rust stage's build, so nothing is compiled again.
+  cargo nextest run --workspace --locked --no-fail-fast -E 'package(chatflow-server) & (
+    (binary(api) & not test(/limits_flood/)) | (kind(lib) & test(/^domain::tests::|^store::postgres::/)))'
+  scripts/pg.sh stop "$PG_DIR"
+  trap - EXIT
+  unset CHATFLOW_TEST_POSTGRES CHATFLOW_REQUIRE_POSTGRES
 fi
 
 # API conformance (scripts/conformance.sh): schemathesis with every check against the server's /openapi.json, as an

@@ -263,7 +263,7 @@ async fn server_run(n: usize, rate: f64, secs: u64) -> (Summary, Summary) {
     let seed = dir.path().join("seed.json");
     bench_seed(&seed);
     let config = chatflow_server::Config {
-        db_path: dir.path().join("bench.db"),
+        database: chatflow_server::Database::Sqlite(dir.path().join("bench.db")),
         bind: "127.0.0.1:0".into(),
         seed: Some(seed),
         settings: chatflow_server::Settings {

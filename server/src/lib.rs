@@ -55,13 +55,57 @@ use tokio::task::JoinHandle;
 pub use auth::sign_identity_token;
 pub use state::{AppState, Settings};
 
-use store::{SqliteStore, StoreError};
+use store::{PostgresStore, SqliteStore, Store, StoreError};
+
+/// Where the server keeps its data.
+#[derive(Clone)]
+pub enum Database {
+    /// A SQLite database file (created if missing): one server process (the default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…`); its schema is created if missing.
+    Postgres(String),
+}
+
+impl Database {
+    /// How logs and errors name it: the file, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db` (and `password=***` in the key-value form): a
+/// password never reaches a log.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url
+            .split(' ')
+            .map(|pair| if pair.starts_with("password=") { "password=***" } else { pair })
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(parts) => parts,
+        None => return url.to_owned(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
 
 /// How the server starts.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// SQLite database file (created if missing).
-    pub db_path: PathBuf,
+    pub database: Database,
     /// Address to listen on; port 0 picks a free one.
     pub bind: String,
     /// Seed file applied at start.
@@ -71,8 +115,12 @@ pub struct Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("database {path}: {source}")]
-    Store { path: PathBuf, source: StoreError },
+    #[error("database {database}: {source}")]
+    Store { database: String, source: StoreError },
+    #[error(
+        "with --database-url, say where attachments' files go: --blob-dir DIR (uploads in progress are kept there)"
+    )]
+    BlobDirRequired,
     #[error(transparent)]
     Seed(#[from] seed::SeedError),
     #[error("cannot listen on {addr}: {source}")]
@@ -356,11 +404,19 @@ impl Server {
 
 /// Opens the store, applies the seed, binds and starts serving in the background.
 pub async fn serve(config: Config) -> Result<Server, ServerError> {
-    let path = config.db_path.clone();
+    let database = config.database.clone();
     let seed = config.seed.clone();
-    let opened = tokio::task::spawn_blocking(move || -> Result<Arc<SqliteStore>, ServerError> {
-        let store =
-            Arc::new(SqliteStore::open(&path).map_err(|source| ServerError::Store { path: path.clone(), source })?);
+    let files = match (&config.settings.blob_dir, &config.database) {
+        (Some(dir), _) => dir.clone(),
+        (None, Database::Sqlite(path)) => blobs::default_dir(path),
+        (None, Database::Postgres(_)) => return Err(ServerError::BlobDirRequired),
+    };
+    let opened = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, ServerError> {
+        let store_error = |source| ServerError::Store { database: database.describe(), source };
+        let store: Arc<dyn Store> = match &database {
+            Database::Sqlite(path) => Arc::new(SqliteStore::open(path).map_err(store_error)?),
+            Database::Postgres(url) => Arc::new(PostgresStore::connect(url).map_err(store_error)?),
+        };
         if let Some(seed) = seed {
             seed::apply(store.as_ref(), &seed, state::now_ms())?;
         }
@@ -368,7 +424,6 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
     })
     .await
     .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
-    let files = config.settings.blob_dir.clone().unwrap_or_else(|| blobs::default_dir(&config.db_path));
     let mut state = AppState::new(opened, config.settings);
     let local = blobs::LocalBlobStore::open(&files.join("blobs"))
         .and_then(|b| std::fs::create_dir_all(files.join("partial")).map(|()| b).map_err(Into::into))

@@ -7,16 +7,22 @@ use std::time::Duration;
 
 use chatflow_server::limits::gcra::Rate;
 use chatflow_server::limits::LimitSettings;
-use chatflow_server::{serve, Config, Settings};
+use chatflow_server::{serve, Config, Database, Settings};
 use clap::Parser;
 
-/// The Chatflow reference server: REST + WebSocket API for the mobile SDK, with a SQLite store.
+/// The Chatflow reference server: REST + WebSocket API for the mobile SDK, on SQLite or PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(version, about)]
+// Exactly one of --db and --database-url.
+#[command(group(clap::ArgGroup::new("database").required(true).args(["db", "database_url"])))]
 struct Cli {
-    /// SQLite database file; created (with its schema) if missing.
+    /// SQLite database file; created (with its schema) if missing. One server process (docs/deploy.md).
     #[arg(long, env = "CHATFLOW_DB", value_name = "PATH")]
-    db: PathBuf,
+    db: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite: `postgres://user:password@host:port/database` (the schema is created if
+    /// missing; `?pool_size=N` sets the connections per process, 16 by default). Needs --blob-dir. docs/deploy.md.
+    #[arg(long, env = "CHATFLOW_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
     /// Address to listen on. Port 0 picks a free port (read it from the first stdout line).
     #[arg(long, env = "CHATFLOW_BIND", value_name = "ADDR", default_value = "127.0.0.1:8080")]
     bind: String,
@@ -283,9 +289,19 @@ fn main() -> ExitCode {
         extra_ca_pem: smtp_ca_pem,
         ..Default::default()
     };
+    let database = match (cli.database_url, cli.db) {
+        (Some(url), _) => Database::Postgres(url),
+        (None, Some(path)) => Database::Sqlite(path),
+        (None, None) => {
+            eprintln!(
+                "chatflow-server: say where the data goes: --db FILE (SQLite) or --database-url URL (PostgreSQL)"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     runtime.block_on(async {
         let config = Config {
-            db_path: cli.db,
+            database,
             bind: cli.bind,
             seed: cli.seed,
             settings: Settings {

@@ -219,3 +219,17 @@ pub trait TicketStore {
     /// Stores the setting unless the scope has one already (seeds never undo an admin's change); true if stored.
     fn seed_help_desk(&self, app_id: &str, scope: &HelpDeskScope, setting: &HelpDeskSetting) -> StoreResult<bool>;
 }
+
+/// `%text%` for LIKE (both backends' inbox search), with the wildcards of `text` escaped (`\` is the escape character).
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}

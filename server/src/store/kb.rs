@@ -70,6 +70,45 @@ pub struct ChangesPage {
     pub total_published: u64,
 }
 
+/// One change read for a delta sync: its counter value, the article when it is published now (`None`: removed or
+/// unpublished), and the article's id.
+pub type ArticleChange = (i64, Option<Article>, i64);
+
+impl ChangesPage {
+    /// The page from the changes read after `after` (each backend reads up to `limit + 1` of them, in any order),
+    /// the change counter's value and the base's published count.
+    pub fn assemble(
+        mut items: Vec<ArticleChange>,
+        limit: u32,
+        after: i64,
+        counter: i64,
+        total_published: i64,
+    ) -> ChangesPage {
+        items.sort_by_key(|(change, _, _)| *change);
+        let has_more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        // Without more items, every change of this base up to the counter is in hand: the cursor may jump there.
+        let last_change = match (has_more, items.last()) {
+            (true, Some((change, _, _))) => *change,
+            _ => counter.max(after),
+        };
+        let mut page = ChangesPage {
+            upserted: Vec::new(),
+            removed: Vec::new(),
+            last_change,
+            has_more,
+            total_published: u64::try_from(total_published).unwrap_or(0),
+        };
+        for (_, article, id) in items {
+            match article {
+                Some(a) => page.upserted.push(a),
+                None => page.removed.push(id),
+            }
+        }
+        page
+    }
+}
+
 /// A full-text match: the article's fields the search answer needs, and its bm25 rank (lower is better).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KbMatch {

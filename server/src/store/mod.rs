@@ -8,12 +8,17 @@ pub mod accounts;
 pub mod agent;
 pub mod attachments;
 pub mod bots;
+pub mod columns;
 pub mod email;
+pub(crate) mod feed_log;
 pub mod inbox;
 pub mod kb;
+pub mod postgres;
 pub mod push;
 pub mod sqlite;
 pub mod survey;
+#[cfg(test)]
+pub mod test_backends;
 pub mod tx;
 
 use chatflow_protocol::{
@@ -27,6 +32,7 @@ pub use bots::BotStore;
 pub use email::EmailStore;
 pub use inbox::{InboxStore, TicketStore};
 pub use kb::KbStore;
+pub use postgres::PostgresStore;
 pub use push::PushStore;
 pub use sqlite::SqliteStore;
 pub use survey::SurveyStore;

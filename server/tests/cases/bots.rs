@@ -66,10 +66,8 @@ struct Chat<'a> {
 }
 
 fn visitor_properties(server: &TestServer, token_visitor: &str) -> Value {
-    let conn = rusqlite::Connection::open_with_flags(&server.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let json: String =
-        conn.query_row("SELECT properties FROM visitors WHERE id = ?1", [token_visitor], |r| r.get(0)).unwrap();
-    serde_json::from_str(&json).unwrap()
+    let found = database::rows(&server.db, "SELECT properties FROM visitors WHERE id = ?1", &[token_visitor]);
+    serde_json::from_str(&found[0][0].text()).unwrap()
 }
 
 impl<'a> Chat<'a> {

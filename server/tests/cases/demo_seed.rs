@@ -74,14 +74,11 @@ async fn the_demo_seed_has_what_the_demo_needs() {
     assert!(nodes.iter().any(|n| n["validation"] == "email") && nodes.iter().any(|n| n["quick_replies"].is_array()));
 
     // Two agents, one away.
-    let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let presence: Vec<bool> = conn
-        .prepare("SELECT available FROM agents WHERE app_id = ?1 ORDER BY id")
-        .unwrap()
-        .query_map([TRAILMATE], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let presence: Vec<bool> =
+        database::rows(&db, "SELECT available FROM agents WHERE app_id = ?1 ORDER BY id", &[TRAILMATE])
+            .iter()
+            .map(|r| r[0].int() != 0)
+            .collect();
     assert_eq!(presence.len(), 2);
     assert_eq!(presence.iter().filter(|a| !**a).count(), 1, "one agent away");
 

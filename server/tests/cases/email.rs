@@ -70,9 +70,10 @@ async fn settle(sink: &SmtpSink, n: usize) -> Vec<Received> {
 }
 
 fn outbox(db: &std::path::Path) -> Vec<(String, String, i64)> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn.prepare("SELECT kind, state, attempts FROM email_outbox ORDER BY id").unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap()
+    database::rows(db, "SELECT kind, state, attempts FROM email_outbox ORDER BY id", &[])
+        .iter()
+        .map(|r| (r[0].text(), r[1].text(), r[2].int()))
+        .collect()
 }
 
 #[tokio::test]
@@ -313,9 +314,7 @@ async fn transient_failures_retry_with_backoff_and_nothing_is_sent_twice_after_a
     server.stop();
 
     // An email a stop interrupted mid-send (claimed, outcome unknown) must not go out again either.
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute("UPDATE email_outbox SET state = 'sending' WHERE id = 4", []).unwrap();
-    drop(conn);
+    database::execute(&db, "UPDATE email_outbox SET state = 'sending' WHERE id = 4", &[]);
     let server = TestServer::start_on(&db, &fast());
     let got = settle(&sink, 4).await;
     let mut rcpts: Vec<String> = got.iter().flat_map(|m| m.rcpt_to.clone()).collect();

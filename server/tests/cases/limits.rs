@@ -361,8 +361,7 @@ async fn an_agent_feed_flooding_frames_is_closed() {
 fn refused_at_startup(args: &[&str], env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_chatflow-server"))
-        .arg("--db")
-        .arg(dir.path().join("chatflow.db"))
+        .args(database::server_args(&dir.path().join("chatflow.db")))
         .args(["--bind", "127.0.0.1:0"])
         .args(args)
         .envs(env.iter().copied())

@@ -68,14 +68,11 @@ fn no_violations(s: &Setup) {
 }
 
 fn push_tokens(db: &std::path::Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn.prepare("SELECT token FROM push_tokens ORDER BY token").unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    database::rows(db, "SELECT token FROM push_tokens ORDER BY token", &[]).iter().map(|r| r[0].text()).collect()
 }
 
 fn queued(db: &std::path::Path) -> i64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("SELECT COUNT(*) FROM push_queue", [], |r| r.get(0)).unwrap()
+    database::rows(db, "SELECT COUNT(*) FROM push_queue", &[])[0][0].int()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -358,8 +355,7 @@ async fn an_identified_user_keeps_the_devices_of_every_session_and_each_gets_the
     let (_, tablet) = api.visitor(ACME).await;
     register(&api, &tablet, "fcm-tablet", "fcm").await;
     let _tablet = identify(tablet).await;
-    let conn = rusqlite::Connection::open(&s.db).unwrap();
-    let owners: i64 = conn.query_row("SELECT COUNT(DISTINCT visitor_id) FROM push_tokens", [], |r| r.get(0)).unwrap();
+    let owners = database::rows(&s.db, "SELECT COUNT(DISTINCT visitor_id) FROM push_tokens", &[])[0][0].int();
     assert_eq!((owners, push_tokens(&s.db).len()), (1, 2), "both devices belong to the user");
 
     let conv = api.open(&phone, FLOW_SUPPORT).await;

@@ -59,7 +59,8 @@ fn sigterm_stops_the_server_even_when_its_launcher_blocked_it() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatflow-server"));
-    cmd.arg("--db").arg(dir.path().join("server.db")).args(["--bind", "127.0.0.1:0", "--seed"]).arg(seed_path());
+    cmd.args(database::server_args(&dir.path().join("server.db"))).args(["--bind", "127.0.0.1:0", "--seed"]);
+    cmd.arg(seed_path());
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {

@@ -1,5 +1,6 @@
-//! Test harness: starts the real `chatflow-server` binary on 127.0.0.1:0 with a temp SQLite file and the test seed,
-//! reads the port from its first stdout line, and offers small HTTP and WebSocket clients.
+//! Test harness: starts the real `chatflow-server` binary on 127.0.0.1:0 with a temp database (SQLite, or PostgreSQL:
+//! see `database.rs`) and the test seed, reads the port from its first stdout line, and offers small HTTP and
+//! WebSocket clients.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -79,7 +80,7 @@ impl TestServer {
     /// A server on `db` with another seed file (e.g. `seeds/demo.json`).
     pub fn start_seeded(db: &Path, seed: &Path, extra: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatflow-server"));
-        cmd.arg("--db").arg(db).arg("--bind").arg("127.0.0.1:0").arg("--seed").arg(seed).args(extra);
+        cmd.args(database::server_args(db)).arg("--bind").arg("127.0.0.1:0").arg("--seed").arg(seed).args(extra);
         cmd.env("CHATFLOW_LOG", std::env::var("CHATFLOW_TEST_LOG").unwrap_or_else(|_| "warn".into()));
         cmd.stdout(Stdio::piped()).stdin(Stdio::null());
         cmd.stderr(if std::env::var_os("CHATFLOW_TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() });
@@ -131,6 +132,9 @@ impl Drop for TestServer {
 }
 
 pub fn table_counts(db: &Path) -> BTreeMap<String, i64> {
+    if let Some(base) = database::postgres_base() {
+        return database::postgres_table_counts(&base, db);
+    }
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open db");
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
@@ -343,16 +347,16 @@ impl Ws {
 /// A bot or AI-agent session's progress, read from the database: (handled visitor seq, nothing left to store or hand
 /// off). `None` before the session exists.
 pub fn bot_session(server: &TestServer, conversation: &str) -> Option<(u64, bool)> {
-    let conn = rusqlite::Connection::open_with_flags(&server.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    conn.query_row(
+    let found = database::rows(
+        &server.db,
         "SELECT handled_seq, pending = '[]' AND NOT handoff_due AND runs > 0 FROM bot_sessions WHERE conversation_id = ?1",
-        [conversation],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-    )
-    .ok()
+        &[conversation],
+    );
+    found.first().map(|r| (r[0].int() as u64, r[1].int() != 0))
 }
 
 pub mod blob_conformance;
+pub mod database;
 pub mod moto;
 pub mod push_fakes;
 pub mod smtp;

@@ -6,10 +6,10 @@ use chatflow_protocol::{Author, AuthorKind, Channel};
 use crate::domain::messages::NewMessage;
 use crate::domain::{conversations, messages, tickets};
 use crate::store::inbox::{HelpDeskScope, HelpDeskSetting, TicketStatus, TicketUpdate};
-use crate::store::sqlite::test_support::store;
-use crate::store::{ConversationRecord, NewConversation, Put, SqliteStore, TicketStore, VisitorStore};
+use crate::store::test_backends::store;
+use crate::store::{ConversationRecord, NewConversation, Put, Store};
 
-fn open(s: &SqliteStore, id: &str) -> ConversationRecord {
+fn open(s: &dyn Store, id: &str) -> ConversationRecord {
     conversations::create(
         s,
         &NewConversation {
@@ -24,7 +24,7 @@ fn open(s: &SqliteStore, id: &str) -> ConversationRecord {
     .unwrap()
 }
 
-fn visitor_says(s: &SqliteStore, conv: &str, body: &str) {
+fn visitor_says(s: &dyn Store, conv: &str, body: &str) {
     messages::append(
         s,
         &NewMessage {
@@ -47,27 +47,27 @@ fn visitor_says(s: &SqliteStore, conv: &str, body: &str) {
 
 #[test]
 fn chatflow_setting_wins_over_channel_and_first_message_names_the_ticket() {
-    let (_dir, s) = store();
+    let s = store();
     s.create_visitor("app1", "v1", "t1", 1).unwrap();
     let on = |p: &str| HelpDeskSetting { create_tickets: true, pipeline: p.into() };
     assert!(s.set_help_desk("app1", &HelpDeskScope::Channel(Channel::MobileChat), &on("chan")).unwrap());
-    open(&s, "c1");
+    open(&*s, "c1");
     assert_eq!(s.ticket_of_conversation("c1").unwrap().unwrap().pipeline, "chan");
     let off = HelpDeskSetting { create_tickets: false, pipeline: "x".into() };
     assert!(s.set_help_desk("app1", &HelpDeskScope::Chatflow(1), &off).unwrap());
-    open(&s, "c2");
+    open(&*s, "c2");
     assert!(s.ticket_of_conversation("c2").unwrap().is_none(), "the chatflow's `false` wins");
     assert!(!s.set_help_desk("other", &HelpDeskScope::Chatflow(1), &on("p")).unwrap(), "not that app's chatflow");
-    visitor_says(&s, "c1", "My order is late\nmore");
-    visitor_says(&s, "c1", "second");
+    visitor_says(&*s, "c1", "My order is late\nmore");
+    visitor_says(&*s, "c1", "second");
     let t = s.ticket_of_conversation("c1").unwrap().unwrap();
     assert_eq!((t.subject.as_deref(), t.status), (Some("My order is late"), TicketStatus::New));
     // A ticket created by hand later still gets the first visitor message as subject.
-    visitor_says(&s, "c2", "Refund please");
-    let created = tickets::create(&s, "c2", None, 30).unwrap();
+    visitor_says(&*s, "c2", "Refund please");
+    let created = tickets::create(&*s, "c2", None, 30).unwrap();
     let Put::Created(t2) = created else { panic!("expected a new ticket") };
     assert_eq!((t2.subject.as_deref(), t2.pipeline.as_str()), (Some("Refund please"), "x"));
-    assert!(matches!(tickets::create(&s, "c2", None, 31).unwrap(), Put::Existing(_)));
+    assert!(matches!(tickets::create(&*s, "c2", None, 31).unwrap(), Put::Existing(_)));
     let upd = TicketUpdate { status: Some(TicketStatus::WaitingOnUs), ..Default::default() };
     let t2 = s.update_ticket("app1", t2.id, &upd, 40).unwrap().unwrap();
     assert_eq!(

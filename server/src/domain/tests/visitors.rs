@@ -1,8 +1,8 @@
 //! Identification against the SQLite store: promotion, the merge of a second device, switching users.
 
 use crate::domain::visitors;
-use crate::store::sqlite::test_support::{open_conversation, store};
-use crate::store::{ConversationStore, Identify, VisitorStore};
+use crate::store::test_backends::{open_conversation, store};
+use crate::store::Identify;
 
 fn identify(current: &str, token: &str, user: &str, new_token: &str) -> Identify {
     Identify {
@@ -19,10 +19,10 @@ fn identify(current: &str, token: &str, user: &str, new_token: &str) -> Identify
 
 #[test]
 fn identify_promotes_then_merges_a_second_device() {
-    let (_dir, s) = store();
+    let s = store();
     s.create_visitor("app1", "v1", "t1", 1).unwrap();
-    open_conversation(&s, "c1", "v1", 1);
-    let out = visitors::identify(&s, &identify("v1", "t1", "u1", "t1b")).unwrap();
+    open_conversation(&*s, "c1", "v1", 1);
+    let out = visitors::identify(&*s, &identify("v1", "t1", "u1", "t1b")).unwrap();
     assert_eq!(out.visitor.id, "v1");
     assert_eq!(out.visitor.user_id.as_deref(), Some("u1"));
     assert_eq!(out.merged_conversation_ids, vec!["c1".to_string()]);
@@ -30,8 +30,8 @@ fn identify_promotes_then_merges_a_second_device() {
 
     // Another device, anonymous first, then the same user.
     s.create_visitor("app1", "v2", "t2", 2).unwrap();
-    open_conversation(&s, "c2", "v2", 1);
-    let out = visitors::identify(&s, &identify("v2", "t2", "u1", "t2b")).unwrap();
+    open_conversation(&*s, "c2", "v2", 1);
+    let out = visitors::identify(&*s, &identify("v2", "t2", "u1", "t2b")).unwrap();
     assert_eq!(out.visitor.id, "v1");
     assert_eq!(out.merged_conversation_ids, vec!["c2".to_string()]);
     assert_eq!(out.removed_visitor_id.as_deref(), Some("v2"));
@@ -42,11 +42,11 @@ fn identify_promotes_then_merges_a_second_device() {
 
 #[test]
 fn identify_as_another_user_does_not_merge() {
-    let (_dir, s) = store();
+    let s = store();
     s.create_visitor("app1", "v1", "t1", 1).unwrap();
-    visitors::identify(&s, &identify("v1", "t1", "u1", "t1b")).unwrap();
-    open_conversation(&s, "c1", "v1", 1);
-    let out = visitors::identify(&s, &identify("v1", "t1b", "u2", "t1c")).unwrap();
+    visitors::identify(&*s, &identify("v1", "t1", "u1", "t1b")).unwrap();
+    open_conversation(&*s, "c1", "v1", 1);
+    let out = visitors::identify(&*s, &identify("v1", "t1b", "u2", "t1c")).unwrap();
     assert_ne!(out.visitor.id, "v1");
     assert!(out.merged_conversation_ids.is_empty());
     assert!(s.visitor_conversations(&out.visitor.id).unwrap().is_empty());

@@ -5,29 +5,14 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{seq_from_sql, seq_to_sql, SqliteStore};
-use crate::bots::engine::{BotSession, Outcome, PendingMessage};
+use crate::bots::engine::{BotSession, PendingMessage};
 use crate::store::bots::BotStore;
+use crate::store::columns::{outcome_str, parse_outcome};
 use crate::store::{StoreError, StoreResult};
 
 const COLS: &str =
     "conversation_id, current_node, answers, last_answer, outcome, last_activity_at, handled_seq, runs, \
                     emitted, pending, handoff_due";
-
-fn outcome_str(o: Option<Outcome>) -> Option<&'static str> {
-    o.map(|o| match o {
-        Outcome::Completed => "completed",
-        Outcome::HandedOff => "handed_off",
-    })
-}
-
-fn parse_outcome(s: Option<String>) -> StoreResult<Option<Outcome>> {
-    match s.as_deref() {
-        None => Ok(None),
-        Some("completed") => Ok(Some(Outcome::Completed)),
-        Some("handed_off") => Ok(Some(Outcome::HandedOff)),
-        Some(other) => Err(StoreError::Corrupt(format!("bot session outcome `{other}`"))),
-    }
-}
 
 /// Raw row; JSON and enum columns are parsed afterwards (row mapping cannot return our error type).
 struct Raw {
@@ -54,7 +39,7 @@ fn finish(raw: Raw) -> StoreResult<BotSession> {
     };
     let answers: BTreeMap<String, String> = serde_json::from_str(&raw.answers).map_err(|e| corrupt("answers", e))?;
     let pending: Vec<PendingMessage> = serde_json::from_str(&raw.pending).map_err(|e| corrupt("pending", e))?;
-    let outcome = parse_outcome(raw.outcome)?;
+    let outcome = parse_outcome(raw.outcome.as_deref())?;
     Ok(BotSession { answers, pending, outcome, ..raw.session })
 }
 
@@ -172,7 +157,7 @@ mod tests {
         let mut session = BotSession::new("c1", 5);
         session.current_node = Some("ask".into());
         session.answers.insert("q".into(), "é".into());
-        session.outcome = Some(Outcome::HandedOff);
+        session.outcome = Some(crate::bots::engine::Outcome::HandedOff);
         session.handoff_due = true;
         session.handled_seq = 3;
         session.pending.push(PendingMessage {

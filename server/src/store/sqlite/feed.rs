@@ -4,128 +4,36 @@
 //! Ids come from one AUTOINCREMENT sequence and the single writer commits one transaction at a time, so id order is
 //! commit order: a reader that has seen id N has seen every event up to N.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{lock, SqliteStore};
 use crate::store::agent::{FeedEvent, FeedKind, FeedListener, FeedPosition, FeedStore};
+pub(super) use crate::store::feed_log::{FeedConfig, FeedLog, Flushed};
 use crate::store::{StoreError, StoreResult};
 
-/// Events kept by default (all apps together).
-pub const DEFAULT_RETENTION: u64 = 100_000;
-
-/// What one transaction changed, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Change {
-    Conversation(String),
-    Message(String, u64),
-    Note(String, String),
-    /// Every conversation of the visitor (its name, email or blocked state shows in their rows).
-    Visitor(String),
-}
-
-#[derive(Debug, Default)]
-pub(super) struct FeedLog {
-    changes: Vec<Change>,
-}
-
-impl FeedLog {
-    pub(super) fn conversation(&mut self, id: &str) {
-        self.changes.push(Change::Conversation(id.to_owned()));
-    }
-
-    pub(super) fn message(&mut self, conversation_id: &str, seq: u64) {
-        self.changes.push(Change::Message(conversation_id.to_owned(), seq));
-    }
-
-    pub(super) fn note(&mut self, conversation_id: &str, note_id: &str) {
-        self.changes.push(Change::Note(conversation_id.to_owned(), note_id.to_owned()));
-    }
-
-    pub(super) fn visitor(&mut self, visitor_id: &str) {
-        self.changes.push(Change::Visitor(visitor_id.to_owned()));
-    }
-}
-
-/// Feed settings of the store.
-pub(super) struct FeedConfig {
-    retention: AtomicU64,
-    listener: Mutex<Option<FeedListener>>,
-}
-
-impl Default for FeedConfig {
-    fn default() -> Self {
-        Self { retention: AtomicU64::new(DEFAULT_RETENTION), listener: Mutex::new(None) }
-    }
-}
-
-/// What a flush wrote: the apps that got events and the newest id.
-pub(super) struct Flushed {
-    apps: Vec<String>,
-    last: i64,
-}
-
-/// Writes the log's events (one `conversation` event per conversation, at its last change; messages and notes in
-/// order) and prunes beyond retention. Runs inside the transaction, before its commit.
+/// Writes the log's events and prunes beyond retention. Runs inside the transaction, before its commit.
 pub(super) fn flush(conn: &Connection, log: &FeedLog, keep: u64) -> StoreResult<Flushed> {
-    let mut rows: Vec<(FeedKind, String, Option<String>)> = Vec::new();
-    for change in &log.changes {
-        match change {
-            Change::Conversation(id) => rows.push((FeedKind::Conversation, id.clone(), None)),
-            Change::Message(id, seq) => rows.push((FeedKind::Message, id.clone(), Some(seq.to_string()))),
-            Change::Note(id, note) => rows.push((FeedKind::Note, id.clone(), Some(note.clone()))),
-            Change::Visitor(v) => {
-                for id in super::visitors::conversation_ids_of(conn, v)? {
-                    rows.push((FeedKind::Conversation, id, None));
-                }
-            }
-        }
-    }
-    let mut out = Flushed { apps: Vec::new(), last: 0 };
+    let rows = log.rows(|visitor| super::visitors::conversation_ids_of(conn, visitor))?;
+    let mut out = Flushed::default();
     let mut insert = conn.prepare_cached(
         "INSERT INTO agent_feed (app_id, kind, conversation_id, ref)
          SELECT app_id, ?2, id, ?3 FROM conversations WHERE id = ?1 RETURNING app_id, id",
     )?;
-    for (i, (kind, id, reference)) in rows.iter().enumerate() {
-        let later_row_change = rows[i + 1..].iter().any(|(k, other, _)| *k == FeedKind::Conversation && other == id);
-        if *kind == FeedKind::Conversation && later_row_change {
-            continue;
-        }
+    for (kind, id, reference) in &rows {
         // A conversation deleted in the same transaction has nothing to show: no event.
         let written: Option<(String, i64)> =
             insert.query_row(params![id, kind.as_str(), reference], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         if let Some((app, event_id)) = written {
-            if !out.apps.contains(&app) {
-                out.apps.push(app);
-            }
-            out.last = event_id;
+            out.wrote(app, event_id);
         }
     }
-    if out.last > 0 {
-        let below = out.last.saturating_sub(i64::try_from(keep.max(1)).unwrap_or(i64::MAX));
+    if let Some(below) = out.prune_up_to(keep) {
         conn.prepare_cached("DELETE FROM agent_feed WHERE id <= ?1")?.execute([below])?;
     }
     Ok(out)
 }
 
 impl SqliteStore {
-    pub(super) fn feed_retention(&self) -> u64 {
-        self.feed.retention.load(Ordering::Relaxed)
-    }
-
-    /// Tells the listener about a committed flush.
-    pub(super) fn feed_committed(&self, flushed: Flushed) {
-        if flushed.apps.is_empty() {
-            return;
-        }
-        let listener = lock(&self.feed.listener).clone();
-        if let Some(listener) = listener {
-            listener(&flushed.apps, flushed.last);
-        }
-    }
-
     /// `write` for the direct store calls that change inbox rows: their feed events go in the same transaction.
     pub(super) fn write_logged<R>(
         &self,
@@ -138,10 +46,10 @@ impl SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut log = FeedLog::default();
             out = f(&tx, &mut log)?;
-            flushed = flush(&tx, &log, self.feed_retention())?;
+            flushed = flush(&tx, &log, self.feed.retention())?;
             tx.commit()?;
         }
-        self.feed_committed(flushed);
+        self.feed.committed(flushed);
         Ok(out)
     }
 }
@@ -182,17 +90,17 @@ impl FeedStore for SqliteStore {
     }
 
     fn set_feed_listener(&self, listener: FeedListener) {
-        *lock(&self.feed.listener) = Some(listener);
+        self.feed.set_listener(listener);
     }
 
     fn set_feed_retention(&self, events: u64) {
-        self.feed.retention.store(events.max(1), Ordering::Relaxed);
+        self.feed.set_retention(events);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
     use super::*;
     use crate::domain;

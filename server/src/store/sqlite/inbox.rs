@@ -8,6 +8,8 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::conversations::{conv_from_row, conversation_in, finish_conv, CONV_COLS};
 use super::{status_str, SqliteStore};
+use crate::store::columns::parse_handled_by;
+use crate::store::inbox::like_pattern;
 use crate::store::inbox::{Contact, HandledBy, InboxEntry, InboxQuery, InboxState, InboxStore, InboxView};
 use crate::store::{ConversationRecord, StoreError, StoreResult};
 
@@ -26,14 +28,6 @@ fn state_cols() -> String {
          {BLOCKED}, (SELECT MAX(m.created_at) FROM messages m WHERE m.conversation_id = c.id AND \
          m.author_kind = 'visitor')"
     )
-}
-
-fn parse_handled_by(s: &str) -> StoreResult<HandledBy> {
-    match s {
-        "bot" => Ok(HandledBy::Bot),
-        "agents" => Ok(HandledBy::Agents),
-        other => Err(StoreError::Corrupt(format!("conversation handled_by `{other}`"))),
-    }
 }
 
 struct StateRow {
@@ -151,20 +145,6 @@ fn finish_entry(row: EntryRow) -> StoreResult<InboxEntry> {
         ticket_id: row.ticket_id,
         ticket_subject: row.ticket_subject,
     })
-}
-
-/// `%text%` for LIKE, with the wildcards of `text` escaped (`\` is the escape character).
-fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for ch in text.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('%');
-    out
 }
 
 /// The WHERE clause and its arguments for an inbox query.

@@ -210,32 +210,11 @@ impl KbStore for SqliteStore {
                     items.push(row?);
                 }
             }
-            items.sort_by_key(|(change, _, _)| *change);
-            let has_more = items.len() > limit as usize;
-            items.truncate(limit as usize);
             let counter: i64 = c.prepare_cached("SELECT value FROM kb_counter WHERE id = 1")?.query_row([], |r| r.get(0))?;
-            // Without more items, every change of this base up to the counter is in hand: the cursor may jump there.
-            let last_change = match (has_more, items.last()) {
-                (true, Some((change, _, _))) => *change,
-                _ => counter.max(after),
-            };
             let total_published: i64 = c
                 .prepare_cached("SELECT COUNT(*) FROM kb_articles WHERE app_id = ?1 AND kb_id = ?2 AND published")?
                 .query_row(params![app_id, kb_id], |r| r.get(0))?;
-            let mut page = ChangesPage {
-                upserted: Vec::new(),
-                removed: Vec::new(),
-                last_change,
-                has_more,
-                total_published: u64::try_from(total_published).unwrap_or(0),
-            };
-            for (_, article, id) in items {
-                match article {
-                    Some(a) => page.upserted.push(a),
-                    None => page.removed.push(id),
-                }
-            }
-            Ok(page)
+            Ok(ChangesPage::assemble(items, limit, after, counter, total_published))
         })
     }
 

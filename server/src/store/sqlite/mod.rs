@@ -25,10 +25,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use chatflow_protocol::{AuthorKind, Channel, ConsentDecision, ConsentKind, ConversationStatus};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use super::{StoreError, StoreResult};
+pub(crate) use super::columns::*;
+use super::StoreResult;
 
 /// How many reader connections to keep.
 const READERS: usize = 4;
@@ -134,111 +134,9 @@ impl SqliteStore {
     }
 }
 
-// Enum <-> TEXT column mappings. The strings are the wire strings so that the database reads like the API.
-
-fn status_str(s: ConversationStatus) -> &'static str {
-    match s {
-        ConversationStatus::Open => "open",
-        ConversationStatus::Closed => "closed",
-    }
-}
-
-fn parse_status(s: &str) -> StoreResult<ConversationStatus> {
-    match s {
-        "open" => Ok(ConversationStatus::Open),
-        "closed" => Ok(ConversationStatus::Closed),
-        other => Err(StoreError::Corrupt(format!("conversation status `{other}`"))),
-    }
-}
-
-fn channel_str(c: Channel) -> &'static str {
-    match c {
-        Channel::MobileChat => "mobile_chat",
-        Channel::Email => "email",
-        Channel::Form => "form",
-        Channel::Messenger => "messenger",
-        Channel::Whatsapp => "whatsapp",
-        Channel::Call => "call",
-    }
-}
-
-fn parse_channel(s: &str) -> StoreResult<Channel> {
-    Ok(match s {
-        "mobile_chat" => Channel::MobileChat,
-        "email" => Channel::Email,
-        "form" => Channel::Form,
-        "messenger" => Channel::Messenger,
-        "whatsapp" => Channel::Whatsapp,
-        "call" => Channel::Call,
-        other => return Err(StoreError::Corrupt(format!("conversation channel `{other}`"))),
-    })
-}
-
-fn author_kind_str(k: AuthorKind) -> &'static str {
-    match k {
-        AuthorKind::Visitor => "visitor",
-        AuthorKind::Agent => "agent",
-        AuthorKind::Bot => "bot",
-        AuthorKind::System => "system",
-    }
-}
-
-fn parse_author_kind(s: &str) -> StoreResult<AuthorKind> {
-    Ok(match s {
-        "visitor" => AuthorKind::Visitor,
-        "agent" => AuthorKind::Agent,
-        "bot" => AuthorKind::Bot,
-        "system" => AuthorKind::System,
-        other => return Err(StoreError::Corrupt(format!("message author kind `{other}`"))),
-    })
-}
-
-fn consent_kind_str(k: ConsentKind) -> &'static str {
-    match k {
-        ConsentKind::ProcessData => "process_data",
-        ConsentKind::Communicate => "communicate",
-    }
-}
-
-fn parse_consent_kind(s: &str) -> StoreResult<ConsentKind> {
-    match s {
-        "process_data" => Ok(ConsentKind::ProcessData),
-        "communicate" => Ok(ConsentKind::Communicate),
-        other => Err(StoreError::Corrupt(format!("consent kind `{other}`"))),
-    }
-}
-
-fn decision_str(d: ConsentDecision) -> &'static str {
-    match d {
-        ConsentDecision::Accepted => "accepted",
-        ConsentDecision::Declined => "declined",
-        ConsentDecision::Implied => "implied",
-    }
-}
-
-fn parse_decision(s: &str) -> StoreResult<ConsentDecision> {
-    match s {
-        "accepted" => Ok(ConsentDecision::Accepted),
-        "declined" => Ok(ConsentDecision::Declined),
-        "implied" => Ok(ConsentDecision::Implied),
-        other => Err(StoreError::Corrupt(format!("consent decision `{other}`"))),
-    }
-}
-
-/// Sequence numbers and read marks are `u64` on the wire and `INTEGER` (i64) in SQLite; values come from our own
-/// counters starting at 0, so they always fit. A hostile query value above i64::MAX is clamped by callers.
-fn seq_to_sql(seq: u64) -> i64 {
-    i64::try_from(seq).unwrap_or(i64::MAX)
-}
-
-fn seq_from_sql(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
-    use crate::store::{AgentRecord, AppRecord, AppSeed};
     use chatflow_protocol::ChatflowInput;
 
     pub fn chatflow_input(name: &str) -> ChatflowInput {
@@ -260,22 +158,7 @@ pub(crate) mod test_support {
     pub fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
-        let seed = AppSeed {
-            app: AppRecord { id: "app1".into(), name: "App".into(), identity_secret: "s".into() },
-            admin_token_hash: "adminhash".into(),
-            agents: vec![(
-                AgentRecord {
-                    id: "ag1".into(),
-                    app_id: "app1".into(),
-                    display_name: "Ann".into(),
-                    avatar_url: None,
-                    available: true,
-                },
-                "agenthash".into(),
-            )],
-            team_members: vec![],
-            chatflows: vec![(Some(1), chatflow_input("Support"))],
-        };
+        let seed = crate::store::test_backends::seed();
         use crate::store::AppStore;
         assert!(store.apply_app_seed(&seed, 1).unwrap());
         (dir, store)

@@ -5,26 +5,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::tx::SqliteTx;
 use super::{lock, seq_from_sql, seq_to_sql, SqliteStore};
+use crate::store::columns::{parse_platform, platform_str};
 use crate::store::push::{
     ApnsCredentials, ApnsEnvironment, FcmCredentials, PushContent, PushCredentials, PushJob, PushListener, PushStore,
     PushTx, MAX_TOKENS_PER_VISITOR,
 };
 use crate::store::{StoreError, StoreResult};
-
-pub(super) fn platform_str(p: PushPlatform) -> &'static str {
-    match p {
-        PushPlatform::Fcm => "fcm",
-        PushPlatform::Apns => "apns",
-    }
-}
-
-fn parse_platform(s: &str) -> StoreResult<PushPlatform> {
-    match s {
-        "fcm" => Ok(PushPlatform::Fcm),
-        "apns" => Ok(PushPlatform::Apns),
-        other => Err(StoreError::Corrupt(format!("unknown push platform `{other}`"))),
-    }
-}
 
 /// Moves the tokens of a visitor folded into another (identification merges devices).
 pub(super) fn move_tokens_in(conn: &Connection, from: &str, into: &str) -> StoreResult<()> {

@@ -41,7 +41,7 @@ impl UnitOfWork for SqliteStore {
             match finish {
                 Finish::Commit => {
                     let pushes_queued = work_tx.pushes_queued;
-                    let flushed = flush(&tx, &work_tx.feed, self.feed_retention())?;
+                    let flushed = flush(&tx, &work_tx.feed, self.feed.retention())?;
                     tx.commit()?;
                     Some((flushed, pushes_queued))
                 }
@@ -52,7 +52,7 @@ impl UnitOfWork for SqliteStore {
             }
         };
         if let Some((flushed, pushes_queued)) = flushed {
-            self.feed_committed(flushed);
+            self.feed.committed(flushed);
             if pushes_queued {
                 self.push_committed();
             }
