@@ -4,7 +4,9 @@
 //! the tool prints both and their ratios. Not a test: nothing is asserted.
 //!
 //! `cargo bench -p chatflow-server --bench ws_load -- [--n 100,1000] [--secs 10] [--rate 2]`
-//! (env: WS_LOAD_N, WS_LOAD_SECS, WS_LOAD_RATE; rate is messages per second per client).
+//! (env: WS_LOAD_N, WS_LOAD_SECS, WS_LOAD_RATE; rate is messages per second per client). With
+//! `WS_LOAD_POSTGRES=postgres://user@host:port` (a cluster, e.g. from `scripts/pg.sh start DIR`) each size also runs
+//! on PostgreSQL, on a database created for the run and dropped after it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -219,7 +221,13 @@ async fn client(
                             s.delivery.push(at.elapsed());
                         }
                     }
-                    Ok(ServerFrame::Nack { error, .. }) => eprintln!("client {me}: nack {}", error.code),
+                    Ok(ServerFrame::Nack { error, .. }) => {
+                        // The first few only: a refused load would otherwise flood the output.
+                        static SHOWN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+                        if SHOWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 5 {
+                            eprintln!("client {me}: nack {}", error.code);
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -258,15 +266,44 @@ fn bench_seed(path: &std::path::Path) {
     std::fs::write(path, seed.to_string()).expect("write seed");
 }
 
-async fn server_run(n: usize, rate: f64, secs: u64) -> (Summary, Summary) {
+/// Runs `statements` one by one on the cluster's `postgres` database, on a thread of its own (the synchronous client
+/// may not run inside the bench's runtime; `CREATE` and `DROP DATABASE` may not share a transaction).
+fn on_cluster(base: &str, statements: &'static [&'static str]) {
+    let url = format!("{base}/postgres");
+    std::thread::spawn(move || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect to WS_LOAD_POSTGRES");
+        for sql in statements {
+            admin.batch_execute(sql).expect("administer the bench database");
+        }
+    })
+    .join()
+    .expect("cluster call");
+}
+
+/// The server's database for one run: SQLite in `dir`, or a new PostgreSQL database on the cluster at `postgres`.
+fn bench_database(dir: &std::path::Path, postgres: Option<&str>) -> chatflow_server::Database {
+    match postgres {
+        None => chatflow_server::Database::Sqlite(dir.join("bench.db")),
+        Some(base) => {
+            on_cluster(
+                base,
+                &["DROP DATABASE IF EXISTS chatflow_ws_load WITH (FORCE)", "CREATE DATABASE chatflow_ws_load"],
+            );
+            chatflow_server::Database::Postgres(format!("{base}/chatflow_ws_load"))
+        }
+    }
+}
+
+async fn server_run(n: usize, rate: f64, secs: u64, postgres: Option<&str>) -> (Summary, Summary) {
     let dir = tempfile::tempdir().expect("temp dir");
     let seed = dir.path().join("seed.json");
     bench_seed(&seed);
     let config = chatflow_server::Config {
-        database: chatflow_server::Database::Sqlite(dir.path().join("bench.db")),
+        database: bench_database(dir.path(), postgres),
         bind: "127.0.0.1:0".into(),
         seed: Some(seed),
         settings: chatflow_server::Settings {
+            blob_dir: Some(dir.path().join("files")),
             ws_queue_frames: 4096,
             // All N visitors are created from one address in a few seconds: the load, not the limits, is measured.
             limits: chatflow_server::limits::LimitSettings {
@@ -275,8 +312,11 @@ async fn server_run(n: usize, rate: f64, secs: u64) -> (Summary, Summary) {
                     Duration::from_secs(1),
                 ),
                 visitor_creates_per_app: chatflow_server::limits::gcra::Rate::new(1_000_000, Duration::from_secs(1)),
-                // N visitors of one app send together: the app's send budget would be the bottleneck.
+                // N visitors of one app send together: the app's send budget would be the bottleneck; and each visitor
+                // sends at the rate asked for, above the per-visitor and per-socket limits' steady rates.
                 sends_per_app: chatflow_server::limits::gcra::Rate::new(1_000_000, Duration::from_secs(1)),
+                sends_per_visitor: chatflow_server::limits::gcra::Rate::new(1_000_000, Duration::from_secs(1)),
+                ws_frames_per_socket: chatflow_server::limits::gcra::Rate::new(1_000_000, Duration::from_secs(1)),
                 ..Default::default()
             },
             ..Default::default()
@@ -315,6 +355,9 @@ async fn server_run(n: usize, rate: f64, secs: u64) -> (Summary, Summary) {
     let url = format!("ws://{}/v1/realtime", server.local_addr());
     let samples = run_clients(&url, sessions, rate, secs, false).await;
     let _ = server.shutdown().await;
+    if let Some(base) = postgres {
+        on_cluster(base, &["DROP DATABASE IF EXISTS chatflow_ws_load WITH (FORCE)"]);
+    }
     let (sent, span) = (samples.sent, samples.span_secs());
     (summarize(samples.ack, sent, span), summarize(samples.delivery, sent, span))
 }
@@ -355,6 +398,7 @@ fn line(name: &str, s: &Summary) {
 
 fn main() {
     let o = opts();
+    let postgres = std::env::var("WS_LOAD_POSTGRES").ok().filter(|v| !v.is_empty());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let fds = fd_limit();
     println!(
@@ -373,16 +417,27 @@ fn main() {
             }
         }
         println!("N={n} clients, offered {:.0} msg/s", n as f64 * o.rate);
-        let (ack, delivery) = runtime.block_on(server_run(n, o.rate, o.secs));
+        let (ack, delivery) = runtime.block_on(server_run(n, o.rate, o.secs, None));
+        let on_postgres = postgres.as_deref().map(|base| runtime.block_on(server_run(n, o.rate, o.secs, Some(base))));
         let floor = runtime.block_on(echo_run(n, o.rate, o.secs));
         line("server send→ack", &ack);
         line("server send→delivery", &delivery);
+        if let Some((pg_ack, pg_delivery)) = &on_postgres {
+            line("postgres send→ack", pg_ack);
+            line("postgres send→delivery", pg_delivery);
+        }
         line("echo floor", &floor);
-        println!(
-            "  ratio server/floor: p50 {:.1}x  p99 {:.1}x  throughput {:.2}",
-            ack.p50 / floor.p50,
-            ack.p99 / floor.p99,
-            ack.per_sec / floor.per_sec
-        );
+        let ratio = |name: &str, s: &Summary| {
+            println!(
+                "  ratio {name}/floor: p50 {:.1}x  p99 {:.1}x  throughput {:.2}",
+                s.p50 / floor.p50,
+                s.p99 / floor.p99,
+                s.per_sec / floor.per_sec
+            );
+        };
+        ratio("server", &ack);
+        if let Some((pg_ack, _)) = &on_postgres {
+            ratio("postgres", pg_ack);
+        }
     }
 }

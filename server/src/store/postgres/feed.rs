@@ -1,49 +1,79 @@
-//! The agents' feed log in PostgreSQL: the changes a transaction made are collected while it runs ([`FeedLog`]) and
-//! written to `agent_feed` just before it commits; after the commit the listener learns which apps got events.
+//! The agents' feed log in PostgreSQL. A reader that has seen event N must have seen every event below N, but with
+//! several writers (and several server processes) an id taken inside a transaction is not commit order. So a unit
+//! of work writes its events to `agent_feed_staged` (no id yet), and after its commit the writer *sequences*: under
+//! one advisory lock, in one short transaction, it moves every staged event into `agent_feed`, where they take their
+//! ids. Sequencing transactions run one at a time, so ids are handed out, and become visible, in order. Writers that
+//! commit together mostly find their events already moved by one of them: one sequencing serves them all, instead of
+//! every writer holding a lock through its own commit.
 //!
-//! Ids come from an identity column, and several transactions may write at once. A reader that has seen id N must
-//! have seen every event below N, so writers take one advisory lock before their first event and hold it to their
-//! commit: ids are handed out, and become visible, in commit order.
+//! Events staged by a process that stopped before sequencing are moved by the next writer (or at start).
 
-use ::postgres::Transaction;
+use ::postgres::{GenericClient, Transaction};
 
 use super::PostgresStore;
 use crate::store::agent::{FeedEvent, FeedKind, FeedListener, FeedPosition, FeedStore};
 pub(super) use crate::store::feed_log::{FeedConfig, FeedLog, Flushed};
 use crate::store::{StoreError, StoreResult};
 
-/// Any fixed number: the key of the advisory lock that orders feed writers.
+/// Any fixed number: the key of the advisory lock that orders sequencing.
 const FEED_LOCK: i64 = 0x6665_6564; // "feed"
 
-/// Writes the log's events and prunes beyond retention. Runs inside the transaction, before its commit.
-pub(super) fn flush(tx: &mut Transaction<'_>, log: &FeedLog, keep: u64) -> StoreResult<Flushed> {
-    let mut out = Flushed::default();
+/// Stages the log's events inside the unit of work, before its commit. Returns whether any was staged.
+pub(super) fn stage(tx: &mut Transaction<'_>, log: &FeedLog) -> StoreResult<bool> {
     let rows = log.rows(|visitor| {
         let ids =
             tx.query("SELECT id FROM conversations WHERE visitor_id = $1 ORDER BY created_at, id", &[&visitor])?;
         Ok(ids.iter().map(|r| r.get(0)).collect())
     })?;
     if rows.is_empty() {
-        return Ok(out);
+        return Ok(false);
     }
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK])?;
     let insert = tx.prepare(
-        "INSERT INTO agent_feed (app_id, kind, conversation_id, ref)
-         SELECT app_id, $2, id, $3 FROM conversations WHERE id = $1 RETURNING app_id, id",
+        "INSERT INTO agent_feed_staged (app_id, kind, conversation_id, ref)
+         SELECT app_id, $2, id, $3 FROM conversations WHERE id = $1",
     )?;
+    let mut staged = false;
     for (kind, id, reference) in &rows {
         // A conversation deleted in the same transaction has nothing to show: no event.
-        if let Some(row) = tx.query_opt(&insert, &[id, &kind.as_str(), reference])? {
-            out.wrote(row.get(0), row.get(1));
-        }
+        staged |= tx.execute(&insert, &[id, &kind.as_str(), reference])? > 0;
+    }
+    Ok(staged)
+}
+
+/// Moves every staged event into the log, in staging order, and prunes beyond retention; one transaction.
+fn sequence(client: &mut impl GenericClient, keep: u64) -> StoreResult<Flushed> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK])?;
+    let moved = tx.query(
+        "WITH moved AS (DELETE FROM agent_feed_staged RETURNING staged_id, app_id, kind, conversation_id, ref)
+         INSERT INTO agent_feed (app_id, kind, conversation_id, ref)
+         SELECT app_id, kind, conversation_id, ref FROM moved ORDER BY staged_id
+         RETURNING app_id, id",
+        &[],
+    )?;
+    let mut out = Flushed::default();
+    let mut moved: Vec<(String, i64)> = moved.iter().map(|r| (r.get(0), r.get(1))).collect();
+    moved.sort_by_key(|(_, id)| *id);
+    for (app, id) in moved {
+        out.wrote(app, id);
     }
     if let Some(below) = out.prune_up_to(keep) {
         tx.execute("DELETE FROM agent_feed WHERE id <= $1", &[&below])?;
     }
+    tx.commit()?;
     Ok(out)
 }
 
 impl PostgresStore {
+    /// After a commit that staged events (or at start): gives them their ids and tells the listener. The commit
+    /// stands whatever happens here: events left staged are moved by the next writer.
+    pub(super) fn sequence_feed(&self, client: &mut impl GenericClient) {
+        match sequence(client, self.feed.retention()) {
+            Ok(flushed) => self.feed.committed(flushed),
+            Err(e) => tracing::warn!(error = %e, "agents' feed events stay staged until the next write"),
+        }
+    }
+
     /// `write` for the direct store calls that change inbox rows: their feed events go in the same transaction.
     pub(super) fn write_logged<R>(
         &self,
@@ -53,10 +83,11 @@ impl PostgresStore {
         let mut tx = conn.transaction()?;
         let mut log = FeedLog::default();
         let out = f(&mut tx, &mut log)?;
-        let flushed = flush(&mut tx, &log, self.feed.retention())?;
+        let staged = stage(&mut tx, &log)?;
         tx.commit()?;
-        drop(conn);
-        self.feed.committed(flushed);
+        if staged {
+            self.sequence_feed(&mut *conn);
+        }
         Ok(out)
     }
 }

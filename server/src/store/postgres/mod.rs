@@ -86,8 +86,13 @@ impl PostgresStore {
             config.application_name("chatflow-server");
         }
         let pool = pool::Pool::new(config, size);
-        migrations::migrate(&mut *pool.get()?)?;
-        Ok(Self { pool, feed: feed::FeedConfig::default(), push_listener: Mutex::new(None) })
+        let store = Self { pool, feed: feed::FeedConfig::default(), push_listener: Mutex::new(None) };
+        let mut conn = store.pool.get()?;
+        migrations::migrate(&mut conn)?;
+        // Events a stopped process staged but did not sequence.
+        store.sequence_feed(&mut *conn);
+        drop(conn);
+        Ok(store)
     }
 
     /// Runs `f` in a read-only `REPEATABLE READ` transaction: one snapshot for reads of several queries.

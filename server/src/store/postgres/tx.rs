@@ -11,7 +11,7 @@ use chatflow_protocol::{Channel, Chatflow, ChatflowInput, ConsentDecision, Conse
 use super::conversations::{
     conversation_for_update_in, first_visitor_body_in, insert_message_in, message_by_client_id_in,
 };
-use super::feed::{flush, FeedLog};
+use super::feed::{stage, FeedLog};
 use super::visitors::{
     consent_in, conversation_ids_of, fold_visitor_in, insert_consent_in, latest_consent_decision_in, replace_token_in,
     visitor_app_in, visitor_in, visitor_of_user_in,
@@ -47,10 +47,12 @@ impl UnitOfWork for PostgresStore {
         let PgTx { feed, pushes_queued, .. } = work_tx;
         match finish {
             Finish::Commit => {
-                let flushed = flush(&mut tx, &feed, self.feed.retention())?;
+                let staged = stage(&mut tx, &feed)?;
                 tx.commit()?;
+                if staged {
+                    self.sequence_feed(&mut *conn);
+                }
                 drop(conn);
-                self.feed.committed(flushed);
                 if pushes_queued {
                     self.push_committed();
                 }

@@ -4,9 +4,10 @@
 //! Ids come from one AUTOINCREMENT sequence and the single writer commits one transaction at a time, so id order is
 //! commit order: a reader that has seen id N has seen every event up to N.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{lock, SqliteStore};
+use super::group::{AfterCommit, Outcome};
+use super::SqliteStore;
 use crate::store::agent::{FeedEvent, FeedKind, FeedListener, FeedPosition, FeedStore};
 pub(super) use crate::store::feed_log::{FeedConfig, FeedLog, Flushed};
 use crate::store::{StoreError, StoreResult};
@@ -37,20 +38,14 @@ impl SqliteStore {
     /// `write` for the direct store calls that change inbox rows: their feed events go in the same transaction.
     pub(super) fn write_logged<R>(
         &self,
-        f: impl FnOnce(&Transaction<'_>, &mut FeedLog) -> StoreResult<R>,
+        f: impl FnOnce(&Connection, &mut FeedLog) -> StoreResult<R>,
     ) -> StoreResult<R> {
-        let flushed;
-        let out;
-        {
-            let mut conn = lock(&self.writer);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.group_write(|conn| {
             let mut log = FeedLog::default();
-            out = f(&tx, &mut log)?;
-            flushed = flush(&tx, &log, self.feed.retention())?;
-            tx.commit()?;
-        }
-        self.feed.committed(flushed);
-        Ok(out)
+            let out = f(conn, &mut log)?;
+            let flushed = flush(conn, &log, self.feed.retention())?;
+            Ok(Outcome::Keep(out, AfterCommit { flushed, pushes_queued: false }))
+        })
     }
 }
 
@@ -101,6 +96,8 @@ impl FeedStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
+
+    use crate::store::sqlite::lock;
 
     use super::*;
     use crate::domain;

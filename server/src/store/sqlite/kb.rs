@@ -2,7 +2,7 @@
 //! of a base, and FTS5 search (the index holds published articles only; triggers keep it in step).
 
 use chatflow_protocol::Article;
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::SqliteStore;
 use crate::store::kb::{primary_language, ArticleInput, ChangesPage, KbMatch, KbQuery, KbStore, SeedArticle, TermMode};
@@ -48,7 +48,7 @@ fn article_in(conn: &Connection, app_id: &str, kb_id: i64, id: i64) -> StoreResu
 }
 
 /// Takes the next value of the change counter.
-fn next_change(tx: &Transaction<'_>) -> StoreResult<i64> {
+fn next_change(tx: &Connection) -> StoreResult<i64> {
     Ok(tx
         .prepare_cached("UPDATE kb_counter SET value = value + 1 WHERE id = 1 RETURNING value")?
         .query_row([], |r| r.get(0))?)
@@ -59,7 +59,7 @@ fn tags_json(input: &ArticleInput) -> StoreResult<String> {
 }
 
 fn insert(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     app_id: &str,
     kb_id: i64,
     id: Option<i64>,

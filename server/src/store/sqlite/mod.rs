@@ -1,5 +1,5 @@
-//! The SQLite store: WAL mode, one writer connection (every write is an IMMEDIATE transaction under a mutex, so
-//! writes are serialized and never hit SQLITE_BUSY among themselves) and a few reader connections that see the last
+//! The SQLite store: WAL mode, one writer connection (writes take turns on it, in IMMEDIATE transactions that the
+//! writes arriving together share: `group.rs`; they never hit SQLITE_BUSY among themselves) and a few reader connections that see the last
 //! committed state. Callers run these methods on the blocking pool.
 
 mod accounts;
@@ -11,6 +11,7 @@ mod conversations;
 mod email;
 mod error;
 mod feed;
+mod group;
 mod inbox;
 mod kb;
 pub mod migrations;
@@ -25,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 pub(crate) use super::columns::*;
 use super::StoreResult;
@@ -34,7 +35,8 @@ use super::StoreResult;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    /// The single writer connection, shared by the writes that arrive together (group commit, `group.rs`).
+    writer: group::Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     /// Dropping it stops the checkpoint thread.
@@ -103,7 +105,7 @@ impl SqliteStore {
             readers.push(Mutex::new(conn));
         }
         Ok(Self {
-            writer: Mutex::new(writer),
+            writer: group::Writer::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
             _checkpointer: checkpointer,
@@ -124,13 +126,10 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Runs `f` in an IMMEDIATE write transaction on the single writer; commits when `f` returns `Ok`.
-    fn write<R>(&self, f: impl FnOnce(&Transaction<'_>) -> StoreResult<R>) -> StoreResult<R> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+    /// Runs `f` in the shared write transaction (group commit); returns once its changes are committed. An error
+    /// rolls back `f`'s changes only.
+    fn write<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+        self.group_write(|conn| Ok(group::Outcome::Keep(f(conn)?, group::AfterCommit::default())))
     }
 }
 

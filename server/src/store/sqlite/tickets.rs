@@ -2,7 +2,7 @@
 
 use chatflow_protocol::Channel;
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::{channel_str, parse_channel, SqliteStore};
 use crate::store::inbox::{HelpDeskScope, HelpDeskSetting, TicketRecord, TicketStatus, TicketStore, TicketUpdate};
@@ -169,7 +169,7 @@ impl TicketStore for SqliteStore {
 
 /// Upserts a help-desk setting; false when the chatflow is not the app's.
 pub(super) fn set_help_desk_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     app_id: &str,
     scope: &HelpDeskScope,
     setting: &HelpDeskSetting,

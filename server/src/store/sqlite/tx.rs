@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use chatflow_protocol::{Chatflow, ConsentDecision, ConsentKind, ConsentRecord, Message};
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::conversations::{conversation_in, insert_message_in, message_by_client_id};
 use super::feed::{flush, FeedLog};
-use super::{channel_str, consent_kind_str, lock, parse_decision, seq_from_sql, seq_to_sql, status_str, SqliteStore};
+use super::group::{AfterCommit, Outcome};
+use super::{channel_str, consent_kind_str, parse_decision, seq_from_sql, seq_to_sql, status_str, SqliteStore};
 use crate::bots::engine::BotSession;
 use crate::store::inbox::{HandledBy, HelpDeskScope, HelpDeskSetting, InboxState, TicketRecord};
 use crate::store::tx::{
@@ -23,7 +24,7 @@ use crate::store::{
 
 /// The operations of `store::tx` on one open SQLite transaction.
 pub(super) struct SqliteTx<'a> {
-    pub(super) tx: &'a Transaction<'a>,
+    pub(super) tx: &'a Connection,
     /// What this unit of work changed, for the agents' feed log (written before the commit).
     pub(super) feed: FeedLog,
     /// Pushes were queued: wake the push worker after the commit.
@@ -32,32 +33,16 @@ pub(super) struct SqliteTx<'a> {
 
 impl UnitOfWork for SqliteStore {
     fn transaction(&self, work: &mut dyn FnMut(&mut dyn Tx) -> StoreResult<Finish>) -> StoreResult<()> {
-        let flushed = {
-            let mut conn = lock(&self.writer);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            // An error drops `tx`, which rolls back.
-            let mut work_tx = SqliteTx { tx: &tx, feed: FeedLog::default(), pushes_queued: false };
-            let finish = work(&mut work_tx)?;
-            match finish {
+        self.group_write(|conn| {
+            let mut work_tx = SqliteTx { tx: conn, feed: FeedLog::default(), pushes_queued: false };
+            match work(&mut work_tx)? {
                 Finish::Commit => {
-                    let pushes_queued = work_tx.pushes_queued;
-                    let flushed = flush(&tx, &work_tx.feed, self.feed.retention())?;
-                    tx.commit()?;
-                    Some((flushed, pushes_queued))
+                    let flushed = flush(conn, &work_tx.feed, self.feed.retention())?;
+                    Ok(Outcome::Keep((), AfterCommit { flushed, pushes_queued: work_tx.pushes_queued }))
                 }
-                Finish::Rollback => {
-                    tx.rollback()?;
-                    None
-                }
+                Finish::Rollback => Ok(Outcome::Undo(())),
             }
-        };
-        if let Some((flushed, pushes_queued)) = flushed {
-            self.feed.committed(flushed);
-            if pushes_queued {
-                self.push_committed();
-            }
-        }
-        Ok(())
+        })
     }
 }
 

@@ -266,6 +266,15 @@ CREATE TABLE agent_feed (
     ref TEXT
 );
 CREATE INDEX agent_feed_app ON agent_feed(app_id, id);
+-- Events a unit of work wrote, waiting for their id: after each commit one writer at a time moves every staged event
+-- into `agent_feed`, so ids follow the order events became visible (postgres/feed.rs).
+CREATE TABLE agent_feed_staged (
+    staged_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    ref TEXT
+);
 
 -- Internal notes: agents only, in a table of their own.
 CREATE TABLE agent_notes (
