@@ -19,6 +19,7 @@ find_bin() {
 ensure_binaries() {
   if [ -z "$(find_bin initdb)" ]; then
     echo "installing Debian's postgresql (initdb is missing)" >&2
+    apt-get update -q >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
   fi
 }
