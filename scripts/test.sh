@@ -64,7 +64,7 @@ fi
 # The server on PostgreSQL: a private cluster (scripts/pg.sh: initdb in a temporary directory, a free port, run as an
 # unprivileged user; Debian's postgresql installed if missing), the domain rules' tests and the server's whole end-to-end
 # suite against it (each test on a database of its own), the PostgreSQL-only tests (concurrent senders, search parity
-# with SQLite), then the cluster is removed. The flood test measures latency on a quiet machine: it runs in the rust stage only.
+# with SQLite, two nodes on one database, the SDK failing over between them), then the cluster is removed. The flood test measures latency on a quiet machine: it runs in the rust stage only.
 if want postgres; then
   ensure_nextest
   step "PostgreSQL: a private cluster (scripts/pg.sh)"
@@ -76,8 +76,9 @@ if want postgres; then
   export CHATFLOW_REQUIRE_S3=1
   step "the server's domain rules and its end-to-end suite on PostgreSQL"
   # --workspace: the same feature set as the rust stage's build, so nothing is compiled again.
-  cargo nextest run --workspace --locked --no-fail-fast -E 'package(chatflow-server) & (
-    (binary(api) & not test(/limits_flood/)) | (kind(lib) & test(/^domain::tests::|^store::postgres::/)))'
+  cargo nextest run --workspace --locked --no-fail-fast -E '(package(chatflow-server) & (
+    (binary(api) & not test(/limits_flood/)) | (kind(lib) & test(/^domain::tests::|^store::postgres::/))))
+    | (package(chatflow-core) & binary(cluster_failover))'
   scripts/pg.sh stop "$PG_DIR"
   trap - EXIT
   unset CHATFLOW_TEST_POSTGRES CHATFLOW_REQUIRE_POSTGRES

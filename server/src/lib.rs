@@ -16,6 +16,7 @@ pub mod bots;
 pub mod canned;
 pub mod chatflows;
 pub mod clock;
+pub mod cluster;
 pub mod consent;
 pub mod conversations;
 pub mod domain;
@@ -425,6 +426,10 @@ pub async fn serve(config: Config) -> Result<Server, ServerError> {
     .await
     .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
     let mut state = AppState::new(opened, config.settings);
+    // On PostgreSQL, other processes may serve the same database: exchange live events with them.
+    if let Database::Postgres(url) = &config.database {
+        cluster::start(url, Arc::clone(&state.store), state.hub.clone(), state.feed.clone());
+    }
     let local = blobs::LocalBlobStore::open(&files.join("blobs"))
         .and_then(|b| std::fs::create_dir_all(files.join("partial")).map(|()| b).map_err(Into::into))
         .map_err(|source| ServerError::Blobs { path: files.clone(), source })?;

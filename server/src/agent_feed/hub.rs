@@ -5,12 +5,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, watch};
 
 use super::FeedFrame;
+use crate::cluster::{Bus, Event};
 use crate::store::Store;
 
 struct LiveSub {
@@ -28,6 +29,8 @@ struct Inner {
     apps: Mutex<HashMap<String, AppFeed>>,
     next_id: AtomicU64,
     capacity: usize,
+    /// Other server processes on the same database (PostgreSQL): their feed sockets are woken too.
+    bus: OnceLock<Bus>,
 }
 
 #[derive(Clone)]
@@ -73,7 +76,25 @@ impl Drop for FeedSubscription {
 
 impl FeedHub {
     pub fn new(capacity: usize) -> Self {
-        Self { inner: Arc::new(Inner { apps: Mutex::new(HashMap::new()), next_id: AtomicU64::new(1), capacity }) }
+        Self {
+            inner: Arc::new(Inner {
+                apps: Mutex::new(HashMap::new()),
+                next_id: AtomicU64::new(1),
+                capacity,
+                bus: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// From now on, commits and live frames are also published for the other processes (`crate::cluster`).
+    pub fn attach_bus(&self, bus: Bus) {
+        let _ = self.inner.bus.set(bus);
+    }
+
+    fn to_other_nodes(&self, event: impl FnOnce() -> Event) {
+        if let Some(bus) = self.inner.bus.get() {
+            bus.send(event());
+        }
     }
 
     /// Listens to the store's commits and sets the log's retention.
@@ -95,8 +116,14 @@ impl FeedHub {
         FeedSubscription { hub: self.clone(), app_id: app_id.to_owned(), id, wake, live, overflow }
     }
 
-    /// The store committed events up to `last` for `apps`: wake their sockets.
+    /// The store committed events up to `last` for `apps`: wake their sockets, on every node.
     pub fn committed(&self, apps: &[String], last: i64) {
+        self.committed_local(apps, last);
+        self.to_other_nodes(|| Event::FeedCommitted { apps: apps.to_vec(), last });
+    }
+
+    /// Wakes this node's feed sockets of `apps`.
+    pub fn committed_local(&self, apps: &[String], last: i64) {
         let map = lock(&self.inner.apps);
         for app in apps {
             if let Some(feed) = map.get(app) {
@@ -105,8 +132,14 @@ impl FeedHub {
         }
     }
 
-    /// Sends a live-only frame to every feed socket of the app. Never blocks.
+    /// Sends a live-only frame to every feed socket of the app, on every node. Never blocks.
     pub fn publish_live(&self, app_id: &str, frame: &FeedFrame) {
+        self.publish_live_local(app_id, frame);
+        self.to_other_nodes(|| Event::FeedLive { app_id: app_id.to_owned(), frame: frame.clone() });
+    }
+
+    /// Sends a live-only frame to this node's feed sockets of the app. Never blocks.
+    pub fn publish_live_local(&self, app_id: &str, frame: &FeedFrame) {
         let json = match serde_json::to_string(frame) {
             Ok(j) => Utf8Bytes::from(j),
             Err(e) => {

@@ -6,12 +6,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use chatflow_protocol::ServerFrame;
 use tokio::sync::{mpsc, watch};
+
+use crate::cluster::{Bus, Event as ClusterEvent};
 
 /// One serialized frame, shared by every socket it goes to.
 #[derive(Debug)]
@@ -62,6 +64,8 @@ struct Inner {
     visitor_typing: Mutex<HashMap<String, Instant>>,
     /// Socket tasks still running (shutdown waits for them to send their close frame).
     live_sockets: AtomicUsize,
+    /// Other server processes on the same database (PostgreSQL): what this hub delivers, they deliver too.
+    bus: OnceLock<Bus>,
 }
 
 /// Counts a running socket task for as long as it lives.
@@ -121,6 +125,7 @@ impl Hub {
                 shutdown,
                 visitor_typing: Mutex::new(HashMap::new()),
                 live_sockets: AtomicUsize::new(0),
+                bus: OnceLock::new(),
             }),
         }
     }
@@ -137,8 +142,25 @@ impl Hub {
         Subscription { hub: self.clone(), visitor_id: visitor_id.to_owned(), id, rx, end }
     }
 
-    /// Sends `frame` to every socket of the visitor. Never blocks.
+    /// From now on, every event is also published for the other processes (`crate::cluster`).
+    pub fn attach_bus(&self, bus: Bus) {
+        let _ = self.inner.bus.set(bus);
+    }
+
+    fn to_other_nodes(&self, event: impl FnOnce() -> ClusterEvent) {
+        if let Some(bus) = self.inner.bus.get() {
+            bus.send(event());
+        }
+    }
+
+    /// Sends `frame` to every socket of the visitor, on every node. Never blocks.
     pub fn publish(&self, visitor_id: &str, frame: &ServerFrame) {
+        self.publish_local(visitor_id, frame);
+        self.to_other_nodes(|| ClusterEvent::Visitor { visitor_id: visitor_id.to_owned(), frame: frame.clone() });
+    }
+
+    /// Sends `frame` to this node's sockets of the visitor. Never blocks.
+    pub fn publish_local(&self, visitor_id: &str, frame: &ServerFrame) {
         let json = match serde_json::to_string(frame) {
             Ok(j) => j,
             Err(e) => {
@@ -167,8 +189,24 @@ impl Hub {
         }
     }
 
-    /// Ends every socket of the visitor (its session is gone).
+    /// Ends every socket of the visitor (its session is gone), on every node.
     pub fn kick(&self, visitor_id: &str) {
+        self.kick_local(visitor_id);
+        self.to_other_nodes(|| ClusterEvent::Kick { visitor_id: visitor_id.to_owned() });
+    }
+
+    /// Ends every socket of this node that may have missed events (the other nodes' events stopped arriving for a
+    /// while): the clients reconnect and catch up from their cursors.
+    pub fn resync_all(&self) {
+        for list in lock(&self.inner.subscribers).drain().map(|(_, v)| v) {
+            for s in list {
+                s.end.store(1, Ordering::Release);
+            }
+        }
+    }
+
+    /// Ends this node's sockets of the visitor.
+    pub fn kick_local(&self, visitor_id: &str) {
         if let Some(list) = lock(&self.inner.subscribers).remove(visitor_id) {
             for s in list {
                 s.end.store(2, Ordering::Release);
@@ -205,8 +243,17 @@ impl Hub {
         lock(&self.inner.subscribers).values().map(Vec::len).sum()
     }
 
-    /// Records (or clears) the visitor's typing state on a conversation; it expires by itself.
+    /// Records (or clears) the visitor's typing state on a conversation, on every node; it expires by itself.
     pub fn set_visitor_typing(&self, conversation_id: &str, typing: bool, ttl: Duration) {
+        self.set_visitor_typing_local(conversation_id, typing, ttl);
+        self.to_other_nodes(|| ClusterEvent::VisitorTyping {
+            conversation_id: conversation_id.to_owned(),
+            typing,
+            ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+        });
+    }
+
+    pub fn set_visitor_typing_local(&self, conversation_id: &str, typing: bool, ttl: Duration) {
         let mut map = lock(&self.inner.visitor_typing);
         let now = Instant::now();
         map.retain(|_, until| *until > now);

@@ -13,6 +13,7 @@ pub mod availability;
 mod bots;
 mod canned;
 mod chatflows;
+mod cluster;
 mod consent;
 mod database_flags;
 mod demo_seed;

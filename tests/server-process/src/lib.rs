@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// The workspace root.
@@ -40,7 +41,10 @@ pub fn server_bin() -> PathBuf {
 
 /// How to start one server.
 pub struct Launch<'a> {
+    /// The SQLite file; with `database_url`, the attachments' directory goes beside it (`<db>.files`) instead.
     pub db: &'a Path,
+    /// A PostgreSQL database (`postgres://…`) instead of the SQLite file: see [`fresh_postgres_database`].
+    pub database_url: Option<&'a str>,
     pub seed: &'a Path,
     /// `127.0.0.1:0` for a free port; the same address again to restart on the same port.
     pub bind: &'a str,
@@ -76,9 +80,14 @@ impl ServerProcess {
             None => Stdio::null(),
         };
         let bin = server_bin();
+        let database: Vec<std::ffi::OsString> = match launch.database_url {
+            None => vec!["--db".into(), launch.db.into()],
+            Some(url) => {
+                vec!["--database-url".into(), url.into(), "--blob-dir".into(), launch.db.with_extension("files").into()]
+            }
+        };
         let mut child = Command::new(&bin)
-            .arg("--db")
-            .arg(launch.db)
+            .args(database)
             .args(["--bind", launch.bind, "--seed"])
             .arg(launch.seed)
             .args(extra)
@@ -121,3 +130,20 @@ impl Drop for ServerProcess {
         self.kill_now();
     }
 }
+
+/// Creates a database of its own on the PostgreSQL cluster at `base` (`postgres://user@host:port`, e.g.
+/// `CHATFLOW_TEST_POSTGRES`) and returns its URL. The cluster is the test run's: it is removed with its databases.
+pub fn fresh_postgres_database(base: &str) -> String {
+    let name = format!("sdk_{}", std::process::id()) + &format!("_{}", NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
+    let (admin, create) = (format!("{base}/postgres"), format!("CREATE DATABASE {name}"));
+    // The synchronous client may not run inside a test's async runtime: a thread of its own.
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test cluster");
+        client.batch_execute(&create).expect("create the test database");
+    })
+    .join()
+    .expect("creating the test database");
+    format!("{base}/{name}")
+}
+
+static NEXT_DATABASE: AtomicUsize = AtomicUsize::new(0);

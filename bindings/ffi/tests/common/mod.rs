@@ -70,7 +70,13 @@ impl Server {
 
     fn launch(&mut self) {
         let db = self.dir.path().join("server.db");
-        let process = ServerProcess::spawn(&Launch { db: &db, seed: &self.seed, bind: &self.addr, log: None });
+        let process = ServerProcess::spawn(&Launch {
+            db: &db,
+            database_url: None,
+            seed: &self.seed,
+            bind: &self.addr,
+            log: None,
+        });
         self.addr = process.addr().to_owned();
         self.process = Some(process);
     }

@@ -77,7 +77,10 @@ impl TestServer {
     fn spawn(&mut self, bind: &str) {
         let (db, seed, log) = (self.dir.path().join("server.db"), seed_path(), self.log_path());
         let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
-        let process = ServerProcess::spawn_with(&Launch { db: &db, seed: &seed, bind, log: Some(&log) }, &extra);
+        let process = ServerProcess::spawn_with(
+            &Launch { db: &db, database_url: None, seed: &seed, bind, log: Some(&log) },
+            &extra,
+        );
         self.url = process.url.clone();
         self.port = process.port;
         self.process = Some(process);

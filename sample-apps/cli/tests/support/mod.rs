@@ -102,7 +102,8 @@ impl Env {
 
     fn spawn(&mut self, bind: &str) {
         let (db, log) = (self.dir.path().join("server.db"), self.log_path());
-        let process = ServerProcess::spawn(&Launch { db: &db, seed: &self.seed, bind, log: Some(&log) });
+        let process =
+            ServerProcess::spawn(&Launch { db: &db, database_url: None, seed: &self.seed, bind, log: Some(&log) });
         self.url = process.url.clone();
         self.port = process.port;
         self.process = Some(process);

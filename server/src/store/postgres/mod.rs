@@ -49,8 +49,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Splits our own `pool_size` parameter off a PostgreSQL URL.
-fn split_pool_size(url: &str) -> StoreResult<(String, usize)> {
+/// Splits our own `pool_size` parameter off a PostgreSQL URL: the URL PostgreSQL's client accepts, and the size.
+pub(crate) fn split_pool_size(url: &str) -> StoreResult<(String, usize)> {
     let Some((base, query)) = url.split_once('?') else { return Ok((url.to_owned(), DEFAULT_POOL_SIZE)) };
     let mut size = DEFAULT_POOL_SIZE;
     let mut kept = Vec::new();
