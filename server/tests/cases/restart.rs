@@ -92,3 +92,32 @@ fn sigterm_stops_the_server_even_when_its_launcher_blocked_it() {
     };
     assert!(status.success(), "clean shutdown expected, got {status}");
 }
+
+/// docs/deploy.md's backup of a running SQLite server: `VACUUM INTO` a copy while it serves, then a server started on
+/// the copy has everything that was committed before the backup.
+#[tokio::test]
+async fn a_backup_taken_while_the_server_runs_starts_a_server_with_everything() {
+    if database::postgres_base().is_some() {
+        return; // The PostgreSQL store's backups are pg_dump's (docs/deploy.md).
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chatflow.db");
+    let server = TestServer::start_on(&db, &[]);
+    let api = server.api();
+    let (_, token) = api.visitor(ACME).await;
+    let conv = api.open(&token, FLOW_SUPPORT).await;
+    assert_eq!(api.send(&token, &conv, "m1", "in the backup").await.status, 201);
+    assert_eq!(api.agent_reply(ALICE, &conv, "so is this reply").await.status, 201);
+    let page_before = api.messages(&token, &conv, "").await;
+    let copy = dir.path().join("backup.db");
+    let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    conn.execute("VACUUM INTO ?1", [copy.to_str().unwrap()]).unwrap();
+    drop(conn);
+    // The live server goes on meanwhile.
+    assert_eq!(api.send(&token, &conv, "m2", "after the backup").await.status, 201);
+
+    let restored = TestServer::start_on(&copy, &[]);
+    let page = restored.api().messages(&token, &conv, "").await;
+    assert_eq!(page.status, 200, "the visitor's token is in the backup");
+    assert_eq!(page.body, page_before.body, "exactly what was committed before the backup");
+}
