@@ -159,6 +159,52 @@ pub enum Paging {
     Latest,
 }
 
+/// How a backend reads a page of [`Paging`]: messages with `seq <comparison> bound` and `seq < upper`, in `seq` order
+/// (ascending or not), one more than the page holds (it tells whether more exist in that direction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageWindow {
+    /// `>`, `<` or `<=`.
+    pub comparison: &'static str,
+    pub bound: i64,
+    /// Exclusive; only `Between` sets it below the maximum.
+    pub upper: i64,
+    pub ascending: bool,
+}
+
+impl Paging {
+    pub fn window(self) -> PageWindow {
+        use columns::seq_to_sql;
+        let (comparison, bound, upper, ascending) = match self {
+            Paging::After(n) => (">", seq_to_sql(n), i64::MAX, true),
+            Paging::Between(a, b) => (">", seq_to_sql(a), seq_to_sql(b), true),
+            Paging::Before(n) => ("<", seq_to_sql(n), i64::MAX, false),
+            Paging::Latest => ("<=", i64::MAX, i64::MAX, false),
+        };
+        PageWindow { comparison, bound, upper, ascending }
+    }
+}
+
+impl PageWindow {
+    /// `ASC` or `DESC`.
+    pub fn order(&self) -> &'static str {
+        if self.ascending {
+            "ASC"
+        } else {
+            "DESC"
+        }
+    }
+
+    /// The page from the rows read (up to `limit + 1`, in the window's order), returned ascending.
+    pub fn page(&self, mut messages: Vec<chatflow_protocol::Message>, limit: u32, last_seq: u64) -> MessagePage {
+        let has_more = messages.len() > limit as usize;
+        messages.truncate(limit as usize);
+        if !self.ascending {
+            messages.reverse();
+        }
+        MessagePage { messages, has_more, last_seq }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReaderKind {
     Visitor,

@@ -190,26 +190,18 @@ impl MessageStore for PostgresStore {
         self.read(|tx| {
             let conv = conversation_in(tx, conversation_id)?
                 .ok_or_else(|| StoreError::NotFound(format!("conversation `{conversation_id}` does not exist")))?;
-            // One extra row tells whether more exist in the paging direction.
-            let fetch = i64::from(limit) + 1;
-            // `$4` is the upper bound (exclusive) of every direction; only a window sets it below the maximum.
-            let (sql, bound, upper, ascending) = match paging {
-                Paging::After(n) => ("seq > $2 ORDER BY seq ASC", seq_to_sql(n), i64::MAX, true),
-                Paging::Between(a, b) => ("seq > $2 ORDER BY seq ASC", seq_to_sql(a), seq_to_sql(b), true),
-                Paging::Before(n) => ("seq < $2 ORDER BY seq DESC", seq_to_sql(n), i64::MAX, false),
-                Paging::Latest => ("seq <= $2 ORDER BY seq DESC", i64::MAX, i64::MAX, false),
-            };
+            let w = paging.window();
             let rows = tx.query(
-                &format!("SELECT {MSG_COLS} FROM messages WHERE conversation_id = $1 AND seq < $4 AND {sql} LIMIT $3"),
-                &[&conversation_id, &bound, &fetch, &upper],
+                &format!(
+                    "SELECT {MSG_COLS} FROM messages WHERE conversation_id = $1 AND seq < $4 AND seq {} $2
+                     ORDER BY seq {} LIMIT $3",
+                    w.comparison,
+                    w.order()
+                ),
+                &[&conversation_id, &w.bound, &(i64::from(limit) + 1), &w.upper],
             )?;
-            let mut messages = rows.iter().map(msg_from_row).collect::<StoreResult<Vec<_>>>()?;
-            let has_more = messages.len() > limit as usize;
-            messages.truncate(limit as usize);
-            if !ascending {
-                messages.reverse();
-            }
-            Ok(MessagePage { messages, has_more, last_seq: conv.last_seq })
+            let messages = rows.iter().map(msg_from_row).collect::<StoreResult<Vec<_>>>()?;
+            Ok(w.page(messages, limit, conv.last_seq))
         })
     }
 }

@@ -211,28 +211,18 @@ impl MessageStore for SqliteStore {
         self.read(|c| {
             let conv = conversation_in(c, conversation_id)?
                 .ok_or_else(|| StoreError::NotFound(format!("conversation `{conversation_id}` does not exist")))?;
-            // One extra row tells whether more exist in the paging direction.
-            let fetch = i64::from(limit) + 1;
-            // `?4` is the upper bound (exclusive) of every direction; only a window sets it below the maximum.
-            let (sql, bound, upper, ascending) = match paging {
-                Paging::After(n) => ("seq > ?2 ORDER BY seq ASC", seq_to_sql(n), i64::MAX, true),
-                Paging::Between(a, b) => ("seq > ?2 ORDER BY seq ASC", seq_to_sql(a), seq_to_sql(b), true),
-                Paging::Before(n) => ("seq < ?2 ORDER BY seq DESC", seq_to_sql(n), i64::MAX, false),
-                Paging::Latest => ("seq <= ?2 ORDER BY seq DESC", i64::MAX, i64::MAX, false),
-            };
+            let w = paging.window();
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {MSG_COLS} FROM messages WHERE conversation_id = ?1 AND seq < ?4 AND {sql} LIMIT ?3"
+                "SELECT {MSG_COLS} FROM messages WHERE conversation_id = ?1 AND seq < ?4 AND seq {} ?2
+                 ORDER BY seq {} LIMIT ?3",
+                w.comparison,
+                w.order()
             ))?;
-            let mut messages = stmt
-                .query_map(params![conversation_id, bound, fetch, upper], msg_from_row)?
+            let messages = stmt
+                .query_map(params![conversation_id, w.bound, i64::from(limit) + 1, w.upper], msg_from_row)?
                 .map(|r| finish_msg(r?))
                 .collect::<StoreResult<Vec<_>>>()?;
-            let has_more = messages.len() > limit as usize;
-            messages.truncate(limit as usize);
-            if !ascending {
-                messages.reverse();
-            }
-            Ok(MessagePage { messages, has_more, last_seq: conv.last_seq })
+            Ok(w.page(messages, limit, conv.last_seq))
         })
     }
 }
